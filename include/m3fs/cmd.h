@@ -1,0 +1,67 @@
+/* cmd: the command table.  Each command lives in src/cmd/cmd-<name>.c and
+ * exports one `const struct cmd_entry`; src/cmd/cmd-table.c gathers them
+ * into groups (artifact, cluster, config, ...) under the root entry.
+ *
+ * A leaf entry has `exec`; a group entry has `children` (NULL-terminated).
+ * Options are declared in `opts` (see opt.h) and parsed by the dispatcher
+ * together with the global options before exec is called. */
+#ifndef M3FS_CMD_H
+#define M3FS_CMD_H
+
+#include "m3fs/opt.h"
+
+/* Exit codes */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+struct cmd_entry;
+
+struct cmd_ctx {
+    const struct cmd_entry *entry;
+    const char *path;        /* e.g. "m3fs cluster architecture" */
+    struct opt_rest args;    /* positional words (borrowed from argv) */
+    int dashdash_at;         /* index in args where words after "--" start, or -1 */
+};
+
+struct cmd_entry {
+    const char *name;
+    const char *const *aliases;  /* NULL-terminated, or NULL */
+    const char *usage;           /* arguments part of the usage line */
+    const char *summary;         /* one line */
+    const struct opt_spec *opts; /* may be NULL */
+    int (*exec)(struct cmd_ctx *ctx);
+    const struct cmd_entry *const *children;
+};
+
+/* Global options, valid before or after any command word. */
+struct m3fs_globals {
+    int debug;
+    int no_color;
+    int version;
+    long parallel;
+    const char *known_hosts;  /* --known-hosts FILE (borrowed from argv) */
+    int accept_new_host_keys; /* --accept-new-host-keys */
+};
+extern struct m3fs_globals g_opts;
+
+extern const struct cmd_entry cmd_root_entry;
+
+/* Run the command line; returns the process exit code. */
+int cmd_main(int argc, char **argv);
+
+/* Print `m3fs <path>` usage for an entry into stdout or stderr. */
+void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out);
+
+/* Report a usage error for ctx's command (message + help on stderr); returns EXIT_USAGE. */
+int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct m3fs_config;
+struct config_overrides;
+/* Load and validate a cluster.yml for a command: prints every diagnostic
+ * (errors and warnings) to stderr; returns NULL when there were errors.
+ * The caller frees the result with config_free(). */
+struct m3fs_config *cmd_load_config(const char *path, const struct config_overrides *ov);
+
+#endif

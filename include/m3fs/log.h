@@ -1,0 +1,48 @@
+/* log: messages to stderr, with colour when stderr is a terminal and colour
+ * is not disabled (--no-color or NO_COLOR).
+ *
+ * Secrets: every string registered with log_add_secret() is replaced by
+ * "******" in everything the log prints, so a password that slips into a
+ * command line still never reaches the terminal or --debug output.  The log
+ * keeps its own copies of secrets; log_clear_secrets() frees them. */
+#ifndef M3FS_LOG_H
+#define M3FS_LOG_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+struct strbuf;
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+void log_set_color(int on);
+int log_color(void);
+/* Decide colour for a stream from --no-color, NO_COLOR and isatty. */
+int log_color_wanted(FILE *stream, int no_color_flag);
+
+void log_add_secret(const char *secret);
+void log_clear_secrets(void);
+/* Replace every registered secret in sb by "******". */
+void log_mask(struct strbuf *sb);
+
+void log_msg(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+/* ANSI helpers: return the escape when colour is on, "" otherwise. */
+const char *c_bold(void);
+const char *c_red(void);
+const char *c_green(void);
+const char *c_yellow(void);
+const char *c_blue(void);
+const char *c_cyan(void);
+const char *c_magenta(void);
+const char *c_reset(void);
+
+#endif

@@ -1,0 +1,80 @@
+/* strbuf: the one growable string buffer used everywhere instead of fixed
+ * arrays and sprintf.
+ *
+ * Ownership: a strbuf owns its heap buffer.  Initialise with STRBUF_INIT or
+ * sb_init(); release with sb_release().  sb_detach() hands the buffer to the
+ * caller (who frees it with free()) and leaves the strbuf empty.
+ * buf is always NUL-terminated, never NULL.  Allocation failure aborts. */
+#ifndef M3FS_STRBUF_H
+#define M3FS_STRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct strbuf {
+    char *buf;
+    size_t len;
+    size_t alloc;
+};
+
+extern char sb_empty_[];
+#define STRBUF_INIT { sb_empty_, 0, 0 }
+
+void sb_init(struct strbuf *sb, size_t hint);
+void sb_release(struct strbuf *sb);
+char *sb_detach(struct strbuf *sb);
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_reset(struct strbuf *sb);
+void sb_setlen(struct strbuf *sb, size_t len);
+
+void sb_add(struct strbuf *sb, const void *data, size_t len);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addch(struct strbuf *sb, char c);
+void sb_addchars(struct strbuf *sb, char c, size_t n);
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Replace every occurrence of `from` by `to`. */
+void sb_replace_all(struct strbuf *sb, const char *from, const char *to);
+void sb_rtrim(struct strbuf *sb);
+
+/* Read a whole file; returns 0 or -1 with errno set. */
+int sb_read_file(struct strbuf *sb, const char *path);
+
+/* strvec: a growable NULL-terminated array of owned strings. */
+struct strvec {
+    char **v;
+    size_t n;
+    size_t alloc;
+};
+#define STRVEC_INIT { NULL, 0, 0 }
+void sv_push(struct strvec *sv, const char *s);
+void sv_push_owned(struct strvec *sv, char *s);
+void sv_pushf(struct strvec *sv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int sv_contains(const struct strvec *sv, const char *s);
+void sv_clear(struct strvec *sv);
+/* Join elements with sep into sb. */
+void sv_join(const struct strvec *sv, const char *sep, struct strbuf *sb);
+
+/* Memory helpers that abort on failure. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow an array `x` of `nr` used / `alloc` allocated elements to hold nr+1. */
+#define ALLOC_GROW(x, nr, alloc)                                          \
+    do {                                                                  \
+        if ((nr) + 1 > (alloc)) {                                         \
+            (alloc) = (alloc) ? (alloc) * 2 : 8;                          \
+            if ((alloc) < (nr) + 1) (alloc) = (nr) + 1;                   \
+            (x) = xrealloc((x), (alloc) * sizeof(*(x)));                  \
+        }                                                                 \
+    } while (0)
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

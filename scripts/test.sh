@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what is needed, builds m3fs
+# twice (plain and ASan+UBSan), runs every unit test in both, fuzzes the
+# cluster.yml loader for a bounded time, then runs the integration tests in
+# tests/integration/ (real sshd/dockerd/HTTP in a local lab; need root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing dependencies"
+bash scripts/install-deps.sh
+
+step "plain build + unit tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$JOBS"
+(cd build && ctest --output-on-failure -j "$JOBS")
+
+step "ASan+UBSan build + unit tests"
+CC=${SAN_CC:-gcc} cmake -S . -B build-asan -DM3FS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j "$JOBS"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure -j "$JOBS")
+
+if command -v clang >/dev/null; then
+    step "fuzzing (${FUZZ_SECONDS}s per target)"
+    CC=clang cmake -S . -B build-fuzz -DM3FS_FUZZ=ON -DM3FS_SANITIZE=ON -DM3FS_TESTS=OFF \
+        -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    cmake --build build-fuzz -j "$JOBS"
+    for f in build-fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        name=$(basename "$f")
+        corpus=tests/fuzz/corpus/${name#fuzz_}
+        work=$(mktemp -d)
+        "$f" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -timeout=10 "$work" "$corpus" \
+            > "build-fuzz/$name.log" 2>&1 || { tail -50 "build-fuzz/$name.log"; exit 1; }
+        tail -1 "build-fuzz/$name.log"
+        rm -rf "$work"
+    done
+else
+    echo "clang not found: skipping fuzzing" >&2
+fi
+
+step "integration tests"
+export M3FS_BIN=$ROOT/build/m3fs M3FS_SOURCE_DIR=$ROOT
+pass=0 fail=0 skip=0
+for t in tests/integration/test_*.sh; do
+    [ -e "$t" ] || continue
+    printf -- '--- %s\n' "$t"
+    set +e
+    bash "$t"
+    rc=$?
+    set -e
+    case $rc in
+        0) pass=$((pass + 1)) ;;
+        77) skip=$((skip + 1)); echo "SKIPPED: $t" ;;
+        *) fail=$((fail + 1)); echo "FAILED: $t (exit $rc)" ;;
+    esac
+done
+echo "integration: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

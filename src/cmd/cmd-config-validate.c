@@ -1,0 +1,84 @@
+/* m3fs config validate: check cluster.yml and summarise what it describes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/cmd.h"
+#include "m3fs/config.h"
+#include "m3fs/log.h"
+
+static struct {
+    const char *config, *workdir, *registry;
+} o;
+
+static const struct opt_spec opts[] = {
+    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
+    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
+    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
+    OPT_END(),
+};
+
+static const char *const role_names[SVC_COUNT] = {
+    "fdb", "clickhouse", "monitor", "mgmtd", "meta", "storage", "client", "grafana", "postgresql",
+};
+
+static void node_roles(const struct m3fs_config *c, size_t i, struct strbuf *sb)
+{
+    for (int k = 0; k < SVC_COUNT; k++) {
+        if (!config_node_has(c, i, (enum svc_kind)k)) continue;
+        if (sb->len) sb_addch(sb, ',');
+        sb_adds(sb, role_names[k]);
+        long id = config_node_id(c, i, (enum svc_kind)k);
+        if (id) sb_addf(sb, "(%ld)", id);
+    }
+    if (!sb->len) sb_adds(sb, "-");
+}
+
+static void print_summary(const struct m3fs_config *c)
+{
+    printf("%s is valid: cluster '%s', networkType %s, workDir %s\n", c->file, c->name,
+           c->network_type, c->work_dir);
+    printf("\n%zu node%s (role(3FS node id)):\n", c->n_nodes, c->n_nodes == 1 ? "" : "s");
+    size_t wn = 4, wh = 4;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        if (strlen(c->nodes[i].name) > wn) wn = strlen(c->nodes[i].name);
+        if (strlen(c->nodes[i].host) > wh) wh = strlen(c->nodes[i].host);
+    }
+    printf("  %-*s  %-*s  %s\n", (int)wn, "NAME", (int)wh, "HOST", "SERVICES");
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        sb_reset(&sb);
+        node_roles(c, i, &sb);
+        printf("  %-*s  %-*s  %s\n", (int)wn, c->nodes[i].name, (int)wh, c->nodes[i].host, sb.buf);
+    }
+    sb_release(&sb);
+    printf("\nstorage: %zu node%s, diskType %s, %ld disk%s/node, %ld targets/disk, replicationFactor %ld\n",
+           c->svc[SVC_STORAGE].n_member, c->svc[SVC_STORAGE].n_member == 1 ? "" : "s",
+           c->storage.disk_type, c->storage.disk_num_per_node,
+           c->storage.disk_num_per_node == 1 ? "" : "s", c->storage.target_num_per_disk,
+           c->storage.replication_factor);
+    printf("\nimages:\n");
+    static const enum img_kind used[] = { IMG_3FS, IMG_FDB, IMG_CLICKHOUSE };
+    for (size_t i = 0; i < ARRAY_SIZE(used); i++) {
+        char *ref = config_image_ref(c, used[i]), *file = config_artifact_file(c, used[i]);
+        printf("  %-12s %s (artifact %s)\n", img_key(used[i]), ref, file);
+        free(ref);
+        free(file);
+    }
+}
+
+static int exec_validate(struct cmd_ctx *ctx)
+{
+    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
+    struct config_overrides ov = { o.workdir, o.registry };
+    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
+    if (!cfg) return EXIT_FAIL;
+    print_summary(cfg);
+    config_free(cfg);
+    return EXIT_OK;
+}
+
+const struct cmd_entry cmd_config_validate_entry = {
+    "validate", NULL, "-c FILE [--workdir DIR] [--registry R]",
+    "Check cluster.yml and list its nodes, services and images", opts, exec_validate, NULL,
+};

@@ -1,0 +1,56 @@
+/* The command table: every command of m3fs, grouped as the user types them.
+ * A group with no working subcommand is not listed. */
+#include <stddef.h>
+
+#include "m3fs/cmd.h"
+
+extern const struct cmd_entry cmd_config_create_entry;
+extern const struct cmd_entry cmd_config_validate_entry;
+extern const struct cmd_entry cmd_cluster_architecture_entry;
+
+static const char *const artifact_aliases[] = { "a", NULL };
+static const struct cmd_entry *const artifact_cmds[] = {
+    NULL,
+};
+
+static const char *const cluster_aliases[] = { "c", NULL };
+static const struct cmd_entry *const cluster_cmds[] = {
+    &cmd_cluster_architecture_entry,
+    NULL,
+};
+
+static const char *const config_aliases[] = { "cfg", NULL };
+static const struct cmd_entry *const config_cmds[] = {
+    &cmd_config_create_entry,
+    &cmd_config_validate_entry,
+    NULL,
+};
+
+static const struct cmd_entry *const chain_table_cmds[] = {
+    NULL,
+};
+
+static const struct cmd_entry artifact_entry = {
+    "artifact", artifact_aliases, NULL, "Download, verify and bundle the 3FS images", NULL, NULL,
+    artifact_cmds,
+};
+static const struct cmd_entry cluster_entry = {
+    "cluster", cluster_aliases, NULL, "Prepare, create, inspect and destroy a 3FS cluster", NULL,
+    NULL, cluster_cmds,
+};
+static const struct cmd_entry config_entry = {
+    "config", config_aliases, NULL, "Write and check cluster.yml", NULL, NULL, config_cmds,
+};
+static const struct cmd_entry chain_table_entry = {
+    "chain-table", NULL, NULL, "Generate and verify 3FS chain tables natively", NULL, NULL,
+    chain_table_cmds,
+};
+
+static const struct cmd_entry *const root_cmds[] = {
+    &artifact_entry, &cluster_entry, &config_entry, &chain_table_entry, NULL,
+};
+
+const struct cmd_entry cmd_root_entry = {
+    "m3fs", NULL, NULL, "m3fs - deploy DeepSeek 3FS onto a set of Linux nodes", NULL, NULL,
+    root_cmds,
+};

@@ -1,0 +1,180 @@
+/* Walks the command table from argv to a leaf command and runs it. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/cmd.h"
+#include "m3fs/log.h"
+#include "m3fs/strbuf.h"
+#include "m3fs/version.h"
+
+struct m3fs_globals g_opts = { .parallel = 16 };
+
+static const struct opt_spec global_opts[] = {
+    OPT_BOOL(0, "debug", &g_opts.debug, "print every step and remote command (secrets masked)"),
+    OPT_BOOL(0, "no-color", &g_opts.no_color, "no colour in output (also: NO_COLOR=1)"),
+    OPT_BOOL('v', "version", &g_opts.version, "print version information"),
+    OPT_STRING(0, "known-hosts", &g_opts.known_hosts, "FILE", "known_hosts file for node host keys (default ~/.ssh/known_hosts; also M3FS_KNOWN_HOSTS)"),
+    OPT_BOOL(0, "accept-new-host-keys", &g_opts.accept_new_host_keys, "record unknown node host keys instead of refusing (changed keys are always refused)"),
+    OPT_INT(0, "parallel", &g_opts.parallel, "N", "run a step on at most N nodes at once (default 16)"),
+    OPT_END(),
+};
+
+static int name_matches(const struct cmd_entry *e, const char *w)
+{
+    if (!strcmp(e->name, w)) return 1;
+    for (const char *const *a = e->aliases; a && *a; a++)
+        if (!strcmp(*a, w)) return 1;
+    return 0;
+}
+
+/* A group with no subcommands yet is hidden: commands are listed only once they work. */
+static int listed(const struct cmd_entry *e)
+{
+    return !e->children || e->children[0];
+}
+
+static const struct cmd_entry *find_child(const struct cmd_entry *g, const char *w)
+{
+    for (const struct cmd_entry *const *c = g->children; c && *c; c++)
+        if (listed(*c) && name_matches(*c, w)) return *c;
+    return NULL;
+}
+
+void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "%s\n\nUsage: %s", e->summary, path);
+    if (e->children) sb_adds(&sb, " COMMAND [OPTIONS]");
+    if (e->usage) sb_addf(&sb, " %s", e->usage);
+    sb_addch(&sb, '\n');
+    if (e->aliases && e->aliases[0]) {
+        sb_adds(&sb, "Aliases:");
+        for (const char *const *a = e->aliases; *a; a++) sb_addf(&sb, " %s", *a);
+        sb_addch(&sb, '\n');
+    }
+    if (e->children) {
+        sb_adds(&sb, "\nCommands:\n");
+        for (const struct cmd_entry *const *c = e->children; *c; c++) {
+            if (!listed(*c)) continue;
+            size_t start = sb.len;
+            sb_addf(&sb, "  %s", (*c)->name);
+            for (const char *const *a = (*c)->aliases; a && *a; a++)
+                sb_addf(&sb, "%s%s", a == (*c)->aliases ? " (" : ", ", *a);
+            if ((*c)->aliases && (*c)->aliases[0]) sb_addch(&sb, ')');
+            size_t w = sb.len - start;
+            sb_addchars(&sb, ' ', w < 34 ? 34 - w : 1);
+            sb_addf(&sb, "%s\n", (*c)->summary);
+        }
+    }
+    if (e->opts && e->opts[0].type != OPT_T_END) {
+        sb_adds(&sb, "\nOptions:\n");
+        opt_usage(e->opts, &sb);
+    }
+    sb_adds(&sb, "\nGlobal options:\n");
+    opt_usage(global_opts, &sb);
+    sb_adds(&sb, "  -h, --help                      show this help\n");
+    if (e->children) sb_addf(&sb, "\nRun '%s COMMAND --help' for more about a command.\n", path);
+    fwrite(sb.buf, 1, sb.len, out);
+    sb_release(&sb);
+}
+
+int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
+{
+    struct strbuf sb = STRBUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vaddf(&sb, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\n\n", ctx->path, sb.buf);
+    cmd_print_help(ctx->entry, ctx->path, stderr);
+    sb_release(&sb);
+    return EXIT_USAGE;
+}
+
+static void apply_globals(void)
+{
+    log_set_level(g_opts.debug ? LOG_DEBUG : LOG_INFO);
+    log_set_color(log_color_wanted(stderr, g_opts.no_color));
+}
+
+static int run_leaf(const struct cmd_entry *e, struct strbuf *path, int argc, char **argv)
+{
+    const struct opt_spec *const tables[] = { e->opts ? e->opts : global_opts, global_opts, NULL };
+    struct cmd_ctx ctx = { .entry = e, .path = path->buf };
+    struct strbuf err = STRBUF_INIT;
+    int help = 0, rc;
+    if (opt_parse(tables, argc, argv, &ctx.args, &ctx.dashdash_at, &help, &err)) {
+        rc = cmd_usage_error(&ctx, "%s", err.buf);
+    } else if (help) {
+        cmd_print_help(e, path->buf, stdout);
+        rc = EXIT_OK;
+    } else {
+        apply_globals();
+        rc = e->exec(&ctx);
+    }
+    opt_rest_free(&ctx.args);
+    sb_release(&err);
+    return rc;
+}
+
+/* Consume leading global options (and -h) before a group's command word. */
+static int group_globals(int *i, int argc, char **argv, int *help, struct strbuf *err)
+{
+    const struct opt_spec *const tables[] = { global_opts, NULL };
+    for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
+        struct opt_rest rest = { 0 };
+        int r = opt_parse(tables, 1, argv + *i, &rest, NULL, help, err);
+        opt_rest_free(&rest);
+        if (r) return -1;
+    }
+    return 0;
+}
+
+int cmd_main(int argc, char **argv)
+{
+    const struct cmd_entry *e = &cmd_root_entry;
+    struct strbuf path = STRBUF_INIT;
+    struct strbuf err = STRBUF_INIT;
+    int i = 1, help = 0, rc;
+    sb_adds(&path, "m3fs");
+    for (;;) {
+        if (!e->children) {
+            rc = run_leaf(e, &path, argc - i, argv + i);
+            break;
+        }
+        struct cmd_ctx ctx = { .entry = e, .path = path.buf };
+        if (group_globals(&i, argc, argv, &help, &err)) {
+            rc = cmd_usage_error(&ctx, "%s", err.buf);
+            break;
+        }
+        if (g_opts.version && e == &cmd_root_entry) {
+            m3fs_print_version(stdout);
+            rc = EXIT_OK;
+            break;
+        }
+        if (i >= argc) {
+            cmd_print_help(e, path.buf, help ? stdout : stderr);
+            rc = help ? EXIT_OK : EXIT_USAGE;
+            break;
+        }
+        const struct cmd_entry *c = find_child(e, argv[i]);
+        if (!c) {
+            rc = cmd_usage_error(&ctx, "unknown command '%s'", argv[i]);
+            break;
+        }
+        sb_addf(&path, " %s", c->name);
+        e = c;
+        i++;
+        if (help && e->children) continue;
+        if (help) {
+            cmd_print_help(e, path.buf, stdout);
+            rc = EXIT_OK;
+            break;
+        }
+    }
+    sb_release(&path);
+    sb_release(&err);
+    return rc;
+}
