@@ -33,9 +33,12 @@ static const struct {
     { SVC_MONITOR, "[monitor]", "35" },       { SVC_CLICKHOUSE, "[clickhouse]", "31" },
 };
 
+/* Long names keep their start and their end ("stor-n...0.1.11)"): nodes of
+ * one nodeGroup differ only at the end of their names. */
 static void box_name(const char *name, struct strbuf *sb)
 {
-    if (strlen(name) > BOX_IN) sb_addf(sb, "%.13s...", name);
+    size_t len = strlen(name);
+    if (len > BOX_IN) sb_addf(sb, "%.6s...%s", name, name + len - (BOX_IN - 9));
     else sb_adds(sb, name);
 }
 

@@ -74,7 +74,7 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out)
     }
     sb_adds(&sb, "\nGlobal options:\n");
     opt_usage(global_opts, &sb);
-    sb_adds(&sb, "  -h, --help                      show this help\n");
+    sb_adds(&sb, "  -h, --help                    show this help\n");
     if (e->children) sb_addf(&sb, "\nRun '%s COMMAND --help' for more about a command.\n", path);
     fwrite(sb.buf, 1, sb.len, out);
     sb_release(&sb);
@@ -119,15 +119,29 @@ static int run_leaf(const struct cmd_entry *e, struct strbuf *path, int argc, ch
     return rc;
 }
 
+/* Whether global option word `a` takes its value from the next word
+ * ("--parallel 4", "--known-hosts FILE"; not "--parallel=4"). */
+static int value_in_next_word(const char *a)
+{
+    for (const struct opt_spec *o = global_opts; o->type != OPT_T_END; o++) {
+        if (o->type == OPT_T_BOOL) continue;
+        if (a[1] == '-' && o->long_name && !strcmp(a + 2, o->long_name)) return 1;
+        if (a[1] != '-' && o->short_name && a[strlen(a) - 1] == o->short_name) return 1;
+    }
+    return 0;
+}
+
 /* Consume leading global options (and -h) before a group's command word. */
 static int group_globals(int *i, int argc, char **argv, int *help, struct strbuf *err)
 {
     const struct opt_spec *const tables[] = { global_opts, NULL };
     for (; *i < argc && argv[*i][0] == '-'; (*i)++) {
         struct opt_rest rest = { 0 };
-        int r = opt_parse(tables, 1, argv + *i, &rest, NULL, help, err);
+        int words = *i + 1 < argc && value_in_next_word(argv[*i]) ? 2 : 1;
+        int r = opt_parse(tables, words, argv + *i, &rest, NULL, help, err);
         opt_rest_free(&rest);
         if (r) return -1;
+        *i += words - 1;
     }
     return 0;
 }

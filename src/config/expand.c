@@ -51,13 +51,6 @@ static char *ip_str(const struct ipaddr *ip)
     return xstrdup(buf);
 }
 
-/* Canonical text of a host if it is an IP literal, else a copy. */
-static char *canon_host(const char *h)
-{
-    struct ipaddr ip;
-    return parse_ip(h, &ip) ? xstrdup(h) : ip_str(&ip);
-}
-
 static struct m3fs_node *add_node(struct m3fs_config *c)
 {
     ALLOC_GROW(c->nodes, c->n_nodes, c->n_alloc_nodes_);
@@ -71,15 +64,36 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
-static int find_host(const struct m3fs_config *c, const char *canon, size_t upto)
+/* The addresses of the nodes defined so far, sorted, to find overlaps in
+ * O(log n) per address (a group may add thousands of nodes). */
+struct addr_index {
+    struct ipaddr ip;
+    size_t node;
+};
+
+static int addr_cmp(const void *a, const void *b)
 {
-    for (size_t i = 0; i < upto; i++) {
-        char *h = c->nodes[i].host ? canon_host(c->nodes[i].host) : NULL;
-        int same = h && !strcmp(h, canon);
-        free(h);
-        if (same) return (int)i;
-    }
-    return -1;
+    const struct ipaddr *x = &((const struct addr_index *)a)->ip;
+    const struct ipaddr *y = &((const struct addr_index *)b)->ip;
+    if (x->family != y->family) return x->family < y->family ? -1 : 1;
+    return memcmp(x->b, y->b, sizeof x->b);
+}
+
+static struct addr_index *index_hosts(const struct m3fs_config *c, size_t *n)
+{
+    struct addr_index *v = xcalloc(c->n_nodes + 1, sizeof(*v));
+    *n = 0;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (c->nodes[i].host && !parse_ip(c->nodes[i].host, &v[*n].ip)) v[(*n)++].node = i;
+    qsort(v, *n, sizeof(*v), addr_cmp);
+    return v;
+}
+
+static int find_host(const struct addr_index *v, size_t n, const struct ipaddr *ip)
+{
+    struct addr_index key = { .ip = *ip };
+    const struct addr_index *hit = bsearch(&key, v, n, sizeof(*v), addr_cmp);
+    return hit ? (int)hit->node : -1;
 }
 
 static void err(struct m3fs_config *c, struct diag_list *dl, struct yml_pos p, const char *hint,
@@ -127,14 +141,16 @@ static void expand_group(struct m3fs_config *c, struct diag_list *dl, size_t gi)
     struct m3fs_node_group *g = &c->groups[gi];
     struct ipaddr lo, hi;
     if (range_of(c, dl, gi, &lo, &hi)) return;
+    size_t n_known;
+    struct addr_index *known = index_hosts(c, &n_known);
     for (size_t n = 0;; n++, ip_inc(&lo)) {
         if (n >= MAX_GROUP_NODES || c->n_nodes >= MAX_NODES) {
             err(c, dl, g->pos, "split the range or check ipEnd for a typo",
                 "nodeGroup '%s' expands to too many nodes (limit %s)", g->name, "4096 per group");
-            return;
+            break;
         }
         char *ip = ip_str(&lo);
-        int dup = find_host(c, ip, c->n_nodes);
+        int dup = find_host(known, n_known, &lo);
         if (dup >= 0) {
             const struct m3fs_node *o = &c->nodes[dup];
             diag_add(dl, DIAG_ERROR, c->file, g->pos.line, g->pos.col,
@@ -142,7 +158,7 @@ static void expand_group(struct m3fs_config *c, struct diag_list *dl, size_t gi)
                      "address %s of nodeGroup '%s' is already used by %s '%s'", ip, g->name,
                      o->group ? "nodeGroup" : "node", o->group ? o->group : o->name);
             free(ip);
-            return;
+            break;
         }
         struct m3fs_node *nd = add_node(c);
         nd->name = xstrfmt("%s-node(%s)", g->name, ip);
@@ -157,6 +173,7 @@ static void expand_group(struct m3fs_config *c, struct diag_list *dl, size_t gi)
         nd->pos = g->pos;
         if (!ip_cmp(&lo, &hi)) break;
     }
+    free(known);
 }
 
 void config_expand_groups(struct m3fs_config *c, struct diag_list *dl)

@@ -242,7 +242,8 @@ static void load_items(struct loader *L, const yaml_node_t *v, const struct fiel
     }
 }
 
-static void load_field(struct loader *L, const struct field *f, const yaml_node_t *v, void *base)
+static void load_field(struct loader *L, const struct field *f, const yaml_node_t *k,
+                       const yaml_node_t *v, void *base)
 {
     char *p = (char *)base + f->off;
     long long x;
@@ -276,7 +277,7 @@ static void load_field(struct loader *L, const struct field *f, const yaml_node_
     case FK_LEGACY: {
         const char *bar = strchr(f->note, '|');
         char *msg = xstrndup(f->note, (size_t)(bar - f->note));
-        report(L, DIAG_WARN, v, bar + 1, "%s", msg);
+        report(L, DIAG_WARN, k, bar + 1, "%s", msg);
         free(msg);
         return;
     }
@@ -323,7 +324,7 @@ static void walk_map(struct loader *L, const yaml_node_t *map, const struct fiel
         }
         sb_addf(&L->path, "%s%s", plen ? "." : "", f->key);
         record_pos(L, k);
-        load_field(L, f, v, base);
+        load_field(L, f, k, v, base);
         sb_setlen(&L->path, plen);
     }
 }

@@ -166,9 +166,12 @@ static void resolve_secret(struct vctx *v, struct m3fs_node *n, const char *path
     if (!empty(n->password_file)) {
         struct strbuf sb = STRBUF_INIT;
         struct stat st;
-        if (sb_read_file(&sb, n->password_file) || stat(n->password_file, &st)) {
+        /* a regular file of sane size: never /dev/zero, a FIFO or a directory */
+        if (stat(n->password_file, &st) || !S_ISREG(st.st_mode) || st.st_size > 4096 ||
+            sb_read_file(&sb, n->password_file)) {
             E(v, path, "create the file (mode 0600) or fix the path",
-              "cannot read passwordFile '%s'", n->password_file);
+              "cannot read passwordFile '%s' (it must be a regular file of at most 4 KiB)",
+              n->password_file);
         } else {
             if (st.st_mode & 077)
                 W(v, path, "run: chmod 600 <file>",
@@ -356,6 +359,21 @@ struct port_use {
     const char *path;
 };
 
+/* Key path of a node's SSH port: its own entry, or its nodeGroup's. */
+static void ssh_port_path(const struct m3fs_config *c, size_t node, struct strbuf *sb)
+{
+    if (node < c->n_explicit_nodes) {
+        sb_addf(sb, "nodes.%zu.port", node);
+        return;
+    }
+    sb_adds(sb, "nodeGroups");
+    for (size_t g = 0; g < c->n_groups; g++)
+        if (c->groups[g].name && !strcmp(c->groups[g].name, c->nodes[node].group)) {
+            sb_addf(sb, ".%zu.port", g);
+            return;
+        }
+}
+
 static void check_node_ports(struct vctx *v, size_t node)
 {
     struct m3fs_config *c = v->c;
@@ -377,7 +395,9 @@ static void check_node_ports(struct vctx *v, size_t node)
     USE(SVC_STORAGE, c->storage.rdma_port, "storage rdmaListenPort", "services.storage.rdmaListenPort");
     USE(SVC_STORAGE, c->storage.tcp_port, "storage tcpListenPort", "services.storage.tcpListenPort");
 #undef USE
-    if (n) u[n++] = (struct port_use){ c->nodes[node].port, "SSH port", "nodes" };
+    struct strbuf ssh = STRBUF_INIT;
+    ssh_port_path(c, node, &ssh);
+    if (n) u[n++] = (struct port_use){ c->nodes[node].port, "SSH port", ssh.buf };
     for (size_t i = 0; i < n; i++) {
         if (u[i].port < 1 || u[i].port > 65535) {
             E(v, u[i].path, "use a port from 1 to 65535", "%s %ld is out of range", u[i].what, u[i].port);
@@ -389,6 +409,7 @@ static void check_node_ports(struct vctx *v, size_t node)
                   "port %ld is used twice on node '%s': %s and %s", u[i].port,
                   c->nodes[node].name, u[j].what, u[i].what);
     }
+    sb_release(&ssh);
 }
 
 static void check_images(struct vctx *v)
