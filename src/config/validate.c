@@ -301,7 +301,9 @@ static void check_services(struct vctx *v)
     if (c->svc[SVC_GRAFANA].nodes.n || c->svc[SVC_GRAFANA].node_groups.n)
         W(v, "services.grafana", "you may remove the section", "services.grafana is not deployed by this m3fs");
     check_abs_path(v, "services.client.hostMountpoint", c->client.host_mountpoint, "/mnt/3fs");
-    if (!empty(c->ch.password)) log_add_secret(c->ch.password);
+    /* The well-known default is no secret, and masking it would blank the
+     * word "password" in every message. */
+    if (!empty(c->ch.password) && strcmp(c->ch.password, "password")) log_add_secret(c->ch.password);
     sb_release(&p);
 }
 

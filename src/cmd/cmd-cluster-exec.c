@@ -1,0 +1,173 @@
+/* m3fs cluster exec: run one command on the selected nodes in parallel and
+ * print each node's output with its name and exit status. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/cmd.h"
+#include "m3fs/config.h"
+#include "m3fs/log.h"
+#include "m3fs/remote.h"
+#include "m3fs/shquote.h"
+
+static struct {
+    const char *config, *timeout;
+    struct strvec roles, names;
+    int sudo, stream;
+} o;
+
+static const struct opt_spec opts[] = {
+    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
+    OPT_LIST(0, "role", &o.roles, "ROLE", "only nodes of this service (fdb, clickhouse, monitor, "
+             "mgmtd, meta, storage, client, grafana, postgresql); repeatable"),
+    OPT_LIST(0, "node", &o.names, "NAME", "only this node; repeatable"),
+    OPT_STRING(0, "timeout", &o.timeout, "DURATION", "end the command after this long (e.g. 30s, 5m)"),
+    OPT_BOOL(0, "sudo", &o.sudo, "run as root (through sudo when the login user is not root)"),
+    OPT_BOOL(0, "stream", &o.stream, "also log output lines live, prefixed with the node name"),
+    OPT_END(),
+};
+
+struct node_run {
+    const char *cmd;
+    long timeout_ms;
+    struct exec_result *res; /* per node index */
+    char *ran;               /* per node index: 0 no connection, 2 exec failed, 1 ran */
+    char *local;             /* per node index: ran on this machine without SSH */
+};
+
+static int run_on_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    struct node_run *nr = arg;
+    struct strbuf prefix = STRBUF_INIT;
+    const struct m3fs_node *n = remote_node(s);
+    sb_addf(&prefix, "[%s]", n->name);
+    nr->ran[node] = 2;
+    nr->local[node] = (char)remote_is_local(s);
+    struct exec_opts eo = { .timeout_ms = nr->timeout_ms, .as_root = o.sudo,
+                            .stream_prefix = o.stream ? prefix.buf : NULL };
+    int rc = remote_exec(s, nr->cmd, &eo, &nr->res[node], err);
+    sb_release(&prefix);
+    if (rc) return 1;
+    nr->ran[node] = 1;
+    return nr->res[node].exit_status != 0 || nr->res[node].timed_out;
+}
+
+/* One shell word: used as the command line; several: an argv, quoted. */
+static void build_command(struct cmd_ctx *ctx, int first, struct strbuf *cmd)
+{
+    int n = ctx->args.n - first;
+    if (n == 1) {
+        sb_adds(cmd, ctx->args.v[first]);
+        return;
+    }
+    sh_quote_argv(cmd, ctx->args.v + first);
+}
+
+static void print_block(const char *label, const struct strbuf *sb)
+{
+    if (!sb->len) return;
+    if (label) printf("-- %s\n", label);
+    fwrite(sb->buf, 1, sb->len, stdout);
+    if (sb->buf[sb->len - 1] != '\n') putchar('\n');
+}
+
+static void print_node(const struct m3fs_node *n, const struct node_run *nr, size_t i,
+                       struct strbuf *err)
+{
+    log_mask(err);
+    const struct exec_result *r = &nr->res[i];
+    printf("== %s (%s%s) ", n->name, n->host, nr->local[i] ? ", local" : "");
+    if (nr->ran[i] != 1) printf("%s\n%s\n", nr->ran[i] ? "error" : "unreachable (no connection)", err->buf);
+    else if (r->timed_out) printf("timed out after %s\n", o.timeout);
+    else if (r->signal[0]) printf("killed by signal %s\n", r->signal);
+    else printf("exit %d\n", r->exit_status);
+    if (nr->ran[i] == 1) {
+        print_block(NULL, &r->out);
+        print_block("stderr", &r->err);
+    }
+}
+
+static int parse_timeout(struct cmd_ctx *ctx, long *ms)
+{
+    int64_t v = 0;
+    *ms = 0;
+    if (!o.timeout) return 0;
+    if (parse_duration_ms(o.timeout, &v) || v <= 0)
+        return cmd_usage_error(ctx, "bad --timeout '%s' (examples: 30s, 5m, 1h)", o.timeout);
+    *ms = (long)v;
+    return 0;
+}
+
+static int check_args(struct cmd_ctx *ctx, int *first)
+{
+    *first = ctx->dashdash_at >= 0 ? ctx->dashdash_at : 0;
+    if (ctx->dashdash_at > 0)
+        return cmd_usage_error(ctx, "unexpected argument '%s' before --", ctx->args.v[0]);
+    if (ctx->args.n - *first < 1) return cmd_usage_error(ctx, "no command given after --");
+    if (g_opts.parallel < 1) return cmd_usage_error(ctx, "--parallel must be at least 1");
+    return 0;
+}
+
+static int run_selected(struct m3fs_config *cfg, const size_t *idx, size_t n_idx,
+                        struct node_run *nr)
+{
+    struct remote_opts ro;
+    remote_opts_from_globals(&ro);
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    struct strbuf *errs = xcalloc(n_idx ? n_idx : 1, sizeof(*errs));
+    for (size_t k = 0; k < n_idx; k++) sb_init(&errs[k], 0);
+    size_t failed = remote_ctx_run(rc, idx, n_idx, g_opts.parallel, run_on_node, nr, errs);
+    remote_ctx_free(rc);
+    size_t unreachable = 0;
+    for (size_t k = 0; k < n_idx; k++) {
+        print_node(&cfg->nodes[idx[k]], nr, idx[k], &errs[k]);
+        unreachable += nr->ran[idx[k]] == 0;
+        sb_release(&errs[k]);
+    }
+    free(errs);
+    printf("%zu node%s: %zu ok, %zu failed, %zu unreachable\n", n_idx, n_idx == 1 ? "" : "s",
+           n_idx - failed, failed - unreachable, unreachable);
+    return failed ? EXIT_FAIL : EXIT_OK;
+}
+
+static int exec_cluster_exec(struct cmd_ctx *ctx)
+{
+    int first, rc;
+    long timeout_ms;
+    if ((rc = check_args(ctx, &first)) || (rc = parse_timeout(ctx, &timeout_ms))) return rc;
+    struct m3fs_config *cfg = cmd_load_config(o.config, NULL);
+    if (!cfg) return EXIT_FAIL;
+    size_t *idx = NULL, n_idx = 0;
+    struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT;
+    if (remote_select_nodes(cfg, &o.roles, &o.names, &idx, &n_idx, &err)) {
+        rc = cmd_usage_error(ctx, "%s", err.buf);
+    } else if (!n_idx) {
+        log_error("no node matches the selection");
+        rc = EXIT_FAIL;
+    } else {
+        build_command(ctx, first, &cmd);
+        struct node_run nr = { cmd.buf, timeout_ms,
+                               xcalloc(cfg->n_nodes, sizeof(struct exec_result)),
+                               xcalloc(cfg->n_nodes, 1), xcalloc(cfg->n_nodes, 1) };
+        for (size_t i = 0; i < cfg->n_nodes; i++) exec_result_init(&nr.res[i]);
+        fflush(stdout);
+        rc = run_selected(cfg, idx, n_idx, &nr);
+        for (size_t i = 0; i < cfg->n_nodes; i++) exec_result_release(&nr.res[i]);
+        free(nr.res);
+        free(nr.ran);
+        free(nr.local);
+    }
+    free(idx);
+    sb_release(&err);
+    sb_release(&cmd);
+    config_free(cfg);
+    return rc;
+}
+
+const struct cmd_entry cmd_cluster_exec_entry = {
+    .name = "exec",
+    .usage = "-c FILE [--role ROLE|--node NAME]... [--timeout D] [--sudo] -- COMMAND...",
+    .summary = "Run a command on the selected nodes in parallel and show each node's output",
+    .opts = opts,
+    .exec = exec_cluster_exec,
+};

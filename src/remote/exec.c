@@ -1,0 +1,410 @@
+/* remote_exec: run a command over an SSH channel or, for a local node, with
+ * fork/exec; capture stdout/stderr, apply sudo and a timeout. */
+#include "remote-int.h"
+
+#include <libssh/callbacks.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "m3fs/log.h"
+#include "m3fs/shquote.h"
+
+/* Extra time the client waits past the timeout for the node's own kill. */
+#define TIMEOUT_GRACE_MS 3000
+
+void exec_result_init(struct exec_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    sb_init(&r->out, 0);
+    sb_init(&r->err, 0);
+}
+
+void exec_result_release(struct exec_result *r)
+{
+    sb_release(&r->out);
+    sb_release(&r->err);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void remote_wrap_cmd(struct strbuf *sb, const char *cmd, int sudo, long timeout_ms)
+{
+    if (!sudo && timeout_ms <= 0) {
+        sb_adds(sb, cmd);
+        return;
+    }
+    if (sudo) sb_adds(sb, "sudo -k -S -p '' -- ");
+    if (timeout_ms > 0) sb_addf(sb, "timeout -s KILL %ld ", (timeout_ms + 999) / 1000);
+    sb_adds(sb, "sh -c ");
+    sh_quote(sb, cmd);
+}
+
+/* Output capture, optionally logging complete lines with a prefix. */
+struct out_stream {
+    struct strbuf *capture;
+    struct strbuf pending;
+    const char *prefix;
+};
+
+static void stream_line(struct out_stream *os, const char *line, size_t len)
+{
+    log_info("%s %.*s", os->prefix, (int)len, line);
+}
+
+static void stream_feed(struct out_stream *os, const char *data, size_t len)
+{
+    sb_add(os->capture, data, len);
+    if (!os->prefix) return;
+    sb_add(&os->pending, data, len);
+    char *start = os->pending.buf, *nl;
+    while ((nl = memchr(start, '\n', os->pending.len - (size_t)(start - os->pending.buf)))) {
+        stream_line(os, start, (size_t)(nl - start));
+        start = nl + 1;
+    }
+    size_t rest = os->pending.len - (size_t)(start - os->pending.buf);
+    memmove(os->pending.buf, start, rest);
+    sb_setlen(&os->pending, rest);
+}
+
+static void stream_finish(struct out_stream *os)
+{
+    if (os->prefix && os->pending.len) stream_line(os, os->pending.buf, os->pending.len);
+    sb_release(&os->pending);
+}
+
+struct run_state {
+    struct exec_result *r;
+    struct out_stream out, err;
+    int closed, got_status;
+};
+
+static void run_state_init(struct run_state *st, struct exec_result *r, const char *prefix)
+{
+    memset(st, 0, sizeof(*st));
+    st->r = r;
+    st->out = (struct out_stream){ &r->out, STRBUF_INIT, prefix };
+    st->err = (struct out_stream){ &r->err, STRBUF_INIT, prefix };
+    sb_reset(&r->out);
+    sb_reset(&r->err);
+    r->exit_status = -1;
+    r->signal[0] = 0;
+    r->timed_out = 0;
+}
+
+static int on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len, int is_stderr,
+                   void *ud)
+{
+    (void)ss, (void)ch;
+    struct run_state *st = ud;
+    stream_feed(is_stderr ? &st->err : &st->out, data, len);
+    return (int)len;
+}
+
+static void on_close(ssh_session ss, ssh_channel ch, void *ud)
+{
+    (void)ss, (void)ch;
+    ((struct run_state *)ud)->closed = 1;
+}
+
+static void on_exit_status(ssh_session ss, ssh_channel ch, int status, void *ud)
+{
+    (void)ss, (void)ch;
+    struct run_state *st = ud;
+    st->r->exit_status = status;
+    st->got_status = 1;
+}
+
+static void on_exit_signal(ssh_session ss, ssh_channel ch, const char *sig, int core,
+                           const char *msg, const char *lang, void *ud)
+{
+    (void)ss, (void)ch, (void)core, (void)msg, (void)lang;
+    struct run_state *st = ud;
+    snprintf(st->r->signal, sizeof(st->r->signal), "%s", sig ? sig : "?");
+    st->r->exit_status = -1;
+    st->got_status = 1;
+}
+
+/* Poll the session until the channel closes or the deadline passes. */
+static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run_state *st,
+                            long long deadline, struct strbuf *err)
+{
+    ssh_event ev = ssh_event_new();
+    int rc = 0;
+    if (!ev || ssh_event_add_session(ev, s->ssh) != SSH_OK) {
+        sb_adds(err, "cannot poll the SSH connection");
+        if (ev) ssh_event_free(ev);
+        return -1;
+    }
+    while (!st->closed && !ssh_channel_is_closed(ch)) {
+        long long left = deadline ? deadline - now_ms() : 1000;
+        if (left <= 0) {
+            st->r->timed_out = 1;
+            break;
+        }
+        if (ssh_event_dopoll(ev, (int)(left < 1000 ? left : 1000)) == SSH_ERROR) {
+            sb_addf(err, "connection lost: %s", ssh_get_error(s->ssh));
+            rc = -1;
+            break;
+        }
+    }
+    ssh_event_remove_session(ev, s->ssh);
+    ssh_event_free(ev);
+    return rc;
+}
+
+static int ssh_run(struct remote_session *s, const char *line, const struct strbuf *in,
+                   long long deadline, struct run_state *st, struct strbuf *err)
+{
+    struct ssh_channel_callbacks_struct cb = {
+        .userdata = st,
+        .channel_data_function = on_data,
+        .channel_close_function = on_close,
+        .channel_exit_status_function = on_exit_status,
+        .channel_exit_signal_function = on_exit_signal,
+    };
+    ssh_callbacks_init(&cb);
+    ssh_channel ch = ssh_channel_new(s->ssh);
+    int rc = -1;
+    if (!ch || ssh_channel_open_session(ch) != SSH_OK) {
+        sb_addf(err, "cannot open an SSH channel: %s", ssh_get_error(s->ssh));
+        if (ch) ssh_channel_free(ch);
+        return -1;
+    }
+    ssh_set_channel_callbacks(ch, &cb);
+    if (ssh_channel_request_exec(ch, line) != SSH_OK) {
+        sb_addf(err, "cannot start the command: %s", ssh_get_error(s->ssh));
+    } else if (in->len && ssh_channel_write(ch, in->buf, (uint32_t)in->len) != (int)in->len) {
+        sb_addf(err, "cannot send stdin: %s", ssh_get_error(s->ssh));
+    } else {
+        ssh_channel_send_eof(ch);
+        rc = ssh_wait_channel(s, ch, st, deadline, err);
+    }
+    ssh_remove_channel_callbacks(ch, &cb);
+    ssh_channel_close(ch);
+    ssh_channel_free(ch);
+    return rc;
+}
+
+/* Local execution: fork/exec `sh -c line` in its own process group, pipes
+ * for stdin/stdout/stderr, the same deadline semantics as over SSH. */
+static pid_t spawn_local(const char *line, int fds[3], struct strbuf *err)
+{
+    int in[2], out[2], er[2];
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
+        sb_addf(err, "cannot create pipes: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(er[1], 2);
+        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]), close(out[1]), close(er[1]);
+    if (pid < 0) {
+        sb_addf(err, "cannot fork: %s", strerror(errno));
+        close(in[1]), close(out[0]), close(er[0]);
+        return -1;
+    }
+    fcntl(in[1], F_SETFL, O_NONBLOCK);
+    fds[0] = in[1], fds[1] = out[0], fds[2] = er[0];
+    return pid;
+}
+
+/* Feed stdin and drain outputs until both output pipes close or the
+ * deadline passes; returns 1 on timeout. */
+static int local_pump(int fds[3], const struct strbuf *in, long long deadline,
+                      struct run_state *st)
+{
+    size_t sent = 0;
+    char buf[65536];
+    if (!in->len) close(fds[0]), fds[0] = -1;
+    while (fds[1] >= 0 || fds[2] >= 0) {
+        struct pollfd p[3] = { { fds[0], POLLOUT, 0 }, { fds[1], POLLIN, 0 }, { fds[2], POLLIN, 0 } };
+        long long left = deadline ? deadline - now_ms() : 1000;
+        if (left <= 0) return 1;
+        if (poll(p, 3, (int)(left < 1000 ? left : 1000)) < 0 && errno != EINTR) return 0;
+        if (fds[0] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t n = write(fds[0], in->buf + sent, in->len - sent);
+            if (n > 0) sent += (size_t)n;
+            if (n < 0 || sent == in->len) close(fds[0]), fds[0] = -1;
+        }
+        for (int k = 1; k < 3; k++) {
+            if (fds[k] < 0 || !(p[k].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+            ssize_t n = read(fds[k], buf, sizeof buf);
+            if (n > 0) stream_feed(k == 1 ? &st->out : &st->err, buf, (size_t)n);
+            else if (n == 0 || errno != EINTR) close(fds[k]), fds[k] = -1;
+        }
+    }
+    return 0;
+}
+
+static int local_run(const char *line, const struct strbuf *in, long long deadline,
+                     struct run_state *st, struct strbuf *err)
+{
+    int fds[3];
+    pid_t pid = spawn_local(line, fds, err);
+    if (pid < 0) return -1;
+    if (local_pump(fds, in, deadline, st)) {
+        st->r->timed_out = 1;
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+    }
+    for (int k = 0; k < 3; k++)
+        if (fds[k] >= 0) close(fds[k]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (WIFEXITED(status)) {
+        st->r->exit_status = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        const char *name = sigabbrev_np(WTERMSIG(status));
+        snprintf(st->r->signal, sizeof(st->r->signal), "%s", name ? name : "?");
+    }
+    return 0;
+}
+
+static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+
+static void ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static void wipe_release(struct strbuf *sb)
+{
+    if (sb->alloc) memset(sb->buf, 0, sb->alloc);
+    sb_release(sb);
+}
+
+/* Run an already wrapped line with raw stdin bytes. */
+static int exec_line(struct remote_session *s, const char *line, const struct strbuf *in,
+                     long timeout_ms, const char *prefix, struct exec_result *r,
+                     struct strbuf *err)
+{
+    struct run_state st;
+    long long start = now_ms();
+    long long deadline = timeout_ms > 0 ? start + timeout_ms + TIMEOUT_GRACE_MS : 0;
+    pthread_once(&sigpipe_once, ignore_sigpipe);
+    run_state_init(&st, r, prefix);
+    int rc = s->local ? local_run(line, in, deadline, &st, err)
+                      : ssh_run(s, line, in, deadline, &st, err);
+    stream_finish(&st.out);
+    stream_finish(&st.err);
+    if (timeout_ms > 0 && now_ms() - start >= timeout_ms && (r->exit_status || r->signal[0]))
+        r->timed_out = 1;
+    if (rc) {
+        struct strbuf msg = STRBUF_INIT;
+        remote_describe(s, &msg);
+        sb_adds(&msg, ": ");
+        sb_add(&msg, err->buf, err->len);
+        sb_reset(err);
+        sb_add(err, msg.buf, msg.len);
+        sb_release(&msg);
+    }
+    return rc;
+}
+
+static int sudo_probe(struct remote_session *s, const char *line, const char *input,
+                      struct exec_result *r, struct strbuf *err)
+{
+    struct strbuf in = STRBUF_INIT;
+    if (input) sb_addf(&in, "%s\n", input);
+    exec_result_release(r);
+    exec_result_init(r);
+    int rc = exec_line(s, line, &in, 30000, NULL, r, err);
+    wipe_release(&in);
+    return rc;
+}
+
+int remote_sudo_prepare(struct remote_session *s, struct strbuf *err)
+{
+    if (s->sudo != SUDO_UNKNOWN) return 0;
+    const char *pw = s->node->password;
+    struct exec_result r;
+    struct strbuf who = STRBUF_INIT;
+    int rc = -1;
+    exec_result_init(&r);
+    remote_describe(s, &who);
+    if (sudo_probe(s, "sudo -n true", NULL, &r, err)) {
+        /* err already set */
+    } else if (r.exit_status == 0) {
+        s->sudo = SUDO_NOPASSWD, rc = 0;
+    } else if (r.exit_status == 127) {
+        sb_addf(err, "%s: sudo is not installed; install it or log in as root", who.buf);
+    } else if (!pw) {
+        sb_addf(err, "%s: the user needs a password for sudo; set password, passwordFile or "
+                "passwordEnv for this node (it is sent on stdin, never on a command line), or "
+                "allow NOPASSWD sudo", who.buf);
+    } else if (sudo_probe(s, "sudo -k -S -p '' true", pw, &r, err)) {
+        /* err already set */
+    } else if (r.exit_status == 0) {
+        s->sudo = SUDO_PASSWORD, rc = 0;
+    } else {
+        sb_rtrim(&r.err);
+        sb_addf(err, "%s: sudo refused the node's password: %s", who.buf, r.err.buf);
+    }
+    exec_result_release(&r);
+    sb_release(&who);
+    return rc;
+}
+
+int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opts *eo,
+                struct exec_result *r, struct strbuf *err)
+{
+    static const struct exec_opts none;
+    if (!eo) eo = &none;
+    int sudo = eo->as_root && !s->is_root;
+    if (sudo && remote_sudo_prepare(s, err)) return -1;
+    struct strbuf line = STRBUF_INIT, in = STRBUF_INIT;
+    remote_wrap_cmd(&line, cmd, sudo, eo->timeout_ms);
+    if (sudo && s->sudo == SUDO_PASSWORD) sb_addf(&in, "%s\n", s->node->password);
+    if (eo->stdin_data) sb_add(&in, eo->stdin_data, eo->stdin_len);
+    log_debug("[%s] run: %s", s->node->name ? s->node->name : s->node->host, line.buf);
+    int rc = exec_line(s, line.buf, &in, eo->timeout_ms, eo->stream_prefix, r, err);
+    wipe_release(&in);
+    sb_release(&line);
+    return rc;
+}
+
+int remote_run(struct remote_session *s, const char *cmd, int as_root, long timeout_ms,
+               struct strbuf *out, struct strbuf *err)
+{
+    struct exec_opts eo = { .timeout_ms = timeout_ms, .as_root = as_root };
+    struct exec_result r;
+    exec_result_init(&r);
+    int rc = remote_exec(s, cmd, &eo, &r, err);
+    if (!rc && (r.exit_status != 0 || r.timed_out)) {
+        struct strbuf who = STRBUF_INIT;
+        remote_describe(s, &who);
+        sb_rtrim(&r.err);
+        if (r.timed_out)
+            sb_addf(err, "%s: `%s` timed out after %ld ms", who.buf, cmd, timeout_ms);
+        else if (r.signal[0])
+            sb_addf(err, "%s: `%s` killed by signal %s", who.buf, cmd, r.signal);
+        else
+            sb_addf(err, "%s: `%s` failed with exit status %d", who.buf, cmd, r.exit_status);
+        if (r.err.len) sb_addf(err, ": %s", r.err.buf);
+        sb_release(&who);
+        rc = -1;
+    }
+    if (!rc && out) sb_add(out, r.out.buf, r.out.len);
+    exec_result_release(&r);
+    return rc;
+}

@@ -1,0 +1,261 @@
+/* test_remote_local: the remote layer's local path (a node whose host is
+ * this machine runs without SSH): exec with stdout/stderr/exit status,
+ * stdin, a timeout that really kills, uploads/downloads through a temporary
+ * name with modes and size checks, and remote_ctx error collection. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "m3fs/remote.h"
+
+static char dir[] = "/tmp/m3fs-test-remote-XXXXXX";
+
+static struct m3fs_node local_node(void)
+{
+    struct m3fs_node n;
+    memset(&n, 0, sizeof(n));
+    n.name = "me";
+    n.host = "127.0.0.1";
+    n.port = 1; /* nothing listens there: only the local path can work */
+    n.username = getpwuid(geteuid())->pw_name;
+    return n;
+}
+
+static struct remote_session *open_local(const struct m3fs_node *n)
+{
+    struct remote_opts o = { .allow_local = 1 };
+    struct strbuf err = STRBUF_INIT;
+    struct remote_session *s = remote_open(n, &o, &err);
+    assert_non_null(s);
+    assert_true(remote_is_local(s));
+    sb_release(&err);
+    return s;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_exec_captures_streams_and_status(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct exec_result r;
+    struct strbuf err = STRBUF_INIT;
+    exec_result_init(&r);
+    assert_int_equal(remote_exec(s, "echo out; echo err >&2; exit 7", NULL, &r, &err), 0);
+    assert_int_equal(r.exit_status, 7);
+    assert_string_equal(r.out.buf, "out\n");
+    assert_string_equal(r.err.buf, "err\n");
+    assert_false(r.timed_out);
+    exec_result_release(&r);
+    sb_release(&err);
+    remote_close(s);
+}
+
+static void test_exec_stdin(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct exec_result r;
+    struct strbuf err = STRBUF_INIT;
+    struct exec_opts eo = { .stdin_data = "line1\nline2", .stdin_len = 11 };
+    exec_result_init(&r);
+    assert_int_equal(remote_exec(s, "cat; echo; wc -c </dev/null", &eo, &r, &err), 0);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(r.out.buf, "line1\nline2\n0\n");
+    exec_result_release(&r);
+    sb_release(&err);
+    remote_close(s);
+}
+
+/* 1 when pid exists and is not a zombie (an unreaped zombie is dead). */
+static int process_running(pid_t pid)
+{
+    struct strbuf path = STRBUF_INIT, stat = STRBUF_INIT;
+    sb_addf(&path, "/proc/%ld/stat", (long)pid);
+    int running = 0;
+    if (sb_read_file(&stat, path.buf) == 0) {
+        const char *rp = strrchr(stat.buf, ')');
+        running = rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+    }
+    sb_release(&path);
+    sb_release(&stat);
+    return running;
+}
+
+static void test_timeout_kills_the_command(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct exec_result r;
+    struct strbuf err = STRBUF_INIT;
+    struct exec_opts eo = { .timeout_ms = 1000 };
+    exec_result_init(&r);
+    double t0 = now_s();
+    assert_int_equal(remote_exec(s, "sleep 600 & echo $!; wait", &eo, &r, &err), 0);
+    double took = now_s() - t0;
+    assert_true(r.timed_out);
+    assert_true(took < 5.0);
+    pid_t child = (pid_t)atol(r.out.buf);
+    assert_true(child > 0);
+    usleep(200000);
+    assert_false(process_running(child)); /* the sleep is gone, not orphaned */
+    exec_result_release(&r);
+    sb_release(&err);
+    remote_close(s);
+}
+
+struct gen {
+    uint64_t left;
+    unsigned char next;
+};
+
+static ssize_t gen_read(void *arg, void *buf, size_t len, struct strbuf *err)
+{
+    (void)err;
+    struct gen *g = arg;
+    size_t n = len < g->left ? len : (size_t)g->left;
+    for (size_t i = 0; i < n; i++) ((unsigned char *)buf)[i] = g->next++;
+    g->left -= n;
+    return (ssize_t)n;
+}
+
+static int count_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static void check_pattern(const char *path, uint64_t size)
+{
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(sb_read_file(&sb, path), 0);
+    assert_int_equal(sb.len, size);
+    for (size_t i = 0; i < sb.len; i++) assert_int_equal((unsigned char)sb.buf[i], i & 0xff);
+    sb_release(&sb);
+}
+
+static void test_upload_download(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct strbuf err = STRBUF_INIT, up = STRBUF_INIT, down = STRBUF_INIT;
+    const uint64_t size = 1000003; /* not a multiple of the chunk size */
+    struct gen g = { size, 0 };
+    struct upload_opts uo = { .mode = 0640 };
+    struct stat st;
+    sb_addf(&up, "%s/up.bin", dir);
+    sb_addf(&down, "%s/down.bin", dir);
+    assert_int_equal(remote_upload_stream(s, gen_read, &g, size, up.buf, &uo, &err), 0);
+    assert_int_equal(stat(up.buf, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    check_pattern(up.buf, size);
+    assert_int_equal(remote_download(s, up.buf, down.buf, NULL, NULL, &err), 0);
+    assert_int_equal(stat(down.buf, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    check_pattern(down.buf, size);
+    assert_int_equal(count_entries(dir), 2); /* no temporary files left */
+    unlink(up.buf);
+    unlink(down.buf);
+    sb_release(&err);
+    sb_release(&up);
+    sb_release(&down);
+    remote_close(s);
+}
+
+static void test_short_source_is_refused(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct strbuf err = STRBUF_INIT, up = STRBUF_INIT;
+    struct gen g = { 100, 0 };
+    struct upload_opts uo = { .mode = 0600 };
+    sb_addf(&up, "%s/short.bin", dir);
+    assert_int_equal(remote_upload_stream(s, gen_read, &g, 200, up.buf, &uo, &err), -1);
+    assert_non_null(strstr(err.buf, "100 of 200 bytes"));
+    assert_int_equal(count_entries(dir), 0); /* neither the file nor a temporary */
+    sb_release(&err);
+    sb_release(&up);
+    remote_close(s);
+}
+
+static int run_true(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    (void)node, (void)arg;
+    return remote_run(s, "test -d /", 0, 0, NULL, err);
+}
+
+static void test_ctx_reports_every_unreachable_node(void **state)
+{
+    (void)state;
+    struct m3fs_node nodes[3] = { local_node(), local_node(), local_node() };
+    nodes[1].name = "nossh1";
+    nodes[2].name = "nossh2";
+    struct remote_opts o = { .connect_timeout_s = 3 };
+    struct remote_ctx *ctx = remote_ctx_new(nodes, 3, &o);
+    size_t idx[3] = { 0, 1, 2 };
+    struct strbuf errs[3] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
+    /* allow_local is off: all three try SSH to port 1 and fail. */
+    assert_int_equal(remote_ctx_run(ctx, idx, 3, 2, run_true, NULL, errs), 3);
+    assert_non_null(strstr(errs[0].buf, "cannot connect to me"));
+    assert_non_null(strstr(errs[1].buf, "cannot connect to nossh1"));
+    assert_non_null(strstr(errs[2].buf, "cannot connect to nossh2"));
+    remote_ctx_free(ctx);
+    o.allow_local = 1;
+    ctx = remote_ctx_new(nodes, 3, &o);
+    for (int i = 0; i < 3; i++) sb_reset(&errs[i]);
+    assert_int_equal(remote_ctx_run(ctx, idx, 3, 2, run_true, NULL, errs), 0);
+    remote_ctx_free(ctx);
+    for (int i = 0; i < 3; i++) sb_release(&errs[i]);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exec_captures_streams_and_status),
+        cmocka_unit_test(test_exec_stdin),
+        cmocka_unit_test(test_timeout_kills_the_command),
+        cmocka_unit_test(test_upload_download),
+        cmocka_unit_test(test_short_source_is_refused),
+        cmocka_unit_test(test_ctx_reports_every_unreachable_node),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
