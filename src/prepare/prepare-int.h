@@ -1,0 +1,85 @@
+/* Internal to src/prepare: the state of one `cluster prepare` run and the
+ * steps that work on it.  Owner: prepare engineer.
+ *
+ * struct prep_run owns node[] (one entry per cfg->nodes, indexed like it)
+ * and every string inside; prep_run_release() frees them. */
+#ifndef M3FS_PREPARE_INT_H
+#define M3FS_PREPARE_INT_H
+
+#include "m3fs/prepare.h"
+
+#define PREP_CHECK_TIMEOUT_MS (60L * 1000)
+#define PREP_LOAD_TIMEOUT_MS (60L * 60 * 1000)
+
+enum prep_action { PREP_NONE, PREP_SEND, PREP_SKIP, PREP_PULL };
+
+struct prep_image {
+    enum prep_action action;
+    char *why;     /* why it is sent or skipped (owned) */
+    int done;      /* sent+loaded or pulled */
+    double secs;   /* time the transfer+load took */
+};
+
+struct prep_node {
+    unsigned images;      /* kinds this node's roles need (1u << img_kind) */
+    unsigned send;        /* kinds to send from the bundle */
+    uint64_t send_bytes;
+    char *docker_root;    /* DockerRootDir (owned) */
+    struct prep_image img[IMG_COUNT];
+};
+
+struct prep_run {
+    const struct m3fs_config *cfg;
+    const struct prepare_opts *o;
+    struct artifact_bundle *b;                  /* opened for its manifest only */
+    const struct artifact_image *art[IMG_COUNT]; /* bundle image per kind (in b) */
+    struct prep_node *node;                     /* cfg->n_nodes entries */
+    struct remote_ctx *rc;
+};
+
+/* One step: which nodes take part, an optional local part run first, and
+ * the per-node part (remote_step_fn: arg is the struct prep_run). */
+struct prep_step {
+    const char *name;
+    const char *title;                 /* for the log: "checking docker" */
+    int with_bundle;                   /* 1: only with -a, 0: only without, -1: always */
+    int (*takes_part)(const struct prep_run *r, size_t node);
+    int (*local)(struct prep_run *r, struct strbuf *err);
+    remote_step_fn on_node;
+};
+
+/* checks.c */
+int prep_step_docker(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+int prep_step_space(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+
+/* images.c */
+int prep_step_inventory(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+int prep_local_verify(struct prep_run *r, struct strbuf *err);
+int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+int prep_step_pull(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+
+/* stream.c: read a bundle in a thread of its own and hand the bytes of the
+ * wanted images to a pull-style reader (remote_reader_fn). */
+struct bstream;
+/* Start reading `path`; `want` lists the file names to hand over (borrowed
+ * until bstream_stop).  Returns NULL with err when the thread cannot start. */
+struct bstream *bstream_start(const char *path, const struct strvec *want, struct strbuf *err);
+/* Wait for the next wanted image; NULL when the bundle ended or failed
+ * (then bstream_stop reports why).  The image belongs to the stream. */
+const struct artifact_image *bstream_next(struct bstream *bs);
+/* remote_reader_fn for the current image: its bytes, then 0 once the image
+ * matched the manifest, or -1 when the bundle failed. */
+ssize_t bstream_read(void *bs, void *buf, size_t len, struct strbuf *err);
+/* The consumer is done with the current image (the reader may not be used
+ * for it any more). */
+void bstream_image_done(struct bstream *bs);
+/* Stop the reader thread and free everything; appends the bundle's error
+ * (if it failed before the consumer stopped it) to err and returns -1 then. */
+int bstream_stop(struct bstream *bs, struct strbuf *err);
+
+/* prepare.c */
+const char *prep_node_name(const struct prep_run *r, size_t node);
+void prep_set_action(struct prep_image *pi, enum prep_action a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,174 @@
+#!/bin/bash
+# Integration test of `m3fs cluster prepare` (issue 4, images part) on a real
+# 3-node lab (scripts/lab.sh: own sshd + dockerd per node) with real
+# `docker save` images in a bundle:
+#  - each node gets exactly the images its roles use (docker images checked),
+#    tagged with the registry prefix, no temporary file left, markers written;
+#  - a second run sends nothing;
+#  - a changed marker or a removed image on a node is detected and re-sent;
+#  - a damaged bundle is refused before anything is sent;
+#  - too little free space and a stopped dockerd fail the checks, naming the
+#    node and the fix, before anything is copied;
+#  - without -a a failing docker pull names the image and the node.
+set -u
+{ # read as one compound command, so editing this file cannot disturb a run
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+M=${M3FS_BIN:-$ROOT/build/m3fs}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root (the lab creates namespaces and daemons)"
+[ -x scripts/lab.sh ] || skip "scripts/lab.sh is missing"
+[ -x "$M" ] || skip "m3fs binary not found at $M (set M3FS_BIN)"
+command -v dockerd >/dev/null || skip "dockerd is not installed (scripts/install-deps.sh)"
+
+W=$(mktemp -d /var/tmp/m3fs-test-prepare.XXXXXX)
+export M3FS_LAB_DIR=$W/lab
+pass=0 fail=0
+cleanup() {
+    scripts/lab.sh down >/dev/null 2>&1
+    rm -rf "$W"
+}
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; [ -f "$W/out" ] && sed 's/^/    | /' "$W/out" | head -40; }
+has() { grep -qF -- "$1" "$W/out"; }
+. tests/integration/prepare-lib.sh
+
+# --- bundle of real docker save images (before the lab, to keep it short) -----
+bash tests/integration/artifact/make-images.sh "$W/img" >"$W/img.log" 2>&1 ||
+    { cat "$W/img.log"; echo "FAIL: make-images"; exit 1; }
+grep -q 'real docker save' "$W/img.log" || echo "note: $(tail -1 "$W/img.log")"
+prep_bundle "$W/img" "$W/bundle.tar"
+SUM_3FS=$(sha256sum "$W/img/3fs_20250410_amd64.docker" | cut -d' ' -f1)
+
+# --- a copy damaged on the node is caught and deleted (no lab needed) ----------
+# A node whose host is this machine runs without SSH and inherits PATH, so
+# a sha256sum that reports another digest plays a node whose copy went bad
+# (docker is a stand-in here: the host's own dockerd is not ours to use).
+F=$W/fake
+mkdir -p "$F/bin" "$F/state"
+cat >"$F/bin/docker" <<EOF
+#!/bin/sh
+echo "\$*" >>"$F/state/argv"
+case "\$1" in
+    info) echo "$F" ;;
+    image) exit 1 ;;
+    *) echo "unexpected docker \$*" >&2; exit 1 ;;
+esac
+EOF
+printf '#!/bin/sh\necho %s  "$1"\n' "$(printf '1%.0s' $(seq 64))" >"$F/bin/sha256sum"
+chmod +x "$F/bin/docker" "$F/bin/sha256sum"
+cat >"$F/c.yml" <<EOF
+workDir: $F/wd
+nodes:
+  - {name: me, host: 127.0.0.1, username: root}
+services:
+  fdb: {nodes: [me]}
+  clickhouse: {nodes: [me]}
+  monitor: {nodes: [me]}
+  mgmtd: {nodes: [me]}
+  meta: {nodes: [me]}
+  storage: {nodes: [me], replicationFactor: 1}
+  client: {nodes: [me]}
+EOF
+PATH=$F/bin:$PATH "$M" cluster prepare -c "$F/c.yml" -a "$W/bundle.tar" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "me: 3fs_20250410_amd64.docker arrived damaged: sha256 on the node 1111111111" &&
+    has "in the bundle $SUM_3FS; the copy was deleted" && [ -z "$(ls -A "$F/wd/images")" ] &&
+    ! grep -q '^load' "$F/state/argv"; then
+    ok "copy damaged on the node: both sums shown, file deleted, not loaded"
+else bad "damaged copy on the node (rc=$rc)"; fi
+
+scripts/lab.sh up 3 --wait 900 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
+KH=$M3FS_LAB_DIR/known_hosts
+REG=registry.test:5000
+prep_cluster_yml "$M3FS_LAB_DIR" "$W/c.yml" "$REG"
+mx() { "$M" --known-hosts "$KH" "$@"; }
+on() { local n=$1; shift; ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"; }
+images_on() { on "$1" "docker images --format '{{.Repository}}:{{.Tag}}'" | LC_ALL=C sort | tr '\n' ' '; }
+prepare() { mx cluster prepare -c "$W/c.yml" "$@" >"$W/out" 2>&1; }
+
+# --- first run: exactly the right images on each node -------------------------
+prepare -a "$W/bundle.tar"
+rc=$?
+[ $rc -eq 0 ] && has "3 nodes: 4 images sent, 0 skipped" && ok "first run sends 4 images" ||
+    bad "first run (rc=$rc)"
+want1="open3fs/3fs:20250410 open3fs/foundationdb:7.3.63 $REG/open3fs/3fs:20250410 $REG/open3fs/foundationdb:7.3.63 "
+want2="open3fs/clickhouse:25.1-jammy $REG/open3fs/clickhouse:25.1-jammy "
+want3="open3fs/3fs:20250410 $REG/open3fs/3fs:20250410 "
+got1=$(images_on 1) got2=$(images_on 2) got3=$(images_on 3)
+[ "$got1" = "$want1" ] && [ "$got2" = "$want2" ] && [ "$got3" = "$want3" ] &&
+    ok "docker images: n1 3fs+fdb, n2 clickhouse, n3 3fs, each also under $REG/" ||
+    bad "docker images: n1='$got1' n2='$got2' n3='$got3'"
+on 3 "ls -a /opt/3fs/images; cat /opt/3fs/images/3fs_20250410_amd64.docker.sha256" >"$W/out" 2>&1
+[ "$(grep -c part "$W/out")" -eq 0 ] && has "$SUM_3FS" && ! has clickhouse &&
+    ok "n3: marker holds the bundle sha256, no .part file left, nothing else" || bad "n3 images dir"
+
+# --- second run: nothing is sent ----------------------------------------------
+prepare -a "$W/bundle.tar"
+rc=$?
+[ $rc -eq 0 ] && has "3 nodes: 0 images sent, 4 skipped" && ! grep -q "lab-n[0-9]: sending" "$W/out" &&
+    has "already loaded: $REG/open3fs/foundationdb:7.3.63 present, marker sha256 matches" &&
+    ok "second run copies nothing" || bad "second run (rc=$rc)"
+
+# --- a changed marker and a removed image are detected and re-sent ------------
+on 3 "echo 0000000000000000000000000000000000000000000000000000000000000000 >/opt/3fs/images/3fs_20250410_amd64.docker.sha256"
+on 1 "docker rmi $REG/open3fs/foundationdb:7.3.63 open3fs/foundationdb:7.3.63 >/dev/null"
+prepare -a "$W/bundle.tar"
+rc=$?
+if [ $rc -eq 0 ] && has "3 nodes: 2 images sent, 2 skipped" &&
+    grep -q "^  3fs .*sent in .*marker sha256 000000000000... differs from the bundle's" "$W/out" &&
+    grep -q "^  fdb .*sent in .*$REG/open3fs/foundationdb:7.3.63 is missing from docker" "$W/out" &&
+    [ "$(images_on 1)" = "$want1" ] &&
+    [ "$(on 3 cat /opt/3fs/images/3fs_20250410_amd64.docker.sha256)" = "$SUM_3FS" ]; then
+    ok "changed marker (n3) and removed image (n1) detected and re-sent"
+else bad "re-send after corruption (rc=$rc)"; fi
+
+# --- a damaged bundle is refused before anything is sent ----------------------
+cp "$W/bundle.tar" "$W/bad.tar"
+off=$(($(stat -c %s "$W/bad.tar") / 2))
+printf 'X' | dd of="$W/bad.tar" bs=1 seek=$off conv=notrunc status=none
+on 2 "rm -f /opt/3fs/images/*.sha256"
+prepare -a "$W/bad.tar"
+rc=$?
+if [ $rc -eq 1 ] && has "sha256 mismatch" && has "nothing was sent to any node" &&
+    [ -z "$(on 2 'ls -A /opt/3fs/images')" ]; then
+    ok "damaged bundle refused before sending (n2 untouched)"
+else bad "damaged bundle (rc=$rc)"; fi
+
+# --- not enough space: checks fail before any copy ----------------------------
+on 2 "mkdir -p /mnt/small && mount -t tmpfs -o size=1m tmpfs /mnt/small"
+prepare -a "$W/bundle.tar" -w /mnt/small/3fs
+rc=$?
+if [ $rc -eq 1 ] && has "lab-n2: not enough free space for the images in workDir /mnt/small/3fs (filesystem /mnt/small)" &&
+    has "set workDir to a larger filesystem" && has "prepare stopped there" &&
+    [ -z "$(on 2 'ls -A /mnt/small'; on 1 'ls -A /mnt/small/3fs 2>/dev/null')" ]; then
+    ok "too little space on n2 refused before any copy, naming node, path and fix"
+else bad "space check (rc=$rc)"; fi
+
+# --- without -a: a failing docker pull names image and node -------------------
+mx cluster prepare -c "$W/c.yml" -r 127.0.0.1:9 >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "lab-n2: docker pull 127.0.0.1:9/open3fs/clickhouse:25.1-jammy failed" &&
+    has "lab-n1: docker pull 127.0.0.1:9/open3fs/3fs:20250410 failed" &&
+    has "prepare from a bundle with -a"; then
+    ok "failing docker pull names image and node"
+else bad "docker pull failure (rc=$rc)"; fi
+
+# --- docker daemon down on one node: named, nothing copied anywhere ------------
+on 1 "rm -f /opt/3fs/images/*.sha256"
+dpid=$(sed -n 's/^dockerd=//p' "$M3FS_LAB_DIR/nodes/n3/pids")
+kill "$dpid" && for _ in $(seq 100); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+prepare -a "$W/bundle.tar"
+rc=$?
+if [ $rc -eq 1 ] && has "lab-n3: docker is installed but its daemon does not answer" &&
+    has "systemctl start docker" && has "step 'docker' failed on 1 of 3 nodes" &&
+    [ -z "$(on 1 'ls /opt/3fs/images/*.sha256 2>/dev/null')" ]; then
+    ok "stopped dockerd on n3 reported before any copy"
+else bad "docker down (rc=$rc)"; fi
+
+echo "prepare: $pass passed, $fail failed"
+[ $fail -eq 0 ]
+exit
+}
