@@ -1,0 +1,293 @@
+"""Shared helpers of the 3FS/FoundationDB/ClickHouse stand-ins (test fixtures).
+
+Everything here is stdlib-only so it runs on Debian's python3 inside the images.
+Errors a real 3FS program would report are raised as Fail; the programs print
+them as one clear line naming the file/key and exit non-zero.
+"""
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+import tomllib
+
+LOG_DIR = "/var/log/3fs"
+RELEASE = "250410-standin"
+log = logging.getLogger("standin")
+
+
+class Fail(Exception):
+    """A fatal error with a 3FS-style status code and name."""
+
+    def __init__(self, msg, code=4, name="StatusCode::InvalidConfig"):
+        super().__init__(msg)
+        self.msg, self.code, self.name = msg, code, name
+
+    def to_dict(self):
+        return {"ok": False, "code": self.code, "name": self.name, "msg": self.msg}
+
+
+def setup_log(prog, log_dir=None):
+    """Log to <log_dir>/<prog>.log (like the real programs) and to stderr."""
+    log_dir = log_dir or os.environ.get("STANDIN_LOG_DIR", LOG_DIR)
+    fmt = logging.Formatter("[%(asctime)s] %(levelname)s " + prog + " %(message)s")
+    log.setLevel(logging.DEBUG)
+    err = logging.StreamHandler(sys.stderr)
+    err.setFormatter(fmt)
+    err.setLevel(logging.INFO if prog != "cli" else logging.CRITICAL)
+    log.addHandler(err)
+    try:
+        os.makedirs(log_dir, exist_ok=True)
+        fh = logging.FileHandler(os.path.join(log_dir, prog + ".log"))
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+    except OSError as e:
+        log.warning("cannot write log file in %s: %s", log_dir, e)
+
+
+def die(prog, err):
+    """Report a fatal error the way the programs do and exit 1."""
+    log.error("%s", err.msg if isinstance(err, Fail) else err)
+    print(f"{prog}: error: {err.msg if isinstance(err, Fail) else err}", file=sys.stderr)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------- TOML files
+
+def load_toml_text(text, origin):
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise Fail(f"{origin}: TOML syntax error: {e}", 15, "StatusCode::ConfigInvalidValue")
+
+
+def load_toml(path, what):
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise Fail(f"{path}: {what} not found (No such file or directory)")
+    except (OSError, UnicodeDecodeError) as e:
+        raise Fail(f"{path}: cannot read {what}: {e}")
+    return load_toml_text(text, path)
+
+
+def dig(data, dotted, default=None):
+    cur = data
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+def set_dotted(data, dotted, value):
+    parts = dotted.split(".")
+    cur = data
+    for p in parts[:-1]:
+        nxt = cur.get(p)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[p] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def parse_flag_value(text):
+    """Value of --config.x=V style overrides: a TOML value, else a plain string."""
+    try:
+        return tomllib.loads("v = " + text)["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+# ---------------------------------------------------------------- checks
+
+CLUSTER_ID_MAX = 31  # cluster_id must be shorter than 32 characters
+
+
+def check_cluster_id(cid, origin, allow_empty=False):
+    if not isinstance(cid, str):
+        raise Fail(f"{origin}: cluster_id must be a string")
+    if not cid and not allow_empty:
+        raise Fail(f"{origin}: cluster_id is required (empty)")
+    if len(cid) > CLUSTER_ID_MAX:
+        raise Fail(f"{origin}: cluster_id '{cid}' is {len(cid)} characters; "
+                   f"it must be shorter than 32")
+    return cid
+
+
+def check_node_id(data, origin):
+    nid = data.get("node_id")
+    if nid is None:
+        raise Fail(f"{origin}: required key 'node_id' is missing")
+    if isinstance(nid, bool) or not isinstance(nid, int):
+        raise Fail(f"{origin}: key 'node_id' must be an integer")
+    if nid <= 0 or nid > 0xFFFFFFFF:
+        raise Fail(f"{origin}: node_id {nid} is out of range (1..4294967295)")
+    return nid
+
+
+ADDR_RE = re.compile(r"^(RDMA|IPoIB|TCP)://(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
+PLAIN_ADDR_RE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
+
+
+def _check_ip_port(ip, port, text, origin):
+    if any(int(o) > 255 for o in ip.split(".")) or not 0 < int(port) < 65536:
+        raise Fail(f"{origin}: invalid address '{text}'")
+    return ip, int(port)
+
+
+def parse_address(text, origin):
+    """One 3FS address TYPE://ip:port; TYPE is RDMA, IPoIB or TCP."""
+    m = ADDR_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        raise Fail(f"{origin}: invalid mgmtd address '{text}': expected "
+                   f"RDMA://ip:port, IPoIB://ip:port or TCP://ip:port")
+    ip, port = _check_ip_port(m.group(2), m.group(3), text, origin)
+    return m.group(1), ip, port
+
+
+def parse_address_list(value, origin, key="mgmtd_server_addresses"):
+    if value is None:
+        raise Fail(f"{origin}: required key '{key}' is missing")
+    if not isinstance(value, list) or not value:
+        raise Fail(f"{origin}: '{key}' must be a non-empty array of addresses")
+    return [parse_address(v, f"{origin}: {key}") for v in value]
+
+
+def parse_plain_address(text, origin):
+    """ip:port without scheme (monitor remote_ip)."""
+    m = PLAIN_ADDR_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        raise Fail(f"{origin}: invalid address '{text}': expected one ip:port")
+    return _check_ip_port(m.group(1), m.group(2), text, origin)
+
+
+CLUSTER_FILE_RE = re.compile(r"^([A-Za-z0-9_]+):([A-Za-z0-9]+)@(.+)$")
+
+
+def parse_cluster_text(text, origin):
+    line = text.strip()
+    m = CLUSTER_FILE_RE.match(line)
+    if not m or "\n" in line:
+        raise Fail(f"{origin}: invalid FoundationDB cluster file: expected "
+                   f"'description:id@ip:port[,ip:port...]'")
+    coords = []
+    for item in m.group(3).split(","):
+        item = item.strip()
+        if item.endswith(":tls"):
+            item = item[:-4]
+        pm = PLAIN_ADDR_RE.match(item)
+        if not pm:
+            raise Fail(f"{origin}: invalid coordinator '{item}' in cluster file")
+        coords.append(_check_ip_port(pm.group(1), pm.group(2), item, origin))
+    return coords
+
+
+def read_cluster_file(path, origin):
+    if not isinstance(path, str) or not path:
+        raise Fail(f"{origin}: fdb clusterFile is not set")
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise Fail(f"{origin}: cannot read fdb cluster file {path}: {e.strerror}")
+    return parse_cluster_text(text, path)
+
+
+# ---------------------------------------------------------------- JSON-lines RPC
+
+class RpcError(Exception):
+    pass
+
+
+def rpc(addr, req, timeout=5.0):
+    """Send one JSON request line to (ip, port); return the decoded reply."""
+    try:
+        with socket.create_connection(addr, timeout=timeout) as s:
+            s.sendall((json.dumps(req) + "\n").encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+    except OSError as e:
+        raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
+    if not buf:
+        raise RpcError(f"{addr[0]}:{addr[1]}: connection closed without reply")
+    try:
+        return json.loads(buf)
+    except ValueError:
+        raise RpcError(f"{addr[0]}:{addr[1]}: malformed reply")
+
+
+def local_ip_towards(addr):
+    """The local IP used to reach addr (what peers should connect back to)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(addr)
+        return s.getsockname()[0]
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            try:
+                req = json.loads(line)
+                reply = self.server.dispatch(req, self.client_address)
+            except Fail as e:
+                reply = e.to_dict()
+            except Exception as e:  # keep serving; report the failure
+                log.exception("request failed")
+                reply = {"ok": False, "code": 1, "name": "StatusCode::Unknown", "msg": str(e)}
+            self.wfile.write((json.dumps(reply) + "\n").encode())
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def serve(port, dispatch, what):
+    """Listen on 0.0.0.0:port in a thread; dispatch(req, peer) -> reply dict."""
+    try:
+        srv = _Server(("0.0.0.0", port), _Handler)
+    except OSError as e:
+        raise Fail(f"{what}: cannot listen on port {port}: {e.strerror} "
+                   f"(RPC::ListenFailed(2011))", 2011, "RPC::ListenFailed")
+    srv.dispatch = dispatch
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    log.info("%s listening on port %d", what, srv.server_address[1])
+    return srv
+
+
+def ok(**kw):
+    kw["ok"] = True
+    return kw
+
+
+def wait_forever(stop_event, period, tick):
+    while not stop_event.wait(period):
+        try:
+            tick()
+        except Exception as e:  # keep the service alive, report it
+            log.warning("periodic task failed: %s", e)
+
+
+def wait_for_signal():
+    """Block until SIGTERM/SIGINT (needed when running as PID 1 in a container)."""
+    ev = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: ev.set())
+    while not ev.wait(1.0):
+        pass
+
+
+def now():
+    return time.time()

@@ -1,0 +1,169 @@
+"""Stand-in fdbserver: a small JSON-lines key-value service.
+
+Listens on FDB_PORT (default 4500, as the official image). The first
+coordinator of the cluster file holds the data (persisted under the data
+dir); any other coordinator forwards requests to it. Until `configure new`
+ran, data operations answer FDB::Unavailable, as an unconfigured database
+never completes a transaction.
+"""
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+from .common import (Fail, RpcError, log, ok, parse_cluster_text, rpc, serve, setup_log,
+                     wait_for_signal)
+
+VOLATILE = ("hb/", "lease/")
+REPLICAS = {"single": 1, "double": 2, "triple": 3, "three_datacenter": 3,
+            "three_data_hall": 3}
+ENGINES = {"ssd", "ssd-2", "ssd-redwood-1", "ssd-redwood-1-experimental", "ssd-rocksdb-v1",
+           "ssd-sharded-rocksdb", "memory", "memory-1", "memory-2", "memory-radixtree-beta"}
+
+
+def is_local_ip(ip):
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((ip, 0))
+        return True
+    except OSError:
+        return False
+
+
+class Store:
+    def __init__(self, data_dir):
+        self.path = os.path.join(data_dir, "standin-kv.json")
+        self.lock = threading.Lock()
+        self.data, self.volatile, self.conf = {}, {}, None
+        if os.path.exists(self.path):
+            with open(self.path, encoding="utf-8") as f:
+                saved = json.load(f)
+            self.data, self.conf = saved.get("data", {}), saved.get("configuration")
+
+    def save(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"configuration": self.conf, "data": self.data}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def table(self, key):
+        return self.volatile if key.startswith(VOLATILE) else self.data
+
+
+class Server:
+    def __init__(self, cluster_file, port, data_dir):
+        with open(cluster_file, encoding="utf-8") as f:
+            self.coords = parse_cluster_text(f.read(), cluster_file)
+        self.port = port
+        leader = self.coords[0]
+        self.leader = None if (is_local_ip(leader[0]) and leader[1] == port) else leader
+        self.store = Store(data_dir)
+        if not any(p == port and is_local_ip(ip) for ip, p in self.coords):
+            log.warning("this process (port %d) is not a coordinator in %s", port, cluster_file)
+
+    def dispatch(self, req, peer):
+        if self.leader is not None and not req.get("local"):
+            try:
+                return rpc(self.leader, req, timeout=3.0)
+            except RpcError as e:
+                return Fail(f"leader coordinator unreachable: {e}", 2001,
+                            "FDB::Unavailable").to_dict()
+        op = req.get("op")
+        if op == "ping":
+            return ok()
+        if op == "configure":
+            return self.configure(req)
+        if op == "status":
+            return self.status()
+        if self.store.conf is None:
+            raise Fail("database unavailable: it was never configured "
+                       "(run fdbcli 'configure new single ssd')", 2001, "FDB::Unavailable")
+        with self.store.lock:
+            return self.data_op(op, req)
+
+    def data_op(self, op, req):
+        st = self.store
+        key = req.get("key", "")
+        tbl = st.table(key)
+        if op == "get":
+            return ok(value=tbl.get(key))
+        if op == "list":
+            pre = req["prefix"]
+            src = st.volatile if pre.startswith(VOLATILE) else st.data
+            return ok(items={k: v for k, v in src.items() if k.startswith(pre)})
+        if op == "lease":
+            cur = tbl.get(key)
+            if cur is None or cur["expires"] < time.time() or cur["owner"] == req["owner"]:
+                cur = {"owner": req["owner"], "expires": time.time() + req["ttl"]}
+                tbl[key] = cur
+            return ok(owner=cur["owner"])
+        if op == "put_new" and key in tbl:
+            return ok(stored=False)
+        if op in ("put", "put_new"):
+            tbl[key] = req["value"]
+        elif op == "delete":
+            tbl.pop(key, None)
+        else:
+            raise Fail(f"unknown operation {op!r}", 3, "StatusCode::InvalidArg")
+        if tbl is st.data:
+            st.save()
+        return ok(stored=True)
+
+    def configure(self, req):
+        with self.store.lock:
+            if req.get("new") and self.store.conf is not None:
+                raise Fail("Database already exists! To change configuration, don't say `new'",
+                           2002, "FDB::DatabaseExists")
+            if not req.get("new") and self.store.conf is None:
+                raise Fail("The database does not exist; use `configure new'", 2001,
+                           "FDB::Unavailable")
+            self.store.conf = {"redundancy": req["redundancy"], "engine": req["engine"]}
+            self.store.save()
+        return ok()
+
+    def status(self):
+        conf = self.store.conf
+        if conf is None:
+            return ok(available=False, reason="the database was never configured")
+        up = sum(1 for c in self.coords if self._alive(c))
+        need = REPLICAS.get(conf["redundancy"], 1)
+        if up < need:
+            return ok(available=False, reason=f"{conf['redundancy']} redundancy needs {need} "
+                                               f"reachable processes, {up} reachable")
+        return ok(available=True, configuration=conf, processes=up)
+
+    def _alive(self, c):
+        if is_local_ip(c[0]) and c[1] == self.port:
+            return True
+        try:
+            return rpc(c, {"op": "ping", "local": True}, timeout=0.5).get("ok", False)
+        except RpcError:
+            return False
+
+
+def main():
+    setup_log("fdbserver", os.environ.get("FDB_LOG_DIR", "/var/fdb/logs"))
+    cluster_file = os.environ.get("FDB_CLUSTER_FILE", "/var/fdb/fdb.cluster")
+    contents = os.environ.get("FDB_CLUSTER_FILE_CONTENTS")
+    try:
+        if contents:
+            parse_cluster_text(contents, "FDB_CLUSTER_FILE_CONTENTS")
+            os.makedirs(os.path.dirname(cluster_file), exist_ok=True)
+            with open(cluster_file, "w", encoding="utf-8") as f:
+                f.write(contents.strip() + "\n")
+        elif not os.path.exists(cluster_file):
+            raise Fail(f"no cluster file {cluster_file} and FDB_CLUSTER_FILE_CONTENTS is unset")
+        port = int(os.environ.get("FDB_PORT", "4500"))
+        data_dir = os.environ.get("FDB_DATA_DIR", "/var/fdb/data")
+        os.makedirs(data_dir, exist_ok=True)
+        srv = Server(cluster_file, port, data_dir)
+        serve(port, srv.dispatch, "fdbserver")
+    except (Fail, ValueError, OSError) as e:
+        log.error("%s", getattr(e, "msg", e))
+        print(f"fdbserver: error: {getattr(e, 'msg', e)}", file=sys.stderr)
+        sys.exit(1)
+    wait_for_signal()
