@@ -1,0 +1,164 @@
+/* plan: deployment steps as data (cluster create / destroy).
+ *
+ * Owner: deployment engine (create/destroy engineer).
+ *
+ * A plan is computed completely up front from the config and the local
+ * state file, so --dry-run prints exactly what a real run does.  Nothing a
+ * later step needs is scraped from remote output: the fdb cluster id and the
+ * admin token are minted once and kept in the state file; the chain table
+ * comes from the native generator (chaintable.h).
+ *
+ * A step is one operation (RUN a command, PUT a file, WAIT for a command to
+ * succeed) on a list of targets (a PUT whose mode has no group/other bits is
+ * secret: its content is never printed); each target names a node (index into
+ * cfg->nodes).  The runner runs a step's nodes in parallel (bounded), a
+ * node's targets in order, and skips a target whose skip_if command exits 0
+ * ("already done").  A step with a state_key is a one-time step: it is
+ * skipped when the state file records state_key with the same value, and
+ * recorded there after it succeeded.
+ *
+ * Ownership: a struct plan owns its steps, each step owns its strings and
+ * targets; plan_free() releases everything.  struct plan_ctx borrows the
+ * config and the state; plan_ctx_release() frees what it computed.
+ * struct m3fs_state owns its strings; state_free(). */
+#ifndef M3FS_PLAN_H
+#define M3FS_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "m3fs/config.h"
+#include "m3fs/strbuf.h"
+
+struct ct_table;
+struct remote_ctx;
+
+enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
+
+struct step_target {
+    size_t node;      /* index into cfg->nodes */
+    char *cmd;        /* RUN / WAIT: shell command line (values sh_quote()d) */
+    char *skip_if;    /* RUN / PUT: exit 0 means "already done"; may be NULL */
+    char *path;       /* PUT: remote path (its directory is created) */
+    char *content;    /* PUT: bytes to write */
+    size_t len;
+    unsigned mode;    /* PUT: final mode; 0600 (no group/other bits) = secret */
+    char sha[65];     /* PUT: sha256 of content; the runner skips the upload
+                       * when the node's file has it and the mode (compared
+                       * here, so no digest of a secret reaches a node) */
+};
+
+struct step {
+    char *title;          /* "mgmtd: start containers" */
+    const char *service;  /* static name: "fdb", "mgmtd", ... */
+    enum step_op op;
+    int secret;           /* PUT content is secret: never printed */
+    long timeout_ms;      /* per command (RUN/PUT) or whole wait (WAIT) */
+    long interval_ms;     /* WAIT: poll interval */
+    char *wait_for;       /* WAIT: what we wait for, for messages */
+    char *state_key;      /* one-time step key in the state file, or NULL */
+    char *state_val;      /* value recorded with state_key (e.g. a digest) */
+    char *fail_match;     /* when a failure's output contains this ... */
+    char *fail_hint;      /* ... add this hint to the error */
+    struct step_target *t;
+    size_t n, alloc;
+};
+
+struct plan {
+    struct step *steps;
+    size_t n, alloc;
+};
+
+/* --- local state file: <dir of cluster.yml>/.m3fs/<name>.state.json ---- */
+struct m3fs_state {
+    char *path;         /* where it is saved */
+    char *fdb_id;       /* "<10 [a-z0-9]>:<10 [a-z0-9]>" (before '@') */
+    char *token;        /* root admin token (secret, registered with the log) */
+    int existed;        /* the file was there when loaded */
+    void *json;         /* cJSON object of everything else ("done" keys) */
+};
+
+/* Path of the state file for a config file and cluster name; caller frees. */
+char *state_path_for(const char *config_path, const char *cluster_name);
+/* Load the state file, or make a fresh one with newly minted secrets (not
+ * saved until state_save()).  Returns NULL with a message in err when the
+ * file exists but cannot be read or parsed. */
+struct m3fs_state *state_load(const char *path, struct strbuf *err);
+/* A state from fixed values (tests, dry-run golden files). */
+struct m3fs_state *state_new_fixed(const char *path, const char *fdb_id, const char *token);
+/* Write atomically with mode 0600 (creating the .m3fs directory 0700). */
+int state_save(struct m3fs_state *st, struct strbuf *err);
+/* Value recorded for a one-time step, or NULL. */
+const char *state_get_done(const struct m3fs_state *st, const char *key);
+void state_set_done(struct m3fs_state *st, const char *key, const char *val);
+void state_clear_done(struct m3fs_state *st);
+void state_free(struct m3fs_state *st);
+
+/* Mint a 3FS admin token for uid (3fs-reference §2): base64 of 18 permuted
+ * bytes (magic 0xF1DB, uid, 8 random bytes, CRC).  `random` supplies the 8
+ * random bytes. Appends 24 characters to out. */
+void token_mint(uint32_t uid, const uint8_t random[8], struct strbuf *out);
+/* The raw CRC used by tokens (reflected CRC-32, init 0, no final xor). */
+uint32_t token_crc(const uint8_t *p, size_t n);
+
+/* --- plan building ------------------------------------------------------ */
+struct plan_ctx {
+    const struct m3fs_config *cfg;
+    struct m3fs_state *st;
+    int format_disks;       /* --format-disks: nvme disks may be formatted */
+    int destroy_all;        /* destroy --all */
+    /* computed by plan_ctx_init() */
+    int tcp;                /* networkType TCP */
+    char *mgmtd_addrs;      /* TOML array literal of all mgmtd addresses */
+    char *monitor_addr;     /* "ip:port" of the first monitor node */
+    char *fdb_cluster;      /* full fdb.cluster line */
+    char *image[IMG_COUNT]; /* image references, registry applied */
+    struct ct_table *ct;    /* chain table (create only) */
+    struct strbuf err;      /* why building failed */
+};
+
+/* Compute the shared values; for create also the chain table.  Returns 0,
+ * or -1 with the reason in ctx->err. */
+int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3fs_state *st,
+                  int for_create);
+void plan_ctx_release(struct plan_ctx *ctx);
+
+/* The whole create / destroy plan.  0, or -1 with the reason in ctx->err. */
+int plan_build_create(struct plan_ctx *ctx, struct plan *p);
+int plan_build_destroy(struct plan_ctx *ctx, struct plan *p);
+
+/* Step construction helpers (src/plan/plan.c).  Strings are copied. */
+struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
+                           const char *title);
+void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip_if);
+void step_add_put(struct step *s, size_t node, const char *path, const char *content, size_t len,
+                  unsigned mode);
+void step_set_state(struct step *s, const char *key, const char *val);
+void step_set_hint(struct step *s, const char *match, const char *hint);
+void plan_free(struct plan *p);
+
+/* Dry-run text: every step, its nodes and exact commands; PUT contents
+ * shown unless secret; every registered secret masked. */
+void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strbuf *out);
+
+/* --- running ------------------------------------------------------------ */
+struct run_stats {
+    size_t changed;   /* targets that ran */
+    size_t skipped;   /* targets already done */
+};
+
+#define PLAN_INTERRUPTED (-2)
+
+/* Run every step in order.  Returns 0, -1 with every node's error in err,
+ * or PLAN_INTERRUPTED after SIGINT (running commands are let finish; the
+ * state is saved either way). */
+int plan_run(const struct plan *p, const struct m3fs_config *cfg, struct m3fs_state *st,
+             struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
+
+/* Install / remove the SIGINT handler used by plan_run (a second SIGINT
+ * kills the process). */
+void plan_signals_install(void);
+void plan_signals_restore(void);
+int plan_interrupted(void);
+
+#endif

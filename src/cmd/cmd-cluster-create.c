@@ -1,0 +1,139 @@
+/* m3fs cluster create: deploy 3FS on the nodes of cluster.yml (steps as
+ * data: src/plan/, src/services/).  Idempotent and resumable: running it
+ * again finishes an interrupted or failed run and changes nothing on a
+ * complete cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/cmd.h"
+#include "m3fs/config.h"
+#include "m3fs/log.h"
+#include "m3fs/plan.h"
+#include "m3fs/remote.h"
+
+static struct {
+    const char *config, *workdir, *registry;
+    int dry_run, format_disks;
+} o;
+
+static const struct opt_spec opts[] = {
+    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
+    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
+    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
+    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
+    OPT_BOOL(0, "format-disks", &o.format_disks,
+             "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
+    OPT_END(),
+};
+
+static void summary_lists(const struct m3fs_config *cfg, enum svc_kind k, struct strbuf *sb)
+{
+    for (size_t i = 0; i < cfg->svc[k].n_member; i++)
+        sb_addf(sb, "%s%s", i ? ", " : "", cfg->nodes[cfg->svc[k].member[i]].name);
+}
+
+static void print_summary(const struct m3fs_config *cfg, struct remote_ctx *rc,
+                          const struct run_stats *rs)
+{
+    struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT, out = STRBUF_INIT;
+    summary_lists(cfg, SVC_CLIENT, &sb);
+    printf("\n3FS cluster '%s' is ready (%zu actions ran, %zu were already done).\n",
+           cfg->name, rs->changed, rs->skipped);
+    if (cfg->svc[SVC_CLIENT].n_member)
+        printf("3FS is mounted at %s on: %s\n", cfg->client.host_mountpoint, sb.buf);
+    sb_reset(&sb);
+    summary_lists(cfg, SVC_MGMTD, &sb);
+    printf("admin_cli: %s/admin_cli.sh on: %s\n", cfg->work_dir, sb.buf);
+    size_t first = cfg->svc[SVC_MGMTD].member[0];
+    struct remote_session *s = remote_ctx_get(rc, first, &err);
+    char *cmd = xstrfmt("%s/admin_cli.sh list-nodes", cfg->work_dir);
+    if (s && remote_run(s, cmd, 1, 60000, &out, &err) == 0) {
+        log_mask(&out);
+        printf("\nlist-nodes on %s:\n%s", cfg->nodes[first].name, out.buf);
+    } else {
+        log_warn("could not run list-nodes for the summary: %s", err.buf);
+    }
+    free(cmd);
+    sb_release(&sb), sb_release(&err), sb_release(&out);
+}
+
+static int run_plan(struct m3fs_config *cfg, struct m3fs_state *st, struct plan *p)
+{
+    struct strbuf err = STRBUF_INIT;
+    if (state_save(st, &err) < 0) {
+        log_error("%s", err.buf);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
+    struct remote_opts ro;
+    remote_opts_from_globals(&ro);
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    struct run_stats rs;
+    plan_signals_install();
+    int r = plan_run(p, cfg, st, rc, g_opts.parallel, &rs, &err);
+    plan_signals_restore();
+    if (r == 0) print_summary(cfg, rc, &rs);
+    else if (r == PLAN_INTERRUPTED)
+        log_error("interrupted; run the same command again to resume");
+    else
+        log_error("%s\nnothing was undone: fix the cause and run the same command again to "
+                  "resume (state: %s)", err.buf, st->path);
+    remote_ctx_free(rc);
+    sb_release(&err);
+    return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static void print_dry_run(const struct m3fs_config *cfg, const struct m3fs_state *st,
+                          const struct plan *p)
+{
+    struct strbuf out = STRBUF_INIT;
+    sb_addf(&out, "Plan for cluster '%s' (%zu steps; state file %s%s). Nothing was changed.\n",
+            cfg->name, p->n, st->path, st->existed ? "" : ", not created yet");
+    if (!strcmp(cfg->network_type, "TCP"))
+        sb_adds(&out, "warning: networkType TCP is experimental: real 3FS needs RDMA\n");
+    plan_print(p, cfg, &out);
+    fwrite(out.buf, 1, out.len, stdout);
+    sb_release(&out);
+}
+
+static int exec_create(struct cmd_ctx *cctx)
+{
+    if (cctx->args.n) return cmd_usage_error(cctx, "unexpected argument '%s'", cctx->args.v[0]);
+    struct config_overrides ov = { o.workdir, o.registry };
+    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
+    if (!cfg) return EXIT_FAIL;
+    if (!cfg->svc[SVC_MGMTD].n_member) {
+        log_error("%s: services.mgmtd has no nodes; nothing to create", o.config);
+        config_free(cfg);
+        return EXIT_FAIL;
+    }
+    struct strbuf err = STRBUF_INIT;
+    char *path = state_path_for(cfg->file, cfg->name);
+    struct m3fs_state *st = state_load(path, &err);
+    struct plan_ctx ctx = { .format_disks = o.format_disks };
+    struct plan p = { 0 };
+    int rc = EXIT_FAIL;
+    if (!st) log_error("%s", err.buf);
+    else if (plan_ctx_init(&ctx, cfg, st, 1) < 0 || plan_build_create(&ctx, &p) < 0)
+        log_error("cannot plan the deployment: %s", ctx.err.buf);
+    else if (o.dry_run) {
+        print_dry_run(cfg, st, &p);
+        rc = EXIT_OK;
+    } else {
+        rc = run_plan(cfg, st, &p);
+    }
+    plan_free(&p);
+    plan_ctx_release(&ctx);
+    state_free(st);
+    free(path);
+    sb_release(&err);
+    config_free(cfg);
+    return rc;
+}
+
+const struct cmd_entry cmd_cluster_create_entry = {
+    "create", NULL, "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--format-disks]",
+    "Deploy 3FS on the nodes (idempotent: run again to resume or check)", opts, exec_create,
+    NULL,
+};

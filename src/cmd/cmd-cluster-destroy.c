@@ -1,0 +1,150 @@
+/* m3fs cluster destroy (alias delete): stop and remove every service in
+ * reverse order, unmount, delete the services' files and data; with --all
+ * also images and the workDir.  Asks first unless --yes.  Safe to run twice
+ * and on a half-created cluster. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "m3fs/cmd.h"
+#include "m3fs/config.h"
+#include "m3fs/log.h"
+#include "m3fs/plan.h"
+#include "m3fs/remote.h"
+
+static struct {
+    const char *config, *workdir, *registry;
+    int all, yes, dry_run;
+} o;
+
+static const struct opt_spec opts[] = {
+    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
+    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
+    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
+    OPT_BOOL(0, "all", &o.all, "also remove images, m3fs tools and the whole workDir"),
+    OPT_BOOL('y', "yes", &o.yes, "do not ask for confirmation"),
+    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
+    OPT_END(),
+};
+
+static void list_service(const struct m3fs_config *cfg, enum svc_kind k, const char *what,
+                         int first_only, FILE *out)
+{
+    size_t n = cfg->svc[k].n_member;
+    if (first_only && n > 1) n = 1;
+    if (!n) return;
+    fprintf(out, "  %-11s %s on", svc_key(k), what);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s %s", i ? "," : "", cfg->nodes[cfg->svc[k].member[i]].name);
+    fputc('\n', out);
+}
+
+static void print_consequences(const struct m3fs_config *cfg, FILE *out)
+{
+    fprintf(out, "This destroys 3FS cluster '%s' and ALL DATA stored in it:\n", cfg->name);
+    list_service(cfg, SVC_CLIENT, "unmount and remove the FUSE client", 0, out);
+    char *data = xstrfmt("remove containers and delete all data in %s/storage/3fsdata%s",
+                         cfg->work_dir, strcmp(cfg->storage.disk_type, "nvme") ? ""
+                         : " (unmount; wipe the NVMe disks m3fs formatted)");
+    list_service(cfg, SVC_STORAGE, data, 0, out);
+    free(data);
+    list_service(cfg, SVC_META, "remove containers", 0, out);
+    list_service(cfg, SVC_MGMTD, "remove containers", 0, out);
+    list_service(cfg, SVC_MONITOR, "remove the container", 1, out);
+    list_service(cfg, SVC_CLICKHOUSE, "remove the container and its metrics", 1, out);
+    list_service(cfg, SVC_FDB, "remove containers and the FoundationDB data", 0, out);
+    fprintf(out, "  and each service's files under %s on its nodes.\n", cfg->work_dir);
+    if (o.all)
+        fprintf(out, "  --all: also the 3FS, FoundationDB and ClickHouse images and the whole "
+                     "%s directory on every node.\n", cfg->work_dir);
+}
+
+static int confirmed(const struct m3fs_config *cfg)
+{
+    if (o.yes) return 1;
+    print_consequences(cfg, stderr);
+    fprintf(stderr, "Type the cluster name '%s' to go on: ", cfg->name);
+    fflush(stderr);
+    char line[256];
+    if (!fgets(line, sizeof(line), stdin)) {
+        fputc('\n', stderr);
+        log_error("no answer on standard input; nothing was changed (use --yes to skip the "
+                  "question)");
+        return 0;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strcmp(line, cfg->name)) {
+        log_error("'%s' is not '%s'; nothing was changed", line, cfg->name);
+        return 0;
+    }
+    return 1;
+}
+
+static int run_destroy(struct m3fs_config *cfg, struct m3fs_state *st, const struct plan *p)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct remote_opts ro;
+    remote_opts_from_globals(&ro);
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    struct run_stats rs;
+    plan_signals_install();
+    int r = plan_run(p, cfg, st, rc, g_opts.parallel, &rs, &err);
+    plan_signals_restore();
+    remote_ctx_free(rc);
+    if (r == 0) {
+        if (st->existed && unlink(st->path) < 0)
+            log_warn("could not remove the state file %s", st->path);
+        printf("3FS cluster '%s' was destroyed (%zu actions ran, %zu were already done).\n",
+               cfg->name, rs.changed, rs.skipped);
+    } else if (r == PLAN_INTERRUPTED) {
+        log_error("interrupted; run the same command again to finish");
+    } else {
+        log_error("%s\nfix the cause and run the same command again to finish", err.buf);
+    }
+    sb_release(&err);
+    return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int exec_destroy(struct cmd_ctx *cctx)
+{
+    if (cctx->args.n) return cmd_usage_error(cctx, "unexpected argument '%s'", cctx->args.v[0]);
+    struct config_overrides ov = { o.workdir, o.registry };
+    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
+    if (!cfg) return EXIT_FAIL;
+    struct strbuf err = STRBUF_INIT;
+    char *path = state_path_for(cfg->file, cfg->name);
+    struct m3fs_state *st = state_load(path, &err);
+    struct plan_ctx ctx = { .destroy_all = o.all };
+    struct plan p = { 0 };
+    int rc = EXIT_FAIL;
+    if (!st) log_error("%s", err.buf);
+    else if (plan_ctx_init(&ctx, cfg, st, 0) < 0 || plan_build_destroy(&ctx, &p) < 0)
+        log_error("cannot plan the removal: %s", ctx.err.buf);
+    else if (o.dry_run) {
+        struct strbuf out = STRBUF_INIT;
+        sb_addf(&out, "Plan to destroy cluster '%s' (%zu steps). Nothing was changed.\n",
+                cfg->name, p.n);
+        plan_print(&p, cfg, &out);
+        fwrite(out.buf, 1, out.len, stdout);
+        sb_release(&out);
+        rc = EXIT_OK;
+    } else if (confirmed(cfg)) {
+        rc = run_destroy(cfg, st, &p);
+    }
+    plan_free(&p);
+    plan_ctx_release(&ctx);
+    state_free(st);
+    free(path);
+    sb_release(&err);
+    config_free(cfg);
+    return rc;
+}
+
+static const char *const aliases[] = { "delete", NULL };
+
+const struct cmd_entry cmd_cluster_destroy_entry = {
+    "destroy", aliases, "-c FILE [--all] [--yes] [--dry-run]",
+    "Remove the cluster's services and data from the nodes (asks first)", opts, exec_destroy,
+    NULL,
+};

@@ -1,0 +1,108 @@
+/* plan/build.c: the shared values of a plan and the order of the service
+ * modules for create and destroy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/chaintable.h"
+#include "m3fs/plan.h"
+#include "../services/services.h"
+
+static void mgmtd_addresses(struct plan_ctx *ctx)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    const char *scheme = ctx->tcp ? "TCP" : !strcmp(cfg->network_type, "IB") ? "IPoIB" : "RDMA";
+    long port = ctx->tcp ? cfg->mgmtd.tcp_port : cfg->mgmtd.rdma_port;
+    struct strbuf sb = STRBUF_INIT;
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
+    sb_adds(&sb, "[ ");
+    for (size_t i = 0; i < n; i++) {
+        char *a = xstrfmt("%s://%s:%ld", scheme, cfg->nodes[nodes[i]].host, port);
+        if (i) sb_adds(&sb, ", ");
+        toml_str(&sb, a);
+        free(a);
+    }
+    sb_adds(&sb, " ]");
+    ctx->mgmtd_addrs = sb_detach(&sb);
+}
+
+static void fdb_cluster(struct plan_ctx *ctx)
+{
+    struct strbuf sb = STRBUF_INIT;
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_FDB, &n);
+    sb_addf(&sb, "%s@", ctx->st->fdb_id);
+    for (size_t i = 0; i < n; i++)
+        sb_addf(&sb, "%s%s:%ld", i ? "," : "", ctx->cfg->nodes[nodes[i]].host, ctx->cfg->fdb.port);
+    ctx->fdb_cluster = sb_detach(&sb);
+}
+
+static int chain_table(struct plan_ctx *ctx)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    struct ct_params p;
+    ct_params_init(&p);
+    p.v = (long)cfg->svc[SVC_STORAGE].n_member;
+    p.k = cfg->storage.replication_factor;
+    p.disks = cfg->storage.disk_num_per_node;
+    p.r_min = cfg->storage.target_num_per_disk;
+    p.target_prefix = (long)cfg->storage.target_id_prefix;
+    p.chain_prefix = (long)cfg->storage.chain_id_prefix;
+    if (!p.v) return 0;
+    struct strbuf why = STRBUF_INIT;
+    if (ct_generate(&p, &ctx->ct, &why) < 0) {
+        sb_addf(&ctx->err, "cannot build the chain table for %ld storage nodes, replication "
+                "factor %ld: %s", p.v, p.k, why.buf);
+        sb_release(&why);
+        return -1;
+    }
+    struct ct_expect exp = { p.k, p.disks, cfg->mgmtd.stripe_size };
+    struct ct_stats st;
+    long errors = ct_verify(ctx->ct, &exp, &st, &why);
+    if (errors) sb_addf(&ctx->err, "the generated chain table failed verification:\n%s", why.buf);
+    sb_release(&why);
+    return errors ? -1 : 0;
+}
+
+int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3fs_state *st,
+                  int for_create)
+{
+    int format_disks = ctx->format_disks, all = ctx->destroy_all;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->format_disks = format_disks;
+    ctx->destroy_all = all;
+    ctx->cfg = cfg;
+    ctx->st = st;
+    sb_init(&ctx->err, 0);
+    ctx->tcp = !strcmp(cfg->network_type, "TCP");
+    mgmtd_addresses(ctx);
+    size_t n;
+    const size_t *mon = svc_nodes(ctx, SVC_MONITOR, &n);
+    ctx->monitor_addr = n ? xstrfmt("%s:%ld", cfg->nodes[mon[0]].host, cfg->monitor.port)
+                          : xstrdup("");
+    fdb_cluster(ctx);
+    for (int k = 0; k < IMG_COUNT; k++) ctx->image[k] = config_image_ref(cfg, (enum img_kind)k);
+    return for_create ? chain_table(ctx) : 0;
+}
+
+int plan_build_create(struct plan_ctx *ctx, struct plan *p)
+{
+    int (*const mods[])(struct plan_ctx *, struct plan *) = {
+        svc_fdb_create, svc_clickhouse_create, svc_monitor_create, svc_mgmtd_create,
+        svc_meta_create, svc_storage_create, svc_chains_create, svc_client_create,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
+        if (mods[i](ctx, p) < 0) return -1;
+    return 0;
+}
+
+int plan_build_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    int (*const mods[])(struct plan_ctx *, struct plan *) = {
+        svc_client_destroy, svc_storage_destroy, svc_meta_destroy, svc_mgmtd_destroy,
+        svc_monitor_destroy, svc_clickhouse_destroy, svc_fdb_destroy,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
+        if (mods[i](ctx, p) < 0) return -1;
+    return ctx->destroy_all ? svc_node_destroy_all(ctx, p) : svc_node_destroy_dirs(ctx, p);
+}

@@ -1,0 +1,102 @@
+/* plan: construction and release of steps (see include/m3fs/plan.h). */
+#include "m3fs/plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/chaintable.h"
+#include "m3fs/sha256.h"
+
+struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
+                           const char *title)
+{
+    ALLOC_GROW(p->steps, p->n, p->alloc);
+    struct step *s = &p->steps[p->n++];
+    memset(s, 0, sizeof(*s));
+    s->service = service;
+    s->op = op;
+    s->title = xstrfmt("%s: %s", service, title);
+    s->timeout_ms = 5 * 60 * 1000;
+    s->interval_ms = 2000;
+    return s;
+}
+
+static struct step_target *new_target(struct step *s, size_t node)
+{
+    ALLOC_GROW(s->t, s->n, s->alloc);
+    struct step_target *t = &s->t[s->n++];
+    memset(t, 0, sizeof(*t));
+    t->node = node;
+    return t;
+}
+
+void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip_if)
+{
+    struct step_target *t = new_target(s, node);
+    t->cmd = xstrdup(cmd);
+    t->skip_if = skip_if ? xstrdup(skip_if) : NULL;
+}
+
+void step_add_put(struct step *s, size_t node, const char *path, const char *content, size_t len,
+                  unsigned mode)
+{
+    struct step_target *t = new_target(s, node);
+    t->path = xstrdup(path);
+    t->content = xmalloc(len + 1);
+    memcpy(t->content, content, len);
+    t->content[len] = '\0';
+    t->len = len;
+    t->mode = mode;
+    sha256_buf_hex(content, len, t->sha);
+}
+
+void step_set_state(struct step *s, const char *key, const char *val)
+{
+    free(s->state_key);
+    free(s->state_val);
+    s->state_key = xstrdup(key);
+    s->state_val = xstrdup(val);
+}
+
+void step_set_hint(struct step *s, const char *match, const char *hint)
+{
+    free(s->fail_match);
+    free(s->fail_hint);
+    s->fail_match = xstrdup(match);
+    s->fail_hint = xstrdup(hint);
+}
+
+static void step_release(struct step *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->t[i].cmd);
+        free(s->t[i].skip_if);
+        free(s->t[i].path);
+        free(s->t[i].content);
+    }
+    free(s->t);
+    free(s->title);
+    free(s->wait_for);
+    free(s->state_key);
+    free(s->state_val);
+    free(s->fail_match);
+    free(s->fail_hint);
+}
+
+void plan_free(struct plan *p)
+{
+    for (size_t i = 0; i < p->n; i++) step_release(&p->steps[i]);
+    free(p->steps);
+    memset(p, 0, sizeof(*p));
+}
+
+void plan_ctx_release(struct plan_ctx *ctx)
+{
+    free(ctx->mgmtd_addrs);
+    free(ctx->monitor_addr);
+    free(ctx->fdb_cluster);
+    for (int i = 0; i < IMG_COUNT; i++) free(ctx->image[i]);
+    if (ctx->ct) ct_table_free(ctx->ct);
+    sb_release(&ctx->err);
+    memset(ctx, 0, sizeof(*ctx));
+}

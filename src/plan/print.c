@@ -1,0 +1,107 @@
+/* plan/print.c: the --dry-run text of a plan (see include/m3fs/plan.h). */
+#include <string.h>
+
+#include "m3fs/log.h"
+#include "m3fs/plan.h"
+
+static const char *op_name(enum step_op op)
+{
+    return op == STEP_RUN ? "run" : op == STEP_PUT ? "put" : "wait";
+}
+
+static void fmt_ms(long ms, struct strbuf *out)
+{
+    format_duration_ms(ms, out);
+}
+
+static size_t count_nodes(const struct step *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t j = 0;
+        while (j < i && s->t[j].node != s->t[i].node) j++;
+        n += j == i;
+    }
+    return n;
+}
+
+static void print_header(const struct step *s, size_t idx, struct strbuf *out)
+{
+    size_t n = count_nodes(s);
+    sb_addf(out, "\n[%zu] %s\n    %s on %zu node%s", idx, s->title, op_name(s->op), n,
+            n == 1 ? "" : "s");
+    if (s->op == STEP_WAIT) {
+        sb_adds(out, ", every ");
+        fmt_ms(s->interval_ms, out);
+        sb_adds(out, " for up to ");
+        fmt_ms(s->timeout_ms, out);
+        sb_addf(out, ", waiting for %s", s->wait_for ? s->wait_for : "success");
+    } else {
+        sb_adds(out, ", timeout ");
+        fmt_ms(s->timeout_ms, out);
+    }
+    if (s->state_key) sb_addf(out, "; once (state: %s)", s->state_key);
+    sb_addch(out, '\n');
+}
+
+/* Index of an earlier PUT target with the same path and content, or -1. */
+static long same_as(const struct step *s, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (s->t[j].path && !strcmp(s->t[j].path, s->t[i].path) && s->t[j].len == s->t[i].len &&
+            !memcmp(s->t[j].content, s->t[i].content, s->t[i].len))
+            return (long)j;
+    return -1;
+}
+
+static void print_content(const struct step_target *t, struct strbuf *out)
+{
+    const char *p = t->content, *end = t->content + t->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        sb_adds(out, "        | ");
+        sb_add(out, p, n);
+        sb_addch(out, '\n');
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+static void print_put(const struct step *s, size_t i, const struct m3fs_config *cfg,
+                      struct strbuf *out)
+{
+    const struct step_target *t = &s->t[i];
+    sb_addf(out, "      put %s (mode %04o, %zu bytes; skipped when the node's copy has the "
+            "same sha256 and mode)\n", t->path, t->mode, t->len);
+    long j = same_as(s, i);
+    if (t->mode & 077) {
+        if (j >= 0) sb_addf(out, "        (same content as on %s)\n", cfg->nodes[s->t[j].node].name);
+        else print_content(t, out);
+    } else {
+        sb_adds(out, "        (secret: content not shown)\n");
+    }
+}
+
+void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strbuf *out)
+{
+    size_t start = out->len;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct step *s = &p->steps[i];
+        print_header(s, i + 1, out);
+        for (size_t k = 0; k < s->n; k++) {
+            const struct step_target *t = &s->t[k];
+            if (!k || s->t[k - 1].node != t->node)
+                sb_addf(out, "  %s (%s):\n", cfg->nodes[t->node].name, cfg->nodes[t->node].host);
+            if (t->skip_if) sb_addf(out, "      skip if: %s\n", t->skip_if);
+            if (s->op == STEP_PUT) print_put(s, k, cfg, out);
+            else sb_addf(out, "      %s: %s\n", s->op == STEP_WAIT ? "until" : "run", t->cmd);
+        }
+    }
+    /* Mask every registered secret in what was added (belt and braces). */
+    struct strbuf tail = STRBUF_INIT;
+    sb_add(&tail, out->buf + start, out->len - start);
+    log_mask(&tail);
+    sb_setlen(out, start);
+    sb_add(out, tail.buf, tail.len);
+    sb_release(&tail);
+}

@@ -1,0 +1,256 @@
+/* state: the small local state file of a cluster (see include/m3fs/plan.h).
+ * It keeps what cannot be read back from the nodes: the fdb cluster id, the
+ * root admin token and which one-time steps are done. */
+#include "m3fs/plan.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "m3fs/log.h"
+
+char *state_path_for(const char *config_path, const char *cluster_name)
+{
+    char *copy = xstrdup(config_path);
+    char *path = xstrfmt("%s/.m3fs/%s.state.json", dirname(copy), cluster_name);
+    free(copy);
+    return path;
+}
+
+static void fill_random(uint8_t *p, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(p + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            log_error("getrandom: %s", strerror(errno));
+            abort();
+        }
+        got += (size_t)r;
+    }
+}
+
+static void random_word(struct strbuf *sb, size_t n)
+{
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    uint8_t b[64];
+    fill_random(b, n);
+    for (size_t i = 0; i < n; i++) sb_addch(sb, alpha[b[i] % 36]);
+}
+
+uint32_t token_crc(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return c;
+}
+
+void token_mint(uint32_t uid, const uint8_t random[8], struct strbuf *out)
+{
+    static const int map[18] = { 12, 6, 0, 13, 7, 1, 14, 8, 2, 15, 9, 3, 16, 10, 4, 17, 11, 5 };
+    uint8_t in[18], perm[18];
+    unsigned char b64[32];
+    in[0] = 0xDB;
+    in[1] = 0xF1;
+    for (int i = 0; i < 4; i++) in[2 + i] = (uint8_t)(uid >> (8 * i));
+    memcpy(in + 6, random, 8);
+    uint32_t crc = token_crc(in, 14);
+    for (int i = 0; i < 4; i++) in[14 + i] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 18; i++) perm[map[i]] = in[i];
+    int n = EVP_EncodeBlock(b64, perm, 18);
+    sb_add(out, b64, (size_t)n);
+}
+
+static struct m3fs_state *state_alloc(const char *path)
+{
+    struct m3fs_state *st = xcalloc(1, sizeof(*st));
+    st->path = xstrdup(path);
+    st->json = cJSON_CreateObject();
+    return st;
+}
+
+struct m3fs_state *state_new_fixed(const char *path, const char *fdb_id, const char *token)
+{
+    struct m3fs_state *st = state_alloc(path);
+    st->fdb_id = xstrdup(fdb_id);
+    st->token = xstrdup(token);
+    log_add_secret(token);
+    return st;
+}
+
+static struct m3fs_state *state_fresh(const char *path)
+{
+    struct strbuf id = STRBUF_INIT, tok = STRBUF_INIT;
+    uint8_t r[8];
+    random_word(&id, 10);
+    sb_addch(&id, ':');
+    random_word(&id, 10);
+    fill_random(r, sizeof(r));
+    token_mint(0, r, &tok);
+    struct m3fs_state *st = state_new_fixed(path, id.buf, tok.buf);
+    sb_release(&id);
+    sb_release(&tok);
+    return st;
+}
+
+static const char *json_str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+static struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err)
+{
+    cJSON *root = cJSON_Parse(text);
+    if (!cJSON_IsObject(root)) {
+        sb_addf(err, "%s: not a valid m3fs state file (JSON object expected); move it away "
+                "only if this cluster was destroyed", path);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    const char *id = json_str(root, "fdb_cluster_id"), *tok = json_str(root, "token");
+    if (!id || !tok || !strchr(id, ':')) {
+        sb_addf(err, "%s: 'fdb_cluster_id' or 'token' is missing or empty", path);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    struct m3fs_state *st = state_new_fixed(path, id, tok);
+    cJSON_Delete(st->json);
+    st->json = root;
+    st->existed = 1;
+    return st;
+}
+
+struct m3fs_state *state_load(const char *path, struct strbuf *err)
+{
+    struct strbuf text = STRBUF_INIT;
+    if (sb_read_file(&text, path) < 0) {
+        sb_release(&text);
+        if (errno == ENOENT) return state_fresh(path);
+        sb_addf(err, "cannot read state file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct m3fs_state *st = state_parse(path, text.buf, err);
+    sb_release(&text);
+    return st;
+}
+
+static cJSON *done_obj(struct m3fs_state *st)
+{
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "done");
+    if (!cJSON_IsObject(d)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(st->json, "done");
+        d = cJSON_AddObjectToObject(st->json, "done");
+    }
+    return d;
+}
+
+const char *state_get_done(const struct m3fs_state *st, const char *key)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "done");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(d, key);
+    return json_str(e, "value");
+}
+
+static void set_now(cJSON *o, const char *key)
+{
+    char buf[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+void state_set_done(struct m3fs_state *st, const char *key, const char *val)
+{
+    cJSON *d = done_obj(st);
+    cJSON_DeleteItemFromObjectCaseSensitive(d, key);
+    cJSON *e = cJSON_AddObjectToObject(d, key);
+    cJSON_AddStringToObject(e, "value", val);
+    set_now(e, "at");
+}
+
+void state_clear_done(struct m3fs_state *st)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(st->json, "done");
+}
+
+static int mkdir_parent(const char *path, struct strbuf *err)
+{
+    char *copy = xstrdup(path);
+    char *dir = dirname(copy);
+    int rc = 0;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        sb_addf(err, "cannot create %s: %s", dir, strerror(errno));
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
+static int write_file_0600(const char *path, const char *data, size_t len, struct strbuf *err)
+{
+    char *tmp = xstrfmt("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = -1;
+    if (fd < 0) {
+        sb_addf(err, "cannot write %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    if (write(fd, data, len) == (ssize_t)len && fsync(fd) == 0 && close(fd) == 0) {
+        fd = -1;
+        if (rename(tmp, path) == 0) rc = 0;
+    }
+    if (rc < 0) {
+        sb_addf(err, "cannot write state file %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+int state_save(struct m3fs_state *st, struct strbuf *err)
+{
+    cJSON *j = st->json;
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "version");
+    cJSON_AddNumberToObject(j, "version", 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "fdb_cluster_id");
+    cJSON_AddStringToObject(j, "fdb_cluster_id", st->fdb_id);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "token");
+    cJSON_AddStringToObject(j, "token", st->token);
+    if (!cJSON_GetObjectItemCaseSensitive(j, "created_at")) set_now(j, "created_at");
+    set_now(j, "updated_at");
+    if (mkdir_parent(st->path, err) < 0) return -1;
+    char *text = cJSON_Print(j);
+    int rc = write_file_0600(st->path, text, strlen(text), err);
+    cJSON_free(text);
+    if (rc == 0) st->existed = 1;
+    return rc;
+}
+
+void state_free(struct m3fs_state *st)
+{
+    if (!st) return;
+    cJSON_Delete(st->json);
+    free(st->path);
+    free(st->fdb_id);
+    free(st->token);
+    free(st);
+}

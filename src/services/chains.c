@@ -1,0 +1,189 @@
+/* services/chains.c: the root user and token, then the chain table from
+ * the native generator: create-target, upload-chains, upload-chain-table,
+ * and a wait until every target is SERVING-UPTODATE.  Runs on the first
+ * mgmtd node, inside its container. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "m3fs/chaintable.h"
+#include "m3fs/sha256.h"
+#include "m3fs/shquote.h"
+#include "services.h"
+
+#define CHAINS_DIR "/opt/3fs/etc/chains"
+
+static const char *container(const struct plan_ctx *ctx)
+{
+    return ctx->cfg->svc[SVC_MGMTD].container_name;
+}
+
+static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    struct strbuf cmd = STRBUF_INIT;
+    sb_adds(&cmd, "docker exec ");
+    sh_quote(&cmd, container(ctx));
+    sb_adds(&cmd, " sh -c ");
+    sh_quote(&cmd, "exec /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
+                   "\"user-add --root --admin --token $(cat /opt/3fs/etc/token.txt) 0 root\"");
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the root user with the minted "
+                                   "admin token (user-add)");
+    step_add_run(s, first, cmd.buf, NULL);
+    step_set_state(s, "user-add", "root");
+    char *hint = xstrfmt("user 0 (root) already exists, but the state file %s does not "
+                         "record creating it, so its token is unknown here. Copy the state "
+                         "file of the run that created this cluster, or destroy the cluster "
+                         "and create it again.", ctx->st->path);
+    step_set_hint(s, "xist", hint);
+    free(hint);
+    sb_release(&cmd);
+}
+
+/* Lines "id\n" of every target or chain id. */
+static void id_lists(const struct ct_table *t, struct strbuf *targets, struct strbuf *chains)
+{
+    for (size_t i = 0; i < t->n_targets; i++)
+        sb_addf(targets, "%llu\n", (unsigned long long)t->targets[i].target_id);
+    for (size_t i = 0; i < t->n_chains; i++) sb_addf(chains, "%u\n", t->chains[i].chain_id);
+}
+
+static int read_into(const char *dir, const char *name, struct file_set *fs,
+                     struct strbuf *err)
+{
+    char *path = xstrfmt("%s/%s", dir, name);
+    struct strbuf sb = STRBUF_INIT;
+    int rc = sb_read_file(&sb, path);
+    if (rc < 0) sb_addf(err, "cannot read %s", path);
+    else fs_add(fs, name, &sb, 0644);
+    unlink(path);
+    sb_release(&sb);
+    free(path);
+    return rc;
+}
+
+/* The generator's files, written to a private temporary dir and read back. */
+static int table_files(struct plan_ctx *ctx, struct file_set *fs)
+{
+    char dir[] = "/tmp/m3fs-chains.XXXXXX";
+    if (!mkdtemp(dir)) {
+        sb_adds(&ctx->err, "cannot create a temporary directory for the chain table");
+        return -1;
+    }
+    int rc = ct_write_files(ctx->ct, dir, &ctx->err);
+    const char *names[] = { CT_FILE_CHAINS, CT_FILE_TABLE, CT_FILE_CREATE, CT_FILE_REMOVE };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if (!rc) rc = read_into(dir, names[i], fs, &ctx->err);
+        else {
+            char *path = xstrfmt("%s/%s", dir, names[i]);
+            unlink(path);
+            free(path);
+        }
+    }
+    rmdir(dir);
+    if (!rc) {
+        struct strbuf t = STRBUF_INIT, c = STRBUF_INIT;
+        id_lists(ctx->ct, &t, &c);
+        fs_add(fs, "target_ids.txt", &t, 0644);
+        fs_add(fs, "chain_ids.txt", &c, 0644);
+        sb_release(&t), sb_release(&c);
+    }
+    return rc;
+}
+
+/* Exit 0 when every id of ids_file shows in the output of the admin_cli
+ * commands; prints how many are missing otherwise.  `filter` narrows the
+ * rows that count (awk condition, "1" for all). */
+static char *all_listed(const struct plan_ctx *ctx, const char *ids_file, const char *cmds,
+                        const char *filter)
+{
+    char *ids = wd_path(ctx, ids_file);
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "{ %s; } | awk 'NR == FNR {want[$1]; next} {print} (%s) {delete want[$1]} "
+            "END {n = 0; for (k in want) n++; if (n) print n \" not there yet\"; exit n > 0}' ",
+            cmds, filter);
+    sh_quote(&sb, ids);
+    sb_adds(&sb, " -");
+    free(ids);
+    return sb_detach(&sb);
+}
+
+static void targets_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    char *lt = admin_cli_cmd(container(ctx), "list-targets", 1);
+    char *lto = admin_cli_cmd(container(ctx), "list-targets --orphan", 1);
+    char *both = xstrfmt("%s; %s", lt, lto);
+    char *check = all_listed(ctx, "mgmtd/config.d/chains/target_ids.txt", both, "1");
+    struct strbuf cmd = STRBUF_INIT;
+    sb_adds(&cmd, "docker exec ");
+    sh_quote(&cmd, container(ctx));
+    sb_adds(&cmd, " sh -c ");
+    sh_quote(&cmd, "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
+                   "--config.user_info.token \"$(cat /opt/3fs/etc/token.txt)\" < "
+                   CHAINS_DIR "/" CT_FILE_CREATE);
+    sb_addf(&cmd, "; %s", check);
+    char *title = xstrfmt("create %zu storage targets (create-target)", ctx->ct->n_targets);
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
+    step_add_run(s, first, cmd.buf, check);
+    sb_release(&cmd);
+    free(lt), free(lto), free(both), free(check), free(title);
+}
+
+static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
+                         const struct file_set *fs)
+{
+    char *lc = admin_cli_cmd(container(ctx), "list-chains", 1);
+    char *check = all_listed(ctx, "mgmtd/config.d/chains/chain_ids.txt", lc, "1");
+    char *up = admin_cli_cmd(container(ctx), "upload-chains " CHAINS_DIR "/" CT_FILE_CHAINS, 1);
+    char *title = xstrfmt("upload %zu chains (upload-chains)", ctx->ct->n_chains);
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
+    step_add_run(s, first, up, check);
+    char *desc = xstrfmt("upload-chain-table --desc %s 1 " CHAINS_DIR "/" CT_FILE_TABLE,
+                         ctx->cfg->name);
+    char *upt = admin_cli_cmd(container(ctx), desc, 1);
+    s = plan_add_step(p, "3fs", STEP_RUN, "upload chain table 1 (upload-chain-table)");
+    step_add_run(s, first, upt, NULL);
+    char hex[SHA256_HEX_LEN + 1] = "";
+    for (size_t i = 0; i < fs->names.n; i++)
+        if (!strcmp(fs->names.v[i], CT_FILE_TABLE))
+            sha256_buf_hex(fs->data[i].buf, fs->data[i].len, hex);
+    step_set_state(s, "upload-chain-table", hex);
+    free(lc), free(check), free(up), free(title), free(desc), free(upt);
+}
+
+static void serving_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    char *lt = admin_cli_cmd(container(ctx), "list-targets", 1);
+    char *check = all_listed(ctx, "mgmtd/config.d/chains/target_ids.txt", lt,
+                             "/SERVING/ && /UPTODATE/");
+    struct step *s = plan_add_step(p, "3fs", STEP_WAIT, "wait until every target is "
+                                   "SERVING-UPTODATE");
+    s->wait_for = xstrdup("every target of the chain table to be SERVING-UPTODATE in "
+                          "list-targets");
+    s->timeout_ms = (long)ctx->cfg->storage.wait_chains_serving_timeout_ms;
+    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
+    step_add_run(s, first, check, NULL);
+    free(lt), free(check);
+}
+
+int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
+    if (!n || !ctx->ct) return 0;
+    user_step(ctx, p, mg[0]);
+    struct file_set fs = { 0 };
+    int rc = table_files(ctx, &fs);
+    if (!rc) {
+        char *dir = wd_path(ctx, "mgmtd/config.d/chains");
+        struct step *s = plan_add_step(p, "3fs", STEP_PUT, "write the chain table files");
+        fs_put(s, mg[0], dir, &fs);
+        free(dir);
+        targets_step(ctx, p, mg[0]);
+        upload_steps(ctx, p, mg[0], &fs);
+        serving_step(ctx, p, mg[0]);
+    }
+    fs_release(&fs);
+    return rc;
+}

@@ -1,0 +1,137 @@
+/* services/clickhouse.c: ClickHouse (first clickhouse node only) and the
+ * 3FS monitor schema.  Credentials go to the container through a 0600
+ * --env-file, never on a command line. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/shquote.h"
+#include "services.h"
+
+static int check_values(struct plan_ctx *ctx)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    for (const char *p = cfg->ch.db; *p; p++)
+        if (!(*p == '_' || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= 'A' && *p <= 'Z'))) {
+            sb_addf(&ctx->err, "services.clickhouse.db '%s': use only letters, digits and '_'",
+                    cfg->ch.db);
+            return -1;
+        }
+    if (strchr(cfg->ch.user, '\n') || strchr(cfg->ch.password, '\n')) {
+        sb_adds(&ctx->err, "services.clickhouse user and password must be one line each");
+        return -1;
+    }
+    return 0;
+}
+
+static int files(struct plan_ctx *ctx, struct step *put, size_t node, struct strbuf *digest)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf xml = STRBUF_INIT, sql = STRBUF_INIT, env = STRBUF_INIT;
+    tmpl_setf(&tv, "tcp_port", "%ld", cfg->ch.tcp_port);
+    tmpl_set(&tv, "db", cfg->ch.db);
+    tmpl_set(&tv, "user", cfg->ch.user);
+    tmpl_set(&tv, "password", cfg->ch.password);
+    int rc = render(ctx, "clickhouse-config.xml", &tv, &xml);
+    if (!rc) rc = render(ctx, "3fs-monitor.sql", &tv, &sql);
+    if (!rc) rc = render(ctx, "clickhouse.env", &tv, &env);
+    if (!rc) {
+        char *a = wd_path(ctx, "clickhouse/config.d/config.xml");
+        char *b = wd_path(ctx, "clickhouse/sql/3fs-monitor.sql");
+        char *c = wd_path(ctx, "clickhouse/clickhouse.env");
+        step_add_put(put, node, a, xml.buf, xml.len, 0644);
+        step_add_put(put, node, b, sql.buf, sql.len, 0644);
+        step_add_put(put, node, c, env.buf, env.len, 0600);
+        sb_addf(digest, "%s\n%s\n%s\n", xml.buf, sql.buf, env.buf);
+        free(a), free(b), free(c);
+    }
+    tmpl_vars_free(&tv);
+    sb_release(&xml), sb_release(&sql), sb_release(&env);
+    return rc;
+}
+
+static void start(struct plan_ctx *ctx, struct plan *p, size_t node, const struct strbuf *digest)
+{
+    const char *sub[] = { "data", "log", "config.d", "sql" };
+    const char *to[] = { "/var/lib/clickhouse", "/var/log/clickhouse-server",
+                         "/etc/clickhouse-server/config.d", "/tmp/sql" };
+    struct ctr_spec c;
+    ctr_init(ctx, &c, ctx->cfg->svc[SVC_CLICKHOUSE].container_name, ctx->image[IMG_CLICKHOUSE]);
+    sv_push(&c.opts, "--network"), sv_push(&c.opts, "host");
+    sv_push(&c.opts, "--restart"), sv_push(&c.opts, "unless-stopped");
+    char *env = wd_path(ctx, "clickhouse/clickhouse.env");
+    sv_push(&c.opts, "--env-file"), sv_push(&c.opts, env);
+    sb_adds(&c.pre, "mkdir -p");
+    for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+        char *rel = xstrfmt("clickhouse/%s", sub[i]), *dir = wd_path(ctx, rel);
+        sv_push(&c.opts, "--volume");
+        sv_pushf(&c.opts, "%s:%s", dir, to[i]);
+        sb_addch(&c.pre, ' ');
+        sh_quote(&c.pre, dir);
+        free(rel), free(dir);
+    }
+    sb_add(&c.digest_text, digest->buf, digest->len);
+    struct step *s = plan_add_step(p, "clickhouse", STEP_RUN, "start the container");
+    ctr_add_run(s, node, &c);
+    ctr_release(&c);
+    free(env);
+}
+
+static char *ch_client(const struct plan_ctx *ctx, const char *query)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "docker exec ");
+    sh_quote(&sb, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
+    sb_addf(&sb, " clickhouse-client --port %ld --query ", ctx->cfg->ch.tcp_port);
+    sh_quote(&sb, query);
+    return sb_detach(&sb);
+}
+
+static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
+{
+    struct step *s = plan_add_step(p, "clickhouse", STEP_WAIT, "wait until ClickHouse answers");
+    s->wait_for = xstrdup("clickhouse-client to answer SELECT 1");
+    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    s->interval_ms = 1000;
+    char *ping = ch_client(ctx, "SELECT 1");
+    step_add_run(s, node, ping, NULL);
+    char *q = xstrfmt("EXISTS TABLE `%s`.`distributions`", ctx->cfg->ch.db);
+    char *exists = ch_client(ctx, q);
+    struct strbuf skip = STRBUF_INIT, cmd = STRBUF_INIT, inner = STRBUF_INIT;
+    sb_addf(&skip, "%s | grep -qx 1", exists);
+    sb_addf(&inner, "clickhouse-client --port %ld --multiquery < /tmp/sql/3fs-monitor.sql",
+            ctx->cfg->ch.tcp_port);
+    sb_adds(&cmd, "docker exec ");
+    sh_quote(&cmd, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
+    sb_adds(&cmd, " sh -c ");
+    sh_quote(&cmd, inner.buf);
+    s = plan_add_step(p, "clickhouse", STEP_RUN, "create the 3FS monitor tables");
+    step_add_run(s, node, cmd.buf, skip.buf);
+    free(ping), free(q), free(exists);
+    sb_release(&skip), sb_release(&cmd), sb_release(&inner);
+}
+
+int svc_clickhouse_create(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_CLICKHOUSE, &n);
+    if (!n) return 0;
+    if (check_values(ctx) < 0) return -1;
+    struct strbuf digest = STRBUF_INIT;
+    struct step *put = plan_add_step(p, "clickhouse", STEP_PUT, "write config, schema and "
+                                     "credentials");
+    int rc = files(ctx, put, nodes[0], &digest);
+    if (!rc) {
+        start(ctx, p, nodes[0], &digest);
+        schema(ctx, p, nodes[0]);
+    }
+    sb_release(&digest);
+    return rc;
+}
+
+int svc_clickhouse_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    svc_remove_steps(ctx, p, SVC_CLICKHOUSE, "clickhouse", 1);
+    return 0;
+}

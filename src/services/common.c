@@ -1,0 +1,267 @@
+/* services/common.c: pieces shared by the service modules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/sha256.h"
+#include "m3fs/shquote.h"
+#include "services.h"
+
+void toml_str(struct strbuf *sb, const char *s)
+{
+    sb_addch(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') sb_addf(sb, "\\%c", *p);
+        else if (*p == '\n') sb_adds(sb, "\\n");
+        else if (*p == '\t') sb_adds(sb, "\\t");
+        else if (*p < 0x20 || *p == 0x7f) sb_addf(sb, "\\u%04x", *p);
+        else sb_addch(sb, (char)*p);
+    }
+    sb_addch(sb, '"');
+}
+
+char *wd_path(const struct plan_ctx *ctx, const char *sub)
+{
+    const char *wd = ctx->cfg->work_dir;
+    size_t n = strlen(wd);
+    while (n > 1 && wd[n - 1] == '/') n--;
+    return xstrfmt("%.*s/%s", (int)n, wd, sub);
+}
+
+int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out)
+{
+    return tmpl_render_embedded(name, tv, out, &ctx->err);
+}
+
+void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv)
+{
+    struct strbuf sb = STRBUF_INIT;
+    toml_str(&sb, ctx->cfg->name);
+    tmpl_set(tv, "cluster_id", ctx->cfg->name);
+    tmpl_set(tv, "cluster_id_toml", sb.buf);
+    tmpl_set(tv, "mgmtd_addresses", ctx->mgmtd_addrs);
+    tmpl_set(tv, "allow_no_ib", ctx->tcp ? "true" : "false");
+    tmpl_set(tv, "force_use_tcp", ctx->tcp ? "true" : "false");
+    sb_release(&sb);
+}
+
+const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n)
+{
+    *n = ctx->cfg->svc[k].n_member;
+    return ctx->cfg->svc[k].member;
+}
+
+/* --- file sets ---------------------------------------------------------- */
+
+void fs_add(struct file_set *fs, const char *name, struct strbuf *content, unsigned mode)
+{
+    size_t n = fs->names.n;
+    if (n + 1 > fs->alloc) {
+        fs->alloc = fs->alloc ? fs->alloc * 2 : 8;
+        fs->data = xrealloc(fs->data, fs->alloc * sizeof(*fs->data));
+        fs->mode = xrealloc(fs->mode, fs->alloc * sizeof(*fs->mode));
+    }
+    sv_push(&fs->names, name);
+    fs->data[n] = *content; /* takes the buffer */
+    sb_init(content, 0);
+    fs->mode[n] = mode;
+}
+
+void fs_release(struct file_set *fs)
+{
+    for (size_t i = 0; i < fs->names.n; i++) sb_release(&fs->data[i]);
+    sv_clear(&fs->names);
+    free(fs->data);
+    free(fs->mode);
+    memset(fs, 0, sizeof(*fs));
+}
+
+void fs_put(struct step *s, size_t node, const char *dir, const struct file_set *fs)
+{
+    for (size_t i = 0; i < fs->names.n; i++) {
+        char *path = xstrfmt("%s/%s", dir, fs->names.v[i]);
+        step_add_put(s, node, path, fs->data[i].buf, fs->data[i].len, fs->mode[i]);
+        free(path);
+    }
+}
+
+void fs_digest_text(const struct file_set *fs, struct strbuf *out)
+{
+    for (size_t i = 0; i < fs->names.n; i++)
+        sb_addf(out, "file %s %o %zu\n%s\n", fs->names.v[i], fs->mode[i], fs->data[i].len,
+                fs->data[i].buf);
+}
+
+/* --- containers --------------------------------------------------------- */
+
+void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
+              const char *image)
+{
+    memset(c, 0, sizeof(*c));
+    c->name = name;
+    c->image = image;
+    sb_init(&c->digest_text, 0);
+    sb_init(&c->pre, 0);
+    sb_addf(&c->digest_text, "salt %s\n", ctx->st->token);
+}
+
+void ctr_release(struct ctr_spec *c)
+{
+    sv_clear(&c->opts);
+    sv_clear(&c->cmd);
+    sb_release(&c->digest_text);
+    sb_release(&c->pre);
+}
+
+void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc)
+{
+    char *dir = wd_path(ctx, svc);
+    sv_push(&c->opts, "--network");
+    sv_push(&c->opts, "host");
+    sv_push(&c->opts, "--restart");
+    sv_push(&c->opts, "unless-stopped");
+    sv_push(&c->opts, "--privileged");
+    sv_push(&c->opts, "--ulimit");
+    sv_push(&c->opts, "nofile=1048576:1048576");
+    sv_push(&c->opts, "--ulimit");
+    sv_push(&c->opts, "memlock=-1:-1");
+    sv_push(&c->opts, "--volume");
+    sv_push(&c->opts, "/dev:/dev");
+    sv_pushf(&c->opts, "--volume");
+    sv_pushf(&c->opts, "%s/config.d:/opt/3fs/etc", dir);
+    sv_pushf(&c->opts, "--volume");
+    sv_pushf(&c->opts, "%s/log:/var/log/3fs", dir);
+    sb_adds(&c->pre, "mkdir -p ");
+    char *log = xstrfmt("%s/log", dir);
+    sh_quote(&c->pre, log);
+    free(log);
+    free(dir);
+}
+
+static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "name %s\nimage %s\n", c->name, c->image);
+    for (size_t i = 0; i < c->opts.n; i++) sb_addf(&sb, "opt %s\n", c->opts.v[i]);
+    for (size_t i = 0; i < c->cmd.n; i++) sb_addf(&sb, "cmd %s\n", c->cmd.v[i]);
+    sb_add(&sb, c->digest_text.buf, c->digest_text.len);
+    sha256_buf_hex(sb.buf, sb.len, hex);
+    sb_release(&sb);
+}
+
+void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
+{
+    char hex[SHA256_HEX_LEN + 1];
+    ctr_digest(c, hex);
+    struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT, name = STRBUF_INIT;
+    sh_quote(&name, c->name);
+    if (c->pre.len) sb_addf(&cmd, "%s && ", c->pre.buf);
+    sb_addf(&cmd, "if docker container inspect %s >/dev/null 2>&1; then "
+            "printf 'note: replacing container %%s: its configuration changed or it is not "
+            "running\\n' %s >&2; docker rm -f %s >/dev/null; fi && docker run --detach "
+            "--name %s --label m3fs.digest=%s",
+            name.buf, name.buf, name.buf, name.buf, hex);
+    for (size_t i = 0; i < c->opts.n; i++) {
+        sb_addch(&cmd, ' ');
+        sh_quote(&cmd, c->opts.v[i]);
+    }
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, c->image);
+    for (size_t i = 0; i < c->cmd.n; i++) {
+        sb_addch(&cmd, ' ');
+        sh_quote(&cmd, c->cmd.v[i]);
+    }
+    sb_addf(&skip, "test \"$(docker container inspect -f '{{index .Config.Labels "
+            "\"m3fs.digest\"}} {{.State.Running}}' %s 2>/dev/null)\" = '%s true'",
+            name.buf, hex);
+    step_add_run(s, node, cmd.buf, skip.buf);
+    sb_release(&cmd);
+    sb_release(&skip);
+    sb_release(&name);
+}
+
+char *ctr_remove_cmd(const char *name)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "if docker container inspect ");
+    sh_quote(&sb, name);
+    sb_adds(&sb, " >/dev/null 2>&1; then docker rm -f ");
+    sh_quote(&sb, name);
+    sb_adds(&sb, " >/dev/null; fi");
+    return sb_detach(&sb);
+}
+
+char *ctr_absent_cmd(const char *name, const char *path)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "! docker container inspect ");
+    sh_quote(&sb, name);
+    sb_adds(&sb, " >/dev/null 2>&1");
+    if (path) {
+        sb_adds(&sb, " && ! test -e ");
+        sh_quote(&sb, path);
+    }
+    return sb_detach(&sb);
+}
+
+/* --- admin_cli ------------------------------------------------------------ */
+
+#define ADMIN_CLI "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
+
+char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "docker exec ");
+    sh_quote(&sb, container);
+    if (with_token) {
+        sb_adds(&sb, " sh -c ");
+        sh_quote(&sb, "exec " ADMIN_CLI " --config.user_info.token "
+                      "\"$(cat /opt/3fs/etc/token.txt)\" \"$@\"");
+        sb_adds(&sb, " admin_cli ");
+    } else {
+        sb_adds(&sb, " " ADMIN_CLI " ");
+    }
+    sh_quote(&sb, cli_cmd);
+    return sb_detach(&sb);
+}
+
+char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_cmd)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    enum svc_kind k = !strcmp(svc, "mgmtd") ? SVC_MGMTD : !strcmp(svc, "meta") ? SVC_META
+                    : !strcmp(svc, "storage") ? SVC_STORAGE : SVC_CLIENT;
+    char *dir = wd_path(ctx, svc);
+    char *name = xstrfmt("%s-admin", cfg->svc[k].container_name);
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "mkdir -p ");
+    char *log = xstrfmt("%s/log", dir);
+    sh_quote(&sb, log);
+    sb_adds(&sb, " && docker rm -f ");
+    sh_quote(&sb, name);
+    sb_adds(&sb, " >/dev/null 2>&1; docker run --rm --name ");
+    sh_quote(&sb, name);
+    sb_adds(&sb, " --network host --privileged --volume /dev:/dev --volume ");
+    char *v = xstrfmt("%s/config.d:/opt/3fs/etc", dir);
+    sh_quote(&sb, v);
+    sb_adds(&sb, " --volume ");
+    char *v2 = xstrfmt("%s:/var/log/3fs", log);
+    sh_quote(&sb, v2);
+    sb_adds(&sb, " --entrypoint /opt/3fs/bin/admin_cli ");
+    sh_quote(&sb, ctx->image[IMG_3FS]);
+    sb_adds(&sb, " -cfg /opt/3fs/etc/admin_cli.toml ");
+    sh_quote(&sb, cli_cmd);
+    free(dir);
+    free(name);
+    free(log);
+    free(v);
+    free(v2);
+    return sb_detach(&sb);
+}
+
+char *heartbeat_cmd(const char *container, long node_id)
+{
+    char *cli = admin_cli_cmd(container, "list-nodes", 0);
+    char *cmd = xstrfmt("%s | awk -v id=%ld '$1 == id && /HEARTBEAT_CONNECTED/ {f = 1} "
+                        "{print} END {exit !f}'", cli, node_id);
+    free(cli);
+    return cmd;
+}

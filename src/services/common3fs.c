@@ -1,0 +1,237 @@
+/* services/common3fs.c: config files, set-config and containers of the
+ * four 3FS services (mgmtd, meta, storage, FUSE client). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/sha256.h"
+#include "m3fs/shquote.h"
+#include "services.h"
+
+static int render_part(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv,
+                       struct tmpl_vars *into, const char *key)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = render(ctx, name, tv, &sb);
+    if (!rc) tmpl_set(into, key, sb.buf);
+    sb_release(&sb);
+    return rc;
+}
+
+/* log_monitor and groups parts of a main config. */
+static int main_parts(struct plan_ctx *ctx, const struct svc3fs *sv, struct tmpl_vars *tv)
+{
+    struct tmpl_vars pv = TMPL_VARS_INIT;
+    const struct m3fs_config *cfg = ctx->cfg;
+    tmpl_set(&pv, "log_level", cfg->log_level);
+    tmpl_set(&pv, "log_name", sv->main);
+    tmpl_set(&pv, "monitor_address", ctx->monitor_addr);
+    tmpl_set(&pv, "service", sv->service);
+    int ib_mgmtd = !strcmp(cfg->network_type, "IB") && sv->kind == SVC_MGMTD;
+    tmpl_set(&pv, "rdma_network_type", ib_mgmtd ? "IPoIB" : "RDMA");
+    tmpl_setf(&pv, "rdma_port", "%ld", sv->rdma_port);
+    tmpl_setf(&pv, "tcp_port", "%ld", sv->tcp_port);
+    int rc = render_part(ctx, "log_monitor.toml.part", &pv, tv, "log_monitor");
+    if (!rc && sv->kind != SVC_CLIENT)
+        rc = render_part(ctx, ctx->tcp ? "groups_tcp.toml.part" : "groups_rdma.toml.part", &pv,
+                         tv, "groups");
+    tmpl_vars_free(&pv);
+    return rc;
+}
+
+static void storage_vars(struct plan_ctx *ctx, struct tmpl_vars *tv)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, "[ ");
+    for (long i = 0; i < ctx->cfg->storage.disk_num_per_node; i++)
+        sb_addf(&sb, "%s'/mnt/3fsdata/data%ld/3fs'", i ? ", " : "", i);
+    sb_adds(&sb, " ]");
+    tmpl_set(tv, "target_paths", sb.buf);
+    tmpl_set(tv, "allow_disk_without_uuid",
+             strcmp(ctx->cfg->storage.disk_type, "dir") ? "false" : "true");
+    sb_release(&sb);
+}
+
+/* Render template `tname` as file `fname` into fs. */
+static int add_file(struct plan_ctx *ctx, struct file_set *fs, const char *tname,
+                    const char *fname, const struct tmpl_vars *tv, unsigned mode)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = render(ctx, tname, tv, &sb);
+    if (!rc) fs_add(fs, fname, &sb, mode);
+    sb_release(&sb);
+    return rc;
+}
+
+static void node_vars(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node,
+                      struct tmpl_vars *tv)
+{
+    struct strbuf sb = STRBUF_INIT;
+    common_vars(ctx, tv);
+    tmpl_set(tv, "fdb_cluster", ctx->fdb_cluster);
+    tmpl_set(tv, "token", ctx->st->token);
+    tmpl_setf(tv, "node_id", "%ld", config_node_id(ctx->cfg, node, sv->kind));
+    tmpl_setf(tv, "file", "%s_app.toml", sv->main);
+    toml_str(&sb, ctx->cfg->client.host_mountpoint);
+    tmpl_set(tv, "mountpoint_toml", sb.buf);
+    sb_release(&sb);
+    if (sv->kind == SVC_STORAGE) storage_vars(ctx, tv);
+}
+
+int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, struct file_set *fs)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    char *launcher = xstrfmt("%s_launcher.toml", sv->main);
+    char *app = xstrfmt("%s_app.toml", sv->main);
+    char *mainf = xstrfmt("%s.toml", sv->main);
+    node_vars(ctx, sv, node, &tv);
+    int rc = main_parts(ctx, sv, &tv);
+    if (!rc) rc = add_file(ctx, fs, mainf, mainf, &tv, 0644);
+    if (!rc) rc = add_file(ctx, fs, launcher, launcher, &tv, 0644);
+    if (!rc)
+        rc = add_file(ctx, fs, sv->kind == SVC_CLIENT ? app : "service_app.toml", app, &tv, 0644);
+    if (!rc) rc = add_file(ctx, fs, "admin_cli.toml", "admin_cli.toml", &tv, 0644);
+    if (!rc) rc = add_file(ctx, fs, "fdb.cluster", "fdb.cluster", &tv, 0644);
+    if (!rc && (sv->kind == SVC_MGMTD || sv->kind == SVC_CLIENT))
+        rc = add_file(ctx, fs, "token.txt", "token.txt", &tv, 0600);
+    tmpl_vars_free(&tv);
+    free(launcher);
+    free(app);
+    free(mainf);
+    return rc;
+}
+
+static void set_config_step(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                            size_t node, const struct file_set *fs)
+{
+    char *mainf = xstrfmt("%s.toml", sv->main);
+    char hex[SHA256_HEX_LEN + 1] = "";
+    for (size_t i = 0; i < fs->names.n; i++)
+        if (!strcmp(fs->names.v[i], mainf)) sha256_buf_hex(fs->data[i].buf, fs->data[i].len, hex);
+    char *title = xstrfmt("upload the %s main config (set-config --type %s)", sv->dir,
+                          sv->cfg_type);
+    struct step *s = plan_add_step(p, sv->dir, STEP_RUN, title);
+    char *cli = xstrfmt("set-config --type %s --file /opt/3fs/etc/%s", sv->cfg_type, mainf);
+    char *cmd = admin_cli_once_cmd(ctx, sv->dir, cli);
+    step_add_run(s, node, cmd, NULL);
+    char *key = xstrfmt("set-config %s", sv->cfg_type);
+    step_set_state(s, key, hex);
+    free(key);
+    free(cmd);
+    free(cli);
+    free(title);
+    free(mainf);
+}
+
+static void container_target(struct plan_ctx *ctx, struct step *s, const struct svc3fs *sv,
+                             size_t node, const struct file_set *fs,
+                             const struct strvec *extra_opts)
+{
+    struct ctr_spec c;
+    ctr_init(ctx, &c, ctx->cfg->svc[sv->kind].container_name, ctx->image[IMG_3FS]);
+    ctr_3fs_opts(ctx, &c, sv->dir);
+    for (size_t i = 0; extra_opts && i < extra_opts->n; i++) sv_push(&c.opts, extra_opts->v[i]);
+    sv_pushf(&c.cmd, "/opt/3fs/bin/%s", sv->main);
+    sv_push(&c.cmd, "--launcher_cfg");
+    sv_pushf(&c.cmd, "/opt/3fs/etc/%s_launcher.toml", sv->main);
+    sv_push(&c.cmd, "--app_cfg");
+    sv_pushf(&c.cmd, "/opt/3fs/etc/%s_app.toml", sv->main);
+    fs_digest_text(fs, &c.digest_text);
+    if (sv->pre) sb_addf(&c.pre, " && %s", sv->pre);
+    ctr_add_run(s, node, &c);
+    ctr_release(&c);
+}
+
+void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, sv->kind, &n);
+    struct step *s = plan_add_step(p, sv->dir, STEP_WAIT, "wait until every node is "
+                                   "HEARTBEAT_CONNECTED in list-nodes");
+    s->wait_for = xstrfmt("the %s node to show HEARTBEAT_CONNECTED in admin_cli list-nodes",
+                          sv->dir);
+    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
+    for (size_t i = 0; i < n; i++) {
+        char *cmd = heartbeat_cmd(ctx->cfg->svc[sv->kind].container_name,
+                                  config_node_id(ctx->cfg, nodes[i], sv->kind));
+        step_add_run(s, nodes[i], cmd, NULL);
+        free(cmd);
+    }
+}
+
+int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+               struct svc3fs_all *all)
+{
+    all->nodes = svc_nodes(ctx, sv->kind, &all->n);
+    all->fs = xcalloc(all->n ? all->n : 1, sizeof(*all->fs));
+    if (!all->n) return 0;
+    char *dir = xstrfmt("%s/config.d", sv->dir), *cdir = wd_path(ctx, dir);
+    struct step *put = plan_add_step(p, sv->dir, STEP_PUT, "write config files");
+    int rc = 0;
+    for (size_t i = 0; i < all->n && !rc; i++) {
+        rc = svc3fs_files(ctx, sv, all->nodes[i], &all->fs[i]);
+        if (!rc) fs_put(put, all->nodes[i], cdir, &all->fs[i]);
+    }
+    free(dir);
+    free(cdir);
+    return rc;
+}
+
+void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                       const struct svc3fs_all *all)
+{
+    if (all->n && sv->cfg_type) set_config_step(ctx, p, sv, all->nodes[0], &all->fs[0]);
+}
+
+void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                  const struct svc3fs_all *all, const struct strvec *extra_opts)
+{
+    if (!all->n) return;
+    struct step *s = plan_add_step(p, sv->dir, STEP_RUN, "start containers");
+    for (size_t i = 0; i < all->n; i++)
+        container_target(ctx, s, sv, all->nodes[i], &all->fs[i], extra_opts);
+}
+
+void svc3fs_all_release(struct svc3fs_all *all)
+{
+    for (size_t i = 0; i < all->n; i++) fs_release(&all->fs[i]);
+    free(all->fs);
+    memset(all, 0, sizeof(*all));
+}
+
+int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                  const struct strvec *extra_opts, int wait_heartbeat)
+{
+    struct svc3fs_all all = { 0 };
+    int rc = svc3fs_put(ctx, p, sv, &all);
+    if (!rc && all.n) {
+        svc3fs_set_config(ctx, p, sv, &all);
+        svc3fs_start(ctx, p, sv, &all, extra_opts);
+        if (wait_heartbeat) svc3fs_heartbeat(ctx, p, sv);
+    }
+    svc3fs_all_release(&all);
+    return rc;
+}
+
+void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
+                      int first_only)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, k, &n);
+    if (first_only && n > 1) n = 1;
+    if (!n) return;
+    char *title = xstrfmt("remove the container and %s files", svc);
+    struct step *s = plan_add_step(p, svc, STEP_RUN, title);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name);
+    char *dir = wd_path(ctx, svc);
+    struct strbuf cmd = STRBUF_INIT;
+    sb_addf(&cmd, "%s && rm -rf ", rm);
+    sh_quote(&cmd, dir);
+    char *skip = ctr_absent_cmd(ctx->cfg->svc[k].container_name, dir);
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip);
+    free(skip);
+    sb_release(&cmd);
+    free(rm);
+    free(dir);
+    free(title);
+}

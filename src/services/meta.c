@@ -1,0 +1,15 @@
+/* services/meta.c: the 3FS metadata service (node ids 100..). */
+#include "services.h"
+
+int svc_meta_create(struct plan_ctx *ctx, struct plan *p)
+{
+    struct svc3fs sv = { SVC_META, "meta", "meta_main", "MetaSerde", "META",
+                         ctx->cfg->meta.rdma_port, ctx->cfg->meta.tcp_port, NULL };
+    return svc3fs_create(ctx, p, &sv, NULL, 1);
+}
+
+int svc_meta_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    svc_remove_steps(ctx, p, SVC_META, "meta", 0);
+    return 0;
+}

@@ -1,0 +1,97 @@
+/* services/mgmtd.c: the 3FS cluster manager: config files, admin_cli.sh,
+ * init-cluster (once), containers, and a wait for the primary. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/shquote.h"
+#include "services.h"
+
+
+static struct svc3fs info(const struct plan_ctx *ctx)
+{
+    struct svc3fs sv = { SVC_MGMTD, "mgmtd", "mgmtd_main", "Mgmtd", NULL,
+                         ctx->cfg->mgmtd.rdma_port, ctx->cfg->mgmtd.tcp_port, NULL };
+    return sv;
+}
+
+static int admin_script(struct plan_ctx *ctx, struct plan *p, const size_t *nodes, size_t n)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf q = STRBUF_INIT, out = STRBUF_INIT;
+    sh_quote(&q, ctx->cfg->svc[SVC_MGMTD].container_name);
+    tmpl_set(&tv, "container", q.buf);
+    int rc = render(ctx, "admin_cli.sh", &tv, &out);
+    if (!rc) {
+        char *path = wd_path(ctx, "admin_cli.sh");
+        struct step *s = plan_add_step(p, "mgmtd", STEP_PUT, "install admin_cli.sh");
+        for (size_t i = 0; i < n; i++) step_add_put(s, nodes[i], path, out.buf, out.len, 0755);
+        free(path);
+    }
+    tmpl_vars_free(&tv);
+    sb_release(&q), sb_release(&out);
+    return rc;
+}
+
+static void init_cluster(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    char *cli = xstrfmt("init-cluster --mgmtd /opt/3fs/etc/mgmtd_main.toml 1 %ld %ld",
+                        cfg->mgmtd.chunk_size, cfg->mgmtd.stripe_size);
+    char *cmd = admin_cli_once_cmd(ctx, "mgmtd", cli);
+    struct step *s = plan_add_step(p, "mgmtd", STEP_RUN, "initialise the cluster (init-cluster)");
+    step_add_run(s, first, cmd, NULL);
+    step_set_state(s, "init-cluster", "1");
+    char *hint = xstrfmt("FoundationDB already holds a 3FS cluster, but the state file %s does "
+                         "not record creating it. If m3fs created this cluster from another "
+                         "directory, copy that .m3fs/%s.state.json here and run again; "
+                         "otherwise remove the old cluster first with `m3fs cluster destroy` "
+                         "(its data is lost).", ctx->st->path, cfg->name);
+    step_set_hint(s, "xist", hint);
+    free(cli), free(cmd), free(hint);
+}
+
+static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    struct step *s = plan_add_step(p, "mgmtd", STEP_WAIT, "wait for the primary mgmtd");
+    s->wait_for = xstrdup("admin_cli list-nodes to show PRIMARY_MGMTD");
+    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
+    char *cli = admin_cli_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, "list-nodes", 0);
+    char *cmd = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
+    step_add_run(s, first, cmd, NULL);
+    free(cli), free(cmd);
+}
+
+int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p)
+{
+    struct svc3fs sv = info(ctx);
+    struct svc3fs_all all = { 0 };
+    int rc = svc3fs_put(ctx, p, &sv, &all);
+    if (!rc && all.n) rc = admin_script(ctx, p, all.nodes, all.n);
+    if (!rc && all.n) {
+        init_cluster(ctx, p, all.nodes[0]);
+        svc3fs_start(ctx, p, &sv, &all, NULL);
+        wait_primary(ctx, p, all.nodes[0]);
+    }
+    svc3fs_all_release(&all);
+    return rc;
+}
+
+int svc_mgmtd_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    svc_remove_steps(ctx, p, SVC_MGMTD, "mgmtd", 0);
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
+    if (!n) return 0;
+    char *path = wd_path(ctx, "admin_cli.sh");
+    struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT;
+    sb_adds(&cmd, "rm -f ");
+    sh_quote(&cmd, path);
+    sb_adds(&skip, "! test -e ");
+    sh_quote(&skip, path);
+    struct step *s = plan_add_step(p, "mgmtd", STEP_RUN, "remove admin_cli.sh");
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip.buf);
+    sb_release(&cmd), sb_release(&skip);
+    free(path);
+    return 0;
+}

@@ -1,0 +1,72 @@
+/* services/node.c: `cluster destroy --all`: what create and prepare left on
+ * every node besides the services (images, tools, the workDir). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/shquote.h"
+#include "services.h"
+
+/* workDir is removed as a whole only when it is clearly ours: absolute,
+ * at least two levels deep. */
+static int workdir_safe(const char *wd)
+{
+    int depth = 0;
+    if (wd[0] != '/') return 0;
+    for (const char *p = wd; *p; p++)
+        if (*p == '/' && p[1] && p[1] != '/') depth++;
+    return depth >= 2 && !strstr(wd, "/../") && !strstr(wd, "/./");
+}
+
+static void images_cmd(struct plan_ctx *ctx, size_t node, struct strbuf *cmd)
+{
+    unsigned m = config_node_images(ctx->cfg, node);
+    sb_adds(cmd, "true");
+    for (int k = 0; k < IMG_COUNT; k++) {
+        if (!(m & (1u << k)) || !ctx->image[k]) continue;
+        struct strbuf q = STRBUF_INIT;
+        sh_quote(&q, ctx->image[k]);
+        sb_addf(cmd, " && if docker image inspect %s >/dev/null 2>&1; then docker rmi %s "
+                ">/dev/null; fi", q.buf, q.buf);
+        sb_release(&q);
+    }
+}
+
+int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p)
+{
+    char *bin = wd_path(ctx, "bin");
+    struct strbuf qb = STRBUF_INIT, qw = STRBUF_INIT, cmd = STRBUF_INIT, skip = STRBUF_INIT;
+    sh_quote(&qb, bin);
+    sh_quote(&qw, ctx->cfg->work_dir);
+    sb_addf(&cmd, "rmdir %s 2>/dev/null; rmdir %s 2>/dev/null; true", qb.buf, qw.buf);
+    sb_addf(&skip, "! test -d %s && { ! test -d %s || test -n \"$(ls -A %s)\"; }", qb.buf, qw.buf,
+            qw.buf);
+    struct step *s = plan_add_step(p, "node", STEP_RUN, "remove the workDir if m3fs left it "
+                                   "empty");
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, skip.buf);
+    sb_release(&qb), sb_release(&qw), sb_release(&cmd), sb_release(&skip);
+    free(bin);
+    return 0;
+}
+
+int svc_node_destroy_all(struct plan_ctx *ctx, struct plan *p)
+{
+    const char *wd = ctx->cfg->work_dir;
+    if (!workdir_safe(wd)) {
+        sb_addf(&ctx->err, "--all removes workDir '%s' as a whole, which is refused for a "
+                "path less than two levels deep; remove what you no longer need there by "
+                "hand, or run destroy without --all", wd);
+        return -1;
+    }
+    struct step *s = plan_add_step(p, "node", STEP_RUN, "remove images and the workDir");
+    struct strbuf q = STRBUF_INIT;
+    sh_quote(&q, wd);
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) {
+        struct strbuf cmd = STRBUF_INIT;
+        images_cmd(ctx, i, &cmd);
+        sb_addf(&cmd, " && rm -rf %s", q.buf);
+        step_add_run(s, i, cmd.buf, NULL);
+        sb_release(&cmd);
+    }
+    sb_release(&q);
+    return 0;
+}

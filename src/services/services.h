@@ -1,0 +1,130 @@
+/* services: private helpers shared by the service modules (one module per
+ * 3FS component; each adds its create and destroy steps to a plan).
+ *
+ * Owner: deployment engine.  Every function that returns char* returns a
+ * heap string the caller frees.  Render failures are appended to ctx->err
+ * and reported by a -1 return. */
+#ifndef M3FS_SERVICES_H
+#define M3FS_SERVICES_H
+
+#include "m3fs/plan.h"
+#include "m3fs/tmpl.h"
+
+/* One module's entry points, in the order of the issue. */
+int svc_fdb_create(struct plan_ctx *ctx, struct plan *p);
+int svc_clickhouse_create(struct plan_ctx *ctx, struct plan *p);
+int svc_monitor_create(struct plan_ctx *ctx, struct plan *p);
+int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p);
+int svc_meta_create(struct plan_ctx *ctx, struct plan *p);
+int svc_storage_create(struct plan_ctx *ctx, struct plan *p);
+int svc_chains_create(struct plan_ctx *ctx, struct plan *p);
+int svc_client_create(struct plan_ctx *ctx, struct plan *p);
+
+int svc_client_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_meta_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_mgmtd_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_monitor_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_clickhouse_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_fdb_destroy(struct plan_ctx *ctx, struct plan *p);
+int svc_node_destroy_all(struct plan_ctx *ctx, struct plan *p);
+int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p);
+
+/* Append s as a TOML basic string ("..." with escapes). */
+void toml_str(struct strbuf *sb, const char *s);
+/* "<workDir>/<sub>" */
+char *wd_path(const struct plan_ctx *ctx, const char *sub);
+/* Render an embedded template into out; -1 with ctx->err set. */
+int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out);
+/* Variables every 3FS file uses: cluster id, mgmtd addresses, tcp flags. */
+void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv);
+
+/* Files rendered for one node of a service (names relative to a dir). */
+struct file_set {
+    struct strvec names;
+    struct strbuf *data; /* n = names.n */
+    unsigned *mode;
+    size_t alloc;
+};
+void fs_add(struct file_set *fs, const char *name, struct strbuf *content, unsigned mode);
+void fs_release(struct file_set *fs);
+/* Add one PUT per file of fs under dir to step s on node. */
+void fs_put(struct step *s, size_t node, const char *dir, const struct file_set *fs);
+/* Feed every file's name and content into a digest text. */
+void fs_digest_text(const struct file_set *fs, struct strbuf *out);
+
+/* A long-running container: `docker run --detach --name NAME --label
+ * m3fs.digest=D OPTS IMAGE CMD`, D = sha256 of opts, image, cmd and
+ * digest_text, salted with the cluster's secret token (the digest covers
+ * secret files, and a label is visible to anyone on the node).  `pre` runs
+ * first (mkdir ...). */
+struct ctr_spec {
+    const char *name;
+    struct strvec opts;
+    const char *image;
+    struct strvec cmd;
+    struct strbuf digest_text;
+    struct strbuf pre;
+};
+void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
+              const char *image);
+void ctr_release(struct ctr_spec *c);
+/* The standard 3FS container options (host network, restart, /dev, config
+ * and log dirs of <wd>/<svc>). */
+void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc);
+/* Add the RUN target (with its skip_if) for c to s. */
+void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
+/* `docker rm -f NAME` if it exists (destroy). */
+char *ctr_remove_cmd(const char *name);
+/* Exit 0 when container NAME does not exist and path (may be NULL) is gone. */
+char *ctr_absent_cmd(const char *name, const char *path);
+
+/* admin_cli inside a running container: plain, or with the root token read
+ * from /opt/3fs/etc/token.txt inside the container (never in argv). */
+char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);
+/* admin_cli in a throw-away container using <wd>/<svc>/config.d. */
+char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_cmd);
+
+/* Shell command that tests the node id shows HEARTBEAT_CONNECTED in
+ * list-nodes run in container. */
+char *heartbeat_cmd(const char *container, long node_id);
+
+/* Steps used by the 3FS service modules (mgmtd, meta, storage, client). */
+struct svc3fs {
+    enum svc_kind kind;
+    const char *dir;     /* "meta" */
+    const char *main;    /* "meta_main" */
+    const char *service; /* RPC service name: "MetaSerde" */
+    const char *cfg_type;/* set-config type: "META", or NULL */
+    long rdma_port, tcp_port;
+    const char *pre;     /* shell run before (re)creating a container, or NULL */
+};
+/* Render the config files of one node into fs. */
+int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, struct file_set *fs);
+/* The rendered files of every node of a service. */
+struct svc3fs_all {
+    const size_t *nodes;
+    size_t n;
+    struct file_set *fs;
+};
+/* The pieces of svc3fs_create, for services that need a step in between. */
+int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+               struct svc3fs_all *all);
+void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                       const struct svc3fs_all *all);
+void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                  const struct svc3fs_all *all, const struct strvec *extra_opts);
+void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv);
+void svc3fs_all_release(struct svc3fs_all *all);
+/* PUT config files step + set-config step + container step (+ heartbeat
+ * wait when wait_heartbeat).  extra_opts are extra docker options. */
+int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                  const struct strvec *extra_opts, int wait_heartbeat);
+/* Remove the containers and <wd>/<svc> of a 3FS service. */
+void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
+                      int first_only);
+
+/* Indices of the nodes of a service (first_only: just the first). */
+const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);
+
+#endif

@@ -1,0 +1,93 @@
+/* services/storage.c: data disks or directories, then the 3FS storage
+ * service (node ids 10001..). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/shquote.h"
+#include "services.h"
+
+static char *disks_cmd(struct plan_ctx *ctx, const char *op)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    char *tool = wd_path(ctx, "bin/m3fs-disks"), *base = wd_path(ctx, "storage/3fsdata");
+    struct strbuf sb = STRBUF_INIT;
+    sh_quote(&sb, tool);
+    sb_addf(&sb, " %s ", op);
+    sh_quote(&sb, base);
+    sb_addf(&sb, " %ld ", cfg->storage.disk_num_per_node);
+    sh_quote(&sb, cfg->storage.disk_type);
+    sb_addf(&sb, " %ld", cfg->storage.sector_size);
+    if (ctx->format_disks && !strcmp(op, "prepare")) sb_adds(&sb, " --format-disks");
+    free(tool), free(base);
+    return sb_detach(&sb);
+}
+
+static int disk_steps(struct plan_ctx *ctx, struct plan *p, const size_t *nodes, size_t n)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf script = STRBUF_INIT;
+    int rc = render(ctx, "m3fs-disks.sh", &tv, &script);
+    if (!rc) {
+        char *tool = wd_path(ctx, "bin/m3fs-disks");
+        struct step *s = plan_add_step(p, "storage", STEP_PUT, "install the disk tool");
+        for (size_t i = 0; i < n; i++) step_add_put(s, nodes[i], tool, script.buf, script.len, 0755);
+        char *prep = disks_cmd(ctx, "prepare"), *check = disks_cmd(ctx, "check");
+        char *title = xstrfmt("prepare %ld data %s per node (%s)",
+                              ctx->cfg->storage.disk_num_per_node,
+                              strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
+                              ctx->cfg->storage.disk_type);
+        s = plan_add_step(p, "storage", STEP_RUN, title);
+        for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], prep, check);
+        if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
+            step_set_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
+                          "check the disks named above, then run again with --format-disks.");
+        free(tool), free(prep), free(check), free(title);
+    }
+    tmpl_vars_free(&tv);
+    sb_release(&script);
+    return rc;
+}
+
+int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
+    if (!n) return 0;
+    if (disk_steps(ctx, p, nodes, n) < 0) return -1;
+    struct svc3fs sv = { SVC_STORAGE, "storage", "storage_main", "StorageSerde", "STORAGE",
+                         ctx->cfg->storage.rdma_port, ctx->cfg->storage.tcp_port, NULL };
+    struct strvec extra = STRVEC_INIT;
+    char *base = wd_path(ctx, "storage/3fsdata");
+    sv_push(&extra, "--volume");
+    sv_pushf(&extra, "%s:/mnt/3fsdata", base);
+    int rc = svc3fs_create(ctx, p, &sv, &extra, 1);
+    sv_clear(&extra);
+    free(base);
+    return rc;
+}
+
+int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
+    if (!n) return 0;
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name);
+    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear");
+    char *base = wd_path(ctx, "storage/3fsdata");
+    struct strbuf cmd = STRBUF_INIT;
+    /* The tool is gone when a previous destroy finished; nothing to clear then. */
+    sb_addf(&cmd, "%s && if test -x ", rm);
+    sh_quote(&cmd, tool);
+    sb_addf(&cmd, "; then %s && rm -f ", clear);
+    sh_quote(&cmd, tool);
+    sb_adds(&cmd, "; fi");
+    char *skip = ctr_absent_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, base);
+    struct step *s = plan_add_step(p, "storage", STEP_RUN, "remove the container and clear "
+                                   "the data (dir: deleted; nvme: unmounted, wiped only if m3fs "
+                                   "formatted it)");
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip);
+    free(rm), free(tool), free(clear), free(base), free(skip);
+    sb_release(&cmd);
+    svc_remove_steps(ctx, p, SVC_STORAGE, "storage", 0);
+    return 0;
+}

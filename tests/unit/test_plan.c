@@ -1,0 +1,389 @@
+/* test_plan: plan building for `cluster create` / `destroy`: rendered
+ * files (node ids, mgmtd address lists per networkType, TOML validity),
+ * fdb redundancy by node count, secrets masked in --dry-run, the minted
+ * admin token, the state file, and the dry-run text against the golden
+ * files in tests/golden/plan/ (M3FS_UPDATE_GOLDEN=1 rewrites them). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "m3fs/config.h"
+#include "m3fs/log.h"
+#include "m3fs/plan.h"
+#include "m3fs/strbuf.h"
+
+#define TOKEN "AAADBih28QACBQig2wABBAfI" /* token_mint(0, 01..08), checked in python */
+
+struct built {
+    struct m3fs_config *cfg;
+    struct m3fs_state *st;
+    struct plan_ctx ctx;
+    struct plan p;
+};
+
+static struct m3fs_config *load_yaml(const char *yaml)
+{
+    struct diag_list dl = { 0 };
+    struct m3fs_config *cfg = config_load_buffer(yaml, strlen(yaml), "cluster.yml", NULL, &dl);
+    if (!cfg) diag_print(&dl, stderr);
+    diag_list_free(&dl);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void build(struct built *b, const char *yaml, int create)
+{
+    memset(b, 0, sizeof(*b));
+    b->cfg = load_yaml(yaml);
+    b->st = state_new_fixed("/work/.m3fs/test.state.json", "abcdefghij:0123456789", TOKEN);
+    int rc = plan_ctx_init(&b->ctx, b->cfg, b->st, create);
+    if (!rc) rc = create ? plan_build_create(&b->ctx, &b->p) : plan_build_destroy(&b->ctx, &b->p);
+    if (rc) fprintf(stderr, "plan error: %s\n", b->ctx.err.buf);
+    assert_int_equal(rc, 0);
+}
+
+static void built_free(struct built *b)
+{
+    plan_free(&b->p);
+    plan_ctx_release(&b->ctx);
+    state_free(b->st);
+    config_free(b->cfg);
+}
+
+/* Content of the PUT of `suffix` on node `node`, or NULL. */
+static const char *put_content(const struct built *b, size_t node, const char *suffix)
+{
+    for (size_t i = 0; i < b->p.n; i++) {
+        const struct step *s = &b->p.steps[i];
+        for (size_t k = 0; s->op == STEP_PUT && k < s->n; k++) {
+            const char *path = s->t[k].path;
+            size_t lp = strlen(path), ls = strlen(suffix);
+            if (s->t[k].node == node && lp >= ls && !strcmp(path + lp - ls, suffix))
+                return s->t[k].content;
+        }
+    }
+    return NULL;
+}
+
+static const struct step *find_step(const struct built *b, const char *title_part)
+{
+    for (size_t i = 0; i < b->p.n; i++)
+        if (strstr(b->p.steps[i].title, title_part)) return &b->p.steps[i];
+    return NULL;
+}
+
+static char *read_golden(const char *name)
+{
+    const char *src = getenv("M3FS_SOURCE_DIR");
+    char *path = xstrfmt("%s/tests/golden/plan/%s", src ? src : ".", name);
+    struct strbuf sb = STRBUF_INIT;
+    if (sb_read_file(&sb, path) < 0) fail_msg("cannot read %s", path);
+    free(path);
+    return sb_detach(&sb);
+}
+
+static const char *NODES3 =
+    "nodes:\n"
+    "  - {name: a, host: 10.0.0.1, username: root}\n"
+    "  - {name: b, host: 10.0.0.2, username: root}\n"
+    "  - {name: c, host: 10.0.0.3, username: root}\n"
+    "  - {name: d, host: 10.0.0.4, username: root}\n"
+    "  - {name: e, host: 10.0.0.5, username: root}\n";
+
+static char *cluster_yaml(const char *net, const char *fdb_nodes)
+{
+    return xstrfmt("name: t\nnetworkType: %s\n%sservices:\n"
+                   "  fdb: {nodes: [%s]}\n"
+                   "  clickhouse: {nodes: [a], password: 'pw\"x'}\n"
+                   "  monitor: {nodes: [b]}\n"
+                   "  mgmtd: {nodes: [a, b], stripeSize: 2}\n"
+                   "  meta: {nodes: [b, c]}\n"
+                   "  storage: {nodes: [a, b, c], diskType: dir, replicationFactor: 2, "
+                   "targetNumPerDisk: 2}\n"
+                   "  client: {nodes: [c], hostMountpoint: /mnt/x}\n",
+                   net, NODES3, fdb_nodes);
+}
+
+static void test_token(void **state)
+{
+    (void)state;
+    const uint8_t r[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    struct strbuf sb = STRBUF_INIT;
+    token_mint(0, r, &sb);
+    assert_string_equal(sb.buf, TOKEN);
+    /* zlib.crc32(b"123456789", 0xFFFFFFFF) ^ 0xFFFFFFFF */
+    assert_int_equal(token_crc((const uint8_t *)"123456789", 9), 0x2DFD2D88u);
+    sb_release(&sb);
+}
+
+static void check_addresses(const char *net, const char *want, const char *tcp)
+{
+    char *y = cluster_yaml(net, "a");
+    struct built b;
+    build(&b, y, 1);
+    assert_string_equal(b.ctx.mgmtd_addrs, want);
+    const char *launcher = put_content(&b, 2, "meta_main_launcher.toml");
+    assert_non_null(launcher);
+    assert_non_null(strstr(launcher, want));
+    assert_non_null(strstr(launcher, tcp));
+    const char *adm = put_content(&b, 0, "mgmtd/config.d/admin_cli.toml");
+    assert_non_null(strstr(adm, want));
+    built_free(&b);
+    free(y);
+}
+
+static void test_mgmtd_addresses(void **state)
+{
+    (void)state;
+    check_addresses("RDMA", "[ \"RDMA://10.0.0.1:8000\", \"RDMA://10.0.0.2:8000\" ]",
+                    "force_use_tcp = false");
+    check_addresses("IB", "[ \"IPoIB://10.0.0.1:8000\", \"IPoIB://10.0.0.2:8000\" ]",
+                    "force_use_tcp = false");
+    check_addresses("TCP", "[ \"TCP://10.0.0.1:9000\", \"TCP://10.0.0.2:9000\" ]",
+                    "force_use_tcp = true");
+}
+
+static void test_node_ids_and_monitor(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("RDMA", "a");
+    struct built b;
+    build(&b, y, 1);
+    assert_non_null(strstr(put_content(&b, 0, "mgmtd_main_app.toml"), "node_id = 1\n"));
+    assert_non_null(strstr(put_content(&b, 1, "mgmtd_main_app.toml"), "node_id = 2\n"));
+    assert_non_null(strstr(put_content(&b, 1, "meta_main_app.toml"), "node_id = 100\n"));
+    assert_non_null(strstr(put_content(&b, 2, "meta_main_app.toml"), "node_id = 101\n"));
+    assert_non_null(strstr(put_content(&b, 0, "storage_main_app.toml"), "node_id = 10001\n"));
+    assert_non_null(strstr(put_content(&b, 2, "storage_main_app.toml"), "node_id = 10003\n"));
+    /* one monitor address, ip:port */
+    assert_non_null(strstr(put_content(&b, 2, "meta_main.toml"), "remote_ip = '10.0.0.2:10000'"));
+    /* IB/RDMA: two listener groups; storage ports 8002/9002 */
+    const char *sm = put_content(&b, 0, "storage_main.toml");
+    assert_non_null(strstr(sm, "listen_port = 8002"));
+    assert_non_null(strstr(sm, "listen_port = 9002"));
+    assert_non_null(strstr(sm, "target_paths = [ '/mnt/3fsdata/data0/3fs' ]"));
+    assert_non_null(strstr(put_content(&b, 2, "hf3fs_fuse_main_launcher.toml"),
+                           "mountpoint = \"/mnt/x\""));
+    /* the ClickHouse password is TOML-escaped in the monitor config */
+    assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"),
+                           "passwd = \"pw\\\"x\""));
+    built_free(&b);
+    free(y);
+}
+
+static void check_redundancy(const char *fdb_nodes, const char *mode, const char *cluster)
+{
+    char *y = cluster_yaml("RDMA", fdb_nodes);
+    struct built b;
+    build(&b, y, 1);
+    char *title = xstrfmt("configure new %s ssd", mode);
+    assert_non_null(find_step(&b, title));
+    assert_string_equal(b.ctx.fdb_cluster, cluster);
+    assert_non_null(strstr(put_content(&b, 1, "meta/config.d/fdb.cluster"), cluster));
+    free(title);
+    built_free(&b);
+    free(y);
+}
+
+static void test_fdb_redundancy(void **state)
+{
+    (void)state;
+    check_redundancy("a", "single", "abcdefghij:0123456789@10.0.0.1:4500");
+    check_redundancy("a, b", "single", "abcdefghij:0123456789@10.0.0.1:4500,10.0.0.2:4500");
+    check_redundancy("a, b, c", "double",
+                     "abcdefghij:0123456789@10.0.0.1:4500,10.0.0.2:4500,10.0.0.3:4500");
+    check_redundancy("a, b, c, d", "double",
+                     "abcdefghij:0123456789@10.0.0.1:4500,10.0.0.2:4500,10.0.0.3:4500,"
+                     "10.0.0.4:4500");
+    check_redundancy("a, b, c, d, e", "triple",
+                     "abcdefghij:0123456789@10.0.0.1:4500,10.0.0.2:4500,10.0.0.3:4500,"
+                     "10.0.0.4:4500,10.0.0.5:4500");
+}
+
+static void test_secrets_masked(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 1);
+    struct strbuf out = STRBUF_INIT;
+    plan_print(&b.p, b.cfg, &out);
+    assert_null(strstr(out.buf, TOKEN));
+    assert_null(strstr(out.buf, "pw\"x"));
+    assert_non_null(strstr(out.buf, "token.txt (mode 0600"));
+    assert_non_null(strstr(out.buf, "(secret: content not shown)"));
+    /* the token never is in a remote command line */
+    for (size_t i = 0; i < b.p.n; i++)
+        for (size_t k = 0; k < b.p.steps[i].n; k++) {
+            const struct step_target *t = &b.p.steps[i].t[k];
+            if (t->cmd) assert_null(strstr(t->cmd, TOKEN));
+            if (t->cmd) assert_null(strstr(t->cmd, "pw\"x"));
+            if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
+            if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
+        }
+    sb_release(&out);
+    built_free(&b);
+    free(y);
+}
+
+/* Every rendered .toml parses with python3's tomllib (skipped without it). */
+static void test_toml_valid(void **state)
+{
+    (void)state;
+    if (system("python3 -c 'import tomllib' 2>/dev/null") != 0) {
+        fprintf(stderr, "python3 with tomllib not found: TOML parse check skipped\n");
+        skip();
+    }
+    const char *nets[] = { "RDMA", "TCP", "IB" };
+    char dir[] = "/tmp/test_plan.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int files = 0;
+    for (size_t n = 0; n < 3; n++) {
+        char *y = cluster_yaml(nets[n], "a");
+        struct built b;
+        build(&b, y, 1);
+        for (size_t i = 0; i < b.p.n; i++)
+            for (size_t k = 0; k < b.p.steps[i].n; k++) {
+                const struct step_target *t = &b.p.steps[i].t[k];
+                if (!t->path || !strstr(t->path, ".toml")) continue;
+                char *f = xstrfmt("%s/f%d.toml", dir, files++);
+                FILE *fp = fopen(f, "w");
+                assert_non_null(fp);
+                fwrite(t->content, 1, t->len, fp);
+                fclose(fp);
+                free(f);
+            }
+        built_free(&b);
+        free(y);
+    }
+    char *cmd = xstrfmt("python3 -c 'import sys, tomllib\nfor f in sys.argv[1:]: "
+                        "tomllib.load(open(f, \"rb\"))' %s/*.toml", dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    cmd = xstrfmt("rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_true(files > 30);
+}
+
+static void test_state_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_plan_state.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *cfgp = xstrfmt("%s/cluster.yml", dir);
+    char *path = state_path_for(cfgp, "c1");
+    char *want = xstrfmt("%s/.m3fs/c1.state.json", dir);
+    assert_string_equal(path, want);
+    struct strbuf err = STRBUF_INIT;
+    struct m3fs_state *st = state_load(path, &err);
+    assert_non_null(st);
+    assert_false(st->existed);
+    assert_int_equal(strlen(st->token), 24);
+    assert_int_equal(strlen(st->fdb_id), 21);
+    assert_int_equal(st->fdb_id[10], ':');
+    state_set_done(st, "init-cluster", "1");
+    assert_int_equal(state_save(st, &err), 0);
+    struct stat sbuf;
+    assert_int_equal(stat(path, &sbuf), 0);
+    assert_int_equal(sbuf.st_mode & 0777, 0600);
+    struct m3fs_state *st2 = state_load(path, &err);
+    assert_non_null(st2);
+    assert_true(st2->existed);
+    assert_string_equal(st2->token, st->token);
+    assert_string_equal(st2->fdb_id, st->fdb_id);
+    assert_string_equal(state_get_done(st2, "init-cluster"), "1");
+    assert_null(state_get_done(st2, "user-add"));
+    /* a broken file is an error naming it, not a fresh cluster */
+    FILE *f = fopen(path, "w");
+    fputs("{not json", f);
+    fclose(f);
+    assert_null(state_load(path, &err));
+    assert_non_null(strstr(err.buf, path));
+    state_free(st);
+    state_free(st2);
+    char *rm = xstrfmt("rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
+    free(rm), free(cfgp), free(path), free(want);
+    sb_release(&err);
+}
+
+static void test_destroy_order(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("RDMA", "a");
+    struct built b;
+    build(&b, y, 0);
+    const char *order[] = { "client:", "storage:", "meta:", "mgmtd:", "monitor:", "clickhouse:",
+                            "fdb:" };
+    size_t at = 0;
+    for (size_t i = 0; i < b.p.n && at < ARRAY_SIZE(order); i++)
+        if (!strncmp(b.p.steps[i].title, order[at], strlen(order[at]))) at++;
+        else if (at + 1 < ARRAY_SIZE(order) &&
+                 !strncmp(b.p.steps[i].title, order[at + 1], strlen(order[at + 1])))
+            at += 2;
+    assert_int_equal(at, ARRAY_SIZE(order));
+    assert_null(find_step(&b, "remove images")); /* only with --all */
+    built_free(&b);
+    free(y);
+}
+
+static void check_golden(const char *name)
+{
+    char *yml = xstrfmt("%s.yml", name), *txt = xstrfmt("%s.txt", name);
+    char *yaml = read_golden(yml);
+    struct built b;
+    build(&b, yaml, 1);
+    struct strbuf out = STRBUF_INIT;
+    plan_print(&b.p, b.cfg, &out);
+    if (getenv("M3FS_UPDATE_GOLDEN")) {
+        char *path = xstrfmt("%s/tests/golden/plan/%s", getenv("M3FS_SOURCE_DIR"), txt);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fwrite(out.buf, 1, out.len, f);
+        fclose(f);
+        free(path);
+    }
+    char *want = read_golden(txt);
+    if (strcmp(want, out.buf)) {
+        fprintf(stderr, "dry-run output differs from tests/golden/plan/%s; review and rerun "
+                        "with M3FS_UPDATE_GOLDEN=1 to accept\n", txt);
+        fail();
+    }
+    free(want), free(yaml), free(yml), free(txt);
+    sb_release(&out);
+    built_free(&b);
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    check_golden("tcp3");
+    check_golden("rdma1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_mgmtd_addresses),
+        cmocka_unit_test(test_node_ids_and_monitor),
+        cmocka_unit_test(test_fdb_redundancy),
+        cmocka_unit_test(test_secrets_masked),
+        cmocka_unit_test(test_toml_valid),
+        cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_destroy_order),
+        cmocka_unit_test(test_golden),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    log_clear_secrets();
+    return rc;
+}
