@@ -14,7 +14,7 @@ BUILD_PKGS=(build-essential gcc clang cmake pkg-config git
             libarchive-dev libcjson-dev libcmocka-dev)
 # The test command also drives real sshd, dockerd and an HTTP server.
 TEST_PKGS=(openssh-server openssh-client docker.io iproute2 util-linux procps
-           python3 curl fio iptables debootstrap sudo time busybox-static openssl)
+           python3 curl fio iptables debootstrap sudo time busybox-static openssl qemu-system-x86 qemu-utils e2fsprogs)
 
 export DEBIAN_FRONTEND=noninteractive
 stamp=/var/tmp/m3fs-apt-updated
