@@ -64,4 +64,36 @@ struct config_overrides;
  * The caller frees the result with config_free(). */
 struct m3fs_config *cmd_load_config(const char *path, const struct config_overrides *ov);
 
+/* Node selection and parallel runs for commands that act on chosen nodes
+ * (cluster exec, cluster copy). */
+struct strbuf;
+struct strvec;
+struct remote_session;
+
+struct cmd_nodes {
+    struct m3fs_config *cfg; /* owned */
+    size_t *idx;             /* owned: indexes into cfg->nodes, in config order */
+    size_t n;                /* at least 1 */
+};
+
+/* Load `config` (cmd_load_config) and select the nodes of the given roles
+ * and names, every node when both are empty (remote_select_nodes).  Returns
+ * EXIT_OK with sel filled (free with cmd_nodes_release()); otherwise the
+ * exit code, having said why (a usage error for an unknown role or node
+ * name; EXIT_FAIL for a config with errors or a selection of no node), with
+ * nothing left to free. */
+int cmd_select_nodes(struct cmd_ctx *ctx, const char *config, const struct strvec *roles,
+                     const struct strvec *names, struct cmd_nodes *sel);
+void cmd_nodes_release(struct cmd_nodes *sel);
+
+/* Run fn on every selected node, --parallel at a time, with the global
+ * remote options (see remote_ctx_run()).  Returns sel->n error buffers in
+ * selection order, secrets masked (log_mask), empty for a node that
+ * succeeded; free them with cmd_errs_free().  *failed: nodes that failed. */
+struct strbuf *cmd_run_nodes(const struct cmd_nodes *sel,
+                             int (*fn)(struct remote_session *s, size_t node, void *arg,
+                                       struct strbuf *err),
+                             void *arg, size_t *failed);
+void cmd_errs_free(struct strbuf *errs, size_t n);
+
 #endif

@@ -5,6 +5,8 @@
 
 #include "m3fs/chaintable.h"
 
+#include "ct-int.h"
+
 #define MAX_LAMBDA_NODES 4096
 #define MAX_LAMBDA_WORK 4000000000.0 /* disks * nodes^2 */
 #define MAX_NODE_DISK_CELLS 50000000.0
@@ -14,15 +16,9 @@ struct ids {
     size_t n;
 };
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static void make_unique(struct ids *s)
 {
-    qsort(s->v, s->n, sizeof(*s->v), cmp_u32);
+    qsort(s->v, s->n, sizeof(*s->v), ct_cmp_u32);
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++)
         if (!w || s->v[w - 1] != s->v[i]) s->v[w++] = s->v[i];

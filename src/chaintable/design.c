@@ -25,6 +25,8 @@
 
 #include "m3fs/chaintable.h"
 
+#include "ct-int.h"
+
 #define DEFAULT_SEED 0x3f5c4a1bd2e6f789ull
 #define SAMPLES 16           /* group pairs sampled per step */
 #define WORK_BUDGET 100000000L /* ~k*k per scored move; bounds the search */
@@ -114,12 +116,6 @@ static void design_k2(long v, long r, uint32_t *grp)
 }
 
 /* ---- helpers on the design state ---- */
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static uint32_t *group(struct design *d, uint32_t g)
 {
@@ -422,6 +418,6 @@ uint32_t *ct_design(long v, long k, long r, uint64_t seed, long *b_out)
     else if (k == v) design_all(v, r, grp);
     else if (k == 2) design_k2(v, r, grp);
     else design_search(v, k, r, b, seed, grp);
-    for (long g = 0; g < b; g++) qsort(grp + g * k, (size_t)k, sizeof(*grp), cmp_u32);
+    for (long g = 0; g < b; g++) qsort(grp + g * k, (size_t)k, sizeof(*grp), ct_cmp_u32);
     return grp;
 }

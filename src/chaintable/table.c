@@ -5,6 +5,8 @@
 
 #include "m3fs/chaintable.h"
 
+#include "ct-int.h"
+
 void ct_table_free(struct ct_table *t)
 {
     if (!t) return;
@@ -64,31 +66,14 @@ static void fill(struct ct_table *t, const struct ct_params *p, const uint32_t *
 
 /* ---- head rotation ---- */
 
-static long node_slot(const uint32_t *ids, size_t n, uint32_t id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (ids[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
-    return (long)lo;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Position (within the chain) of its member with the fewest heads. */
 static size_t least_loaded(const struct ct_table *t, const struct ct_chain *ch,
                            const uint32_t *ids, size_t v, const long *heads)
 {
     size_t best = 0;
     for (size_t j = 1; j < ch->n; j++)
-        if (heads[node_slot(ids, v, t->targets[ch->first + j].node_id)] <
-            heads[node_slot(ids, v, t->targets[ch->first + best].node_id)])
+        if (heads[ct_find_u32(ids, v, t->targets[ch->first + j].node_id)] <
+            heads[ct_find_u32(ids, v, t->targets[ch->first + best].node_id)])
             best = j;
     return best;
 }
@@ -120,18 +105,18 @@ static void rotate_heads(struct ct_table *t, const struct ct_params *p)
     long *heads = xcalloc(v, sizeof(*heads));
     size_t *head = xmalloc(t->n_chains * sizeof(*head));
     for (size_t i = 0; i < v; i++) ids[i] = node_id_of(p, (uint32_t)i);
-    qsort(ids, v, sizeof(*ids), cmp_u32);
+    qsort(ids, v, sizeof(*ids), ct_cmp_u32);
     for (size_t c = 0; c < t->n_chains; c++) {
         head[c] = least_loaded(t, &t->chains[c], ids, v, heads);
-        heads[node_slot(ids, v, t->targets[t->chains[c].first + head[c]].node_id)]++;
+        heads[ct_find_u32(ids, v, t->targets[t->chains[c].first + head[c]].node_id)]++;
     }
     for (int changed = 1; changed;) {
         changed = 0;
         for (size_t c = 0; c < t->n_chains; c++) {
             const struct ct_chain *ch = &t->chains[c];
-            long h = node_slot(ids, v, t->targets[ch->first + head[c]].node_id);
+            size_t h = ct_find_u32(ids, v, t->targets[ch->first + head[c]].node_id);
             size_t j = least_loaded(t, ch, ids, v, heads);
-            long m = node_slot(ids, v, t->targets[ch->first + j].node_id);
+            size_t m = ct_find_u32(ids, v, t->targets[ch->first + j].node_id);
             if (heads[m] + 1 >= heads[h]) continue;
             heads[h]--;
             heads[m]++;

@@ -6,6 +6,8 @@
 
 #include "m3fs/chaintable.h"
 
+#include "ct-int.h"
+
 #define MAX_LISTED 20 /* error/warning lines printed in the report */
 
 struct vctx {
@@ -32,27 +34,10 @@ static void note(struct vctx *c, int error, const char *fmt, ...)
     va_end(ap);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static size_t find_u32(const uint32_t *v, size_t n, uint32_t x)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
 }
 
 /* Sorted copy of the chain ids. */
@@ -60,7 +45,7 @@ static uint32_t *sorted_chain_ids(const struct ct_table *t)
 {
     uint32_t *ids = xmalloc((t->n_chains + 1) * sizeof(*ids));
     for (size_t i = 0; i < t->n_chains; i++) ids[i] = t->chains[i].chain_id;
-    qsort(ids, t->n_chains, sizeof(*ids), cmp_u32);
+    qsort(ids, t->n_chains, sizeof(*ids), ct_cmp_u32);
     return ids;
 }
 
@@ -99,7 +84,7 @@ static void check_chains(struct vctx *c)
                 note(c, 1, "target %llu uses disk index %u but nodes have %ld disks",
                      (unsigned long long)x->target_id, x->disk_index, c->exp->disks);
         }
-        qsort(nodes, n, sizeof(*nodes), cmp_u32);
+        qsort(nodes, n, sizeof(*nodes), ct_cmp_u32);
         for (size_t j = 1; j < n; j++)
             if (nodes[j] == nodes[j - 1])
                 note(c, 1, "chain %u has two targets on node %u (replicas need distinct "
@@ -130,10 +115,10 @@ static void check_order(struct vctx *c, const uint32_t *ids)
     const struct ct_table *t = c->t;
     uint32_t *seen = xmalloc((t->n_order + 1) * sizeof(*seen));
     memcpy(seen, t->order, t->n_order * sizeof(*seen));
-    qsort(seen, t->n_order, sizeof(*seen), cmp_u32);
+    qsort(seen, t->n_order, sizeof(*seen), ct_cmp_u32);
     if (!t->n_order) note(c, 1, "the chain table lists no chains");
     for (size_t i = 0; i < t->n_order; i++) {
-        size_t at = find_u32(ids, t->n_chains, seen[i]);
+        size_t at = ct_find_u32(ids, t->n_chains, seen[i]);
         if (at >= t->n_chains || ids[at] != seen[i])
             note(c, 1, "the chain table lists chain %u, which is not defined", seen[i]);
         if (i && seen[i] == seen[i - 1])
@@ -144,7 +129,7 @@ static void check_order(struct vctx *c, const uint32_t *ids)
              t->n_order, c->exp->stripe_size);
     size_t unlisted = 0;
     for (size_t i = 0; i < t->n_chains; i++) {
-        size_t at = find_u32(seen, t->n_order, ids[i]);
+        size_t at = ct_find_u32(seen, t->n_order, ids[i]);
         if (at >= t->n_order || seen[at] != ids[i]) unlisted++;
     }
     if (unlisted) note(c, 0, "%zu defined chains are not in the chain table", unlisted);

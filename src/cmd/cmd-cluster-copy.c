@@ -69,24 +69,16 @@ static int parse_mode(struct cmd_ctx *ctx, unsigned *mode)
     return 0;
 }
 
-static int copy_selected(struct m3fs_config *cfg, const size_t *idx, size_t n_idx,
-                         struct copy_job *job)
+static int copy_selected(const struct cmd_nodes *sel, struct copy_job *job)
 {
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
-    struct strbuf *errs = xcalloc(n_idx, sizeof(*errs));
-    for (size_t k = 0; k < n_idx; k++) sb_init(&errs[k], 0);
-    size_t failed = remote_ctx_run(rc, idx, n_idx, g_opts.parallel, copy_to_node, job, errs);
-    remote_ctx_free(rc);
+    size_t failed, n_idx = sel->n;
+    struct strbuf *errs = cmd_run_nodes(sel, copy_to_node, job, &failed);
     for (size_t k = 0; k < n_idx; k++) {
-        const struct m3fs_node *n = &cfg->nodes[idx[k]];
-        log_mask(&errs[k]);
+        const struct m3fs_node *n = &sel->cfg->nodes[sel->idx[k]];
         if (errs[k].len) printf("== %s (%s) failed\n%s\n", n->name, n->host, errs[k].buf);
-        else printf("== %s (%s) ok in %.1fs\n", n->name, n->host, job->secs[idx[k]]);
-        sb_release(&errs[k]);
+        else printf("== %s (%s) ok in %.1fs\n", n->name, n->host, job->secs[sel->idx[k]]);
     }
-    free(errs);
+    cmd_errs_free(errs, n_idx);
     printf("%zu node%s: %zu ok, %zu failed\n", n_idx, n_idx == 1 ? "" : "s", n_idx - failed,
            failed);
     return failed ? EXIT_FAIL : EXIT_OK;
@@ -101,30 +93,20 @@ static int exec_cluster_copy(struct cmd_ctx *ctx)
     if ((rc = parse_mode(ctx, &mode))) return rc;
     const char *remote = ctx->args.v[1];
     if (remote[0] != '/') return cmd_usage_error(ctx, "REMOTE must be an absolute path");
-    struct m3fs_config *cfg = cmd_load_config(o.config, NULL);
-    if (!cfg) return EXIT_FAIL;
-    size_t *idx = NULL, n_idx = 0;
-    struct strbuf err = STRBUF_INIT, dst = STRBUF_INIT;
+    struct cmd_nodes sel;
+    if ((rc = cmd_select_nodes(ctx, o.config, &o.roles, &o.names, &sel))) return rc;
+    struct strbuf dst = STRBUF_INIT;
     sb_adds(&dst, remote);
     if (dst.buf[dst.len - 1] == '/') {
         const char *base = strrchr(ctx->args.v[0], '/');
         sb_adds(&dst, base ? base + 1 : ctx->args.v[0]);
     }
-    if (remote_select_nodes(cfg, &o.roles, &o.names, &idx, &n_idx, &err)) {
-        rc = cmd_usage_error(ctx, "%s", err.buf);
-    } else if (!n_idx) {
-        log_error("no node matches the selection");
-        rc = EXIT_FAIL;
-    } else {
-        struct copy_job job = { ctx->args.v[0], dst.buf, mode,
-                                xcalloc(cfg->n_nodes, sizeof(double)) };
-        rc = copy_selected(cfg, idx, n_idx, &job);
-        free(job.secs);
-    }
-    free(idx);
-    sb_release(&err);
+    struct copy_job job = { ctx->args.v[0], dst.buf, mode,
+                            xcalloc(sel.cfg->n_nodes, sizeof(double)) };
+    rc = copy_selected(&sel, &job);
+    free(job.secs);
     sb_release(&dst);
-    config_free(cfg);
+    cmd_nodes_release(&sel);
     return rc;
 }
 

@@ -72,9 +72,8 @@ static void print_block(const char *label, const struct strbuf *sb)
 }
 
 static void print_node(const struct m3fs_node *n, const struct node_run *nr, size_t i,
-                       struct strbuf *err)
+                       const struct strbuf *err)
 {
-    log_mask(err);
     const struct exec_result *r = &nr->res[i];
     printf("== %s (%s%s) ", n->name, n->host, nr->local[i] ? ", local" : "");
     if (nr->ran[i] != 1) printf("%s\n%s\n", nr->ran[i] ? "error" : "unreachable (no connection)", err->buf);
@@ -108,23 +107,15 @@ static int check_args(struct cmd_ctx *ctx, int *first)
     return 0;
 }
 
-static int run_selected(struct m3fs_config *cfg, const size_t *idx, size_t n_idx,
-                        struct node_run *nr)
+static int run_selected(const struct cmd_nodes *sel, struct node_run *nr)
 {
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
-    struct strbuf *errs = xcalloc(n_idx ? n_idx : 1, sizeof(*errs));
-    for (size_t k = 0; k < n_idx; k++) sb_init(&errs[k], 0);
-    size_t failed = remote_ctx_run(rc, idx, n_idx, g_opts.parallel, run_on_node, nr, errs);
-    remote_ctx_free(rc);
-    size_t unreachable = 0;
+    size_t failed, unreachable = 0, n_idx = sel->n;
+    struct strbuf *errs = cmd_run_nodes(sel, run_on_node, nr, &failed);
     for (size_t k = 0; k < n_idx; k++) {
-        print_node(&cfg->nodes[idx[k]], nr, idx[k], &errs[k]);
-        unreachable += nr->ran[idx[k]] == 0;
-        sb_release(&errs[k]);
+        print_node(&sel->cfg->nodes[sel->idx[k]], nr, sel->idx[k], &errs[k]);
+        unreachable += nr->ran[sel->idx[k]] == 0;
     }
-    free(errs);
+    cmd_errs_free(errs, n_idx);
     printf("%zu node%s: %zu ok, %zu failed, %zu unreachable\n", n_idx, n_idx == 1 ? "" : "s",
            n_idx - failed, failed - unreachable, unreachable);
     return failed ? EXIT_FAIL : EXIT_OK;
@@ -135,32 +126,22 @@ static int exec_cluster_exec(struct cmd_ctx *ctx)
     int first, rc;
     long timeout_ms;
     if ((rc = check_args(ctx, &first)) || (rc = parse_timeout(ctx, &timeout_ms))) return rc;
-    struct m3fs_config *cfg = cmd_load_config(o.config, NULL);
-    if (!cfg) return EXIT_FAIL;
-    size_t *idx = NULL, n_idx = 0;
-    struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT;
-    if (remote_select_nodes(cfg, &o.roles, &o.names, &idx, &n_idx, &err)) {
-        rc = cmd_usage_error(ctx, "%s", err.buf);
-    } else if (!n_idx) {
-        log_error("no node matches the selection");
-        rc = EXIT_FAIL;
-    } else {
-        build_command(ctx, first, &cmd);
-        struct node_run nr = { cmd.buf, timeout_ms,
-                               xcalloc(cfg->n_nodes, sizeof(struct exec_result)),
-                               xcalloc(cfg->n_nodes, 1), xcalloc(cfg->n_nodes, 1) };
-        for (size_t i = 0; i < cfg->n_nodes; i++) exec_result_init(&nr.res[i]);
-        fflush(stdout);
-        rc = run_selected(cfg, idx, n_idx, &nr);
-        for (size_t i = 0; i < cfg->n_nodes; i++) exec_result_release(&nr.res[i]);
-        free(nr.res);
-        free(nr.ran);
-        free(nr.local);
-    }
-    free(idx);
-    sb_release(&err);
+    struct cmd_nodes sel;
+    if ((rc = cmd_select_nodes(ctx, o.config, &o.roles, &o.names, &sel))) return rc;
+    struct strbuf cmd = STRBUF_INIT;
+    build_command(ctx, first, &cmd);
+    size_t n_nodes = sel.cfg->n_nodes;
+    struct node_run nr = { cmd.buf, timeout_ms, xcalloc(n_nodes, sizeof(struct exec_result)),
+                           xcalloc(n_nodes, 1), xcalloc(n_nodes, 1) };
+    for (size_t i = 0; i < n_nodes; i++) exec_result_init(&nr.res[i]);
+    fflush(stdout);
+    rc = run_selected(&sel, &nr);
+    for (size_t i = 0; i < n_nodes; i++) exec_result_release(&nr.res[i]);
+    free(nr.res);
+    free(nr.ran);
+    free(nr.local);
     sb_release(&cmd);
-    config_free(cfg);
+    cmd_nodes_release(&sel);
     return rc;
 }
 

@@ -1,9 +1,12 @@
 /* Helpers shared by commands. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/remote.h"
 
 struct m3fs_config *cmd_load_config(const char *path, const struct config_overrides *ov)
 {
@@ -14,4 +17,50 @@ struct m3fs_config *cmd_load_config(const char *path, const struct config_overri
         log_error("%s has %d error%s; nothing was changed", path, dl.errors, dl.errors == 1 ? "" : "s");
     diag_list_free(&dl);
     return cfg;
+}
+
+int cmd_select_nodes(struct cmd_ctx *ctx, const char *config, const struct strvec *roles,
+                     const struct strvec *names, struct cmd_nodes *sel)
+{
+    memset(sel, 0, sizeof(*sel));
+    sel->cfg = cmd_load_config(config, NULL);
+    if (!sel->cfg) return EXIT_FAIL;
+    struct strbuf err = STRBUF_INIT;
+    int rc = EXIT_OK;
+    if (remote_select_nodes(sel->cfg, roles, names, &sel->idx, &sel->n, &err)) {
+        rc = cmd_usage_error(ctx, "%s", err.buf);
+    } else if (!sel->n) {
+        log_error("no node matches the selection");
+        rc = EXIT_FAIL;
+    }
+    sb_release(&err);
+    if (rc) cmd_nodes_release(sel);
+    return rc;
+}
+
+void cmd_nodes_release(struct cmd_nodes *sel)
+{
+    free(sel->idx);
+    config_free(sel->cfg);
+    memset(sel, 0, sizeof(*sel));
+}
+
+struct strbuf *cmd_run_nodes(const struct cmd_nodes *sel, remote_step_fn fn, void *arg,
+                             size_t *failed)
+{
+    struct remote_opts ro;
+    remote_opts_from_globals(&ro);
+    struct remote_ctx *rc = remote_ctx_new(sel->cfg->nodes, sel->cfg->n_nodes, &ro);
+    struct strbuf *errs = xcalloc(sel->n ? sel->n : 1, sizeof(*errs));
+    for (size_t k = 0; k < sel->n; k++) sb_init(&errs[k], 0);
+    *failed = remote_ctx_run(rc, sel->idx, sel->n, g_opts.parallel, fn, arg, errs);
+    remote_ctx_free(rc);
+    for (size_t k = 0; k < sel->n; k++) log_mask(&errs[k]);
+    return errs;
+}
+
+void cmd_errs_free(struct strbuf *errs, size_t n)
+{
+    for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
+    free(errs);
 }

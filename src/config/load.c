@@ -166,13 +166,19 @@ static void load_duration(struct loader *L, const yaml_node_t *v, int64_t *dst)
     *dst = ms;
 }
 
-static void load_strlist(struct loader *L, const yaml_node_t *v, struct strvec *sv)
+/* One item of a list: L->path is the list's path (its first list_len
+ * bytes) plus ".<index>". */
+typedef void (*item_fn)(struct loader *L, const yaml_node_t *e, size_t list_len, void *arg);
+
+/* Call fn for every item of the list v, with the item's path set and its
+ * position recorded.  An empty value is an empty list; any other non-list
+ * is an error with `hint`. */
+static void each_item(struct loader *L, const yaml_node_t *v, const char *hint, item_fn fn,
+                      void *arg)
 {
-    sv_clear(sv);
     if (is_null(v)) return;
     if (v->type != YAML_SEQUENCE_NODE) {
-        report(L, DIAG_ERROR, v, "write a list, e.g. [node1, node2] or one '- name' per line",
-               "'%s' must be a list, not %s", L->path.buf, kind_name(v));
+        report(L, DIAG_ERROR, v, hint, "'%s' must be a list, not %s", L->path.buf, kind_name(v));
         return;
     }
     size_t base = L->path.len;
@@ -180,14 +186,25 @@ static void load_strlist(struct loader *L, const yaml_node_t *v, struct strvec *
         yaml_node_t *e = yaml_document_get_node(&L->doc, *it);
         sb_addf(&L->path, ".%zu", (size_t)(it - v->data.sequence.items.start));
         record_pos(L, e);
-        if (e->type != YAML_SCALAR_NODE || is_null(e))
-            report(L, DIAG_ERROR, e, "each list item must be a plain name",
-                   "item of '%.*s' must be a single value, not %s", (int)base, L->path.buf,
-                   is_null(e) ? "empty" : kind_name(e));
-        else
-            sv_push(sv, scalar(e));
+        fn(L, e, base, arg);
         sb_setlen(&L->path, base);
     }
+}
+
+static void strlist_item(struct loader *L, const yaml_node_t *e, size_t list_len, void *arg)
+{
+    if (e->type != YAML_SCALAR_NODE || is_null(e))
+        report(L, DIAG_ERROR, e, "each list item must be a plain name",
+               "item of '%.*s' must be a single value, not %s", (int)list_len, L->path.buf,
+               is_null(e) ? "empty" : kind_name(e));
+    else
+        sv_push(arg, scalar(e));
+}
+
+static void load_strlist(struct loader *L, const yaml_node_t *v, struct strvec *sv)
+{
+    sv_clear(sv);
+    each_item(L, v, "write a list, e.g. [node1, node2] or one '- name' per line", strlist_item, sv);
 }
 
 static void walk_map(struct loader *L, const yaml_node_t *map, const struct field *fields, void *base);
@@ -213,33 +230,33 @@ static void *new_group(struct m3fs_config *c)
     return g;
 }
 
+struct item_kind {
+    const struct field *fields;
+    new_item_fn mk;
+    size_t pos_off; /* offset of the item's struct yml_pos */
+};
+
+static void mapping_item(struct loader *L, const yaml_node_t *e, size_t list_len, void *arg)
+{
+    const struct item_kind *k = arg;
+    if (e->type != YAML_MAPPING_NODE) {
+        report(L, DIAG_ERROR, e, "each entry is a mapping such as '- name: node1'",
+               "entry of '%.*s' must be a mapping, not %s", (int)list_len, L->path.buf,
+               kind_name(e));
+        return;
+    }
+    char *item = k->mk(L->cfg);
+    struct yml_pos *p = (struct yml_pos *)(item + k->pos_off);
+    p->line = (int)e->start_mark.line + 1;
+    p->col = (int)e->start_mark.column + 1;
+    walk_map(L, e, k->fields, item);
+}
+
 static void load_items(struct loader *L, const yaml_node_t *v, const struct field *fields,
                        new_item_fn mk, size_t pos_off)
 {
-    if (is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        report(L, DIAG_ERROR, v, "write one '- name: ...' entry per item",
-               "'%s' must be a list, not %s", L->path.buf, kind_name(v));
-        return;
-    }
-    size_t plen = L->path.len;
-    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-        yaml_node_t *e = yaml_document_get_node(&L->doc, *it);
-        sb_addf(&L->path, ".%zu", (size_t)(it - v->data.sequence.items.start));
-        record_pos(L, e);
-        if (e->type != YAML_MAPPING_NODE) {
-            report(L, DIAG_ERROR, e, "each entry is a mapping such as '- name: node1'",
-                   "entry of '%.*s' must be a mapping, not %s", (int)plen, L->path.buf,
-                   kind_name(e));
-        } else {
-            char *item = mk(L->cfg);
-            struct yml_pos *p = (struct yml_pos *)(item + pos_off);
-            p->line = (int)e->start_mark.line + 1;
-            p->col = (int)e->start_mark.column + 1;
-            walk_map(L, e, fields, item);
-        }
-        sb_setlen(&L->path, plen);
-    }
+    struct item_kind k = { fields, mk, pos_off };
+    each_item(L, v, "write one '- name: ...' entry per item", mapping_item, &k);
 }
 
 static void load_field(struct loader *L, const struct field *f, const yaml_node_t *k,

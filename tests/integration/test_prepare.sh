@@ -13,26 +13,10 @@
 set -u
 { # read as one compound command, so editing this file cannot disturb a run
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-M=${M3FS_BIN:-$ROOT/build/m3fs}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root (the lab creates namespaces and daemons)"
-[ -x scripts/lab.sh ] || skip "scripts/lab.sh is missing"
-[ -x "$M" ] || skip "m3fs binary not found at $M (set M3FS_BIN)"
-command -v dockerd >/dev/null || skip "dockerd is not installed (scripts/install-deps.sh)"
-
-W=$(mktemp -d /var/tmp/m3fs-test-prepare.XXXXXX)
-export M3FS_LAB_DIR=$W/lab
-pass=0 fail=0
-cleanup() {
-    scripts/lab.sh down >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; [ -f "$W/out" ] && sed 's/^/    | /' "$W/out" | head -40; }
-has() { grep -qF -- "$1" "$W/out"; }
+. tests/integration/lib.sh
+it_init
+command -v dockerd >/dev/null || it_skip "dockerd is not installed (scripts/install-deps.sh)"
+it_workdir prepare
 . tests/integration/prepare-lib.sh
 
 # --- bundle of real docker save images (before the lab, to keep it short) -----
@@ -80,12 +64,9 @@ if [ $rc -eq 1 ] && has "me: 3fs_20250410_amd64.docker arrived damaged: sha256 o
     ok "copy damaged on the node: both sums shown, file deleted, not loaded"
 else bad "damaged copy on the node (rc=$rc)"; fi
 
-scripts/lab.sh up 3 --wait 900 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
-KH=$M3FS_LAB_DIR/known_hosts
+it_lab_up 3
 REG=registry.test:5000
 prep_cluster_yml "$M3FS_LAB_DIR" "$W/c.yml" "$REG"
-mx() { "$M" --known-hosts "$KH" "$@"; }
-on() { local n=$1; shift; ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"; }
 images_on() { on "$1" "docker images --format '{{.Repository}}:{{.Tag}}'" | LC_ALL=C sort | tr '\n' ' '; }
 prepare() { mx cluster prepare -c "$W/c.yml" "$@" >"$W/out" 2>&1; }
 
@@ -168,7 +149,6 @@ if [ $rc -eq 1 ] && has "lab-n3: docker is installed but its daemon does not ans
     ok "stopped dockerd on n3 reported before any copy"
 else bad "docker down (rc=$rc)"; fi
 
-echo "prepare: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+it_done prepare
 exit
 }

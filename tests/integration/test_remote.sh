@@ -6,40 +6,21 @@
 # non-root user, a local node without SSH, and unreachable nodes.
 set -u
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-M=${M3FS_BIN:-$ROOT/build/m3fs}
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "needs root (the lab creates namespaces and daemons)"
-[ -x scripts/lab.sh ] || skip "scripts/lab.sh is missing"
-[ -x "$M" ] || skip "m3fs binary not found at $M (set M3FS_BIN)"
-command -v sudo >/dev/null || skip "sudo is not installed (scripts/install-deps.sh)"
-
-W=$(mktemp -d /var/tmp/m3fs-test-remote.XXXXXX)
-export M3FS_LAB_DIR=$W/lab
-pass=0 fail=0
-cleanup() {
-    scripts/lab.sh down >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; [ -f "$W/out" ] && sed 's/^/    | /' "$W/out" | head -30; }
-# expect GREP-PATTERN: the last output must contain it (fixed string)
-has() { grep -qF -- "$1" "$W/out"; }
+. tests/integration/lib.sh
+it_init
+command -v sudo >/dev/null || it_skip "sudo is not installed (scripts/install-deps.sh)"
+it_workdir remote
+IT_SHOW_LINES=30
 # The log masks every registered secret; the lab config's default ClickHouse
 # password is the word "password" itself, so that word may show as ******.
 PWRE='(password|\*\*\*\*\*\*)'
-has_re() { grep -qE -- "$1" "$W/out"; }
 
-scripts/lab.sh up 3 --wait 900 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
+it_lab_up 3
 CFG=$M3FS_LAB_DIR/cluster.yml
-KH=$M3FS_LAB_DIR/known_hosts
 # A clean client identity: no agent, no default keys in ~/.ssh.
 mkdir -p "$W/home"
 export HOME=$W/home
 unset SSH_AUTH_SOCK
-mx() { "$M" --known-hosts "$KH" "$@"; }
 secs() { echo $(($(date +%s%N) / 1000000)); }
 
 # --- exec on 3 nodes in parallel: outputs and exit codes ---------------------
@@ -193,5 +174,4 @@ if [ $rc -eq 1 ] && has "== lab-n3 (198.18.0.13) unreachable" && has "Connection
     ok "node with sshd stopped reported (${t} ms), others complete"
 else bad "sshd stopped (rc=$rc, ${t} ms)"; fi
 
-echo "test_remote: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+it_done test_remote

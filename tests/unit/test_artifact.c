@@ -1,12 +1,6 @@
 /* test_artifact: sha256 helpers, the manifest, and the bundle writer/reader
  * (real libarchive tar/gzip files in a temp dir), including damaged,
  * foreign and hostile bundles. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -20,36 +14,13 @@
 #include "m3fs/config.h"
 #include "m3fs/sha256.h"
 #include "m3fs/strbuf.h"
+#include "testutil.h"
 
-static char tmpdir[64];
+TU_TMPDIR_FIXTURE("m3fs-test-artifact")
 
 static char *tpath(const char *name)
 {
     return xstrfmt("%s/%s", tmpdir, name);
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/m3fs-test-artifact-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char *cmd = xstrfmt("rm -rf '%s'", tmpdir);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
 }
 
 /* ---- sha256 ---- */
@@ -70,7 +41,7 @@ static void test_sha256_vectors(void **state)
     sha256_final_hex(&h, out);
     assert_string_equal(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     char *p = tpath("abc");
-    write_file(p, "abc", 3);
+    tu_write_file(p, "abc", 3);
     uint64_t size = 0;
     memset(out, 0, sizeof(out));
     assert_int_equal(sha256_file_hex(p, out, &size), 0);
@@ -234,7 +205,7 @@ static void make_cache(struct artifact_manifest *m, const char *cache, size_t bi
             buf[j] = (unsigned char)x;
         }
         char *p = xstrfmt("%s/%s", cache, files[i]);
-        write_file(p, buf, sizes[i]);
+        tu_write_file(p, buf, sizes[i]);
         struct artifact_image *im = artifact_manifest_add(m, names[i], "open3fs/x", "t", "amd64", files[i]);
         im->size = sizes[i];
         sha256_buf_hex(buf, sizes[i], im->sha256);
@@ -369,9 +340,9 @@ static void test_bundle_damaged(void **state)
     assert_int_equal(truncate(out, 150000), 0);
     expect_bad(out, "d.tar");
     /* empty and garbage */
-    write_file(out, "", 0);
+    tu_write_file(out, "", 0);
     expect_bad(out, "cannot open bundle");
-    write_file(out, "garbage garbage garbage\n", 24);
+    tu_write_file(out, "garbage garbage garbage\n", 24);
     expect_bad(out, "d.tar");
     /* missing file */
     unlink(out);

@@ -1,51 +1,25 @@
 /* test_chaintable: the native chain-table generator and verifier: r choice,
  * ID formulas, exact file formats, hard rules and balance over a grid of
  * (v, k, r, d), reading tables back and catching broken ones. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "m3fs/chaintable.h"
+#include "testutil.h"
 
 static char *make_tmpdir(void)
 {
-    char *d = xstrdup("/tmp/m3fs-ct-XXXXXX");
-    assert_non_null(mkdtemp(d));
+    char *d = tu_tmpdir("m3fs-ct");
+    assert_non_null(d);
     return d;
 }
 
 static void remove_tmpdir(char *d)
 {
-    char *cmd = xstrfmt("rm -rf '%s'", d);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    assert_int_equal(tu_rmtree(d), 0);
     free(d);
-}
-
-static char *read_text(const char *dir, const char *name)
-{
-    struct strbuf sb = STRBUF_INIT;
-    char *path = xstrfmt("%s/%s", dir, name);
-    assert_int_equal(sb_read_file(&sb, path), 0);
-    free(path);
-    return sb_detach(&sb);
-}
-
-static void write_text(const char *dir, const char *name, const char *text)
-{
-    char *path = xstrfmt("%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-    free(path);
 }
 
 static struct ct_table *gen(long v, long k, long r, long d, int rotate, int interleave)
@@ -197,8 +171,8 @@ static void test_golden_v5_k3_r6(void **state)
     char *dir = make_tmpdir();
     struct strbuf err = STRBUF_INIT;
     assert_int_equal(ct_write_files(t, dir, &err), 0);
-    char *chains = read_text(dir, CT_FILE_CHAINS), *table = read_text(dir, CT_FILE_TABLE);
-    char *create = read_text(dir, CT_FILE_CREATE), *remove = read_text(dir, CT_FILE_REMOVE);
+    char *chains = tu_read(dir, CT_FILE_CHAINS), *table = tu_read(dir, CT_FILE_TABLE);
+    char *create = tu_read(dir, CT_FILE_CREATE), *remove = tu_read(dir, CT_FILE_REMOVE);
     assert_string_equal(chains, golden_chains);
     assert_string_equal(table, golden_table);
     assert_int_equal(count_lines(create), 30);
@@ -399,14 +373,14 @@ static void test_read_roundtrip(void **state)
 /* Replace the first occurrence of `from` in a file. */
 static void edit_file(const char *dir, const char *name, const char *from, const char *to)
 {
-    char *text = read_text(dir, name);
+    char *text = tu_read(dir, name);
     struct strbuf sb = STRBUF_INIT;
     char *at = strstr(text, from);
     assert_non_null(at);
     sb_add(&sb, text, (size_t)(at - text));
     sb_adds(&sb, to);
     sb_adds(&sb, at + strlen(from));
-    write_text(dir, name, sb.buf);
+    tu_write(dir, name, sb.buf);
     sb_release(&sb);
     free(text);
 }
@@ -437,8 +411,8 @@ static void test_verify_catches(void **state)
     (void)state;
     char *dir;
     struct ct_table *t = roundtrip_dir(&dir);
-    char *chains = read_text(dir, CT_FILE_CHAINS), *create = read_text(dir, CT_FILE_CREATE);
-    char *table = read_text(dir, CT_FILE_TABLE);
+    char *chains = tu_read(dir, CT_FILE_CHAINS), *create = tu_read(dir, CT_FILE_CREATE);
+    char *table = tu_read(dir, CT_FILE_TABLE);
     const struct ct_target *x = t->targets; /* chain 1: targets 0..2 */
     char *t0 = xstrfmt("%llu", (unsigned long long)x[0].target_id);
     char *t1 = xstrfmt(",%llu", (unsigned long long)x[1].target_id);
@@ -446,7 +420,7 @@ static void test_verify_catches(void **state)
 
     edit_file(dir, CT_FILE_CHAINS, t1, t0c); /* same target twice in a row */
     expect_broken(dir, 1, NULL, "more than one chain");
-    write_text(dir, CT_FILE_CHAINS, chains);
+    tu_write(dir, CT_FILE_CHAINS, chains);
 
     char *n0 = xstrfmt("--node-id %u --disk-index 0 --target-id %llu", x[1].node_id,
                        (unsigned long long)x[1].target_id);
@@ -454,35 +428,35 @@ static void test_verify_catches(void **state)
                        (unsigned long long)x[1].target_id);
     edit_file(dir, CT_FILE_CREATE, n0, n1); /* two replicas on one node */
     expect_broken(dir, 1, NULL, "two targets on node");
-    write_text(dir, CT_FILE_CREATE, create);
+    tu_write(dir, CT_FILE_CREATE, create);
 
     edit_file(dir, CT_FILE_CREATE, "create-target --node-id", "#"); /* first line gone */
     expect_broken(dir, 0, NULL, "create_target_cmd.txt:1:");
-    write_text(dir, CT_FILE_CREATE, create);
+    tu_write(dir, CT_FILE_CREATE, create);
 
     char *line = xstrfmt("create-target --node-id %u --disk-index 0 --target-id %s --chain-id "
                          "900100001  --use-new-chunk-engine\n", x[0].node_id, t0);
     edit_file(dir, CT_FILE_CREATE, line, ""); /* target without create-target line */
     expect_broken(dir, 1, NULL, "has no line in create_target_cmd.txt");
-    write_text(dir, CT_FILE_CREATE, create);
+    tu_write(dir, CT_FILE_CREATE, create);
 
     edit_file(dir, CT_FILE_TABLE, "900100001\n", "900100001\n900100001\n999999\n");
     expect_broken(dir, 1, NULL, "not defined");
-    write_text(dir, CT_FILE_TABLE, table);
+    tu_write(dir, CT_FILE_TABLE, table);
 
     edit_file(dir, CT_FILE_CHAINS, "900100001,", "4294967296,");
     expect_broken(dir, 0, NULL, "generated_chains.csv:2: chain id '4294967296'");
-    write_text(dir, CT_FILE_CHAINS, chains);
+    tu_write(dir, CT_FILE_CHAINS, chains);
 
     edit_file(dir, CT_FILE_CHAINS, "ChainId,TargetId,", "ChainId,");
     expect_broken(dir, 0, NULL, "header has 2 TargetId columns but the first chain has 3");
-    write_text(dir, CT_FILE_CHAINS, chains);
+    tu_write(dir, CT_FILE_CHAINS, chains);
 
     char *t4 = xstrfmt(",%llu", (unsigned long long)x[4].target_id);
     edit_file(dir, CT_FILE_CHAINS, t4, ""); /* the second chain has 2 targets */
     free(t4);
     expect_broken(dir, 1, NULL, "same count");
-    write_text(dir, CT_FILE_CHAINS, chains);
+    tu_write(dir, CT_FILE_CHAINS, chains);
 
     expect_broken(dir, 1, &(struct ct_expect){ 2, 1, 1000 }, "replication factor is 2");
     expect_broken(dir, 1, &(struct ct_expect){ 0, 1, 0 }, "nodes have 1 disks");
@@ -491,7 +465,7 @@ static void test_verify_catches(void **state)
     char *dir2 = xstrfmt("%s/missing", dir);
     expect_broken(dir2, 0, NULL, "cannot read");
     free(dir2);
-    write_text(dir, CT_FILE_CHAINS, "");
+    tu_write(dir, CT_FILE_CHAINS, "");
     expect_broken(dir, 0, NULL, "empty file");
 
     free(chains), free(create), free(table), free(t0), free(t1), free(t0c), free(n0), free(n1);
@@ -504,10 +478,10 @@ static void test_read_crlf_and_chunk_size(void **state)
 {
     (void)state;
     char *dir = make_tmpdir();
-    write_text(dir, CT_FILE_CHAINS, "ChainId,TargetId,TargetId\r\n"
+    tu_write(dir, CT_FILE_CHAINS, "ChainId,TargetId,TargetId\r\n"
                                     "900100001,101000100101,101000200101\r\n");
-    write_text(dir, CT_FILE_TABLE, "ChainId\r\n900100001\r\n");
-    write_text(dir, CT_FILE_CREATE,
+    tu_write(dir, CT_FILE_TABLE, "ChainId\r\n900100001\r\n");
+    tu_write(dir, CT_FILE_CREATE,
                "create-target --node-id 10001 --disk-index 0 --target-id 101000100101 "
                "--chain-id 900100001 --chunk-size 1048576 4194304 --use-new-chunk-engine\r\n"
                "create-target --node-id 10002 --disk-index 0 --target-id 101000200101 "
@@ -522,7 +496,7 @@ static void test_read_crlf_and_chunk_size(void **state)
     assert_int_equal(st.head_min, 0);
     ct_table_free(t);
     /* ids that do not follow the upstream scheme only warn */
-    write_text(dir, CT_FILE_CREATE,
+    tu_write(dir, CT_FILE_CREATE,
                "create-target --node-id 7 --disk-index 0 --target-id 101000100101 "
                "--chain-id 900100001\n"
                "create-target --node-id 8 --disk-index 0 --target-id 101000200101 "

@@ -1,12 +1,6 @@
 /* test_chaintable_cli: runs the real m3fs binary ($M3FS_BIN) for
  * `chain-table generate` and `chain-table verify` and checks exit codes,
  * messages and files. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +9,7 @@
 
 #include "m3fs/chaintable.h"
 #include "m3fs/strbuf.h"
+#include "testutil.h"
 
 static const char *bin;
 static char *tmp;   /* per-test scratch directory */
@@ -57,38 +52,27 @@ static void expect(const char *needle)
 static int setup(void **state)
 {
     (void)state;
-    tmp = xstrdup("/tmp/m3fs-ctcli-XXXXXX");
-    assert_non_null(mkdtemp(tmp));
+    tmp = tu_tmpdir("m3fs-ctcli");
+    assert_non_null(tmp);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char *cmd = xstrfmt("rm -rf '%s'", tmp);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    assert_int_equal(tu_rmtree(tmp), 0);
     free(tmp);
     return 0;
 }
 
 static char *slurp(const char *name)
 {
-    struct strbuf sb = STRBUF_INIT;
-    char *path = xstrfmt("%s/%s", tmp, name);
-    assert_int_equal(sb_read_file(&sb, path), 0);
-    free(path);
-    return sb_detach(&sb);
+    return tu_read(tmp, name);
 }
 
 static void spill(const char *name, const char *text)
 {
-    char *path = xstrfmt("%s/%s", tmp, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
-    free(path);
+    tu_write(tmp, name, text);
 }
 
 static void test_generate_flags(void **state)

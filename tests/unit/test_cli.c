@@ -2,12 +2,6 @@
  * where output goes (stdout/stderr), help at every level of the command
  * table, --version, aliases, `config create` / `config validate`, colour
  * (through a pseudo-terminal, so isatty() is true) and --debug. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +15,7 @@
 #include "m3fs/config.h"
 #include "m3fs/strbuf.h"
 #include "m3fs/version.h"
+#include "testutil.h"
 
 static const char *bin;
 static char tmpdir[] = "/tmp/m3fs-test-cli-XXXXXX";
@@ -158,16 +153,6 @@ static void assert_lacks(const struct strbuf *sb, const char *needle)
 static char *tmp_file(const char *name)
 {
     return xstrfmt("%s/%s", tmpdir, name);
-}
-
-static void write_file(const char *name, const char *content)
-{
-    char *p = tmp_file(name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(content, f);
-    fclose(f);
-    free(p);
 }
 
 /* ---- tests ---- */
@@ -375,7 +360,7 @@ static void test_config_create(void **state)
     assert_int_equal(st.st_mode & 0777, 0644);
     run_free(&r);
 
-    write_file("cluster.yml", "my own edits\n");
+    tu_write(tmpdir, "cluster.yml", "my own edits\n");
     RUN(&r, "config", "create");
     assert_int_equal(r.code, 1);
     assert_contains(&r.err, "cluster.yml already exists; use --force");
@@ -436,19 +421,13 @@ static void test_sample_is_generated(void **state)
     assert_int_equal(r.code, 0);
     run_free(&r);
     p = tmp_file("arm.yml");
-    struct diag_list dl = { 0 };
-    struct m3fs_config *c = config_load_file(p, NULL, &dl);
-    if (!c || dl.errors || dl.warnings) diag_print(&dl, stderr);
-    assert_non_null(c);
-    assert_int_equal(dl.errors, 0);
-    assert_int_equal(dl.warnings, 0);
+    struct m3fs_config *c = tu_load_file_clean(p);
     assert_string_equal(c->images.arch, "arm64");
     assert_string_equal(c->images.img[IMG_3FS].tag, "20250617");
     char *f = config_artifact_file(c, IMG_3FS);
     assert_string_equal(f, "3fs_20250617_arm64.docker");
     free(f);
     config_free(c);
-    diag_list_free(&dl);
     free(p);
 }
 
@@ -481,7 +460,7 @@ static void test_config_validate(void **state)
     assert_contains(&r.out, "reg:5000/open3fs/3fs:20250410");
     run_free(&r);
 
-    write_file("bad.yml", bad_yaml);
+    tu_write(tmpdir, "bad.yml", bad_yaml);
     RUN(&r, "config", "validate", "-c", "bad.yml");
     assert_int_equal(r.code, 1);
     assert_string_equal(r.out.buf, "");
@@ -510,7 +489,7 @@ static void test_config_validate(void **state)
 static void test_color(void **state)
 {
     (void)state;
-    write_file("bad.yml", bad_yaml);
+    tu_write(tmpdir, "bad.yml", bad_yaml);
     struct {
         const char *env[3];
         const char *args[8];
@@ -546,17 +525,13 @@ static void test_color(void **state)
 static void test_debug(void **state)
 {
     (void)state;
-    write_file("pw.yml", "nodes:\n"
-                         "  - {name: n1, host: 10.0.0.1, username: root, password: hunter2-secret}\n"
-                         "  - {name: n2, host: 10.0.0.2, username: root, password: hunter2-secret}\n"
-                         "services:\n"
-                         "  fdb: {nodes: [n1]}\n"
-                         "  clickhouse: {nodes: [n1]}\n"
-                         "  monitor: {nodes: [n1]}\n"
-                         "  mgmtd: {nodes: [n1]}\n"
-                         "  meta: {nodes: [n1]}\n"
-                         "  storage: {nodes: [n1, n2]}\n"
-                         "  client: {nodes: [n1]}\n");
+    tu_write(tmpdir, "pw.yml", "nodes:\n"
+                               "  - {name: n1, host: 10.0.0.1, username: root, password: hunter2-secret}\n"
+                               "  - {name: n2, host: 10.0.0.2, username: root, password: hunter2-secret}\n"
+                               "services:\n"
+                               TU_SVCS_N1
+                               "  storage: {nodes: [n1, n2]}\n"
+                               "  client: {nodes: [n1]}\n");
     struct run r;
     RUN(&r, "--debug", "config", "validate", "-c", "pw.yml");
     assert_int_equal(r.code, 0);

@@ -1,22 +1,11 @@
 /* test_config: the cluster.yml loader, its defaults, every validation rule
  * (with the file:line:col and hint of its diagnostic), nodeGroups expansion,
  * password sources, overrides and the small queries used by commands. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "m3fs/config.h"
-#include "m3fs/diag.h"
 #include "m3fs/log.h"
-#include "m3fs/strbuf.h"
+#include "testutil.h"
 
 static struct diag_list dl;
 
@@ -33,16 +22,19 @@ static struct diag_list dl;
 /* Lines 9-16: every required service; storage is last, so lines appended
  * with 4 spaces of indent (from line 17 on) land in services.storage, with 2
  * in services and with none at the top level. */
-#define SVCS                        \
-    "  fdb: {nodes: [n1]}\n"        \
-    "  clickhouse: {nodes: [n1]}\n" \
-    "  monitor: {nodes: [n1]}\n"    \
-    "  mgmtd: {nodes: [n1]}\n"      \
-    "  meta: {nodes: [n1]}\n"       \
-    "  client: {nodes: [n1]}\n"     \
-    "  storage:\n"                  \
+#define SVCS                    \
+    TU_SVCS_N1                  \
+    "  client: {nodes: [n1]}\n" \
+    "  storage:\n"              \
     "    nodes: [n1, n2]\n"
 #define BASE HEAD SVCS
+/* "services:" with every required service on n1 and storage also on the
+ * nodeGroups of its %s (a format for xstrfmt); 8 lines. */
+#define SVCS_GROUPS_FMT            \
+    "services:\n"                  \
+    TU_SVCS_N1                     \
+    "  client: {nodes: [n1]}\n"    \
+    "  storage: {nodes: [n1], nodeGroups: [%s]}\n"
 
 static struct m3fs_config *load_ov(const char *yaml, const struct config_overrides *ov)
 {
@@ -99,6 +91,16 @@ static void expect_clean(struct m3fs_config *c)
     }
 }
 
+/* Registered secrets in text are masked in log output: text becomes want. */
+static void expect_masked(const char *text, const char *want)
+{
+    struct strbuf sb = STRBUF_INIT;
+    sb_adds(&sb, text);
+    log_mask(&sb);
+    assert_string_equal(sb.buf, want);
+    sb_release(&sb);
+}
+
 /* ---- the base config, every key, every default ---- */
 
 static void test_base_loads(void **state)
@@ -112,76 +114,124 @@ static void test_base_loads(void **state)
     config_free(c);
 }
 
+/* The settings test_defaults and test_every_key check, one field each. */
+struct settings {
+    const char *name, *work_dir, *network_type, *log_level, *service_base_path;
+    int64_t cmd_max_exit_ms, check_status_timeout_ms, check_status_interval_ms;
+    const char *containers[SVC_COUNT];
+    long pg_port;
+    const char *pg_username, *pg_password, *pg_database, *pg_ro_username, *pg_ro_password;
+    int64_t pg_wait_ready_ms;
+    long fdb_port;
+    int64_t fdb_wait_cluster_ms;
+    const char *ch_db, *ch_user, *ch_password;
+    long ch_tcp_port, grafana_port, monitor_port;
+    long mgmtd_chunk_size, mgmtd_stripe_size, mgmtd_rdma_port, mgmtd_tcp_port;
+    int64_t mgmtd_wait_target_online_ms;
+    long meta_rdma_port, meta_tcp_port;
+    const char *storage_disk_type;
+    long storage_sector_size, storage_disk_num_per_node, storage_rdma_port, storage_tcp_port;
+    long storage_replication_factor, storage_target_num_per_disk;
+    int64_t storage_target_id_prefix, storage_chain_id_prefix;
+    int64_t storage_wait_chains_serving_ms, storage_wait_target_update_sleep_ms;
+    const char *client_host_mountpoint, *registry, *arch;
+    const char *repos[IMG_COUNT], *tags[IMG_COUNT];
+    const char *task_info_color;
+};
+
+static void expect_settings(const struct m3fs_config *c, const struct settings *w)
+{
+    assert_string_equal(c->name, w->name);
+    assert_string_equal(c->work_dir, w->work_dir);
+    assert_string_equal(c->network_type, w->network_type);
+    assert_string_equal(c->log_level, w->log_level);
+    assert_string_equal(c->service_base_path, w->service_base_path);
+    assert_int_equal(c->cmd_max_exit_timeout_ms, w->cmd_max_exit_ms);
+    assert_int_equal(c->check_status_timeout_ms, w->check_status_timeout_ms);
+    assert_int_equal(c->check_status_interval_ms, w->check_status_interval_ms);
+    for (int k = 0; k < SVC_COUNT; k++)
+        assert_string_equal(c->svc[k].container_name, w->containers[k]);
+    assert_int_equal(c->pg.port, w->pg_port);
+    assert_string_equal(c->pg.username, w->pg_username);
+    assert_string_equal(c->pg.password, w->pg_password);
+    assert_string_equal(c->pg.database, w->pg_database);
+    assert_string_equal(c->pg.ro_username, w->pg_ro_username);
+    assert_string_equal(c->pg.ro_password, w->pg_ro_password);
+    assert_int_equal(c->pg.wait_ready_timeout_ms, w->pg_wait_ready_ms);
+    assert_int_equal(c->fdb.port, w->fdb_port);
+    assert_int_equal(c->fdb.wait_cluster_timeout_ms, w->fdb_wait_cluster_ms);
+    assert_string_equal(c->ch.db, w->ch_db);
+    assert_string_equal(c->ch.user, w->ch_user);
+    assert_string_equal(c->ch.password, w->ch_password);
+    assert_int_equal(c->ch.tcp_port, w->ch_tcp_port);
+    assert_int_equal(c->grafana.port, w->grafana_port);
+    assert_int_equal(c->monitor.port, w->monitor_port);
+    assert_int_equal(c->mgmtd.chunk_size, w->mgmtd_chunk_size);
+    assert_int_equal(c->mgmtd.stripe_size, w->mgmtd_stripe_size);
+    assert_int_equal(c->mgmtd.rdma_port, w->mgmtd_rdma_port);
+    assert_int_equal(c->mgmtd.tcp_port, w->mgmtd_tcp_port);
+    assert_int_equal(c->mgmtd.wait_target_online_timeout_ms, w->mgmtd_wait_target_online_ms);
+    assert_int_equal(c->meta.rdma_port, w->meta_rdma_port);
+    assert_int_equal(c->meta.tcp_port, w->meta_tcp_port);
+    assert_string_equal(c->storage.disk_type, w->storage_disk_type);
+    assert_int_equal(c->storage.sector_size, w->storage_sector_size);
+    assert_int_equal(c->storage.disk_num_per_node, w->storage_disk_num_per_node);
+    assert_int_equal(c->storage.rdma_port, w->storage_rdma_port);
+    assert_int_equal(c->storage.tcp_port, w->storage_tcp_port);
+    assert_int_equal(c->storage.replication_factor, w->storage_replication_factor);
+    assert_int_equal(c->storage.target_num_per_disk, w->storage_target_num_per_disk);
+    assert_int_equal(c->storage.target_id_prefix, w->storage_target_id_prefix);
+    assert_int_equal(c->storage.chain_id_prefix, w->storage_chain_id_prefix);
+    assert_int_equal(c->storage.wait_chains_serving_timeout_ms, w->storage_wait_chains_serving_ms);
+    assert_int_equal(c->storage.wait_target_update_sleep_ms, w->storage_wait_target_update_sleep_ms);
+    assert_string_equal(c->client.host_mountpoint, w->client_host_mountpoint);
+    assert_string_equal(c->images.registry, w->registry);
+    assert_string_equal(c->images.arch, w->arch);
+    for (int k = 0; k < IMG_COUNT; k++) {
+        assert_string_equal(c->images.img[k].repo, w->repos[k]);
+        assert_string_equal(c->images.img[k].tag, w->tags[k]);
+    }
+    assert_string_equal(c->ui.task_info_color, w->task_info_color);
+}
+
+static const struct settings default_settings = {
+    .name = "3fs", .work_dir = "/opt/3fs", .network_type = "RDMA", .log_level = "INFO",
+    .service_base_path = "/lib/systemd/system/",
+    .cmd_max_exit_ms = 600000, .check_status_timeout_ms = 300000, .check_status_interval_ms = 5000,
+    .containers = { "3fs-fdb", "3fs-clickhouse", "3fs-monitor", "3fs-mgmtd", "3fs-meta",
+                    "3fs-storage", "3fs-client", "3fs-grafana", "3fs-postgres" },
+    .pg_port = 5432, .pg_username = "postgres", .pg_password = "pgpassword",
+    .pg_database = "open3fs", .pg_ro_username = "postgres_readonly",
+    .pg_ro_password = "pgpassword_readonly", .pg_wait_ready_ms = 30000,
+    .fdb_port = 4500, .fdb_wait_cluster_ms = 120000,
+    .ch_db = "3fs", .ch_user = "default", .ch_password = "password", .ch_tcp_port = 8999,
+    .grafana_port = 3000, .monitor_port = 10000,
+    .mgmtd_chunk_size = 1048576, .mgmtd_stripe_size = 16, .mgmtd_rdma_port = 8000,
+    .mgmtd_tcp_port = 9000, .mgmtd_wait_target_online_ms = 600000,
+    .meta_rdma_port = 8001, .meta_tcp_port = 9001,
+    .storage_disk_type = "nvme", .storage_sector_size = 4096, .storage_disk_num_per_node = 1,
+    .storage_rdma_port = 8002, .storage_tcp_port = 9002, .storage_replication_factor = 2,
+    .storage_target_num_per_disk = 32, .storage_target_id_prefix = 1,
+    .storage_chain_id_prefix = 9, .storage_wait_chains_serving_ms = 600000,
+    .storage_wait_target_update_sleep_ms = 10000,
+    .client_host_mountpoint = "/mnt/3fs", .registry = "", .arch = "amd64",
+    .repos = { "open3fs/3fs", "open3fs/foundationdb", "open3fs/clickhouse", "open3fs/grafana",
+               "open3fs/postgresql" },
+    .tags = { "20250410", "7.3.63", "25.1-jammy", "12.0.0", "17.5.0" },
+    .task_info_color = "",
+};
+
 static void test_defaults(void **state)
 {
     (void)state;
     struct m3fs_config *c = load(BASE);
     expect_clean(c);
-    assert_string_equal(c->name, "3fs");
-    assert_string_equal(c->work_dir, "/opt/3fs");
-    assert_string_equal(c->network_type, "RDMA");
-    assert_string_equal(c->log_level, "INFO");
-    assert_string_equal(c->service_base_path, "/lib/systemd/system/");
-    assert_int_equal(c->cmd_max_exit_timeout_ms, 600000);
-    assert_int_equal(c->check_status_timeout_ms, 300000);
-    assert_int_equal(c->check_status_interval_ms, 5000);
+    expect_settings(c, &default_settings);
     assert_int_equal(c->nodes[0].port, 22);
     assert_null(c->nodes[0].password);
     assert_null(c->nodes[0].identity_file);
     assert_int_equal(c->nodes[0].rdma_addresses.n, 0);
     assert_null(c->nodes[0].group);
-    static const char *const containers[SVC_COUNT] = {
-        "3fs-fdb", "3fs-clickhouse", "3fs-monitor", "3fs-mgmtd", "3fs-meta",
-        "3fs-storage", "3fs-client", "3fs-grafana", "3fs-postgres",
-    };
-    for (int k = 0; k < SVC_COUNT; k++)
-        assert_string_equal(c->svc[k].container_name, containers[k]);
-    assert_int_equal(c->pg.port, 5432);
-    assert_string_equal(c->pg.username, "postgres");
-    assert_string_equal(c->pg.password, "pgpassword");
-    assert_string_equal(c->pg.database, "open3fs");
-    assert_string_equal(c->pg.ro_username, "postgres_readonly");
-    assert_string_equal(c->pg.ro_password, "pgpassword_readonly");
-    assert_int_equal(c->pg.wait_ready_timeout_ms, 30000);
-    assert_int_equal(c->fdb.port, 4500);
-    assert_int_equal(c->fdb.wait_cluster_timeout_ms, 120000);
-    assert_string_equal(c->ch.db, "3fs");
-    assert_string_equal(c->ch.user, "default");
-    assert_string_equal(c->ch.password, "password");
-    assert_int_equal(c->ch.tcp_port, 8999);
-    assert_int_equal(c->grafana.port, 3000);
-    assert_int_equal(c->monitor.port, 10000);
-    assert_int_equal(c->mgmtd.chunk_size, 1048576);
-    assert_int_equal(c->mgmtd.stripe_size, 16);
-    assert_int_equal(c->mgmtd.rdma_port, 8000);
-    assert_int_equal(c->mgmtd.tcp_port, 9000);
-    assert_int_equal(c->mgmtd.wait_target_online_timeout_ms, 600000);
-    assert_int_equal(c->meta.rdma_port, 8001);
-    assert_int_equal(c->meta.tcp_port, 9001);
-    assert_string_equal(c->storage.disk_type, "nvme");
-    assert_int_equal(c->storage.sector_size, 4096);
-    assert_int_equal(c->storage.disk_num_per_node, 1);
-    assert_int_equal(c->storage.rdma_port, 8002);
-    assert_int_equal(c->storage.tcp_port, 9002);
-    assert_int_equal(c->storage.replication_factor, 2);
-    assert_int_equal(c->storage.target_num_per_disk, 32);
-    assert_int_equal(c->storage.target_id_prefix, 1);
-    assert_int_equal(c->storage.chain_id_prefix, 9);
-    assert_int_equal(c->storage.wait_chains_serving_timeout_ms, 600000);
-    assert_int_equal(c->storage.wait_target_update_sleep_ms, 10000);
-    assert_string_equal(c->client.host_mountpoint, "/mnt/3fs");
-    assert_string_equal(c->images.registry, "");
-    assert_string_equal(c->images.arch, "amd64");
-    static const char *const repos[IMG_COUNT] = {
-        "open3fs/3fs", "open3fs/foundationdb", "open3fs/clickhouse", "open3fs/grafana",
-        "open3fs/postgresql",
-    };
-    static const char *const tags[IMG_COUNT] = { "20250410", "7.3.63", "25.1-jammy", "12.0.0", "17.5.0" };
-    for (int k = 0; k < IMG_COUNT; k++) {
-        assert_string_equal(c->images.img[k].repo, repos[k]);
-        assert_string_equal(c->images.img[k].tag, tags[k]);
-    }
-    assert_string_equal(c->ui.task_info_color, "");
     config_free(c);
 }
 
@@ -281,6 +331,32 @@ static const char full_yaml[] =
     "ui:\n"
     "  taskInfoColor: cyan\n";
 
+/* What full_yaml sets. */
+static const struct settings full_settings = {
+    .name = "full-cluster", .work_dir = "/data/3fs", .network_type = "IB", /* stored upper-case */
+    .log_level = "DEBUG", .service_base_path = "/etc/systemd/system/",
+    .cmd_max_exit_ms = 120000, .check_status_timeout_ms = 420000, .check_status_interval_ms = 3000,
+    .containers = { "my-fdb", "my-ch", "my-monitor", "my-mgmtd", "my-meta", "my-storage",
+                    "my-client", "my-grafana", "my-pg" },
+    .pg_port = 5433, .pg_username = "pu", .pg_password = "pp", .pg_database = "pdb",
+    .pg_ro_username = "ru", .pg_ro_password = "rp", .pg_wait_ready_ms = 45000,
+    .fdb_port = 4600, .fdb_wait_cluster_ms = 180000,
+    .ch_db = "metrics", .ch_user = "chu", .ch_password = "chp", .ch_tcp_port = 8998,
+    .grafana_port = 3001, .monitor_port = 10001,
+    .mgmtd_chunk_size = 524288, .mgmtd_stripe_size = 8, .mgmtd_rdma_port = 8100,
+    .mgmtd_tcp_port = 9100, .mgmtd_wait_target_online_ms = 660000,
+    .meta_rdma_port = 8101, .meta_tcp_port = 9101,
+    .storage_disk_type = "dir", .storage_sector_size = 512, .storage_disk_num_per_node = 3,
+    .storage_rdma_port = 8102, .storage_tcp_port = 9102, .storage_replication_factor = 3,
+    .storage_target_num_per_disk = 16, .storage_target_id_prefix = 2,
+    .storage_chain_id_prefix = 7, .storage_wait_chains_serving_ms = 720000,
+    .storage_wait_target_update_sleep_ms = 20000,
+    .client_host_mountpoint = "/mnt/hf3fs", .registry = "reg.local:5000", .arch = "arm64",
+    .repos = { "my/3fs", "my/fdb", "my/ch", "my/gf", "my/pg" },
+    .tags = { "t1", "t2", "t3", "t4", "t5" },
+    .task_info_color = "cyan",
+};
+
 static void test_every_key(void **state)
 {
     (void)state;
@@ -291,14 +367,7 @@ static void test_every_key(void **state)
     assert_int_equal(dl.warnings, 2);
     assert_true(diag_find(&dl, "services.postgresql is not needed") >= 0);
     assert_true(diag_find(&dl, "services.grafana is not deployed") >= 0);
-    assert_string_equal(c->name, "full-cluster");
-    assert_string_equal(c->work_dir, "/data/3fs");
-    assert_string_equal(c->network_type, "IB"); /* stored upper-case */
-    assert_string_equal(c->log_level, "DEBUG");
-    assert_string_equal(c->service_base_path, "/etc/systemd/system/");
-    assert_int_equal(c->cmd_max_exit_timeout_ms, 120000);
-    assert_int_equal(c->check_status_timeout_ms, 420000);
-    assert_int_equal(c->check_status_interval_ms, 3000);
+    expect_settings(c, &full_settings);
 
     assert_int_equal(c->n_explicit_nodes, 3);
     assert_int_equal(c->n_nodes, 5);
@@ -333,63 +402,11 @@ static void test_every_key(void **state)
     assert_string_equal(g1->identity_file, "/root/.ssh/id_g");
     assert_int_equal(g1->port, 2200);
 
-    assert_string_equal(c->svc[SVC_POSTGRESQL].container_name, "my-pg");
-    assert_int_equal(c->pg.port, 5433);
-    assert_string_equal(c->pg.username, "pu");
-    assert_string_equal(c->pg.password, "pp");
-    assert_string_equal(c->pg.database, "pdb");
-    assert_string_equal(c->pg.ro_username, "ru");
-    assert_string_equal(c->pg.ro_password, "rp");
-    assert_int_equal(c->pg.wait_ready_timeout_ms, 45000);
-    assert_string_equal(c->svc[SVC_FDB].container_name, "my-fdb");
     assert_int_equal(c->svc[SVC_FDB].n_member, 3);
-    assert_int_equal(c->fdb.port, 4600);
-    assert_int_equal(c->fdb.wait_cluster_timeout_ms, 180000);
-    assert_string_equal(c->svc[SVC_CLICKHOUSE].container_name, "my-ch");
-    assert_string_equal(c->ch.db, "metrics");
-    assert_string_equal(c->ch.user, "chu");
-    assert_string_equal(c->ch.password, "chp");
-    assert_int_equal(c->ch.tcp_port, 8998);
-    assert_string_equal(c->svc[SVC_GRAFANA].container_name, "my-grafana");
-    assert_int_equal(c->grafana.port, 3001);
-    assert_string_equal(c->svc[SVC_MONITOR].container_name, "my-monitor");
-    assert_int_equal(c->monitor.port, 10001);
-    assert_string_equal(c->svc[SVC_MGMTD].container_name, "my-mgmtd");
-    assert_int_equal(c->mgmtd.chunk_size, 524288);
-    assert_int_equal(c->mgmtd.stripe_size, 8);
-    assert_int_equal(c->mgmtd.rdma_port, 8100);
-    assert_int_equal(c->mgmtd.tcp_port, 9100);
-    assert_int_equal(c->mgmtd.wait_target_online_timeout_ms, 660000);
-    assert_string_equal(c->svc[SVC_META].container_name, "my-meta");
-    assert_int_equal(c->meta.rdma_port, 8101);
-    assert_int_equal(c->meta.tcp_port, 9101);
-    assert_string_equal(c->svc[SVC_STORAGE].container_name, "my-storage");
-    assert_string_equal(c->storage.disk_type, "dir");
-    assert_int_equal(c->storage.sector_size, 512);
-    assert_int_equal(c->storage.disk_num_per_node, 3);
-    assert_int_equal(c->storage.rdma_port, 8102);
-    assert_int_equal(c->storage.tcp_port, 9102);
-    assert_int_equal(c->storage.replication_factor, 3);
-    assert_int_equal(c->storage.target_num_per_disk, 16);
-    assert_int_equal(c->storage.target_id_prefix, 2);
-    assert_int_equal(c->storage.chain_id_prefix, 7);
-    assert_int_equal(c->storage.wait_chains_serving_timeout_ms, 720000);
-    assert_int_equal(c->storage.wait_target_update_sleep_ms, 20000);
     assert_int_equal(c->svc[SVC_STORAGE].nodes.n, 3);
     assert_int_equal(c->svc[SVC_STORAGE].node_groups.n, 1);
     assert_int_equal(c->svc[SVC_STORAGE].n_member, 5);
-    assert_string_equal(c->svc[SVC_CLIENT].container_name, "my-client");
-    assert_string_equal(c->client.host_mountpoint, "/mnt/hf3fs");
     assert_int_equal(c->svc[SVC_CLIENT].n_member, 3);
-    assert_string_equal(c->images.registry, "reg.local:5000");
-    assert_string_equal(c->images.arch, "arm64");
-    static const char *const repos[IMG_COUNT] = { "my/3fs", "my/fdb", "my/ch", "my/gf", "my/pg" };
-    for (int k = 0; k < IMG_COUNT; k++) {
-        assert_string_equal(c->images.img[k].repo, repos[k]);
-        char tag[4] = { 't', (char)('1' + k), 0, 0 };
-        assert_string_equal(c->images.img[k].tag, tag);
-    }
-    assert_string_equal(c->ui.task_info_color, "cyan");
 
     /* positions of keys are recorded */
     struct yml_pos p = config_pos(c, "services.storage.replicationFactor");
@@ -402,11 +419,7 @@ static void test_every_key(void **state)
     assert_int_equal(p.line, 0);
 
     /* passwords are registered as secrets */
-    struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, "ssh pw-full-a pw-full-g chp");
-    log_mask(&sb);
-    assert_string_equal(sb.buf, "ssh ****** ****** ******");
-    sb_release(&sb);
+    expect_masked("ssh pw-full-a pw-full-g chp", "ssh ****** ****** ******");
     config_free(c);
 }
 
@@ -784,43 +797,38 @@ static void test_mgmtd_rules(void **state)
     }
 }
 
+/* HEAD, fdb and clickhouse with these settings (lines 9 and 10), then
+ * monitor, mgmtd and meta on n1, storage on n1 and n2, client on n1. */
+static struct m3fs_config *load_fdb_ch(const char *fdb, const char *ch)
+{
+    char *y = xstrfmt(HEAD
+                      "  fdb: {%s}\n"
+                      "  clickhouse: {%s}\n"
+                      "  monitor: {nodes: [n1]}\n"
+                      "  mgmtd: {nodes: [n1]}\n"
+                      "  meta: {nodes: [n1]}\n"
+                      "  storage: {nodes: [n1, n2]}\n"
+                      "  client: {nodes: [n1]}\n",
+                      fdb, ch);
+    struct m3fs_config *c = load(y);
+    free(y);
+    return c;
+}
+
 /* clickhouse tcpPort 9000 and mgmtd tcpListenPort 9000 collide on one node only. */
 static void test_port_collision_clickhouse(void **state)
 {
     (void)state;
-    static const char same[] = HEAD
-        "  fdb: {nodes: [n1]}\n"
-        "  clickhouse: {nodes: [n1], tcpPort: 9000}\n"
-        "  monitor: {nodes: [n1]}\n"
-        "  mgmtd: {nodes: [n1]}\n"
-        "  meta: {nodes: [n1]}\n"
-        "  storage: {nodes: [n1, n2]}\n"
-        "  client: {nodes: [n1]}\n";
-    assert_null(load(same));
+    assert_null(load_fdb_ch("nodes: [n1]", "nodes: [n1], tcpPort: 9000"));
     expect("port 9000 is used twice on node 'n1': clickhouse tcpPort and mgmtd tcpListenPort",
            DIAG_ERROR, 12, 3, "another port"); /* the later use: services.mgmtd */
     assert_int_equal(dl.errors, 1);
-    static const char apart[] = HEAD
-        "  fdb: {nodes: [n1]}\n"
-        "  clickhouse: {nodes: [n2], tcpPort: 9000}\n"
-        "  monitor: {nodes: [n1]}\n"
-        "  mgmtd: {nodes: [n1]}\n"
-        "  meta: {nodes: [n1]}\n"
-        "  storage: {nodes: [n1, n2]}\n"
-        "  client: {nodes: [n1]}\n";
-    struct m3fs_config *c = load(apart);
+    struct m3fs_config *c = load_fdb_ch("nodes: [n1]", "nodes: [n2], tcpPort: 9000");
     expect_clean(c);
     assert_int_equal(c->ch.tcp_port, 9000);
     config_free(c);
     /* the image's fixed ports are checked too (8123 is ClickHouse's HTTP port) */
-    assert_null(load(HEAD
-                     "  fdb: {nodes: [n1], port: 8123}\n"
-                     "  clickhouse: {nodes: [n1]}\n"
-                     "  monitor: {nodes: [n1]}\n"
-                     "  mgmtd: {nodes: [n1]}\n"
-                     "  meta: {nodes: [n1]}\n"
-                     "  storage: {nodes: [n1, n2]}\n"
-                     "  client: {nodes: [n1]}\n"));
+    assert_null(load_fdb_ch("nodes: [n1], port: 8123", "nodes: [n1]"));
     expect("port 8123 is used twice on node 'n1': fdb port and clickhouse HTTP port", DIAG_ERROR,
            10, 3, NULL);
 }
@@ -832,15 +840,7 @@ static struct m3fs_config *load_groups(const char *groups, const char *storage_g
     char *y = xstrfmt("nodes:\n"
                       "  - {name: n1, host: 10.0.0.1, username: root}\n"
                       "nodeGroups:\n"
-                      "%s"
-                      "services:\n"
-                      "  fdb: {nodes: [n1]}\n"
-                      "  clickhouse: {nodes: [n1]}\n"
-                      "  monitor: {nodes: [n1]}\n"
-                      "  mgmtd: {nodes: [n1]}\n"
-                      "  meta: {nodes: [n1]}\n"
-                      "  client: {nodes: [n1]}\n"
-                      "  storage: {nodes: [n1], nodeGroups: [%s]}\n",
+                      "%s" SVCS_GROUPS_FMT,
                       groups, storage_groups);
     struct m3fs_config *c = load(y);
     free(y);
@@ -1048,16 +1048,8 @@ static struct m3fs_config *load_pw(const char *node_extra, const char *group_ext
                       "    username: root\n"
                       "    ipBegin: 10.0.1.1\n"
                       "    ipEnd: 10.0.1.2\n"
-                      "%s"
-                      "services:\n"
-                      "  fdb: {nodes: [n1]}\n"
-                      "  clickhouse: {nodes: [n1]}\n"
-                      "  monitor: {nodes: [n1]}\n"
-                      "  mgmtd: {nodes: [n1]}\n"
-                      "  meta: {nodes: [n1]}\n"
-                      "  client: {nodes: [n1]}\n"
-                      "  storage: {nodes: [n1], nodeGroups: [g]}\n",
-                      node_extra, group_extra);
+                      "%s" SVCS_GROUPS_FMT,
+                      node_extra, group_extra, "g");
     struct m3fs_config *c = load(y);
     free(y);
     return c;
@@ -1073,11 +1065,7 @@ static void test_password_file(void **state)
     assert_string_equal(c->nodes[0].password, "s3cret-file");
     assert_string_equal(c->nodes[0].password_file, f);
     assert_null(c->nodes[1].password);
-    struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, "echo s3cret-file");
-    log_mask(&sb);
-    assert_string_equal(sb.buf, "echo ******");
-    sb_release(&sb);
+    expect_masked("echo s3cret-file", "echo ******");
     config_free(c);
 
     /* readable by others: loads, with a warning at the node */
@@ -1218,23 +1206,11 @@ static void test_image_ref_and_artifact(void **state)
 
 /* ---- files: the sample and a Go-m3fs-style config ---- */
 
-static char *source_path(const char *rel)
-{
-    const char *root = getenv("M3FS_SOURCE_DIR");
-    if (!root) fail_msg("M3FS_SOURCE_DIR is not set (run the tests through ctest)");
-    return xstrfmt("%s/%s", root, rel);
-}
-
 static void test_sample_loads_cleanly(void **state)
 {
     (void)state;
-    char *p = source_path("cluster.yml.sample");
-    diag_list_free(&dl);
-    struct m3fs_config *c = config_load_file(p, NULL, &dl);
-    if (!c || dl.errors || dl.warnings) dump();
-    assert_non_null(c);
-    assert_int_equal(dl.errors, 0);
-    assert_int_equal(dl.warnings, 0);
+    char *p = tu_source_path("cluster.yml.sample");
+    struct m3fs_config *c = tu_load_file_clean(p);
     assert_string_equal(c->name, "open3fs");
     assert_string_equal(c->images.arch, "amd64");
     assert_int_equal(c->n_nodes, 2);
@@ -1245,7 +1221,7 @@ static void test_sample_loads_cleanly(void **state)
 static void test_go_m3fs_config(void **state)
 {
     (void)state;
-    char *p = source_path("tests/golden/go-m3fs-style.yml");
+    char *p = tu_source_path("tests/golden/go-m3fs-style.yml");
     diag_list_free(&dl);
     struct m3fs_config *c = config_load_file(p, NULL, &dl);
     if (!c || dl.errors) dump();

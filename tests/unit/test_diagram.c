@@ -1,38 +1,15 @@
 /* test_diagram: `cluster architecture` output against golden files in
  * tests/golden/ (regenerate with M3FS_UPDATE_GOLDEN=1 and review the diff),
  * plus width, colour and node counting checks. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "m3fs/config.h"
 #include "m3fs/diagram.h"
 #include "m3fs/log.h"
-#include "m3fs/strbuf.h"
+#include "testutil.h"
 
-static char *src_path(const char *rel)
-{
-    const char *root = getenv("M3FS_SOURCE_DIR");
-    if (!root) fail_msg("M3FS_SOURCE_DIR is not set (run the tests through ctest)");
-    return xstrfmt("%s/%s", root, rel);
-}
-
+/* A file of the repository that must load without errors or warnings. */
 static struct m3fs_config *load_fixture(const char *rel)
 {
-    char *p = src_path(rel);
-    struct diag_list dl = { 0 };
-    struct m3fs_config *c = config_load_file(p, NULL, &dl);
-    if (!c || dl.errors || dl.warnings) {
-        diag_print(&dl, stderr);
-        fail_msg("%s must load without errors or warnings", rel);
-    }
-    diag_list_free(&dl);
+    char *p = tu_source_path(rel);
+    struct m3fs_config *c = tu_load_file_clean(p);
     free(p);
     return c;
 }
@@ -76,7 +53,7 @@ static void check_golden(const char *fixture, const char *golden, struct strbuf 
 {
     struct m3fs_config *c = load_fixture(fixture);
     diagram_render(c, 0, plain);
-    char *gp = src_path(golden);
+    char *gp = tu_source_path(golden);
     const char *upd = getenv("M3FS_UPDATE_GOLDEN");
     if (upd && *upd) {
         FILE *f = fopen(gp, "w");
@@ -172,11 +149,7 @@ static void test_sections(void **state)
         "  - {name: n1, host: 10.0.0.1, username: root}\n"
         "  - {name: n2, host: 10.0.0.2, username: root}\n"
         "services:\n"
-        "  fdb: {nodes: [n1]}\n"
-        "  clickhouse: {nodes: [n1]}\n"
-        "  monitor: {nodes: [n1]}\n"
-        "  mgmtd: {nodes: [n1]}\n"
-        "  meta: {nodes: [n1]}\n"
+        TU_SVCS_N1
         "  storage: {nodes: [n1, n2]}\n";
     struct diag_list dl = { 0 };
     struct m3fs_config *c = config_load_buffer(yaml, strlen(yaml), "t.yml", NULL, &dl);

@@ -3,12 +3,6 @@
  * free-space rule; node paths) and the bundle-to-upload bridge (bstream)
  * on real bundles written with the artifact writer, including a damaged
  * bundle and a consumer that stops early. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,26 +14,11 @@
 #include "m3fs/prepare.h"
 #include "m3fs/sha256.h"
 #include "m3fs/strbuf.h"
+#include "testutil.h"
 
 #define SUM_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/m3fs-test-prepare-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char *cmd = xstrfmt("rm -rf '%s'", tmpdir);
-    int rc = system(cmd);
-    free(cmd);
-    return rc;
-}
+TU_TMPDIR_FIXTURE("m3fs-test-prepare")
 
 /* ---- parsers ---- */
 
@@ -142,12 +121,7 @@ static const char yaml[] =
 
 static struct m3fs_config *load_cfg(void)
 {
-    struct diag_list dl = { 0 };
-    struct m3fs_config *cfg = config_load_buffer(yaml, strlen(yaml), "cluster.yml", NULL, &dl);
-    if (!cfg) diag_print(&dl, stderr);
-    diag_list_free(&dl);
-    assert_non_null(cfg);
-    return cfg;
+    return tu_load_yaml(yaml);
 }
 
 static void add_img(struct artifact_manifest *m, const char *name, const char *repo,

@@ -44,6 +44,19 @@ static struct remote_session *open_local(const struct m3fs_node *n)
     return s;
 }
 
+/* Run cmd in a session on this machine; r receives the result (release it
+ * with exec_result_release()). */
+static void exec_local(const char *cmd, const struct exec_opts *eo, struct exec_result *r)
+{
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct strbuf err = STRBUF_INIT;
+    exec_result_init(r);
+    assert_int_equal(remote_exec(s, cmd, eo, r, &err), 0);
+    sb_release(&err);
+    remote_close(s);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -54,36 +67,24 @@ static double now_s(void)
 static void test_exec_captures_streams_and_status(void **state)
 {
     (void)state;
-    struct m3fs_node n = local_node();
-    struct remote_session *s = open_local(&n);
     struct exec_result r;
-    struct strbuf err = STRBUF_INIT;
-    exec_result_init(&r);
-    assert_int_equal(remote_exec(s, "echo out; echo err >&2; exit 7", NULL, &r, &err), 0);
+    exec_local("echo out; echo err >&2; exit 7", NULL, &r);
     assert_int_equal(r.exit_status, 7);
     assert_string_equal(r.out.buf, "out\n");
     assert_string_equal(r.err.buf, "err\n");
     assert_false(r.timed_out);
     exec_result_release(&r);
-    sb_release(&err);
-    remote_close(s);
 }
 
 static void test_exec_stdin(void **state)
 {
     (void)state;
-    struct m3fs_node n = local_node();
-    struct remote_session *s = open_local(&n);
     struct exec_result r;
-    struct strbuf err = STRBUF_INIT;
     struct exec_opts eo = { .stdin_data = "line1\nline2", .stdin_len = 11 };
-    exec_result_init(&r);
-    assert_int_equal(remote_exec(s, "cat; echo; wc -c </dev/null", &eo, &r, &err), 0);
+    exec_local("cat; echo; wc -c </dev/null", &eo, &r);
     assert_int_equal(r.exit_status, 0);
     assert_string_equal(r.out.buf, "line1\nline2\n0\n");
     exec_result_release(&r);
-    sb_release(&err);
-    remote_close(s);
 }
 
 /* 1 when pid exists and is not a zombie (an unreaped zombie is dead). */
@@ -104,14 +105,10 @@ static int process_running(pid_t pid)
 static void test_timeout_kills_the_command(void **state)
 {
     (void)state;
-    struct m3fs_node n = local_node();
-    struct remote_session *s = open_local(&n);
     struct exec_result r;
-    struct strbuf err = STRBUF_INIT;
     struct exec_opts eo = { .timeout_ms = 1000 };
-    exec_result_init(&r);
     double t0 = now_s();
-    assert_int_equal(remote_exec(s, "sleep 600 & echo $!; wait", &eo, &r, &err), 0);
+    exec_local("sleep 600 & echo $!; wait", &eo, &r);
     double took = now_s() - t0;
     assert_true(r.timed_out);
     assert_true(took < 5.0);
@@ -120,8 +117,6 @@ static void test_timeout_kills_the_command(void **state)
     usleep(200000);
     assert_false(process_running(child)); /* the sleep is gone, not orphaned */
     exec_result_release(&r);
-    sb_release(&err);
-    remote_close(s);
 }
 
 struct gen {

@@ -1,0 +1,80 @@
+# Shared by the integration tests that run on a lab (scripts/lab.sh); sourced
+# from the repository root:  cd "$(dirname "$0")/../.." && . tests/integration/lib.sh
+#
+# it_init            set ROOT and M (the m3fs binary: $M3FS_BIN, else
+#                    build/m3fs); skip (exit 77 with the reason) unless root,
+#                    scripts/lab.sh and the binary are there.
+# it_workdir NAME    set W (a new work dir /var/tmp/m3fs-test-NAME.XXXXXX),
+#                    M3FS_LAB_DIR=$W/lab and the pass/fail counters; on exit
+#                    the lab goes down and W is removed.
+# it_skip REASON     print "SKIP: REASON" and exit 77.
+# it_lab_up N        bring up an N-node lab, first waiting (up to 900 s) for
+#                    another lab on this machine to go down; set KH (the lab's
+#                    known_hosts).  On failure print the lab's log and exit 1.
+# ok MSG / bad MSG   count a pass / a failure; bad also shows $W/out
+#                    indented: IT_SHOW_LINES lines (default 40), its first
+#                    (IT_SHOW_END=head, the default) or its last (tail).
+# has TEXT           $W/out contains TEXT (fixed string); has_re ERE: a match.
+# mx ARGS...         m3fs with the lab's known_hosts.
+# on I CMD...        run CMD on lab node I over SSH.
+# it_done LABEL      print "LABEL: N passed, N failed"; succeed when none failed.
+
+it_skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+it_cleanup() {
+    scripts/lab.sh down >/dev/null 2>&1
+    rm -rf "$W"
+}
+
+it_init() {
+    ROOT=$PWD
+    M=${M3FS_BIN:-$ROOT/build/m3fs}
+    [ "$(id -u)" -eq 0 ] || it_skip "needs root (the lab creates namespaces and daemons)"
+    [ -x scripts/lab.sh ] || it_skip "scripts/lab.sh is missing"
+    [ -x "$M" ] || it_skip "m3fs binary not found at $M (set M3FS_BIN)"
+}
+
+it_workdir() {
+    W=$(mktemp -d "/var/tmp/m3fs-test-$1.XXXXXX")
+    export M3FS_LAB_DIR=$W/lab
+    pass=0 fail=0
+    trap it_cleanup EXIT
+}
+
+it_lab_up() {
+    scripts/lab.sh up "$1" --wait 900 >"$W/lab.log" 2>&1 || {
+        cat "$W/lab.log"
+        echo "FAIL: lab up"
+        exit 1
+    }
+    KH=$M3FS_LAB_DIR/known_hosts
+}
+
+ok() {
+    pass=$((pass + 1))
+    echo "ok: $*"
+}
+
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*"
+    [ -f "$W/out" ] && sed 's/^/    | /' "$W/out" | "${IT_SHOW_END:-head}" -n "${IT_SHOW_LINES:-40}"
+}
+
+has() { grep -qF -- "$1" "$W/out"; }
+has_re() { grep -qE -- "$1" "$W/out"; }
+mx() { "$M" --known-hosts "$KH" "$@"; }
+
+on() {
+    local n=$1
+    shift
+    ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"
+}
+
+it_done() {
+    echo "$1: $pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+}
