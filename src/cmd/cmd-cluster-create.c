@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/bench.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -14,7 +15,7 @@
 
 static struct {
     const char *config, *workdir, *registry;
-    int dry_run, format_disks;
+    int dry_run, format_disks, skip_bench;
 } o;
 
 static const struct opt_spec opts[] = {
@@ -24,8 +25,25 @@ static const struct opt_spec opts[] = {
     OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
     OPT_BOOL(0, "format-disks", &o.format_disks,
              "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
+    OPT_BOOL(0, "skip-bench", &o.skip_bench, "do not run the fio benchmark at the end"),
     OPT_END(),
 };
+
+/* The last step: fio on every client node (`cluster bench --profile quick`). */
+static int run_bench(const struct m3fs_config *cfg, struct remote_ctx *rc)
+{
+    if (o.skip_bench || !cfg->svc[SVC_CLIENT].n_member) return 0;
+    struct strbuf table = STRBUF_INIT, err = STRBUF_INIT;
+    char *dir = bench_json_dir(cfg);
+    int r = bench_run(cfg, rc, "quick", dir, &table, &err);
+    if (r) log_error("3FS is deployed, but the benchmark failed (rerun it with "
+                     "'m3fs cluster bench'):\n%s", err.buf);
+    else printf("\nfio benchmark (quick profile; JSON in %s):\n%s", dir, table.buf);
+    free(dir);
+    sb_release(&table);
+    sb_release(&err);
+    return r;
+}
 
 static void summary_lists(const struct m3fs_config *cfg, enum svc_kind k, struct strbuf *sb)
 {
@@ -58,25 +76,79 @@ static void print_summary(const struct m3fs_config *cfg, struct remote_ctx *rc,
     sb_release(&sb), sb_release(&err), sb_release(&out);
 }
 
+/* The nodes the plan touches, in config order; caller frees. */
+static size_t *plan_nodes(const struct plan *p, size_t n_nodes, size_t *n)
+{
+    unsigned char *used = xcalloc(n_nodes ? n_nodes : 1, 1);
+    for (size_t i = 0; i < p->n; i++)
+        for (size_t k = 0; k < p->steps[i].n; k++) used[p->steps[i].t[k].node] = 1;
+    size_t *idx = xcalloc(n_nodes ? n_nodes : 1, sizeof(*idx));
+    *n = 0;
+    for (size_t i = 0; i < n_nodes; i++)
+        if (used[i]) idx[(*n)++] = i;
+    free(used);
+    return idx;
+}
+
+static int preflight_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    (void)node, (void)arg;
+    return remote_run(s, "true", 1, 30000, NULL, err) ? 1 : 0;
+}
+
+/* Before anything changes: log in to every node the plan touches (in
+ * parallel) and run a command as root there.  Fails naming every node that
+ * cannot be used, and why. */
+static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc)
+{
+    size_t n, *idx = plan_nodes(p, cfg->n_nodes, &n);
+    struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
+    for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
+    size_t nfail = remote_ctx_run(rc, idx, n, g_opts.parallel, preflight_node, NULL, errs);
+    if (nfail) {
+        struct strbuf msg = STRBUF_INIT;
+        sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
+        for (size_t k = 0; k < n; k++) {
+            const char *name = cfg->nodes[idx[k]].name;
+            if (!errs[k].len) continue;
+            sb_adds(&msg, "\n  ");
+            if (strncmp(errs[k].buf, name, strlen(name))) sb_addf(&msg, "%s: ", name);
+            sb_add(&msg, errs[k].buf, errs[k].len);
+        }
+        sb_addf(&msg, "\nfix the node's host, port, login or sudo in %s (or take the node out of "
+                "the services), then run the same command again", cfg->file);
+        log_error("%s", msg.buf);
+        sb_release(&msg);
+    }
+    for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
+    free(errs);
+    free(idx);
+    return nfail ? -1 : 0;
+}
+
 static int run_plan(struct m3fs_config *cfg, struct m3fs_state *st, struct plan *p)
 {
     struct strbuf err = STRBUF_INIT;
-    if (state_save(st, &err) < 0) {
-        log_error("%s", err.buf);
-        sb_release(&err);
-        return EXIT_FAIL;
-    }
     struct remote_opts ro;
     remote_opts_from_globals(&ro);
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    if (preflight(cfg, p, rc) < 0 || state_save(st, &err) < 0) {
+        if (err.len) log_error("%s", err.buf);
+        remote_ctx_free(rc);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
     struct run_stats rs;
     plan_signals_install();
     int r = plan_run(p, cfg, st, rc, g_opts.parallel, &rs, &err);
     plan_signals_restore();
-    if (r == 0) print_summary(cfg, rc, &rs);
+    if (r == 0) {
+        print_summary(cfg, rc, &rs);
+        if (run_bench(cfg, rc)) r = -1, sb_reset(&err);
+    }
     else if (r == PLAN_INTERRUPTED)
         log_error("interrupted; run the same command again to resume");
-    else
+    else if (err.len)
         log_error("%s\nnothing was undone: fix the cause and run the same command again to "
                   "resume (state: %s)", err.buf, st->path);
     remote_ctx_free(rc);
@@ -133,7 +205,7 @@ static int exec_create(struct cmd_ctx *cctx)
 }
 
 const struct cmd_entry cmd_cluster_create_entry = {
-    "create", NULL, "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--format-disks]",
+    "create", NULL, "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks]",
     "Deploy 3FS on the nodes (idempotent: run again to resume or check)", opts, exec_create,
     NULL,
 };

@@ -7,15 +7,30 @@
 extern const struct cmd_entry cmd_config_create_entry;
 extern const struct cmd_entry cmd_config_validate_entry;
 extern const struct cmd_entry cmd_cluster_architecture_entry;
+extern const struct cmd_entry cmd_cluster_exec_entry;
+extern const struct cmd_entry cmd_cluster_copy_entry;
+extern const struct cmd_entry cmd_cluster_prepare_entry;
+
+extern const struct cmd_entry cmd_artifact_download_entry;
+extern const struct cmd_entry cmd_artifact_verify_entry;
 
 static const char *const artifact_aliases[] = { "a", NULL };
 static const struct cmd_entry *const artifact_cmds[] = {
+    &cmd_artifact_download_entry,
+    &cmd_artifact_verify_entry,
     NULL,
 };
 
 static const char *const cluster_aliases[] = { "c", NULL };
+extern const struct cmd_entry cmd_cluster_create_entry, cmd_cluster_destroy_entry;
+extern const struct cmd_entry cmd_cluster_bench_entry;
 static const struct cmd_entry *const cluster_cmds[] = {
+    &cmd_cluster_prepare_entry,
+    &cmd_cluster_create_entry, &cmd_cluster_destroy_entry,
+    &cmd_cluster_bench_entry,
     &cmd_cluster_architecture_entry,
+    &cmd_cluster_exec_entry,
+    &cmd_cluster_copy_entry,
     NULL,
 };
 
@@ -26,7 +41,9 @@ static const struct cmd_entry *const config_cmds[] = {
     NULL,
 };
 
+extern const struct cmd_entry cmd_chain_table_generate_entry, cmd_chain_table_verify_entry;
 static const struct cmd_entry *const chain_table_cmds[] = {
+    &cmd_chain_table_generate_entry, &cmd_chain_table_verify_entry,
     NULL,
 };
 

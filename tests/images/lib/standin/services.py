@@ -326,6 +326,9 @@ def run_fuse(ctx):
     stop = stop_event()
     try:
         while not stop.wait(2.0):
+            if fs.kind == "fuse" and fs.proc.poll() is not None:
+                raise Fail(f"the FUSE process serving {mnt} exited "
+                           f"(status {fs.proc.returncode}); the mount is gone")
             try:
                 mg.call("routing", cluster_id=ctx.cluster_id)
             except Fail as e:
@@ -343,8 +346,11 @@ class Mount:
         self.proc, self.kind = None, None
 
     def mounted(self):
+        """True when the topmost mount at the mountpoint is our FUSE file system
+        (docker's own bind mount of the host directory sits below it)."""
         with open("/proc/self/mounts", encoding="utf-8") as f:
-            return any(line.split()[1] == self.mnt for line in f)
+            types = [ln.split()[2] for ln in f if ln.split()[1] == self.mnt]
+        return bool(types) and types[-1] == "fuse.hf3fs"
 
     def mount(self):
         if not os.path.isdir(self.mnt):
