@@ -223,6 +223,10 @@ d=$(variant st-syntax 1 "s/^enable_io_uring = false/enable_io_uring = fals/" sto
 expect_fail "set-config: TOML syntax error in storage_main.toml" "TOML syntax error" 1 --rm --network host \
     -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml \
     "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml"
+d=$(variant st-typo 1 "s/^enable_io_uring = false/enable_io_urin = false/" storage_main.toml)
+expect_fail "set-config: a misspelt key in storage_main.toml" "unknown config key" 1 --rm --network host \
+    -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml \
+    "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml"
 d=$(variant st-remote 1 "s/^remote_ip = .*/remote_ip = '$IP1:10000,$IP2:10000'/" storage_main.toml)
 expect_fail "set-config: two monitor addresses in remote_ip" "expected one ip:port" 1 --rm --network host \
     -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml \

@@ -2,8 +2,9 @@
 
 A schema is a dict: key -> str | int | bool | float | [elem] | {nested}.
 Keys that are present must have the declared type (as real 3FS reports
-ConfigInvalidType); keys the stand-in does not know are accepted (real 3FS
-knows the full default tree; see docs/stand-ins.md).
+ConfigInvalidType), and a key the schema does not know is an error: real 3FS
+parses into its full default tree and refuses keys outside it, so a
+misspelt key in a rendered file must fail here too (docs/stand-ins.md).
 """
 from .common import (Fail, check_cluster_id, check_node_id, dig, parse_address_list,
                      parse_plain_address)
@@ -100,7 +101,7 @@ def _type_ok(value, t):
 def check_types(data, schema, origin, prefix=""):
     for key, value in data.items():
         if key not in schema:
-            continue
+            raise Fail(f"{origin}: unknown config key '{prefix + key}'")
         t, path = schema[key], prefix + key
         if isinstance(t, dict):
             if not isinstance(value, dict):
