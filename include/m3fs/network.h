@@ -1,0 +1,126 @@
+/* network: what `m3fs cluster prepare` does for the network, per networkType,
+ * and what `cluster destroy --all` must undo.  Owner: network engineer.
+ * User documentation: docs/network.md.
+ *
+ *   RXE    install the RDMA userspace packages; load rdma_rxe (persisted in
+ *          modules-load.d); an rxe link per selected netdev; a boot unit
+ *          that recreates the links (oneshot, before docker), run once now.
+ *   ERDMA  erdma loaded with compat_mode=Y (persisted in modprobe.d; reloaded
+ *          only when it is not so); the provider mounts for containers.
+ *   RDMA, IB  nothing installed; active RDMA ports must exist.
+ *   all but TCP  the ibdev2netdev shim; fs.aio-max-nr on storage nodes;
+ *          verification (ACTIVE link per selected netdev, uverbs devices).
+ *   TCP    (experimental) nothing: a warning says RDMA setup was skipped.
+ *
+ * Selected netdevs: Ethernet (IPoIB too for IB) netdevs with an IPv4
+ * address, backed by a device or a bond, not loopback/bridges/docker/veth;
+ * a node's `rdmaAddresses` (netdev names or IPv4 addresses) restricts them.
+ *
+ * Every file prepare writes on a node is listed in the node's record
+ * (net_record_path), so destroy removes exactly those (net_destroy_cmd).
+ * For containers: <workDir>/network/docker-args holds one `docker run`
+ * argument per line (the shim mount, and for ERDMA the provider mounts).
+ *
+ * Ownership: functions append to caller-owned strbufs; structs below own
+ * their strings and are released with their *_release function. */
+#ifndef M3FS_NETWORK_H
+#define M3FS_NETWORK_H
+
+#include <stddef.h>
+
+#include "m3fs/config.h"
+#include "m3fs/strbuf.h"
+
+enum net_type { NET_TCP, NET_RDMA, NET_IB, NET_ERDMA, NET_RXE };
+enum net_type net_type_of(const struct m3fs_config *cfg);
+
+#define NET_UNIT_NAME "m3fs-network.service"
+#define NET_SYSCTL_FILE "/etc/sysctl.d/60-m3fs-aio.conf"
+#define NET_MODULES_FILE "/etc/modules-load.d/m3fs-rxe.conf"
+#define NET_MODPROBE_FILE "/etc/modprobe.d/m3fs-erdma.conf"
+#define NET_AIO_MAX_NR 67108864LL
+#define NET_SHIM_IN_CONTAINER "/usr/sbin/ibdev2netdev"
+
+/* Paths on a node (appended to sb). */
+void net_script_path(struct strbuf *sb, const struct m3fs_config *cfg); /* <wd>/bin/m3fs-network-setup */
+void net_shim_path(struct strbuf *sb, const struct m3fs_config *cfg);   /* <wd>/bin/ibdev2netdev */
+void net_record_path(struct strbuf *sb, const struct m3fs_config *cfg); /* <wd>/network/files */
+void net_docker_args_path(struct strbuf *sb, const struct m3fs_config *cfg);
+void net_unit_path(struct strbuf *sb, const struct m3fs_config *cfg);   /* serviceBasePath/unit */
+
+/* One file prepare writes on a node. */
+struct net_file {
+    char *path;
+    char *content;
+    unsigned mode;
+};
+struct net_files {
+    struct net_file *v;
+    size_t n, alloc;
+};
+/* The files node `node` gets (rendered templates).  0, or -1 with err. */
+int net_node_files(const struct m3fs_config *cfg, size_t node, struct net_files *out,
+                   struct strbuf *err);
+void net_files_release(struct net_files *f);
+
+/* The shell helpers (templates/net-lib.sh) for a node: its filter words. */
+int net_render_lib(const struct m3fs_config *cfg, size_t node, struct strbuf *out,
+                   struct strbuf *err);
+/* A script piped to `sh -s` on the node: net-lib.sh + `name` (net-check.sh). */
+int net_render_with_lib(const struct m3fs_config *cfg, size_t node, const char *name,
+                        struct strbuf *out, struct strbuf *err);
+
+/* Command that writes stdin (or, when producer is non-NULL, the output of
+ * that shell snippet) to `path` with `mode` unless the file already has
+ * that content and mode; records path in `record`.  It prints "written" or
+ * "unchanged". */
+void net_put_cmd(struct strbuf *cmd, const char *path, unsigned mode, const char *record,
+                 const char *producer);
+
+/* --- preflight ---------------------------------------------------------- */
+struct net_facts {
+    char *kernel, *machine, *os_id, *os_like, *os_name, *pkg; /* "" when unknown */
+    int avx512f;
+};
+/* Parse templates/net-facts.sh output ("key=value" lines).  0, or -1 when
+ * kernel or machine is missing.  Release with net_facts_release even then. */
+int net_parse_facts(const char *out, struct net_facts *f);
+void net_facts_release(struct net_facts *f);
+/* 1 when a uname -r release is at least major.minor. */
+int net_kernel_at_least(const char *release, int major, int minor);
+/* Checks of node `node` (CPU flags vs the 3fs image, arch vs images.arch,
+ * kernel, package manager for RXE).  0, or -1 with every problem in err
+ * (one per line, each naming the fix). */
+int net_check_facts(const struct m3fs_config *cfg, size_t node, const struct net_facts *f,
+                    struct strbuf *err);
+
+/* --- verification -------------------------------------------------------- */
+struct net_link {
+    char *dev, *state, *netdev; /* netdev "-" when none */
+    long port;
+};
+struct net_check {
+    struct strvec sel, unmatched, uverbs;
+    struct net_link *links;
+    size_t n_links, alloc_links;
+    long long aio;
+    int no_rdma_tool;
+};
+/* Parse templates/net-check.sh output.  0, or -1 on a malformed line. */
+int net_parse_check(const char *out, struct net_check *c);
+void net_check_release(struct net_check *c);
+/* Judge a node.  0 with a one-line summary (appended to summary), or -1
+ * with everything missing described in err. */
+int net_verify(const struct m3fs_config *cfg, size_t node, const struct net_check *c,
+               struct strbuf *summary, struct strbuf *err);
+
+/* --- destroy --all -------------------------------------------------------- */
+/* Remove what prepare wrote, as listed in the node's record (only paths
+ * under workDir/bin, serviceBasePath/m3fs-network.service and the m3fs
+ * files in sysctl.d, modules-load.d, modprobe.d), disabling the unit first;
+ * then the record.  Run it as root before workDir is removed. */
+void net_destroy_cmd(const struct m3fs_config *cfg, struct strbuf *cmd);
+/* Exit 0 when there is nothing to remove (no record). */
+void net_destroy_skip_if(const struct m3fs_config *cfg, struct strbuf *cmd);
+
+#endif
