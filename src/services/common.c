@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "m3fs/sha256.h"
+#include "m3fs/network.h"
 #include "m3fs/shquote.h"
 #include "services.h"
 
@@ -106,6 +107,7 @@ void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
 
 void ctr_release(struct ctr_spec *c)
 {
+    free(c->net_args_file);
     sv_clear(&c->opts);
     sv_clear(&c->cmd);
     sb_release(&c->digest_text);
@@ -135,6 +137,27 @@ void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc)
     sh_quote(&c->pre, log);
     free(log);
     free(dir);
+    struct strbuf na = STRBUF_INIT;
+    net_docker_args_path(&na, ctx->cfg);
+    c->net_args_file = sb_detach(&na);
+}
+
+static void net_args_read(const char *file, struct strbuf *sb)
+{
+    sb_adds(sb, "set --; if test -f ");
+    sh_quote(sb, file);
+    sb_adds(sb, "; then while IFS= read -r a || test -n \"$a\"; do test -n \"$a\" && "
+                "set -- \"$@\" \"$a\"; done < ");
+    sh_quote(sb, file);
+    sb_adds(sb, "; fi; ");
+}
+
+void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb)
+{
+    struct strbuf na = STRBUF_INIT;
+    net_docker_args_path(&na, ctx->cfg);
+    net_args_read(na.buf, sb);
+    sb_release(&na);
 }
 
 static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
@@ -154,6 +177,7 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     ctr_digest(c, hex);
     struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT, name = STRBUF_INIT;
     sh_quote(&name, c->name);
+    if (c->net_args_file) net_args_read(c->net_args_file, &cmd);
     if (c->pre.len) sb_addf(&cmd, "%s && ", c->pre.buf);
     sb_addf(&cmd, "if docker container inspect %s >/dev/null 2>&1; then "
             "printf 'note: replacing container %%s: its configuration changed or it is not "
@@ -164,6 +188,7 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
         sb_addch(&cmd, ' ');
         sh_quote(&cmd, c->opts.v[i]);
     }
+    if (c->net_args_file) sb_adds(&cmd, " \"$@\"");
     sb_addch(&cmd, ' ');
     sh_quote(&cmd, c->image);
     for (size_t i = 0; i < c->cmd.n; i++) {
@@ -232,6 +257,7 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_
     char *dir = wd_path(ctx, svc);
     char *name = xstrfmt("%s-admin", cfg->svc[k].container_name);
     struct strbuf sb = STRBUF_INIT;
+    net_args_prologue(ctx, &sb);
     sb_adds(&sb, "mkdir -p ");
     char *log = xstrfmt("%s/log", dir);
     sh_quote(&sb, log);
@@ -245,7 +271,7 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_
     sb_adds(&sb, " --volume ");
     char *v2 = xstrfmt("%s:/var/log/3fs", log);
     sh_quote(&sb, v2);
-    sb_adds(&sb, " --entrypoint /opt/3fs/bin/admin_cli ");
+    sb_adds(&sb, " \"$@\" --entrypoint /opt/3fs/bin/admin_cli ");
     sh_quote(&sb, ctx->image[IMG_3FS]);
     sb_adds(&sb, " -cfg /opt/3fs/etc/admin_cli.toml ");
     sh_quote(&sb, cli_cmd);

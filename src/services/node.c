@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/network.h"
 #include "m3fs/shquote.h"
 #include "services.h"
 
@@ -57,6 +58,15 @@ int svc_node_destroy_all(struct plan_ctx *ctx, struct plan *p)
                 "hand, or run destroy without --all", wd);
         return -1;
     }
+    /* What prepare installed for the network, as recorded on each node (the
+     * record lives in the workDir, so this goes first). */
+    struct step *n = plan_add_step(p, "node", STEP_RUN, "remove what prepare installed for "
+                                   "the network (unit, shim, sysctl/modprobe files)");
+    struct strbuf nc = STRBUF_INIT, ns = STRBUF_INIT;
+    net_destroy_cmd(ctx->cfg, &nc);
+    net_destroy_skip_if(ctx->cfg, &ns);
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(n, i, nc.buf, ns.buf);
+    sb_release(&nc), sb_release(&ns);
     struct step *s = plan_add_step(p, "node", STEP_RUN, "remove images and the workDir");
     struct strbuf q = STRBUF_INIT;
     sh_quote(&q, wd);

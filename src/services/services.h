@@ -65,6 +65,7 @@ struct ctr_spec {
     struct strvec cmd;
     struct strbuf digest_text;
     struct strbuf pre;
+    char *net_args_file; /* node file of extra `docker run` args, one per line, or NULL */
 };
 void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
               const char *image);
@@ -74,6 +75,11 @@ void ctr_release(struct ctr_spec *c);
 void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc);
 /* Add the RUN target (with its skip_if) for c to s. */
 void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
+/* Shell words that load the network's `docker run` arguments written by
+ * prepare (<workDir>/network/docker-args: the ibdev2netdev shim mount, the
+ * eRDMA provider mounts), one per line, into "$@": append them before the
+ * docker command and use "$@" among its options. */
+void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb);
 /* `docker rm -f NAME` if it exists (destroy). */
 char *ctr_remove_cmd(const char *name);
 /* Exit 0 when container NAME does not exist and path (may be NULL) is gone. */
