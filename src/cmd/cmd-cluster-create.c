@@ -109,7 +109,8 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
         struct strbuf msg = STRBUF_INIT;
         sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
         for (size_t k = 0; k < n; k++) {
-            const char *name = cfg->nodes[idx[k]].name;
+            const struct m3fs_node *nd = &cfg->nodes[idx[k]];
+            const char *name = nd->name ? nd->name : nd->host;
             if (!errs[k].len) continue;
             sb_adds(&msg, "\n  ");
             if (strncmp(errs[k].buf, name, strlen(name))) sb_addf(&msg, "%s: ", name);

@@ -17,6 +17,7 @@
 #define SKIP_TIMEOUT_MS 60000L
 #define ATTEMPT_MAX_MS 60000L
 #define TAIL_LINES 12
+#define WAIT_FIRST_PAUSE_MS 200L
 
 static volatile sig_atomic_t g_intr;
 static struct sigaction g_old_int;
@@ -180,6 +181,14 @@ static int do_put(struct remote_session *rs, struct job *j, const struct step_ta
     return remote_upload_stream(rs, mem_read, &m, t->len, t->path, &uo, err);
 }
 
+/* Pause before the next check of a wait: short at first (most waits end
+ * within a second or two), doubling up to the step's interval. */
+static long wait_pause(long interval_ms, int attempt)
+{
+    long pause = WAIT_FIRST_PAUSE_MS << (attempt < 8 ? attempt : 8);
+    return pause < interval_ms ? pause : interval_ms;
+}
+
 static int do_wait(struct remote_session *rs, struct job *j, const struct step_target *t,
                    struct strbuf *err)
 {
@@ -188,7 +197,7 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
     struct exec_result r;
     struct strbuf last = STRBUF_INIT, e = STRBUF_INIT;
     exec_result_init(&r);
-    int rc = -1;
+    int rc = -1, attempt = 0;
     for (;;) {
         long left = deadline - now_ms();
         long tmo = left < ATTEMPT_MAX_MS ? left : ATTEMPT_MAX_MS;
@@ -206,8 +215,9 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
             sb_reset(&last);
             sb_addf(&last, "could not run the check: %s", e.buf);
         }
-        if (g_intr || now_ms() + s->interval_ms > deadline) break;
-        sleep_ms(s->interval_ms);
+        long pause = wait_pause(s->interval_ms, attempt++);
+        if (g_intr || now_ms() + pause > deadline) break;
+        sleep_ms(pause);
     }
     if (rc && !g_intr) {
         struct strbuf d = STRBUF_INIT;
