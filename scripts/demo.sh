@@ -27,10 +27,12 @@ cmake --build build -j "$(nproc)" >/dev/null
 mkdir -p "$DEMO"
 
 say "starting a lab of 3 nodes"
-if scripts/lab.sh status >/dev/null 2>&1; then
-    echo "a lab is already up; reusing it (scripts/lab.sh down to remove it)"
+if [ "$(cat /sys/class/net/m3fs-lab0/ifalias 2>/dev/null)" = "$M3FS_LAB_DIR" ] &&
+    scripts/lab.sh status >/dev/null 2>&1; then
+    echo "the demo's lab is already up; reusing it"
 else
-    scripts/lab.sh up 3
+    # One lab at a time on a machine: wait for another one to go down.
+    scripts/lab.sh up 3 --wait 900
 fi
 CFG=$M3FS_LAB_DIR/cluster.yml
 KH=(--known-hosts "$M3FS_LAB_DIR/known_hosts")
