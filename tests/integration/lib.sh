@@ -17,6 +17,8 @@
 # has TEXT           $W/out contains TEXT (fixed string); has_re ERE: a match.
 # mx ARGS...         m3fs with the lab's known_hosts.
 # on I CMD...        run CMD on lab node I over SSH.
+# it_wait_out PID TEXT [TENTHS]  wait until $W/out contains TEXT or process PID
+#                    has ended, checking every 0.1 s, at most TENTHS times (600).
 # it_done LABEL      print "LABEL: N passed, N failed"; succeed when none failed.
 
 it_skip() {
@@ -72,6 +74,16 @@ on() {
     local n=$1
     shift
     ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"
+}
+
+it_wait_out() {
+    local pid=$1 text=$2 i
+    for ((i = 0; i < ${3:-600}; i++)); do
+        has "$text" && return 0
+        kill -0 "$pid" 2>/dev/null || { has "$text"; return; }
+        sleep 0.1
+    done
+    return 1
 }
 
 it_done() {

@@ -11,6 +11,8 @@ set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 M=${M3FS_BIN:-$ROOT/build/m3fs}
+. tests/integration/lib.sh
+IT_SHOW_END=tail
 
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (the lab creates namespaces and daemons)"
@@ -26,16 +28,12 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; [ -f "$W/out" ] && sed 's/^/    | /' "$W/out" | tail -40; }
-has() { grep -qF -- "$1" "$W/out"; }
 
 bash tests/images/build.sh "$W/img" >"$W/img.log" 2>&1 ||
     { tail -20 "$W/img.log"; echo "FAIL: could not build the stand-in images"; exit 1; }
 scripts/lab.sh up 3 --wait 900 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
 KH=$M3FS_LAB_DIR/known_hosts
 CFG=$M3FS_LAB_DIR/cluster.yml
-on() { local n=$1; shift; ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"; }
 
 # The user's path to loaded images: serve the artifacts over HTTP, download
 # them into a bundle, and let `cluster prepare` distribute and load them.
@@ -50,7 +48,6 @@ for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/" >/dev/null && break; s
     { cat "$W/prep.log"; echo "FAIL: cluster prepare"; exit 1; }
 
 STATE=$M3FS_LAB_DIR/.m3fs/lab.state.json
-mx() { "$M" --known-hosts "$KH" "$@"; }
 containers() { for i in 1 2 3; do on "$i" 'docker ps -aq --no-trunc | sort'; done; }
 
 # --- dry-run ------------------------------------------------------------------
@@ -65,11 +62,7 @@ else bad "dry-run (rc=$rc)"; fi
 # --- create, interrupted by SIGINT, then resumed ---------------------------------
 "$M" --known-hosts "$KH" cluster create -c "$CFG" >"$W/out" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-    grep -q 'meta: wait until every node' "$W/out" && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-done
+it_wait_out $pid 'meta: wait until every node'
 kill -INT $pid 2>/dev/null
 wait $pid
 rc=$?
@@ -157,11 +150,7 @@ rc=$?
 # --- destroy a half-created cluster ------------------------------------------------
 "$M" --known-hosts "$KH" cluster create -c "$CFG" >"$W/out" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
-    grep -q 'mgmtd: start containers' "$W/out" && break
-    kill -0 $pid 2>/dev/null || break
-    sleep 0.1
-done
+it_wait_out $pid 'mgmtd: start containers'
 kill -INT $pid 2>/dev/null
 wait $pid
 mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1
