@@ -35,6 +35,9 @@ struct remote_ctx;
 
 enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
 
+/* The only stdout line of a command that found nothing to do. */
+#define PLAN_DONE_MARK "m3fs: already done"
+
 struct step_target {
     size_t node;      /* index into cfg->nodes */
     char *cmd;        /* RUN / WAIT: shell command line (values sh_quote()d) */
@@ -60,6 +63,10 @@ struct step {
     char *state_val;      /* value recorded with state_key (e.g. a digest) */
     char *fail_match;     /* when a failure's output contains this ... */
     char *fail_hint;      /* ... add this hint to the error */
+    int prep;             /* needs nothing from other services (files, disks);
+                           * set for every PUT step */
+    size_t *after;        /* indices of the steps that must end first */
+    size_t n_after;
     struct step_target *t;
     size_t n, alloc;
 };
@@ -137,6 +144,18 @@ void step_set_state(struct step *s, const char *key, const char *val);
 void step_set_hint(struct step *s, const char *match, const char *hint);
 void plan_free(struct plan *p);
 
+/* Which steps wait for which.  By default (plan_add_step) every step waits
+ * for the one before it.  plan_link() instead: a service's steps run one after another
+ * (a "lane"); a service's first step that is not prep also waits for the
+ * last step of every service it depends on; lanes otherwise run at the same
+ * time.  deps is terminated by an entry with service NULL; a dependency
+ * must come earlier in the plan. */
+struct svc_dep {
+    const char *service;
+    const char *deps[4]; /* NULL-terminated when shorter */
+};
+void plan_link(struct plan *p, const struct svc_dep *deps);
+
 /* Dry-run text: every step, its nodes and exact commands; PUT contents
  * shown unless secret; every registered secret masked. */
 void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strbuf *out);
@@ -149,9 +168,11 @@ struct run_stats {
 
 #define PLAN_INTERRUPTED (-2)
 
-/* Run every step in order.  Returns 0, -1 with every node's error in err,
- * or PLAN_INTERRUPTED after SIGINT (running commands are let finish; the
- * state is saved either way). */
+/* Run the steps, each once the steps it waits for have ended (several at
+ * once when the plan allows it).  After a failure no new step starts and
+ * running waits stop.  Returns 0, -1 with every failed step's node errors in
+ * err, or PLAN_INTERRUPTED after SIGINT (running commands are let finish;
+ * the state is saved either way). */
 int plan_run(const struct plan *p, const struct m3fs_config *cfg, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
 

@@ -116,9 +116,12 @@ int remote_upload_stream(struct remote_session *s, remote_reader_fn reader, void
 int remote_download(struct remote_session *s, const char *remote_path, const char *local_path,
                     remote_progress_fn progress, void *progress_arg, struct strbuf *err);
 
-/* One cached session per node, opened on first use; thread-safe as long as
- * each node's session is used by one thread at a time (remote_ctx_run does
- * that).  A failed connection is remembered and reported again without a
+/* Cached sessions per node, opened on first use.  remote_ctx_run gives
+ * each running fn a session of its node to itself, opening up to 4 per node
+ * when runs overlap (then waiting for a free one), so several remote_ctx_run
+ * calls may go on at once from different threads.  remote_ctx_get returns
+ * the node's first session, for use while no remote_ctx_run is going on.  A
+ * failed first connection is remembered and reported again without a
  * second attempt. */
 struct remote_ctx;
 struct remote_ctx *remote_ctx_new(const struct m3fs_node *nodes, size_t n_nodes,

@@ -9,7 +9,7 @@
 #include "m3fs/strbuf.h"
 #include "m3fs/version.h"
 
-struct m3fs_globals g_opts = { .parallel = 16 };
+struct m3fs_globals g_opts = { .parallel = 64 };
 
 static const struct opt_spec global_opts[] = {
     OPT_BOOL(0, "debug", &g_opts.debug, "print every step and remote command (secrets masked)"),
@@ -17,7 +17,7 @@ static const struct opt_spec global_opts[] = {
     OPT_BOOL('v', "version", &g_opts.version, "print version information"),
     OPT_STRING(0, "known-hosts", &g_opts.known_hosts, "FILE", "known_hosts file for node host keys (default ~/.ssh/known_hosts; also M3FS_KNOWN_HOSTS)"),
     OPT_BOOL(0, "accept-new-host-keys", &g_opts.accept_new_host_keys, "record unknown node host keys instead of refusing (changed keys are always refused)"),
-    OPT_INT(0, "parallel", &g_opts.parallel, "N", "run a step on at most N nodes at once (default 16)"),
+    OPT_INT(0, "parallel", &g_opts.parallel, "N", "run a step on at most N nodes at once (default 64)"),
     OPT_END(),
 };
 

@@ -85,6 +85,21 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
     return for_create ? chain_table(ctx) : 0;
 }
 
+/* What each service's lane waits for (3fs-reference §2 ordering): FDB and
+ * ClickHouse start at once; init-cluster needs FDB (and we let the monitor
+ * come up before the 3FS services report to it); meta and storage need a
+ * running mgmtd and start together; targets and chains need both; FUSE
+ * needs the chain table.  Files and disks (prep steps) go first, at once. */
+static const struct svc_dep create_deps[] = {
+    { "monitor", { "clickhouse" } },
+    { "mgmtd", { "fdb", "monitor" } },
+    { "meta", { "mgmtd" } },
+    { "storage", { "mgmtd" } },
+    { "3fs", { "meta", "storage" } },
+    { "client", { "3fs" } },
+    { NULL, { NULL } },
+};
+
 int plan_build_create(struct plan_ctx *ctx, struct plan *p)
 {
     int (*const mods[])(struct plan_ctx *, struct plan *) = {
@@ -93,6 +108,7 @@ int plan_build_create(struct plan_ctx *ctx, struct plan *p)
     };
     for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
         if (mods[i](ctx, p) < 0) return -1;
+    plan_link(p, create_deps);
     return 0;
 }
 

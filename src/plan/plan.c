@@ -7,6 +7,14 @@
 #include "m3fs/chaintable.h"
 #include "m3fs/sha256.h"
 
+static void add_after(struct step *s, size_t j)
+{
+    for (size_t k = 0; k < s->n_after; k++)
+        if (s->after[k] == j) return;
+    s->after = xrealloc(s->after, (s->n_after + 1) * sizeof(*s->after));
+    s->after[s->n_after++] = j;
+}
+
 struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
                            const char *title)
 {
@@ -18,6 +26,8 @@ struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
     s->title = xstrfmt("%s: %s", service, title);
     s->timeout_ms = 5 * 60 * 1000;
     s->interval_ms = 2000;
+    s->prep = op == STEP_PUT;
+    if (p->n > 1) add_after(s, p->n - 2); /* one after another unless plan_link() */
     return s;
 }
 
@@ -81,6 +91,7 @@ static void step_release(struct step *s)
     free(s->state_val);
     free(s->fail_match);
     free(s->fail_hint);
+    free(s->after);
 }
 
 void plan_free(struct plan *p)
@@ -88,6 +99,34 @@ void plan_free(struct plan *p)
     for (size_t i = 0; i < p->n; i++) step_release(&p->steps[i]);
     free(p->steps);
     memset(p, 0, sizeof(*p));
+}
+
+/* Index + 1 of the last step of `service` before step i, or 0. */
+static size_t last_of(const struct plan *p, const char *service, size_t i)
+{
+    size_t last = 0;
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(p->steps[j].service, service)) last = j + 1;
+    return last;
+}
+
+void plan_link(struct plan *p, const struct svc_dep *deps)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        struct step *s = &p->steps[i];
+        s->n_after = 0;
+        size_t prev = last_of(p, s->service, i);
+        if (prev) add_after(s, prev - 1);
+        /* Only the lane's first step that is not prep needs the others. */
+        if (s->prep || (prev && !p->steps[prev - 1].prep)) continue;
+        for (const struct svc_dep *d = deps; d->service; d++) {
+            if (strcmp(d->service, s->service)) continue;
+            for (size_t k = 0; k < ARRAY_SIZE(d->deps) && d->deps[k]; k++) {
+                size_t j = last_of(p, d->deps[k], i);
+                if (j) add_after(s, j - 1);
+            }
+        }
+    }
 }
 
 void plan_ctx_release(struct plan_ctx *ctx)

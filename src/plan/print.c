@@ -41,6 +41,9 @@ static void print_header(const struct step *s, size_t idx, struct strbuf *out)
         fmt_ms(s->timeout_ms, out);
     }
     if (s->state_key) sb_addf(out, "; once (state: %s)", s->state_key);
+    sb_adds(out, s->n_after ? "; after" : "; at the start");
+    for (size_t k = 0; k < s->n_after; k++)
+        sb_addf(out, "%s %zu", k ? "," : "", s->after[k] + 1);
     sb_addch(out, '\n');
 }
 

@@ -2,7 +2,7 @@
  * a step's nodes run in parallel through remote_ctx_run(), each node's
  * targets in order.  Every wait has a deadline and reports what it waited
  * for and the last output it saw. */
-#include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -12,14 +12,26 @@
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
-#include "m3fs/shquote.h"
+#include "plan-int.h"
 
-#define SKIP_TIMEOUT_MS 60000L
 #define ATTEMPT_MAX_MS 60000L
 #define TAIL_LINES 12
 #define WAIT_FIRST_PAUSE_MS 200L
 
 static volatile sig_atomic_t g_intr;
+static atomic_int g_abort; /* a step failed: running waits stop, nothing new starts */
+
+#define STOPPED_MSG "stopped: another step failed"
+
+static int stopping(void)
+{
+    return g_intr || atomic_load(&g_abort);
+}
+
+static void stop_reason(struct strbuf *err)
+{
+    sb_adds(err, g_intr ? "interrupted" : STOPPED_MSG);
+}
 static struct sigaction g_old_int;
 
 static void on_sigint(int sig)
@@ -58,7 +70,7 @@ static long now_ms(void)
 
 static void sleep_ms(long ms)
 {
-    while (ms > 0 && !g_intr) {
+    while (ms > 0 && !stopping()) {
         long d = ms < 100 ? ms : 100;
         struct timespec ts = { 0, d * 1000000L };
         nanosleep(&ts, NULL);
@@ -127,12 +139,29 @@ static int exec_cmd(struct remote_session *rs, const char *cmd, long timeout_ms,
     return rc;
 }
 
+void run_cmd_with_skip(const struct step_target *t, struct strbuf *out)
+{
+    if (t->skip_if)
+        sb_addf(out, "if ( %s ) >/dev/null 2>&1 </dev/null; then echo '" PLAN_DONE_MARK "'; "
+                "exit 0; fi; ", t->skip_if);
+    sb_adds(out, t->cmd);
+}
+
+int run_output_says_done(const char *out)
+{
+    return !strcmp(out, PLAN_DONE_MARK "\n");
+}
+
 static int do_run(struct remote_session *rs, struct job *j, const struct step_target *t,
-                  struct strbuf *err)
+                  int *done, struct strbuf *err)
 {
     struct exec_result r;
+    struct strbuf cmd = STRBUF_INIT;
     exec_result_init(&r);
-    int rc = exec_cmd(rs, t->cmd, j->s->timeout_ms, &r, err);
+    run_cmd_with_skip(t, &cmd);
+    int rc = exec_cmd(rs, cmd.buf, j->s->timeout_ms, &r, err);
+    sb_release(&cmd);
+    if (!rc && r.exit_status == 0 && run_output_says_done(r.out.buf)) *done = 1;
     if (!rc) {
         show_notes(remote_node(rs), &r);
         if (r.exit_status != 0 || r.timed_out) {
@@ -147,45 +176,12 @@ static int do_run(struct remote_session *rs, struct job *j, const struct step_ta
     return rc;
 }
 
-struct mem_reader {
-    const char *p;
-    size_t left;
-};
-
-static ssize_t mem_read(void *arg, void *buf, size_t len, struct strbuf *err)
-{
-    (void)err;
-    struct mem_reader *m = arg;
-    size_t n = len < m->left ? len : m->left;
-    memcpy(buf, m->p, n);
-    m->p += n;
-    m->left -= n;
-    return (ssize_t)n;
-}
-
-static int do_put(struct remote_session *rs, struct job *j, const struct step_target *t,
-                  struct strbuf *err)
-{
-    char *copy = xstrdup(t->path);
-    struct strbuf mk = STRBUF_INIT;
-    sb_adds(&mk, "mkdir -p ");
-    sh_quote(&mk, dirname(copy));
-    free(copy);
-    int rc = remote_run(rs, mk.buf, 1, j->s->timeout_ms, NULL, err);
-    sb_release(&mk);
-    if (rc) return rc;
-    struct mem_reader m = { t->content, t->len };
-    struct upload_opts uo = { .mode = t->mode, .as_root = 1 };
-    log_debug("%s: put %s (%zu bytes, mode %04o)", remote_node(rs)->name, t->path, t->len,
-              t->mode);
-    return remote_upload_stream(rs, mem_read, &m, t->len, t->path, &uo, err);
-}
-
 /* Pause before the next check of a wait: short at first (most waits end
- * within a second or two), doubling up to the step's interval. */
+ * within a second or two), growing by half up to the step's interval. */
 static long wait_pause(long interval_ms, int attempt)
 {
-    long pause = WAIT_FIRST_PAUSE_MS << (attempt < 8 ? attempt : 8);
+    long pause = WAIT_FIRST_PAUSE_MS;
+    for (int i = 0; i < attempt && pause < interval_ms; i++) pause += pause / 2;
     return pause < interval_ms ? pause : interval_ms;
 }
 
@@ -216,17 +212,17 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
             sb_addf(&last, "could not run the check: %s", e.buf);
         }
         long pause = wait_pause(s->interval_ms, attempt++);
-        if (g_intr || now_ms() + pause > deadline) break;
+        if (stopping() || now_ms() + pause > deadline) break;
         sleep_ms(pause);
     }
-    if (rc && !g_intr) {
+    if (rc && !stopping()) {
         struct strbuf d = STRBUF_INIT;
         format_duration_ms(now_ms() - start, &d);
         sb_addf(err, "gave up after %s waiting for %s; last check: %s", d.buf,
                 s->wait_for ? s->wait_for : t->cmd, last.buf);
         sb_release(&d);
     } else if (rc) {
-        sb_adds(err, "interrupted while waiting");
+        stop_reason(err);
     }
     exec_result_release(&r);
     sb_release(&last);
@@ -234,54 +230,26 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
     return rc;
 }
 
-/* 1 when the node's copy of a PUT file has the same sha256 and mode (the
- * comparison is made here: no digest of a secret file goes to the node). */
-static int same_file(struct remote_session *rs, const struct step_target *t)
-{
-    struct strbuf q = STRBUF_INIT, cmd = STRBUF_INIT, e = STRBUF_INIT, want = STRBUF_INIT;
-    struct exec_result r;
-    exec_result_init(&r);
-    sh_quote(&q, t->path);
-    sb_addf(&cmd, "sha256sum < %s 2>/dev/null | cut -d ' ' -f 1; stat -c %%a %s 2>/dev/null",
-            q.buf, q.buf);
-    sb_addf(&want, "%s\n%o\n", t->sha, t->mode);
-    int same = exec_cmd(rs, cmd.buf, SKIP_TIMEOUT_MS, &r, &e) == 0 && !strcmp(r.out.buf, want.buf);
-    exec_result_release(&r);
-    sb_release(&q), sb_release(&cmd), sb_release(&e), sb_release(&want);
-    return same;
-}
-
-/* 1 when skip_if says the target is already done. */
-static int already_done(struct remote_session *rs, const struct step *s,
-                        const struct step_target *t)
-{
-    if (s->op == STEP_PUT) return same_file(rs, t);
-    if (!t->skip_if) return 0;
-    struct exec_result r;
-    struct strbuf e = STRBUF_INIT;
-    exec_result_init(&r);
-    int done = exec_cmd(rs, t->skip_if, SKIP_TIMEOUT_MS, &r, &e) == 0 && r.exit_status == 0 &&
-               !r.timed_out;
-    exec_result_release(&r);
-    sb_release(&e);
-    return done;
-}
-
 static int node_fn(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
 {
     struct job *j = arg;
+    if (stopping()) return stop_reason(err), 1;
+    if (j->s->op == STEP_PUT) {
+        size_t ch = 0, sk = 0;
+        if (put_node_files(rs, j->s, node, &ch, &sk, err)) return 1;
+        atomic_fetch_add(&j->changed, ch);
+        atomic_fetch_add(&j->skipped, sk);
+        return 0;
+    }
     for (size_t i = 0; i < j->s->n; i++) {
         const struct step_target *t = &j->s->t[i];
         if (t->node != node) continue;
-        if (g_intr) return sb_adds(err, "not started: interrupted"), 1;
-        if (already_done(rs, j->s, t)) {
-            atomic_fetch_add(&j->skipped, 1);
-            continue;
-        }
-        int rc = j->s->op == STEP_RUN ? do_run(rs, j, t, err)
-               : j->s->op == STEP_PUT ? do_put(rs, j, t, err) : do_wait(rs, j, t, err);
+        if (stopping()) return stop_reason(err), 1;
+        int done = 0;
+        int rc = j->s->op == STEP_RUN ? do_run(rs, j, t, &done, err) : do_wait(rs, j, t, err);
         if (rc) return 1;
-        if (j->s->op != STEP_WAIT) atomic_fetch_add(&j->changed, 1);
+        if (done) atomic_fetch_add(&j->skipped, 1);
+        else if (j->s->op != STEP_WAIT) atomic_fetch_add(&j->changed, 1);
     }
     return 0;
 }
@@ -313,55 +281,171 @@ static void report_failure(const struct step *s, size_t i, size_t total, size_t 
     if (hinted) sb_addf(err, "\n  hint: %s", s->fail_hint);
 }
 
-static int run_step(const struct step *s, size_t i, size_t total, const struct m3fs_config *cfg,
-                    struct remote_ctx *rc, long parallel, struct run_stats *stats,
-                    struct strbuf *err)
+/* 1 when every node error only says the step was stopped. */
+static int only_stopped(const struct strbuf *errs, size_t n)
 {
+    for (size_t k = 0; k < n; k++)
+        if (errs[k].len && !strstr(errs[k].buf, STOPPED_MSG) && !strstr(errs[k].buf, "interrupted"))
+            return 0;
+    return 1;
+}
+
+enum step_state { ST_PENDING, ST_RUNNING, ST_DONE, ST_FAILED };
+
+/* The scheduler's shared state (lock guards everything below it). */
+struct sched {
+    const struct plan *p;
+    const struct m3fs_config *cfg;
+    struct m3fs_state *st;
+    struct remote_ctx *rc;
+    long parallel;
+    pthread_mutex_t lock;
+    pthread_cond_t ended;
+    enum step_state *state;
+    struct strbuf *errs;      /* per step: why it failed */
+    struct run_stats *stats;
+    size_t running;
+};
+
+struct step_arg {
+    struct sched *sc;
+    size_t i;
+    int started; /* a thread was created (join it) */
+};
+
+static void log_end(const struct step *s, size_t i, size_t total, size_t ch, size_t sk, long ms)
+{
+    struct strbuf d = STRBUF_INIT;
+    format_duration_ms(ms, &d);
+    if (s->op == STEP_WAIT) log_info("[%zu/%zu] %s: ready (%s)", i + 1, total, s->title, d.buf);
+    else log_info("[%zu/%zu] %s: %zu changed, %zu already done (%s)", i + 1, total, s->title, ch,
+                  sk, d.buf);
+    sb_release(&d);
+}
+
+/* Run step i on its nodes; 0, or -1 with the report in err (left empty
+ * when the step only stopped because another failed or SIGINT). */
+static int run_step(struct sched *sc, size_t i, struct strbuf *err)
+{
+    const struct step *s = &sc->p->steps[i];
     size_t n;
     size_t *idx = step_nodes(s, &n);
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-    struct job j = { .s = s, .cfg = cfg };
+    struct job j = { .s = s, .cfg = sc->cfg };
     long t0 = now_ms();
-    size_t nfail = remote_ctx_run(rc, idx, n, parallel, node_fn, &j, errs);
+    size_t nfail = remote_ctx_run(sc->rc, idx, n, sc->parallel, node_fn, &j, errs);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
-    stats->changed += ch;
-    stats->skipped += sk;
-    if (nfail && !g_intr) report_failure(s, i, total, nfail, n, errs, err);
-    else if (!nfail) {
-        struct strbuf d = STRBUF_INIT;
-        format_duration_ms(now_ms() - t0, &d);
-        if (s->op == STEP_WAIT) log_info("    ready (%s)", d.buf);
-        else log_info("    %zu changed, %zu already done (%s)", ch, sk, d.buf);
-        sb_release(&d);
-    }
+    pthread_mutex_lock(&sc->lock);
+    sc->stats->changed += ch;
+    sc->stats->skipped += sk;
+    pthread_mutex_unlock(&sc->lock);
+    if (nfail && !only_stopped(errs, n)) report_failure(s, i, sc->p->n, nfail, n, errs, err);
+    else if (!nfail) log_end(s, i, sc->p->n, ch, sk, now_ms() - t0);
     for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
     free(errs);
     free(idx);
     return nfail ? -1 : 0;
 }
 
+/* A step's thread: skip a one-time step the state file records, else run
+ * it and record it; then mark it ended. */
+static void *step_thread(void *arg)
+{
+    struct step_arg *a = arg;
+    struct sched *sc = a->sc;
+    const struct step *s = &sc->p->steps[a->i];
+    struct strbuf err = STRBUF_INIT;
+    pthread_mutex_lock(&sc->lock);
+    const char *v = s->state_key ? state_get_done(sc->st, s->state_key) : NULL;
+    int once_done = v && !strcmp(v, s->state_val);
+    if (once_done) sc->stats->skipped += s->n;
+    pthread_mutex_unlock(&sc->lock);
+    int rc = 0;
+    if (once_done) {
+        log_info("[%zu/%zu] %s: already done (state file)", a->i + 1, sc->p->n, s->title);
+    } else {
+        log_info("[%zu/%zu] %s", a->i + 1, sc->p->n, s->title);
+        rc = run_step(sc, a->i, &err);
+    }
+    pthread_mutex_lock(&sc->lock);
+    if (!rc && !once_done && s->state_key) {
+        state_set_done(sc->st, s->state_key, s->state_val);
+        if (state_save(sc->st, &err) < 0) rc = -1;
+    }
+    if (rc) atomic_store(&g_abort, 1);
+    sc->state[a->i] = rc ? ST_FAILED : ST_DONE;
+    sb_add(&sc->errs[a->i], err.buf, err.len);
+    sc->running--;
+    pthread_cond_signal(&sc->ended);
+    pthread_mutex_unlock(&sc->lock);
+    sb_release(&err);
+    return NULL;
+}
+
+static int ready(const struct sched *sc, size_t i)
+{
+    const struct step *s = &sc->p->steps[i];
+    for (size_t k = 0; k < s->n_after; k++)
+        if (sc->state[s->after[k]] != ST_DONE) return 0;
+    return 1;
+}
+
+/* Start every pending step whose predecessors are done (lock held). */
+static void start_ready(struct sched *sc, pthread_t *th, struct step_arg *args)
+{
+    for (size_t i = 0; i < sc->p->n && !stopping(); i++) {
+        if (sc->state[i] != ST_PENDING || !ready(sc, i)) continue;
+        sc->state[i] = ST_RUNNING;
+        sc->running++;
+        args[i] = (struct step_arg){ sc, i, 0 };
+        if (pthread_create(&th[i], NULL, step_thread, &args[i])) {
+            sc->running--;
+            sc->state[i] = ST_FAILED;
+            sb_addf(&sc->errs[i], "step %zu/%zu '%s': cannot start a thread", i + 1, sc->p->n,
+                    sc->p->steps[i].title);
+            atomic_store(&g_abort, 1);
+            continue;
+        }
+        args[i].started = 1;
+    }
+}
+
 int plan_run(const struct plan *p, const struct m3fs_config *cfg, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err)
 {
     memset(stats, 0, sizeof(*stats));
-    for (size_t i = 0; i < p->n; i++) {
-        const struct step *s = &p->steps[i];
-        if (g_intr) return PLAN_INTERRUPTED;
-        const char *v = s->state_key ? state_get_done(st, s->state_key) : NULL;
-        if (v && !strcmp(v, s->state_val)) {
-            log_info("[%zu/%zu] %s: already done (state file)", i + 1, p->n, s->title);
-            stats->skipped += s->n;
-            continue;
-        }
-        log_info("[%zu/%zu] %s", i + 1, p->n, s->title);
-        int r = run_step(s, i, p->n, cfg, rc, parallel, stats, err);
-        if (g_intr) return PLAN_INTERRUPTED;
-        if (r) return -1;
-        if (s->state_key) {
-            state_set_done(st, s->state_key, s->state_val);
-            if (state_save(st, err) < 0) return -1;
-        }
+    atomic_store(&g_abort, 0);
+    struct sched sc = { .p = p, .cfg = cfg, .st = st, .rc = rc, .parallel = parallel,
+                        .stats = stats };
+    size_t n = p->n ? p->n : 1;
+    pthread_t *th = xcalloc(n, sizeof(*th));
+    struct step_arg *args = xcalloc(n, sizeof(*args));
+    sc.state = xcalloc(n, sizeof(*sc.state));
+    sc.errs = xcalloc(n, sizeof(*sc.errs));
+    for (size_t i = 0; i < n; i++) sb_init(&sc.errs[i], 0);
+    pthread_mutex_init(&sc.lock, NULL);
+    pthread_cond_init(&sc.ended, NULL);
+    pthread_mutex_lock(&sc.lock);
+    for (;;) {
+        start_ready(&sc, th, args);
+        if (!sc.running) break;
+        pthread_cond_wait(&sc.ended, &sc.lock);
     }
-    return 0;
+    pthread_mutex_unlock(&sc.lock);
+    int result = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (args[i].started) pthread_join(th[i], NULL);
+        if (sc.state[i] == ST_FAILED) result = -1;
+        if (sc.errs[i].len) sb_addf(err, "%s%s", err->len ? "\n" : "", sc.errs[i].buf);
+        sb_release(&sc.errs[i]);
+    }
+    if (g_intr) result = PLAN_INTERRUPTED;
+    else if (result == 0 && !err->len)
+        for (size_t i = 0; i < p->n; i++)
+            if (sc.state[i] != ST_DONE) result = -1; /* cannot happen: a cycle */
+    pthread_cond_destroy(&sc.ended);
+    pthread_mutex_destroy(&sc.lock);
+    free(th), free(args), free(sc.state), free(sc.errs);
+    return result;
 }

@@ -1,4 +1,5 @@
-/* services/chains.c: the root user and token, then the chain table from
+/* services/chains.c: a wait until meta and storage are HEARTBEAT_CONNECTED,
+ * the root user and token, then the chain table from
  * the native generator: create-target, upload-chains, upload-chain-table,
  * and a wait until every target is SERVING-UPTODATE.  Runs on the first
  * mgmtd node, inside its container. */
@@ -14,6 +15,8 @@
 #include "services.h"
 
 #define CHAINS_DIR "/opt/3fs/etc/chains"
+#define CREATE_PARTS_MAX 8
+#define CREATE_PART "create_target_cmd.part"
 
 static const char *container(const struct plan_ctx *ctx)
 {
@@ -63,8 +66,47 @@ static int read_into(const char *dir, const char *name, struct file_set *fs,
     return rc;
 }
 
+/* The node id of a create-target line, or -1. */
+static long line_node(const char *line)
+{
+    const char *p = strstr(line, "--node-id ");
+    return p ? strtol(p + 10, NULL, 10) : -1;
+}
+
+/* Split the create-target lines into up to CREATE_PARTS_MAX files, every
+ * storage node's lines in one file, so the parts can run at the same time
+ * (one admin_cli each) while each node still gets its targets one by one. */
+static size_t create_parts(const struct plan_ctx *ctx, struct file_set *fs)
+{
+    const struct strbuf *all = NULL;
+    for (size_t i = 0; i < fs->names.n; i++)
+        if (!strcmp(fs->names.v[i], CT_FILE_CREATE)) all = &fs->data[i];
+    size_t n_nodes = ctx->cfg->svc[SVC_STORAGE].n_member;
+    size_t k = n_nodes < CREATE_PARTS_MAX ? n_nodes : CREATE_PARTS_MAX;
+    if (!k || !all) return 0;
+    struct strbuf *part = xcalloc(k, sizeof(*part));
+    for (size_t i = 0; i < k; i++) sb_init(&part[i], 0);
+    long first = (long)config_node_id(ctx->cfg, ctx->cfg->svc[SVC_STORAGE].member[0], SVC_STORAGE);
+    for (const char *p = all->buf; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        long id = line_node(p);
+        size_t i = id >= first ? (size_t)(id - first) % k : 0;
+        sb_add(&part[i], p, len);
+        p += len;
+    }
+    for (size_t i = 0; i < k; i++) {
+        char *name = xstrfmt(CREATE_PART "%zu.txt", i);
+        fs_add(fs, name, &part[i], 0644);
+        free(name);
+        sb_release(&part[i]);
+    }
+    free(part);
+    return k;
+}
+
 /* The generator's files, written to a private temporary dir and read back. */
-static int table_files(struct plan_ctx *ctx, struct file_set *fs)
+static int table_files(struct plan_ctx *ctx, struct file_set *fs, size_t *parts)
 {
     char dir[] = "/tmp/m3fs-chains.XXXXXX";
     if (!mkdtemp(dir)) {
@@ -88,6 +130,7 @@ static int table_files(struct plan_ctx *ctx, struct file_set *fs)
         fs_add(fs, "target_ids.txt", &t, 0644);
         fs_add(fs, "chain_ids.txt", &c, 0644);
         sb_release(&t), sb_release(&c);
+        *parts = create_parts(ctx, fs);
     }
     return rc;
 }
@@ -109,7 +152,10 @@ static char *all_listed(const struct plan_ctx *ctx, const char *ids_file, const 
     return sb_detach(&sb);
 }
 
-static void targets_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+/* The create-target parts run at the same time, one admin_cli each; a
+ * failed line does not stop the others (admin_cli goes on after errors),
+ * and the check after them decides. */
+static void targets_step(struct plan_ctx *ctx, struct plan *p, size_t first, size_t parts)
 {
     char *lt = admin_cli_cmd(container(ctx), "list-targets", 1);
     char *lto = admin_cli_cmd(container(ctx), "list-targets --orphan", 1);
@@ -119,11 +165,14 @@ static void targets_step(struct plan_ctx *ctx, struct plan *p, size_t first)
     sb_adds(&cmd, "docker exec ");
     sh_quote(&cmd, container(ctx));
     sb_adds(&cmd, " sh -c ");
-    sh_quote(&cmd, "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
-                   "--config.user_info.token \"$(cat /opt/3fs/etc/token.txt)\" < "
-                   CHAINS_DIR "/" CT_FILE_CREATE);
+    sh_quote(&cmd, "for f in \"$@\"; do /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
+                   "--config.user_info.token \"$(cat /opt/3fs/etc/token.txt)\" < \"$f\" & "
+                   "done; wait");
+    sb_adds(&cmd, " sh");
+    for (size_t i = 0; i < parts; i++) sb_addf(&cmd, " " CHAINS_DIR "/" CREATE_PART "%zu.txt", i);
     sb_addf(&cmd, "; %s", check);
-    char *title = xstrfmt("create %zu storage targets (create-target)", ctx->ct->n_targets);
+    char *title = xstrfmt("create %zu storage targets (create-target, %zu at a time)",
+                          ctx->ct->n_targets, parts);
     struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
     step_add_run(s, first, cmd.buf, check);
     sb_release(&cmd);
@@ -171,16 +220,19 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
 {
     size_t n;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
-    if (!n || !ctx->ct) return 0;
-    user_step(ctx, p, mg[0]);
+    if (!n) return 0;
+    if (!ctx->ct) return svc3fs_heartbeat(ctx, p, "3fs"), 0;
     struct file_set fs = { 0 };
-    int rc = table_files(ctx, &fs);
+    size_t parts = 0;
+    int rc = table_files(ctx, &fs, &parts);
     if (!rc) {
         char *dir = wd_path(ctx, "mgmtd/config.d/chains");
         struct step *s = plan_add_step(p, "3fs", STEP_PUT, "write the chain table files");
         fs_put(s, mg[0], dir, &fs);
         free(dir);
-        targets_step(ctx, p, mg[0]);
+        svc3fs_heartbeat(ctx, p, "3fs");
+        user_step(ctx, p, mg[0]);
+        targets_step(ctx, p, mg[0], parts);
         upload_steps(ctx, p, mg[0], &fs);
         serving_step(ctx, p, mg[0]);
     }

@@ -34,6 +34,7 @@ static void share_step(struct plan_ctx *ctx, struct plan *p, const size_t *nodes
     sb_adds(&cmd, "; fi");
     struct step *s = plan_add_step(p, "client", STEP_RUN, "make the host mountpoint a shared "
                                    "mount");
+    s->prep = 1;
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip.buf);
     sb_release(&q), sb_release(&cmd), sb_release(&skip);
     free(marker);

@@ -171,19 +171,24 @@ static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
     sb_release(&sb);
 }
 
+/* The container's command checks for itself (one `docker container
+ * inspect`): same digest and running is PLAN_DONE_MARK; otherwise an old
+ * container is replaced. */
 void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
 {
     char hex[SHA256_HEX_LEN + 1];
     ctr_digest(c, hex);
-    struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT, name = STRBUF_INIT;
+    struct strbuf cmd = STRBUF_INIT, name = STRBUF_INIT;
     sh_quote(&name, c->name);
+    sb_addf(&cmd, "cur=$(docker container inspect -f '{{index .Config.Labels \"m3fs.digest\"}} "
+            "{{.State.Running}}' %s 2>/dev/null); if test \"$cur\" = '%s true'; then "
+            "echo '" PLAN_DONE_MARK "'; exit 0; fi; ", name.buf, hex);
     if (c->net_args_file) net_args_read(c->net_args_file, &cmd);
     if (c->pre.len) sb_addf(&cmd, "%s && ", c->pre.buf);
-    sb_addf(&cmd, "if docker container inspect %s >/dev/null 2>&1; then "
-            "printf 'note: replacing container %%s: its configuration changed or it is not "
-            "running\\n' %s >&2; docker rm -f %s >/dev/null; fi && docker run --detach "
-            "--name %s --label m3fs.digest=%s",
-            name.buf, name.buf, name.buf, name.buf, hex);
+    sb_addf(&cmd, "if test -n \"$cur\"; then printf 'note: replacing container %%s: its "
+            "configuration changed or it is not running\\n' %s >&2; docker rm -f %s "
+            ">/dev/null; fi && docker run --detach --name %s --label m3fs.digest=%s",
+            name.buf, name.buf, name.buf, hex);
     for (size_t i = 0; i < c->opts.n; i++) {
         sb_addch(&cmd, ' ');
         sh_quote(&cmd, c->opts.v[i]);
@@ -195,12 +200,8 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
         sb_addch(&cmd, ' ');
         sh_quote(&cmd, c->cmd.v[i]);
     }
-    sb_addf(&skip, "test \"$(docker container inspect -f '{{index .Config.Labels "
-            "\"m3fs.digest\"}} {{.State.Running}}' %s 2>/dev/null)\" = '%s true'",
-            name.buf, hex);
-    step_add_run(s, node, cmd.buf, skip.buf);
+    step_add_run(s, node, cmd.buf, NULL);
     sb_release(&cmd);
-    sb_release(&skip);
     sb_release(&name);
 }
 
@@ -283,11 +284,15 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_
     return sb_detach(&sb);
 }
 
-char *heartbeat_cmd(const char *container, long node_id)
+char *heartbeat_cmd(const char *container, const long *ids, size_t n)
 {
     char *cli = admin_cli_cmd(container, "list-nodes", 0);
-    char *cmd = xstrfmt("%s | awk -v id=%ld '$1 == id && /HEARTBEAT_CONNECTED/ {f = 1} "
-                        "{print} END {exit !f}'", cli, node_id);
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "%s | awk -v ids='", cli);
+    for (size_t i = 0; i < n; i++) sb_addf(&sb, "%s%ld", i ? " " : "", ids[i]);
+    sb_adds(&sb, "' 'BEGIN {n = split(ids, a, \" \"); for (i = 1; i <= n; i++) want[a[i]]} "
+                 "{print} /HEARTBEAT_CONNECTED/ {delete want[$1]} END {m = 0; for (k in want) "
+                 "{m++; printf \"node %s: not HEARTBEAT_CONNECTED yet\\n\", k} exit (m > 0)}'");
     free(cli);
-    return cmd;
+    return sb_detach(&sb);
 }

@@ -100,26 +100,54 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
     return rc;
 }
 
-static void set_config_step(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
-                            size_t node, const struct file_set *fs)
+/* The main config, also written into the first mgmtd's config dir for
+ * set-config (MAIN_DIR there). */
+#define MAIN_SUBDIR "mgmtd/config.d/main"
+#define MAIN_DIR "/opt/3fs/etc/main"
+
+static const struct strbuf *main_file(const struct svc3fs *sv, const struct file_set *fs)
 {
     char *mainf = xstrfmt("%s.toml", sv->main);
-    char hex[SHA256_HEX_LEN + 1] = "";
+    const struct strbuf *f = NULL;
     for (size_t i = 0; i < fs->names.n; i++)
-        if (!strcmp(fs->names.v[i], mainf)) sha256_buf_hex(fs->data[i].buf, fs->data[i].len, hex);
+        if (!strcmp(fs->names.v[i], mainf)) f = &fs->data[i];
+    free(mainf);
+    return f;
+}
+
+/* set-config inside the running mgmtd container (no throw-away container). */
+static void set_config_step(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                            const struct file_set *fs)
+{
+    size_t nm;
+    const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &nm);
+    const struct strbuf *f = main_file(sv, fs);
+    if (!nm || !f) return;
+    char hex[SHA256_HEX_LEN + 1] = "";
+    sha256_buf_hex(f->buf, f->len, hex);
     char *title = xstrfmt("upload the %s main config (set-config --type %s)", sv->dir,
                           sv->cfg_type);
     struct step *s = plan_add_step(p, sv->dir, STEP_RUN, title);
-    char *cli = xstrfmt("set-config --type %s --file /opt/3fs/etc/%s", sv->cfg_type, mainf);
-    char *cmd = admin_cli_once_cmd(ctx, sv->dir, cli);
-    step_add_run(s, node, cmd, NULL);
+    char *cli = xstrfmt("set-config --type %s --file " MAIN_DIR "/%s.toml", sv->cfg_type,
+                        sv->main);
+    char *cmd = admin_cli_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, cli, 0);
+    step_add_run(s, mg[0], cmd, NULL);
     char *key = xstrfmt("set-config %s", sv->cfg_type);
     step_set_state(s, key, hex);
-    free(key);
-    free(cmd);
-    free(cli);
-    free(title);
-    free(mainf);
+    free(key), free(cmd), free(cli), free(title);
+}
+
+/* The copy of the main config that set_config_step reads. */
+static void put_main_copy(struct plan_ctx *ctx, struct step *put, const struct svc3fs *sv,
+                          const struct file_set *fs)
+{
+    size_t nm;
+    const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &nm);
+    const struct strbuf *f = main_file(sv, fs);
+    if (!nm || !f || !sv->cfg_type) return;
+    char *sub = xstrfmt(MAIN_SUBDIR "/%s.toml", sv->main), *path = wd_path(ctx, sub);
+    step_add_put(put, mg[0], path, f->buf, f->len, 0644);
+    free(sub), free(path);
 }
 
 static void container_target(struct plan_ctx *ctx, struct step *s, const struct svc3fs *sv,
@@ -141,22 +169,27 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
     ctr_release(&c);
 }
 
-void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv)
+/* One poll, on the first mgmtd node, for every meta and storage node. */
+void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane)
 {
-    size_t n;
-    const size_t *nodes = svc_nodes(ctx, sv->kind, &n);
-    struct step *s = plan_add_step(p, sv->dir, STEP_WAIT, "wait until every node is "
-                                   "HEARTBEAT_CONNECTED in list-nodes");
-    s->wait_for = xstrfmt("the %s node to show HEARTBEAT_CONNECTED in admin_cli list-nodes",
-                          sv->dir);
+    size_t nm, nmeta, nst;
+    const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &nm);
+    const size_t *meta = svc_nodes(ctx, SVC_META, &nmeta);
+    const size_t *st = svc_nodes(ctx, SVC_STORAGE, &nst);
+    if (!nm || !(nmeta + nst)) return;
+    struct step *s = plan_add_step(p, lane, STEP_WAIT, "wait until every meta and storage node "
+                                   "is HEARTBEAT_CONNECTED in list-nodes");
+    s->wait_for = xstrdup("every meta and storage node to show HEARTBEAT_CONNECTED in "
+                          "admin_cli list-nodes");
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    for (size_t i = 0; i < n; i++) {
-        char *cmd = heartbeat_cmd(ctx->cfg->svc[sv->kind].container_name,
-                                  config_node_id(ctx->cfg, nodes[i], sv->kind));
-        step_add_run(s, nodes[i], cmd, NULL);
-        free(cmd);
-    }
+    long *ids = xcalloc(nmeta + nst, sizeof(*ids));
+    for (size_t i = 0; i < nmeta; i++) ids[i] = config_node_id(ctx->cfg, meta[i], SVC_META);
+    for (size_t i = 0; i < nst; i++) ids[nmeta + i] = config_node_id(ctx->cfg, st[i], SVC_STORAGE);
+    char *cmd = heartbeat_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, ids, nmeta + nst);
+    step_add_run(s, mg[0], cmd, NULL);
+    free(cmd);
+    free(ids);
 }
 
 int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
@@ -172,6 +205,7 @@ int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
         rc = svc3fs_files(ctx, sv, all->nodes[i], &all->fs[i]);
         if (!rc) fs_put(put, all->nodes[i], cdir, &all->fs[i]);
     }
+    if (!rc) put_main_copy(ctx, put, sv, &all->fs[0]);
     free(dir);
     free(cdir);
     return rc;
@@ -180,7 +214,7 @@ int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
 void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                        const struct svc3fs_all *all)
 {
-    if (all->n && sv->cfg_type) set_config_step(ctx, p, sv, all->nodes[0], &all->fs[0]);
+    if (all->n && sv->cfg_type) set_config_step(ctx, p, sv, &all->fs[0]);
 }
 
 void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
@@ -200,14 +234,13 @@ void svc3fs_all_release(struct svc3fs_all *all)
 }
 
 int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
-                  const struct strvec *extra_opts, int wait_heartbeat)
+                  const struct strvec *extra_opts)
 {
     struct svc3fs_all all = { 0 };
     int rc = svc3fs_put(ctx, p, sv, &all);
     if (!rc && all.n) {
         svc3fs_set_config(ctx, p, sv, &all);
         svc3fs_start(ctx, p, sv, &all, extra_opts);
-        if (wait_heartbeat) svc3fs_heartbeat(ctx, p, sv);
     }
     svc3fs_all_release(&all);
     return rc;

@@ -5,7 +5,7 @@ int svc_meta_create(struct plan_ctx *ctx, struct plan *p)
 {
     struct svc3fs sv = { SVC_META, "meta", "meta_main", "MetaSerde", "META",
                          ctx->cfg->meta.rdma_port, ctx->cfg->meta.tcp_port, NULL };
-    return svc3fs_create(ctx, p, &sv, NULL, 1);
+    return svc3fs_create(ctx, p, &sv, NULL);
 }
 
 int svc_meta_destroy(struct plan_ctx *ctx, struct plan *p)

@@ -91,9 +91,9 @@ char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);
 /* admin_cli in a throw-away container using <wd>/<svc>/config.d. */
 char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_cmd);
 
-/* Shell command that tests the node id shows HEARTBEAT_CONNECTED in
- * list-nodes run in container. */
-char *heartbeat_cmd(const char *container, long node_id);
+/* Shell command that tests every node id of ids[0..n) shows
+ * HEARTBEAT_CONNECTED in list-nodes run in container (one poll for all). */
+char *heartbeat_cmd(const char *container, const long *ids, size_t n);
 
 /* Steps used by the 3FS service modules (mgmtd, meta, storage, client). */
 struct svc3fs {
@@ -120,12 +120,14 @@ void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs
                        const struct svc3fs_all *all);
 void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                   const struct svc3fs_all *all, const struct strvec *extra_opts);
-void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv);
+/* A wait (in lane `lane`) until every meta and storage node is
+ * HEARTBEAT_CONNECTED: one list-nodes poll on the first mgmtd node. */
+void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane);
 void svc3fs_all_release(struct svc3fs_all *all);
-/* PUT config files step + set-config step + container step (+ heartbeat
- * wait when wait_heartbeat).  extra_opts are extra docker options. */
+/* PUT config files step + set-config step + container step.  extra_opts
+ * are extra docker options. */
 int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
-                  const struct strvec *extra_opts, int wait_heartbeat);
+                  const struct strvec *extra_opts);
 /* Remove the containers and <wd>/<svc> of a 3FS service. */
 void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
                       int first_only);

@@ -37,6 +37,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, const size_t *nodes,
                               strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
                               ctx->cfg->storage.disk_type);
         s = plan_add_step(p, "storage", STEP_RUN, title);
+        s->prep = 1;
         for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], prep, check);
         if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
             step_set_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
@@ -60,7 +61,7 @@ int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
     char *base = wd_path(ctx, "storage/3fsdata");
     sv_push(&extra, "--volume");
     sv_pushf(&extra, "%s:/mnt/3fsdata", base);
-    int rc = svc3fs_create(ctx, p, &sv, &extra, 1);
+    int rc = svc3fs_create(ctx, p, &sv, &extra);
     sv_clear(&extra);
     free(base);
     return rc;

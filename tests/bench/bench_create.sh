@@ -22,23 +22,20 @@ it_workdir bench-create
 GOAL_S=10
 SIZES=${BENCH_SIZES:-5 20}
 
-# The 5 slowest steps of a create log: "[i/n] title" lines followed by
-# "    ready (D)" or "    N changed, M already done (D)".
+# The 5 slowest steps of a create log: "[i/n] title: ready (D)" or
+# "[i/n] title: N changed, M already done (D)" lines (steps run at the same
+# time where the plan allows, so these do not add up to the wall time).
 slowest_steps() {
     python3 - "$1" <<'PY'
 import re, sys
-steps, title = [], None
+steps = []
 for line in open(sys.argv[1], errors="replace"):
-    m = re.search(r"\[(\d+/\d+)\] (.*)", line)
+    m = re.search(r"(\[\d+/\d+\] .*): (?:ready|\d+ changed, \d+ already done) \(((?:\d+(?:h|ms|m|s))+)\)$",
+                  line.rstrip())
     if m:
-        title = m.group(0)
-        continue
-    m = re.search(r"(?:ready|\d+ changed.*) \(((?:\d+(?:h|ms|m|s))+)\)", line)
-    if m and title:
         v = sum(float(n) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[u]
-                for n, u in re.findall(r"(\d+)(h|ms|m|s)", m.group(1)))
-        steps.append((v, title))
-        title = None
+                for n, u in re.findall(r"(\d+)(h|ms|m|s)", m.group(2)))
+        steps.append((v, m.group(1)))
 for v, t in sorted(steps, reverse=True)[:5]:
     print(f"{v:6.2f} s  {t}")
 PY

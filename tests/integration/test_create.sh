@@ -62,12 +62,12 @@ else bad "dry-run (rc=$rc)"; fi
 # --- create, interrupted by SIGINT, then resumed ---------------------------------
 "$M" --known-hosts "$KH" cluster create -c "$CFG" >"$W/out" 2>&1 &
 pid=$!
-it_wait_out $pid 'meta: wait until every node'
+it_wait_out $pid 'mgmtd: start containers'
 kill -INT $pid 2>/dev/null
 wait $pid
 rc=$?
 if [ $rc -eq 1 ] && has "interrupted; run the same command again to resume" &&
-    ! has "storage: start containers"; then
+    ! has "3fs: create the root user"; then
     ok "SIGINT stops the run (exit 1, resume hint)"
 else bad "SIGINT (rc=$rc)"; fi
 

@@ -336,6 +336,68 @@ static void test_destroy_order(void **state)
     free(y);
 }
 
+static size_t step_index(const struct built *b, const char *title_part)
+{
+    const struct step *s = find_step(b, title_part);
+    assert_non_null(s);
+    return (size_t)(s - b->p.steps);
+}
+
+static int waits_for(const struct built *b, size_t i, size_t j)
+{
+    const struct step *s = &b->p.steps[i];
+    for (size_t k = 0; k < s->n_after; k++)
+        if (s->after[k] == j) return 1;
+    return 0;
+}
+
+/* create: lanes per service; files first; cross-service waits only where
+ * 3FS needs them; every wait points backwards (no cycle). */
+static void test_create_links(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 1);
+    for (size_t i = 0; i < b.p.n; i++) {
+        const struct step *s = &b.p.steps[i];
+        for (size_t k = 0; k < s->n_after; k++) assert_true(s->after[k] < i);
+        if (s->op == STEP_PUT)  /* files wait for nothing outside their lane */
+            for (size_t k = 0; k < s->n_after; k++)
+                assert_string_equal(b.p.steps[s->after[k]].service, s->service);
+    }
+    assert_int_equal(b.p.steps[step_index(&b, "fdb: start containers")].n_after, 0);
+    assert_int_equal(b.p.steps[step_index(&b, "clickhouse: write config")].n_after, 0);
+    size_t init = step_index(&b, "init-cluster");
+    assert_true(waits_for(&b, init, step_index(&b, "fdb: wait until the database")));
+    assert_true(waits_for(&b, init, step_index(&b, "monitor: start the container")));
+    size_t primary = step_index(&b, "wait for the primary mgmtd");
+    assert_true(waits_for(&b, step_index(&b, "set-config --type META"), primary));
+    assert_true(waits_for(&b, step_index(&b, "set-config --type STORAGE"), primary));
+    size_t hb = step_index(&b, "every meta and storage node is HEARTBEAT_CONNECTED");
+    assert_true(waits_for(&b, hb, step_index(&b, "meta: start containers")));
+    assert_true(waits_for(&b, hb, step_index(&b, "storage: start containers")));
+    assert_true(waits_for(&b, step_index(&b, "set-config --type FUSE"),
+                          step_index(&b, "SERVING-UPTODATE")));
+    built_free(&b);
+    free(y);
+}
+
+/* destroy: strictly one step after another. */
+static void test_destroy_links(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 0);
+    for (size_t i = 1; i < b.p.n; i++) {
+        assert_int_equal(b.p.steps[i].n_after, 1);
+        assert_int_equal(b.p.steps[i].after[0], i - 1);
+    }
+    built_free(&b);
+    free(y);
+}
+
 static void check_golden(const char *name)
 {
     char *yml = xstrfmt("%s.yml", name), *txt = xstrfmt("%s.txt", name);
@@ -381,6 +443,8 @@ int main(void)
         cmocka_unit_test(test_toml_valid),
         cmocka_unit_test(test_state_file),
         cmocka_unit_test(test_destroy_order),
+        cmocka_unit_test(test_create_links),
+        cmocka_unit_test(test_destroy_links),
         cmocka_unit_test(test_golden),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

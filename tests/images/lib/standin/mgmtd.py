@@ -10,6 +10,10 @@ HB_FRESH = 5.0  # seconds: a node is HEARTBEAT_CONNECTED if it beat more recentl
 CONFIG_TYPES = ("MGMTD", "META", "STORAGE", "FUSE", "CLIENT", "CLIENT_AGENT")
 NODE_TYPES = ("MGMTD", "META", "STORAGE")
 UINT32 = 0xFFFFFFFF
+# Requests that may run at the same time as others: create_target claims its
+# target id atomically in the KV (put_new), like real 3FS creating targets
+# on many storage nodes at once.
+UNLOCKED_OPS = ("create_target",)
 
 
 def bad_chain_table(msg):
@@ -30,6 +34,8 @@ class MgmtdService:
             raise Fail(f"cluster_id mismatch: request has '{req.get('cluster_id')}', "
                        f"mgmtd {self.node_id} serves cluster '{self.cluster_id}'",
                        5010, "Mgmtd::ClusterIdMismatch")
+        if op in UNLOCKED_OPS:
+            return handler(req, peer)
         with self.lock:
             return handler(req, peer)
 
@@ -131,22 +137,27 @@ class MgmtdService:
     def op_create_target(self, req, peer):
         nid, tid, disk, cid = (req["node_id"], req["target_id"], req["disk_index"],
                                req["chain_id"])
-        node = self.routing().get(str(nid))
+        node = self.kv.get(f"nodes/{nid}")
+        hb = self.kv.get(f"hb/{nid}") if node else None
         if node is None:
             raise Fail(f"node {nid} not found in routing info", 6005,
                        "MgmtdClient::NodeNotFound")
         if node["type"] != "STORAGE":
             raise Fail(f"node {nid} is a {node['type']} node, not a storage node", 3,
                        "StatusCode::InvalidArg")
-        if not node["live"]:
+        if hb is None or now() - hb["ts"] >= HB_FRESH:
             raise Fail(f"storage node {nid} is not connected (no recent heartbeat)",
                        7003, "StorageClient::RoutingError")
         if tid <= 0 or not 0 < cid <= UINT32:
             raise Fail(f"invalid target id {tid} or chain id {cid}", 3, "StatusCode::InvalidArg")
-        if self.kv.get(f"targets/{tid}") is not None:
+        if not self.kv.put_new(f"targets/{tid}",
+                               {"node_id": nid, "disk_index": disk, "chain_id": cid}):
             raise Fail(f"target {tid} already exists", 8003, "Storage::TargetExisted")
-        self.forward_to_storage(node, req)
-        self.kv.put(f"targets/{tid}", {"node_id": nid, "disk_index": disk, "chain_id": cid})
+        try:
+            self.forward_to_storage(node, req)
+        except Fail:
+            self.kv.delete(f"targets/{tid}")
+            raise
         return ok()
 
     def forward_to_storage(self, node, req):

@@ -1,0 +1,24 @@
+/* plan-int.h: pieces shared inside src/plan (not part of the public API). */
+#ifndef M3FS_PLAN_INT_H
+#define M3FS_PLAN_INT_H
+
+#include <stddef.h>
+
+#include "m3fs/plan.h"
+
+struct remote_session;
+
+/* Write step s's files for `node` (its PUT targets) in two commands: one
+ * check of every file's sha256 and mode, one tar stream of those that
+ * differ.  Adds to *changed / *skipped.  0, or -1 with a message in err. */
+int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
+                   size_t *changed, size_t *skipped, struct strbuf *err);
+
+/* A RUN target's command that reports "already done" itself: the
+ * target's skip_if, when set, runs first in the same command; a command
+ * that finds nothing to do prints PLAN_DONE_MARK as its only output line
+ * and exits 0. */
+void run_cmd_with_skip(const struct step_target *t, struct strbuf *out);
+int run_output_says_done(const char *out);
+
+#endif
