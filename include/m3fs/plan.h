@@ -37,6 +37,9 @@ enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
 
 /* The only stdout line of a command that found nothing to do. */
 #define PLAN_DONE_MARK "m3fs: already done"
+/* A WAIT check that prints a line starting with this stops the wait at
+ * once: the rest of its output says why (a container that keeps crashing). */
+#define PLAN_GIVE_UP_MARK "m3fs: give up: "
 
 struct step_target {
     size_t node;      /* index into cfg->nodes */

@@ -23,7 +23,7 @@ log=/run/m3fs-lab/docker-argv.log
 umask_saved=$(umask)
 umask 077 # the argv may hold secrets (container environment)
 {
-    printf '%s pid=%s uid=%s' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$$" "$(id -u)"
+    TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T pid=%s uid=%s' -1 "$$" "$EUID"
     printf ' %q' "$@"
     printf '\n'
 } >>"$log" 2>/dev/null

@@ -86,13 +86,14 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
 }
 
 /* What each service's lane waits for (3fs-reference §2 ordering): FDB and
- * ClickHouse start at once; init-cluster needs FDB (and we let the monitor
- * come up before the 3FS services report to it); meta and storage need a
- * running mgmtd and start together; targets and chains need both; FUSE
- * needs the chain table.  Files and disks (prep steps) go first, at once. */
+ * ClickHouse start at once; init-cluster needs FDB only (3FS services send
+ * metrics to the monitor when it is there, so clickhouse -> monitor runs
+ * beside them); meta and storage need a running mgmtd and start together;
+ * targets and chains need both; FUSE needs the chain table.  Files and
+ * disks (prep steps) go first, at once. */
 static const struct svc_dep create_deps[] = {
     { "monitor", { "clickhouse" } },
-    { "mgmtd", { "fdb", "monitor" } },
+    { "mgmtd", { "fdb" } },
     { "meta", { "mgmtd" } },
     { "storage", { "mgmtd" } },
     { "3fs", { "meta", "storage" } },

@@ -185,21 +185,31 @@ static long wait_pause(long interval_ms, int attempt)
     return pause < interval_ms ? pause : interval_ms;
 }
 
+/* A check that printed PLAN_GIVE_UP_MARK: what follows it. */
+static const char *gave_up(const struct exec_result *r)
+{
+    const char *m = strstr(r->out.buf, PLAN_GIVE_UP_MARK);
+    return m && (m == r->out.buf || m[-1] == '\n') ? m : NULL;
+}
+
 static int do_wait(struct remote_session *rs, struct job *j, const struct step_target *t,
-                   struct strbuf *err)
+                   int *done, struct strbuf *err)
 {
     const struct step *s = j->s;
     long start = now_ms(), deadline = start + s->timeout_ms;
     struct exec_result r;
-    struct strbuf last = STRBUF_INIT, e = STRBUF_INIT;
+    struct strbuf last = STRBUF_INIT, e = STRBUF_INIT, cmd = STRBUF_INIT;
     exec_result_init(&r);
+    run_cmd_with_skip(t, &cmd);
     int rc = -1, attempt = 0;
+    const char *why = NULL;
     for (;;) {
         long left = deadline - now_ms();
         long tmo = left < ATTEMPT_MAX_MS ? left : ATTEMPT_MAX_MS;
         sb_reset(&e);
-        if (exec_cmd(rs, t->cmd, tmo > 1000 ? tmo : 1000, &r, &e) == 0) {
+        if (exec_cmd(rs, cmd.buf, tmo > 1000 ? tmo : 1000, &r, &e) == 0) {
             if (r.exit_status == 0 && !r.timed_out) {
+                *done = run_output_says_done(r.out.buf);
                 rc = 0;
                 break;
             }
@@ -207,6 +217,7 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
             status_text(&r, &last);
             sb_adds(&last, "; output:\n");
             output_tail(&r, &last);
+            if ((why = gave_up(&r)) != NULL) break;
         } else {
             sb_reset(&last);
             sb_addf(&last, "could not run the check: %s", e.buf);
@@ -215,7 +226,10 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
         if (stopping() || now_ms() + pause > deadline) break;
         sleep_ms(pause);
     }
-    if (rc && !stopping()) {
+    if (why) {
+        sb_adds(err, why + strlen(PLAN_GIVE_UP_MARK));
+        sb_rtrim(err);
+    } else if (rc && !stopping()) {
         struct strbuf d = STRBUF_INIT;
         format_duration_ms(now_ms() - start, &d);
         sb_addf(err, "gave up after %s waiting for %s; last check: %s", d.buf,
@@ -225,8 +239,7 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
         stop_reason(err);
     }
     exec_result_release(&r);
-    sb_release(&last);
-    sb_release(&e);
+    sb_release(&last), sb_release(&e), sb_release(&cmd);
     return rc;
 }
 
@@ -246,7 +259,8 @@ static int node_fn(struct remote_session *rs, size_t node, void *arg, struct str
         if (t->node != node) continue;
         if (stopping()) return stop_reason(err), 1;
         int done = 0;
-        int rc = j->s->op == STEP_RUN ? do_run(rs, j, t, &done, err) : do_wait(rs, j, t, err);
+        int rc = j->s->op == STEP_RUN ? do_run(rs, j, t, &done, err)
+                                      : do_wait(rs, j, t, &done, err);
         if (rc) return 1;
         if (done) atomic_fetch_add(&j->skipped, 1);
         else if (j->s->op != STEP_WAIT) atomic_fetch_add(&j->changed, 1);

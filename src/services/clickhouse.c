@@ -95,7 +95,9 @@ static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = 1000;
     char *ping = ch_client(ctx, "SELECT 1");
-    step_add_run(s, node, ping, NULL);
+    char *ping_g = wait_guarded(ping, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
+    step_add_run(s, node, ping_g, NULL);
+    free(ping_g);
     char *q = xstrfmt("EXISTS TABLE `%s`.`distributions`", ctx->cfg->ch.db);
     char *exists = ch_client(ctx, q);
     struct strbuf skip = STRBUF_INIT, cmd = STRBUF_INIT, inner = STRBUF_INIT;

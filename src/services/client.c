@@ -48,8 +48,9 @@ static void mounted_step(struct plan_ctx *ctx, struct plan *p, const size_t *nod
                           ctx->cfg->client.host_mountpoint);
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = 1000;
-    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], test, NULL);
-    free(test);
+    char *cmd = wait_guarded(test, ctx->cfg->svc[SVC_CLIENT].container_name);
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, NULL);
+    free(test), free(cmd);
 }
 
 int svc_client_create(struct plan_ctx *ctx, struct plan *p)

@@ -296,3 +296,18 @@ char *heartbeat_cmd(const char *container, const long *ids, size_t n)
     free(cli);
     return sb_detach(&sb);
 }
+
+/* --- waits ---------------------------------------------------------------- */
+
+char *wait_guarded(const char *check, const char *container)
+{
+    struct strbuf sb = STRBUF_INIT, q = STRBUF_INIT;
+    sh_quote(&q, container);
+    sb_addf(&sb, "if { %s; }; then exit 0; fi; n=$(docker container inspect -f "
+            "'{{.RestartCount}}' %s 2>/dev/null); if test \"${n:-0}\" -ge %d; then printf '"
+            PLAN_GIVE_UP_MARK "container %%s keeps restarting (%%s restarts); its last log "
+            "lines:\\n' %s \"$n\"; docker logs --tail 20 %s 2>&1 | sed 's/^/    /'; fi; exit 1",
+            check, q.buf, CRASH_RESTARTS, q.buf, q.buf);
+    sb_release(&q);
+    return sb_detach(&sb);
+}

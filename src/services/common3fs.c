@@ -186,9 +186,10 @@ void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane)
     long *ids = xcalloc(nmeta + nst, sizeof(*ids));
     for (size_t i = 0; i < nmeta; i++) ids[i] = config_node_id(ctx->cfg, meta[i], SVC_META);
     for (size_t i = 0; i < nst; i++) ids[nmeta + i] = config_node_id(ctx->cfg, st[i], SVC_STORAGE);
-    char *cmd = heartbeat_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, ids, nmeta + nst);
+    const char *ctr = ctx->cfg->svc[SVC_MGMTD].container_name;
+    char *check = heartbeat_cmd(ctr, ids, nmeta + nst), *cmd = wait_guarded(check, ctr);
     step_add_run(s, mg[0], cmd, NULL);
-    free(cmd);
+    free(cmd), free(check);
     free(ids);
 }
 

@@ -59,15 +59,18 @@ static void configure_steps(struct plan_ctx *ctx, struct plan *p, size_t first, 
     s->wait_for = xstrfmt("'%s' to succeed", conf);
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
     s->interval_ms = 1000;
-    char *cmd = xstrfmt("out=$(%s 2>&1); rc=$?; echo \"$out\"; test $rc = 0 || "
-                        "echo \"$out\" | grep -q 'Database already exists'", cfgcmd);
+    char *cfg1 = xstrfmt("out=$(%s 2>&1); rc=$?; echo \"$out\"; test $rc = 0 || "
+                         "echo \"$out\" | grep -q 'Database already exists'", cfgcmd);
+    const char *ctr = ctx->cfg->svc[SVC_FDB].container_name;
+    char *cmd = wait_guarded(cfg1, ctr), *avail_g = wait_guarded(avail, ctr);
     step_add_run(s, first, cmd, avail);
     s = plan_add_step(p, "fdb", STEP_WAIT, "wait until the database is available");
     s->wait_for = xstrdup("fdbcli 'status minimal' to say \"The database is available.\"");
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    step_add_run(s, first, avail, NULL);
-    free(conf), free(cfgcmd), free(status), free(avail), free(title), free(cmd);
+    step_add_run(s, first, avail_g, NULL);
+    free(conf), free(cfgcmd), free(status), free(avail), free(title), free(cmd), free(cfg1);
+    free(avail_g);
 }
 
 int svc_fdb_create(struct plan_ctx *ctx, struct plan *p)

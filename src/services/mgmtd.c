@@ -57,9 +57,10 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
     char *cli = admin_cli_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, "list-nodes", 0);
-    char *cmd = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
+    char *check = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
+    char *cmd = wait_guarded(check, ctx->cfg->svc[SVC_MGMTD].container_name);
     step_add_run(s, first, cmd, NULL);
-    free(cli), free(cmd);
+    free(cli), free(cmd), free(check);
 }
 
 int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p)

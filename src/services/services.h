@@ -132,6 +132,12 @@ int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
 void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
                       int first_only);
 
+/* A wait check that also gives up at once (PLAN_GIVE_UP_MARK, with the
+ * container's last log lines) when `container` on the same node has
+ * restarted CRASH_RESTARTS times: a crash loop will not heal by waiting. */
+#define CRASH_RESTARTS 4
+char *wait_guarded(const char *check, const char *container);
+
 /* Indices of the nodes of a service (first_only: just the first). */
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);
 

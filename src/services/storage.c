@@ -22,21 +22,24 @@ static char *disks_cmd(struct plan_ctx *ctx, const char *op)
     return sb_detach(&sb);
 }
 
-static int disk_steps(struct plan_ctx *ctx, struct plan *p, const size_t *nodes, size_t n)
+/* The disk tool goes with the config files (one write per node), then the
+ * data directories or disks are prepared. */
+static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
+                      const size_t *nodes, size_t n)
 {
     struct tmpl_vars tv = TMPL_VARS_INIT;
     struct strbuf script = STRBUF_INIT;
     int rc = render(ctx, "m3fs-disks.sh", &tv, &script);
     if (!rc) {
         char *tool = wd_path(ctx, "bin/m3fs-disks");
-        struct step *s = plan_add_step(p, "storage", STEP_PUT, "install the disk tool");
-        for (size_t i = 0; i < n; i++) step_add_put(s, nodes[i], tool, script.buf, script.len, 0755);
+        for (size_t i = 0; i < n; i++)
+            step_add_put(put, nodes[i], tool, script.buf, script.len, 0755);
         char *prep = disks_cmd(ctx, "prepare"), *check = disks_cmd(ctx, "check");
         char *title = xstrfmt("prepare %ld data %s per node (%s)",
                               ctx->cfg->storage.disk_num_per_node,
                               strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
                               ctx->cfg->storage.disk_type);
-        s = plan_add_step(p, "storage", STEP_RUN, title);
+        struct step *s = plan_add_step(p, "storage", STEP_RUN, title);
         s->prep = 1;
         for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], prep, check);
         if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
@@ -51,19 +54,22 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, const size_t *nodes,
 
 int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
 {
-    size_t n;
-    const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
-    if (!n) return 0;
-    if (disk_steps(ctx, p, nodes, n) < 0) return -1;
     struct svc3fs sv = { SVC_STORAGE, "storage", "storage_main", "StorageSerde", "STORAGE",
                          ctx->cfg->storage.rdma_port, ctx->cfg->storage.tcp_port, NULL };
-    struct strvec extra = STRVEC_INIT;
-    char *base = wd_path(ctx, "storage/3fsdata");
-    sv_push(&extra, "--volume");
-    sv_pushf(&extra, "%s:/mnt/3fsdata", base);
-    int rc = svc3fs_create(ctx, p, &sv, &extra);
-    sv_clear(&extra);
-    free(base);
+    struct svc3fs_all all = { 0 };
+    int rc = svc3fs_put(ctx, p, &sv, &all);
+    if (!rc && all.n) rc = disk_steps(ctx, p, &p->steps[p->n - 1], all.nodes, all.n);
+    if (!rc && all.n) {
+        struct strvec extra = STRVEC_INIT;
+        char *base = wd_path(ctx, "storage/3fsdata");
+        sv_push(&extra, "--volume");
+        sv_pushf(&extra, "%s:/mnt/3fsdata", base);
+        svc3fs_set_config(ctx, p, &sv, &all);
+        svc3fs_start(ctx, p, &sv, &all, &extra);
+        sv_clear(&extra);
+        free(base);
+    }
+    svc3fs_all_release(&all);
     return rc;
 }
 

@@ -75,7 +75,7 @@ else bad "preflight with an unreachable node (rc=$rc)"; fi
 # --- topology A: dockerd lost during the storage step, then resumed ---------------
 mx cluster create -c "$A" --skip-bench >"$W/out" 2>&1 &
 pid=$!
-it_wait_out $pid 'storage: install the disk tool' 1800 && cr_dockerd_stop 5
+it_wait_out $pid 'storage: write config files' 1800 && cr_dockerd_stop 5
 wait $pid
 rc=$?
 if [ $rc -eq 1 ] && has_re "storage: start containers' failed on 1 of 4 nodes" &&
