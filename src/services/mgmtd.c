@@ -60,6 +60,14 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
     char *check = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
     char *cmd = wait_guarded(check, ctx->cfg->svc[SVC_MGMTD].container_name);
     step_add_run(s, first, cmd, NULL);
+    char *hint = xstrfmt("mgmtd keeps failing at start; its log is above. If it says the "
+                         "cluster was never initialised although init-cluster is 'already "
+                         "done (state file)', the cluster was removed outside m3fs and the "
+                         "state file %s is stale: run `m3fs cluster destroy -c <file> --yes` "
+                         "(nothing of the old cluster is left) and create again.",
+                         ctx->st->path);
+    step_set_hint(s, "keeps restarting", hint);
+    free(hint);
     free(cli), free(cmd), free(check);
 }
 

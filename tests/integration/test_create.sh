@@ -155,7 +155,8 @@ t0=$(date +%s)
 mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
 rc=$? dt=$(($(date +%s) - t0))
 if [ $rc -eq 1 ] && has "init-cluster): already done (state file)" &&
-    has "container 3fs-mgmtd keeps restarting" && has "never initialised" && [ $dt -lt 120 ]; then
+    has "container 3fs-mgmtd keeps restarting" && has "never initialised" &&
+    has "is stale: run \`m3fs cluster destroy" && [ $dt -lt 120 ]; then
     ok "a crash-looping mgmtd stops the wait at once, with its log ($dt s)"
 else bad "stale state file (rc=$rc, $dt s)"; fi
 mx cluster destroy -c "$CFG" --yes >/dev/null 2>&1
