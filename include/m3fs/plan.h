@@ -176,7 +176,7 @@ struct run_stats {
  * running waits stop.  Returns 0, -1 with every failed step's node errors in
  * err, or PLAN_INTERRUPTED after SIGINT (running commands are let finish;
  * the state is saved either way). */
-int plan_run(const struct plan *p, const struct m3fs_config *cfg, struct m3fs_state *st,
+int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
 
 /* Install / remove the SIGINT handler used by plan_run (a second SIGINT

@@ -90,6 +90,9 @@ int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opt
  * stderr in err) unless it exits 0.  stdout is appended to out if non-NULL. */
 int remote_run(struct remote_session *s, const char *cmd, int as_root, long timeout_ms,
                struct strbuf *out, struct strbuf *err);
+/* remote_run with in[0..in_len) on the command's stdin (in may be NULL). */
+int remote_run_input(struct remote_session *s, const char *cmd, int as_root, long timeout_ms,
+                     const char *in, size_t in_len, struct strbuf *out, struct strbuf *err);
 
 /* Progress: bytes done so far and the total (UINT64_MAX when unknown). */
 typedef void (*remote_progress_fn)(void *arg, uint64_t done, uint64_t total);

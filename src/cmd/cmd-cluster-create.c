@@ -141,7 +141,7 @@ static int run_plan(struct m3fs_config *cfg, struct m3fs_state *st, struct plan 
     }
     struct run_stats rs;
     plan_signals_install();
-    int r = plan_run(p, cfg, st, rc, g_opts.parallel, &rs, &err);
+    int r = plan_run(p, st, rc, g_opts.parallel, &rs, &err);
     plan_signals_restore();
     if (r == 0) {
         print_summary(cfg, rc, &rs);

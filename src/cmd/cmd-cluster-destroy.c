@@ -89,7 +89,7 @@ static int run_destroy(struct m3fs_config *cfg, struct m3fs_state *st, const str
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
     struct run_stats rs;
     plan_signals_install();
-    int r = plan_run(p, cfg, st, rc, g_opts.parallel, &rs, &err);
+    int r = plan_run(p, st, rc, g_opts.parallel, &rs, &err);
     plan_signals_restore();
     remote_ctx_free(rc);
     if (r == 0) {

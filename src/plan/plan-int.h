@@ -8,6 +8,9 @@
 
 struct remote_session;
 
+/* The distinct nodes of a step, in target order (*n of them); caller frees. */
+size_t *step_nodes(const struct step *s, size_t *n);
+
 /* Write step s's files for `node` (its PUT targets) in two commands: one
  * check of every file's sha256 and mode, one tar stream of those that
  * differ.  Adds to *changed / *skipped.  0, or -1 with a message in err. */

@@ -6,6 +6,7 @@
 
 #include "m3fs/chaintable.h"
 #include "m3fs/sha256.h"
+#include "plan-int.h"
 
 static void add_after(struct step *s, size_t j)
 {
@@ -58,6 +59,18 @@ void step_add_put(struct step *s, size_t node, const char *path, const char *con
     t->len = len;
     t->mode = mode;
     sha256_buf_hex(content, len, t->sha);
+}
+
+size_t *step_nodes(const struct step *s, size_t *n)
+{
+    size_t *idx = xcalloc(s->n ? s->n : 1, sizeof(*idx));
+    *n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t k = 0;
+        while (k < *n && idx[k] != s->t[i].node) k++;
+        if (k == *n) idx[(*n)++] = s->t[i].node;
+    }
+    return idx;
 }
 
 void step_set_state(struct step *s, const char *key, const char *val)

@@ -1,8 +1,10 @@
 /* plan/print.c: the --dry-run text of a plan (see include/m3fs/plan.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
+#include "plan-int.h"
 
 static const char *op_name(enum step_op op)
 {
@@ -14,20 +16,10 @@ static void fmt_ms(long ms, struct strbuf *out)
     format_duration_ms(ms, out);
 }
 
-static size_t count_nodes(const struct step *s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t j = 0;
-        while (j < i && s->t[j].node != s->t[i].node) j++;
-        n += j == i;
-    }
-    return n;
-}
-
 static void print_header(const struct step *s, size_t idx, struct strbuf *out)
 {
-    size_t n = count_nodes(s);
+    size_t n;
+    free(step_nodes(s, &n));
     sb_addf(out, "\n[%zu] %s\n    %s on %zu node%s", idx, s->title, op_name(s->op), n,
             n == 1 ? "" : "s");
     if (s->op == STEP_WAIT) {

@@ -120,24 +120,6 @@ static void write_cmd(const struct step_target *const *t, size_t n, const char *
     sb_release(&tmp);
 }
 
-static int exec_ok(struct remote_session *rs, const char *cmd, const struct strbuf *in,
-                   long timeout_ms, struct strbuf *out, struct strbuf *err)
-{
-    struct exec_opts eo = { .timeout_ms = timeout_ms, .as_root = 1 };
-    if (in) eo.stdin_data = in->buf, eo.stdin_len = in->len;
-    struct exec_result r;
-    exec_result_init(&r);
-    int rc = remote_exec(rs, cmd, &eo, &r, err);
-    if (!rc && (r.exit_status != 0 || r.timed_out)) {
-        sb_addf(err, "writing files failed (%s%d): %s", r.timed_out ? "timed out, " : "exit ",
-                r.exit_status, r.err.len ? r.err.buf : "(no output)");
-        rc = -1;
-    }
-    if (!rc && out) sb_add(out, r.out.buf, r.out.len);
-    exec_result_release(&r);
-    return rc;
-}
-
 int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
                    size_t *changed, size_t *skipped, struct strbuf *err)
 {
@@ -151,7 +133,7 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
     for (size_t i = 0; i < n && !rc; i++)
         if (t[i]->path[0] != '/') rc = -1, sb_addf(err, "not an absolute path: %s", t[i]->path);
     if (!rc) check_cmd(t, n, &cmd);
-    if (!rc) rc = exec_ok(rs, cmd.buf, NULL, s->timeout_ms, &out, err);
+    if (!rc) rc = remote_run(rs, cmd.buf, 1, s->timeout_ms, &out, err);
     if (!rc && find_stale(t, n, out.buf, stale) < 0) {
         sb_addf(err, "unexpected answer to the file check: %s", out.buf);
         rc = -1;
@@ -165,7 +147,8 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
         sb_reset(&cmd);
         write_cmd(t, n, stale, &cmd);
         rc = make_tar(t, n, stale, &tar, err);
-        if (!rc) rc = exec_ok(rs, cmd.buf, &tar, s->timeout_ms, NULL, err);
+        if (!rc)
+            rc = remote_run_input(rs, cmd.buf, 1, s->timeout_ms, tar.buf, tar.len, NULL, err);
     }
     if (!rc) *changed += k, *skipped += n - k;
     sb_release(&cmd), sb_release(&out), sb_release(&tar);

@@ -123,7 +123,6 @@ static void show_notes(const struct m3fs_node *n, const struct exec_result *r)
 
 struct job {
     const struct step *s;
-    const struct m3fs_config *cfg;
     atomic_size_t changed, skipped;
 };
 
@@ -268,19 +267,6 @@ static int node_fn(struct remote_session *rs, size_t node, void *arg, struct str
     return 0;
 }
 
-/* Distinct nodes of a step, in target order; caller frees. */
-static size_t *step_nodes(const struct step *s, size_t *n)
-{
-    size_t *idx = xcalloc(s->n ? s->n : 1, sizeof(*idx));
-    *n = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t k = 0;
-        while (k < *n && idx[k] != s->t[i].node) k++;
-        if (k == *n) idx[(*n)++] = s->t[i].node;
-    }
-    return idx;
-}
-
 static void report_failure(const struct step *s, size_t i, size_t total, size_t nfail,
                            size_t n, struct strbuf *errs, struct strbuf *err)
 {
@@ -309,7 +295,6 @@ enum step_state { ST_PENDING, ST_RUNNING, ST_DONE, ST_FAILED };
 /* The scheduler's shared state (lock guards everything below it). */
 struct sched {
     const struct plan *p;
-    const struct m3fs_config *cfg;
     struct m3fs_state *st;
     struct remote_ctx *rc;
     long parallel;
@@ -346,7 +331,7 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     size_t *idx = step_nodes(s, &n);
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-    struct job j = { .s = s, .cfg = sc->cfg };
+    struct job j = { .s = s };
     long t0 = now_ms();
     size_t nfail = remote_ctx_run(sc->rc, idx, n, sc->parallel, node_fn, &j, errs);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
@@ -425,12 +410,12 @@ static void start_ready(struct sched *sc, pthread_t *th, struct step_arg *args)
     }
 }
 
-int plan_run(const struct plan *p, const struct m3fs_config *cfg, struct m3fs_state *st,
+int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err)
 {
     memset(stats, 0, sizeof(*stats));
     atomic_store(&g_abort, 0);
-    struct sched sc = { .p = p, .cfg = cfg, .st = st, .rc = rc, .parallel = parallel,
+    struct sched sc = { .p = p, .st = st, .rc = rc, .parallel = parallel,
                         .stats = stats };
     size_t n = p->n ? p->n : 1;
     pthread_t *th = xcalloc(n, sizeof(*th));

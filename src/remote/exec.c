@@ -386,7 +386,14 @@ int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opt
 int remote_run(struct remote_session *s, const char *cmd, int as_root, long timeout_ms,
                struct strbuf *out, struct strbuf *err)
 {
-    struct exec_opts eo = { .timeout_ms = timeout_ms, .as_root = as_root };
+    return remote_run_input(s, cmd, as_root, timeout_ms, NULL, 0, out, err);
+}
+
+int remote_run_input(struct remote_session *s, const char *cmd, int as_root, long timeout_ms,
+                     const char *in, size_t in_len, struct strbuf *out, struct strbuf *err)
+{
+    struct exec_opts eo = { .timeout_ms = timeout_ms, .as_root = as_root, .stdin_data = in,
+                            .stdin_len = in_len };
     struct exec_result r;
     exec_result_init(&r);
     int rc = remote_exec(s, cmd, &eo, &r, err);

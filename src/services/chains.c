@@ -78,9 +78,7 @@ static long line_node(const char *line)
  * (one admin_cli each) while each node still gets its targets one by one. */
 static size_t create_parts(const struct plan_ctx *ctx, struct file_set *fs)
 {
-    const struct strbuf *all = NULL;
-    for (size_t i = 0; i < fs->names.n; i++)
-        if (!strcmp(fs->names.v[i], CT_FILE_CREATE)) all = &fs->data[i];
+    const struct strbuf *all = fs_get(fs, CT_FILE_CREATE);
     size_t n_nodes = ctx->cfg->svc[SVC_STORAGE].n_member;
     size_t k = n_nodes < CREATE_PARTS_MAX ? n_nodes : CREATE_PARTS_MAX;
     if (!k || !all) return 0;
@@ -194,9 +192,8 @@ static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
     s = plan_add_step(p, "3fs", STEP_RUN, "upload chain table 1 (upload-chain-table)");
     step_add_run(s, first, upt, NULL);
     char hex[SHA256_HEX_LEN + 1] = "";
-    for (size_t i = 0; i < fs->names.n; i++)
-        if (!strcmp(fs->names.v[i], CT_FILE_TABLE))
-            sha256_buf_hex(fs->data[i].buf, fs->data[i].len, hex);
+    const struct strbuf *table = fs_get(fs, CT_FILE_TABLE);
+    if (table) sha256_buf_hex(table->buf, table->len, hex);
     step_set_state(s, "upload-chain-table", hex);
     free(lc), free(check), free(up), free(title), free(desc), free(upt);
 }

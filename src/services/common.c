@@ -76,6 +76,13 @@ void fs_release(struct file_set *fs)
     memset(fs, 0, sizeof(*fs));
 }
 
+const struct strbuf *fs_get(const struct file_set *fs, const char *name)
+{
+    for (size_t i = 0; i < fs->names.n; i++)
+        if (!strcmp(fs->names.v[i], name)) return &fs->data[i];
+    return NULL;
+}
+
 void fs_put(struct step *s, size_t node, const char *dir, const struct file_set *fs)
 {
     for (size_t i = 0; i < fs->names.n; i++) {
@@ -250,13 +257,10 @@ char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token)
     return sb_detach(&sb);
 }
 
-char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_cmd)
+char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd)
 {
-    const struct m3fs_config *cfg = ctx->cfg;
-    enum svc_kind k = !strcmp(svc, "mgmtd") ? SVC_MGMTD : !strcmp(svc, "meta") ? SVC_META
-                    : !strcmp(svc, "storage") ? SVC_STORAGE : SVC_CLIENT;
-    char *dir = wd_path(ctx, svc);
-    char *name = xstrfmt("%s-admin", cfg->svc[k].container_name);
+    char *dir = wd_path(ctx, "mgmtd");
+    char *name = xstrfmt("%s-admin", ctx->cfg->svc[SVC_MGMTD].container_name);
     struct strbuf sb = STRBUF_INIT;
     net_args_prologue(ctx, &sb);
     sb_adds(&sb, "mkdir -p ");

@@ -108,9 +108,7 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
 static const struct strbuf *main_file(const struct svc3fs *sv, const struct file_set *fs)
 {
     char *mainf = xstrfmt("%s.toml", sv->main);
-    const struct strbuf *f = NULL;
-    for (size_t i = 0; i < fs->names.n; i++)
-        if (!strcmp(fs->names.v[i], mainf)) f = &fs->data[i];
+    const struct strbuf *f = fs_get(fs, mainf);
     free(mainf);
     return f;
 }

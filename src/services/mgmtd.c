@@ -37,7 +37,7 @@ static void init_cluster(struct plan_ctx *ctx, struct plan *p, size_t first)
     const struct m3fs_config *cfg = ctx->cfg;
     char *cli = xstrfmt("init-cluster --mgmtd /opt/3fs/etc/mgmtd_main.toml 1 %ld %ld",
                         cfg->mgmtd.chunk_size, cfg->mgmtd.stripe_size);
-    char *cmd = admin_cli_once_cmd(ctx, "mgmtd", cli);
+    char *cmd = admin_cli_once_cmd(ctx, cli);
     struct step *s = plan_add_step(p, "mgmtd", STEP_RUN, "initialise the cluster (init-cluster)");
     step_add_run(s, first, cmd, NULL);
     step_set_state(s, "init-cluster", "1");

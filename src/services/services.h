@@ -48,6 +48,8 @@ struct file_set {
 };
 void fs_add(struct file_set *fs, const char *name, struct strbuf *content, unsigned mode);
 void fs_release(struct file_set *fs);
+/* The content of the file called name, or NULL (borrowed from fs). */
+const struct strbuf *fs_get(const struct file_set *fs, const char *name);
 /* Add one PUT per file of fs under dir to step s on node. */
 void fs_put(struct step *s, size_t node, const char *dir, const struct file_set *fs);
 /* Feed every file's name and content into a digest text. */
@@ -88,8 +90,9 @@ char *ctr_absent_cmd(const char *name, const char *path);
 /* admin_cli inside a running container: plain, or with the root token read
  * from /opt/3fs/etc/token.txt inside the container (never in argv). */
 char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);
-/* admin_cli in a throw-away container using <wd>/<svc>/config.d. */
-char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *svc, const char *cli_cmd);
+/* admin_cli in a throw-away container using <wd>/mgmtd/config.d, for when
+ * no mgmtd container runs yet (init-cluster). */
+char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd);
 
 /* Shell command that tests every node id of ids[0..n) shows
  * HEARTBEAT_CONNECTED in list-nodes run in container (one poll for all). */

@@ -19,6 +19,7 @@
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
 #include "m3fs/strbuf.h"
+#include "testutil.h"
 
 #define TOKEN "AAADBih28QACBQig2wABBAfI" /* token_mint(0, 01..08), checked in python */
 
@@ -29,20 +30,10 @@ struct built {
     struct plan p;
 };
 
-static struct m3fs_config *load_yaml(const char *yaml)
-{
-    struct diag_list dl = { 0 };
-    struct m3fs_config *cfg = config_load_buffer(yaml, strlen(yaml), "cluster.yml", NULL, &dl);
-    if (!cfg) diag_print(&dl, stderr);
-    diag_list_free(&dl);
-    assert_non_null(cfg);
-    return cfg;
-}
-
 static void build(struct built *b, const char *yaml, int create)
 {
     memset(b, 0, sizeof(*b));
-    b->cfg = load_yaml(yaml);
+    b->cfg = tu_load_yaml(yaml);
     b->st = state_new_fixed("/work/.m3fs/test.state.json", "abcdefghij:0123456789", TOKEN);
     int rc = plan_ctx_init(&b->ctx, b->cfg, b->st, create);
     if (!rc) rc = create ? plan_build_create(&b->ctx, &b->p) : plan_build_destroy(&b->ctx, &b->p);
