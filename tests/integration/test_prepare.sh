@@ -107,9 +107,21 @@ if [ $rc -eq 0 ] && has "3 nodes: 2 images sent, 2 skipped" &&
 else bad "re-send after corruption (rc=$rc)"; fi
 
 # --- a damaged bundle is refused before anything is sent ----------------------
+# One byte in the middle of the first image's data is inverted, so it
+# always differs (writing a fixed byte can hit the same value, or padding).
 cp "$W/bundle.tar" "$W/bad.tar"
-off=$(($(stat -c %s "$W/bad.tar") / 2))
-printf 'X' | dd of="$W/bad.tar" bs=1 seek=$off conv=notrunc status=none
+python3 - "$W/bad.tar" <<'PY'
+import sys, tarfile
+path = sys.argv[1]
+with tarfile.open(path) as t:
+    m = next(m for m in t.getmembers() if m.name.endswith(".docker"))
+off = m.offset_data + m.size // 2
+with open(path, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xFF]))
+PY
 on 2 "rm -f /opt/3fs/images/*.sha256"
 prepare -a "$W/bad.tar"
 rc=$?
