@@ -207,21 +207,56 @@ class RpcError(Exception):
     pass
 
 
+_pool = threading.local()  # (ip, port) -> (socket, reader) of this thread's open connections
+
+
 def rpc(addr, req, timeout=5.0):
-    """Send one JSON request line to (ip, port); return the decoded reply."""
+    """Send one JSON request line to (ip, port); return the decoded reply.
+
+    Each thread keeps its connections open for the next call (servers answer
+    any number of lines per connection). When a kept connection turns out to
+    be closed by its server (it restarted) before any reply byte came, the
+    request is sent once more on a new connection."""
+    conns = _pool.__dict__.setdefault("conns", {})
+    line = (json.dumps(req) + "\n").encode()
+    kept = conns.pop(addr, None)
+    if kept is not None:
+        try:
+            return _exchange(addr, kept, line, timeout, conns)
+        except _Closed:
+            pass
     try:
-        with socket.create_connection(addr, timeout=timeout) as s:
-            s.sendall((json.dumps(req) + "\n").encode())
-            buf = b""
-            while not buf.endswith(b"\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
+        s = socket.create_connection(addr, timeout=timeout)
     except OSError as e:
         raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
-    if not buf:
+    try:
+        return _exchange(addr, (s, s.makefile("rb")), line, timeout, conns)
+    except _Closed:
         raise RpcError(f"{addr[0]}:{addr[1]}: connection closed without reply")
+
+
+class _Closed(Exception):
+    pass
+
+
+def _exchange(addr, conn, line, timeout, conns):
+    s, reader = conn
+    try:
+        s.settimeout(timeout)
+        s.sendall(line)
+        buf = reader.readline()
+    except (BrokenPipeError, ConnectionResetError):
+        s.close()
+        raise _Closed()
+    except OSError as e:
+        s.close()
+        raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
+    if not buf.endswith(b"\n"):
+        s.close()
+        if not buf:
+            raise _Closed()
+        raise RpcError(f"{addr[0]}:{addr[1]}: connection closed in the middle of a reply")
+    conns[addr] = conn
     try:
         return json.loads(buf)
     except ValueError:

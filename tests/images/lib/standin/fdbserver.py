@@ -33,22 +33,57 @@ def is_local_ip(ip):
 
 
 class Store:
+    """Durable keys live in a snapshot (standin-kv.json) plus a journal of the
+    changes since (standin-kv.journal, one JSON line each). Start-up folds
+    the journal into a new snapshot; a change appends one line, so a put
+    costs the same however many keys the store holds."""
+
     def __init__(self, data_dir):
         self.path = os.path.join(data_dir, "standin-kv.json")
+        self.journal_path = os.path.join(data_dir, "standin-kv.journal")
         self.lock = threading.Lock()
         self.data, self.volatile, self.conf = {}, {}, None
         if os.path.exists(self.path):
             with open(self.path, encoding="utf-8") as f:
                 saved = json.load(f)
             self.data, self.conf = saved.get("data", {}), saved.get("configuration")
+        self.replay()
+        self.snapshot()
+        self.journal = open(self.journal_path, "w", encoding="utf-8")
 
-    def save(self):
+    def replay(self):
+        if not os.path.exists(self.journal_path):
+            return
+        with open(self.journal_path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    change = json.loads(line)
+                except ValueError:  # a line cut short by a crash: the change never finished
+                    log.warning("journal: ignoring an incomplete last change")
+                    break
+                self.apply(change)
+
+    def apply(self, change):
+        if "conf" in change:
+            self.conf = change["conf"]
+        elif "put" in change:
+            self.data[change["put"]] = change["value"]
+        else:
+            self.data.pop(change["delete"], None)
+
+    def snapshot(self):
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump({"configuration": self.conf, "data": self.data}, f)
         # Atomic replace, no fsync: the file survives the process (and a
         # container restart), which is all the tests need.
         os.replace(tmp, self.path)
+
+    def record(self, change):
+        """Apply one change and append it to the journal (no fsync, as above)."""
+        self.apply(change)
+        self.journal.write(json.dumps(change) + "\n")
+        self.journal.flush()
 
     def table(self, key):
         return self.volatile if key.startswith(VOLATILE) else self.data
@@ -103,14 +138,15 @@ class Server:
             return ok(owner=cur["owner"])
         if op == "put_new" and key in tbl:
             return ok(stored=False)
-        if op in ("put", "put_new"):
-            tbl[key] = req["value"]
+        if op not in ("put", "put_new", "delete"):
+            raise Fail(f"unknown operation {op!r}", 3, "StatusCode::InvalidArg")
+        change = {"delete": key} if op == "delete" else {"put": key, "value": req["value"]}
+        if tbl is st.data:
+            st.record(change)
         elif op == "delete":
             tbl.pop(key, None)
         else:
-            raise Fail(f"unknown operation {op!r}", 3, "StatusCode::InvalidArg")
-        if tbl is st.data:
-            st.save()
+            tbl[key] = req["value"]
         return ok(stored=True)
 
     def configure(self, req):
@@ -121,8 +157,8 @@ class Server:
             if not req.get("new") and self.store.conf is None:
                 raise Fail("The database does not exist; use `configure new'", 2001,
                            "FDB::Unavailable")
-            self.store.conf = {"redundancy": req["redundancy"], "engine": req["engine"]}
-            self.store.save()
+            self.store.record({"conf": {"redundancy": req["redundancy"],
+                                        "engine": req["engine"]}})
         return ok()
 
     def status(self):
