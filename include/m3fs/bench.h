@@ -35,6 +35,13 @@ const struct bench_workload *bench_profile(const char *name, size_t *n);
 void bench_fio_cmd(const struct bench_workload *w, const char *fio, const char *dir, int direct,
                    struct strbuf *out);
 
+/* The fio command that writes, whole and with 1 MiB writes, every file
+ * the n workloads ws use (they share one size), run before them so that
+ * fio never lays a file out itself with a workload's block size (4 KiB
+ * writes for random reads). */
+void bench_fill_cmd(const struct bench_workload *ws, size_t n, const char *fio, const char *dir,
+                    int direct, struct strbuf *out);
+
 struct bench_row {
     const struct bench_workload *w;
     int clients;

@@ -5,11 +5,12 @@
 
 #include "m3fs/shquote.h"
 
-/* quick: each workload runs 5 s; all three run in about 20 s. */
+/* quick: each workload runs 5 s on 64 MiB files; all three run in about
+ * 20 s after the files are written. */
 static const struct bench_workload quick[] = {
-    { "seq-write-1m", "1 MiB sequential write", "write", "1m", 2, 8, 5, "256m", 1 },
-    { "seq-read-1m", "1 MiB sequential read", "read", "1m", 2, 8, 5, "256m", 0 },
-    { "rand-read-4k", "4 KiB random read", "randread", "4k", 4, 32, 5, "256m", 0 },
+    { "seq-write-1m", "1 MiB sequential write", "write", "1m", 2, 8, 5, "64m", 1 },
+    { "seq-read-1m", "1 MiB sequential read", "read", "1m", 2, 8, 5, "64m", 0 },
+    { "rand-read-4k", "4 KiB random read", "randread", "4k", 4, 32, 5, "64m", 0 },
 };
 /* full: the shapes of the 3FS evaluation write-ups (large sequential
  * transfers with many jobs, deep-queue 4 KiB random reads), 60 s each. */
@@ -38,6 +39,21 @@ void bench_fio_cmd(const struct bench_workload *w, const char *fio, const char *
                  " --direct=%d%s --group_reporting --output-format=json",
             w->rw, w->bs, w->size, w->numjobs, w->iodepth, w->runtime_s, direct ? 1 : 0,
             direct ? "" : (w->is_write ? " --end_fsync=1" : " --invalidate=1"));
+}
+
+void bench_fill_cmd(const struct bench_workload *ws, size_t n, const char *fio, const char *dir,
+                    int direct, struct strbuf *out)
+{
+    int jobs = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ws[i].numjobs > jobs) jobs = ws[i].numjobs;
+    sh_quote(out, fio);
+    sb_adds(out, " --name=fill --directory=");
+    sh_quote(out, dir);
+    sb_addf(out, " --filename_format='m3fs-bench.$jobnum' --rw=write --bs=1m --size=%s"
+                 " --numjobs=%d --iodepth=8 --ioengine=libaio --direct=%d%s"
+                 " --group_reporting --output-format=json",
+            ws[0].size, jobs, direct ? 1 : 0, direct ? "" : " --end_fsync=1");
 }
 
 static double num(const cJSON *o, const char *k)

@@ -15,7 +15,9 @@
 
 struct bench_job {
     const struct m3fs_config *cfg;
-    const struct bench_workload *w;
+    const struct bench_workload *w; /* NULL: the fill before the workloads */
+    const struct bench_workload *ws; /* all workloads of the profile */
+    size_t nw;
     struct strbuf *json; /* one per client, indexed like the client list */
     int *buffered;       /* per client: O_DIRECT was refused, ran buffered */
 };
@@ -42,12 +44,14 @@ static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, i
     sb_adds(&inner, "mkdir -p ");
     sh_quote(&inner, dir.buf);
     sb_adds(&inner, " && ");
-    bench_fio_cmd(j->w, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
+    if (j->w) bench_fio_cmd(j->w, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
+    else bench_fill_cmd(j->ws, j->nw, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
     sb_adds(&cmd, "docker exec ");
     sh_quote(&cmd, c->svc[SVC_CLIENT].container_name);
     sb_adds(&cmd, " bash -c ");
     sh_quote(&cmd, inner.buf);
-    int rc = remote_run(s, cmd.buf, 1, (j->w->runtime_s + 300) * 1000L, out, err);
+    long timeout_s = j->w ? j->w->runtime_s + 300 : 3600;
+    int rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
     sb_release(&dir);
     sb_release(&inner);
     sb_release(&cmd);
@@ -64,7 +68,7 @@ static int run_one(struct remote_session *s, size_t node, void *arg, struct strb
     int rc = run_fio(s, j, node, 1, &out, err);
     if (rc && strstr(err->buf, "Invalid argument")) {
         log_warn("%s: the mount refused O_DIRECT; running %s with buffered I/O",
-                 j->cfg->nodes[node].name, j->w->name);
+                 j->cfg->nodes[node].name, j->w ? j->w->name : "the fill");
         sb_reset(err);
         sb_reset(&out);
         rc = run_fio(s, j, node, 0, &out, err);
@@ -123,6 +127,28 @@ static int collect(const struct m3fs_config *c, struct bench_job *j, const char 
     return bad ? -1 : 0;
 }
 
+/* One fio run on every client at once (w NULL: the fill); 0 or -1 with
+ * the failing clients' messages in err. The JSON outputs go to json[]. */
+static int run_all(const struct m3fs_config *c, struct remote_ctx *ctx, struct bench_job *j,
+                   struct strbuf *err)
+{
+    const struct m3fs_service *cl = &c->svc[SVC_CLIENT];
+    struct strbuf *errs = xcalloc(cl->n_member, sizeof(*errs));
+    for (size_t i = 0; i < cl->n_member; i++) sb_init(&errs[i], 0), sb_init(&j->json[i], 0);
+    int rc = remote_ctx_run(ctx, cl->member, cl->n_member, (long)cl->n_member, run_one, j, errs);
+    for (size_t i = 0; rc && i < cl->n_member; i++)
+        if (errs[i].len) sb_addf(err, "%s\n", errs[i].buf);
+    for (size_t i = 0; i < cl->n_member; i++) sb_release(&errs[i]);
+    return rc ? -1 : 0;
+}
+
+static void job_release(struct bench_job *j, size_t n)
+{
+    for (size_t i = 0; i < n; i++) sb_release(&j->json[i]);
+    free(j->json);
+    free(j->buffered);
+}
+
 int bench_run(const struct m3fs_config *c, struct remote_ctx *ctx, const char *profile,
               const char *json_dir, struct strbuf *table, struct strbuf *err)
 {
@@ -133,31 +159,26 @@ int bench_run(const struct m3fs_config *c, struct remote_ctx *ctx, const char *p
     if (!cl->n_member) return sb_adds(err, "no client nodes in services.client"), -1;
     if (json_dir) mkdir(json_dir, 0700);
     struct bench_row *rows = xcalloc(nw, sizeof(*rows));
-    struct strbuf *errs = xcalloc(cl->n_member, sizeof(*errs));
-    int status = 0;
+    log_info("bench: writing the test files (%s each) on %zu client node%s", ws[0].size,
+             cl->n_member, cl->n_member == 1 ? "" : "s");
+    struct bench_job fill = { c, NULL, ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
+                              xcalloc(cl->n_member, sizeof(int)) };
+    int status = run_all(c, ctx, &fill, err);
+    job_release(&fill, cl->n_member);
     for (size_t w = 0; w < nw && !status; w++) {
-        struct bench_job j = { c, &ws[w], xcalloc(cl->n_member, sizeof(struct strbuf)),
+        struct bench_job j = { c, &ws[w], ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
                                xcalloc(cl->n_member, sizeof(int)) };
         log_info("bench: %s on %zu client node%s (%d s)", ws[w].label, cl->n_member,
                  cl->n_member == 1 ? "" : "s", ws[w].runtime_s);
         rows[w].w = &ws[w];
-        for (size_t i = 0; i < cl->n_member; i++) sb_init(&errs[i], 0), sb_init(&j.json[i], 0);
-        if (remote_ctx_run(ctx, cl->member, cl->n_member, (long)cl->n_member, run_one, &j, errs)) {
-            for (size_t i = 0; i < cl->n_member; i++)
-                if (errs[i].len) sb_addf(err, "%s\n", errs[i].buf);
-            status = -1;
-        } else {
-            status = collect(c, &j, json_dir, &rows[w], err);
-        }
-        for (size_t i = 0; i < cl->n_member; i++) sb_release(&errs[i]), sb_release(&j.json[i]);
-        free(j.json);
-        free(j.buffered);
+        status = run_all(c, ctx, &j, err);
+        if (!status) status = collect(c, &j, json_dir, &rows[w], err);
+        job_release(&j, cl->n_member);
     }
     /* remove the benchmark files whatever happened (errors here are not fatal) */
     remote_ctx_run(ctx, cl->member, cl->n_member, (long)cl->n_member, cleanup_one, (void *)c, NULL);
     if (!status) bench_table(rows, nw, table);
     free(rows);
-    free(errs);
     return status;
 }
 

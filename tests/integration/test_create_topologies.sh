@@ -132,19 +132,28 @@ check_cluster() {
     n=$(awk '$4 == "SERVING" && $5 == "UPTODATE"' "$W/out" | wc -l)
     [ "$n" -eq "$targets" ] && ok "$label: all $targets targets SERVING-UPTODATE" ||
         bad "$label: targets serving: $n of $targets"
-    # The stand-in FUSE keeps file data on the client's own disk
-    # (docs/stand-ins.md), so a file is written and read back on each client;
-    # cross-client reads are not checked.
-    n=0
+    # Each client writes a file (1 MiB of random bytes + a line naming it);
+    # every client then reads every client's file: data goes through meta
+    # and the storage targets, never a client's own disk (docs/stand-ins.md).
+    local c d n=0 want=0 sums=""
     for c in $clients; do
         on "$c" 'awk '\''$2 == "/mnt/3fs" && $3 == "fuse.hf3fs"'\'' /proc/mounts | grep -q . &&
-                 echo "written on $(hostname)" >/mnt/3fs/probe-$(hostname) &&
-                 cat /mnt/3fs/probe-$(hostname)' >"$W/out" 2>&1 &&
-            grep -qx "written on lab-n$c" "$W/out" && n=$((n + 1))
+                 { head -c 1048576 /dev/urandom; echo; echo "written on $(hostname)"; } >/mnt/3fs/probe-$(hostname) &&
+                 md5sum </mnt/3fs/probe-$(hostname)' >"$W/out" 2>&1 &&
+            sums="$sums $c:$(cut -c1-32 "$W/out")"
     done
-    [ "$n" -eq "$(echo $clients | wc -w)" ] &&
-        ok "$label: fuse.hf3fs mounted on all $n clients; write + read on each (cross-client reads not checked: the stand-in keeps data client-local)" ||
-        bad "$label: mount/I-O on $n of $(echo $clients | wc -w) clients"
+    for c in $clients; do
+        for d in $clients; do
+            want=$((want + 1))
+            on "$c" "tail -n 1 /mnt/3fs/probe-lab-n$d; md5sum </mnt/3fs/probe-lab-n$d" >"$W/out" 2>&1 &&
+                grep -qx "written on lab-n$d" "$W/out" &&
+                case " $sums " in *" $d:$(tail -n 1 "$W/out" | cut -c1-32) "*) true ;; *) false ;; esac &&
+                n=$((n + 1))
+        done
+    done
+    [ "$n" -eq "$want" ] &&
+        ok "$label: fuse.hf3fs mounted on all clients; each client's 1 MiB file read intact on every client ($n reads)" ||
+        bad "$label: cross-client I/O: $n of $want reads intact"
 }
 check_cluster "A" 1 "1 2 100 101 10001 10002 10003 10004" 48 16 "1 4"
 

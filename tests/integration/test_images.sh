@@ -342,6 +342,7 @@ half() { admin 1 list-chains | grep -q 'SERVING(1/2)'; }
 wait_for 15 half &&
     ok "chains lose a replica when storage 10002 stops" || bad "after stop: $(admin 1 list-chains)"
 on 2 docker start t-storage >/dev/null
+wait_for 15 serving || bad "chains not SERVING after storage 10002 started again: $(admin 1 list-chains)"
 
 # --- FUSE client on node 2 --------------------------------------------------------
 d=$(variant fuse-notoken 2 's#/opt/3fs/etc/token.txt#/opt/3fs/etc/missing.txt#' hf3fs_fuse_main_launcher.toml)
@@ -367,6 +368,21 @@ if wait_for 15 mounted; then
     fi
     on 2 bash -c 'echo hello > /mnt/3fs-it/f && cat /mnt/3fs-it/f' | grep -qx hello &&
         ok "fuse: a file written on the node reads back" || bad "fuse: write/read"
+    sum=$(on 2 bash -c 'head -c 3000000 /dev/urandom | tee /mnt/3fs-it/big | md5sum')
+    [ "$(on 2 bash -c 'md5sum </mnt/3fs-it/big')" = "$sum" ] &&
+        [ "$(on 2 stat -c %s /mnt/3fs-it/big)" = 3000000 ] &&
+        ok "fuse: a 3 MB file (several chunks) reads back intact" || bad "fuse: 3 MB file"
+    # The data lives on the storage targets (both replicas of a chain), not on the client.
+    c1=$(find "$W1/data" -path '*/chunks/*' -type f | wc -l)
+    c2=$(find "$W2/data" -path '*/chunks/*' -type f | wc -l)
+    [ "$c1" -gt 0 ] && [ "$c1" -eq "$c2" ] &&
+        ok "fuse: file data is stored as chunks on both storage nodes ($c1 each)" ||
+        bad "fuse: chunks on the storage nodes: $c1 and $c2"
+    on 2 bash -c 'mkdir /mnt/3fs-it/d && mv /mnt/3fs-it/f /mnt/3fs-it/d/g && rm /mnt/3fs-it/big && ls -R /mnt/3fs-it' >"$WORK/ls.out"
+    [ "$(tr '\n' ' ' <"$WORK/ls.out")" = "/mnt/3fs-it: d  /mnt/3fs-it/d: g " ] &&
+        [ "$(find "$W1/data" -path '*/chunks/*' -type f | wc -l)" -eq 1 ] &&
+        ok "fuse: mkdir, rename and unlink (its chunks are removed)" ||
+        bad "fuse: namespace ops: $(cat "$WORK/ls.out")"
 else
     bad "fuse: nothing mounted at /mnt/3fs-it: $(on 2 docker logs t-fuse 2>&1 | tail -3)"
 fi

@@ -115,6 +115,29 @@ static void fio_command_is_quoted(void **state)
     sb_release(&cmd);
 }
 
+/* The fill writes every file of the profile whole: as many jobs as the
+ * widest workload, the profile's size, 1 MiB writes, not time-based. */
+static void fill_writes_every_file_whole(void **state)
+{
+    (void)state;
+    size_t n;
+    struct strbuf cmd = STRBUF_INIT;
+    const struct bench_workload *w = bench_profile("full", &n);
+    bench_fill_cmd(w, n, "fio", "/mnt/3 fs/d", 1, &cmd);
+    assert_non_null(strstr(cmd.buf, "--directory='/mnt/3 fs/d'"));
+    assert_non_null(strstr(cmd.buf, "--filename_format='m3fs-bench.$jobnum' --rw=write --bs=1m "
+                                    "--size=4g --numjobs=32 "));
+    assert_null(strstr(cmd.buf, "time_based"));
+    assert_non_null(strstr(cmd.buf, "--direct=1 --group_reporting"));
+    sb_reset(&cmd);
+    w = bench_profile("quick", &n);
+    bench_fill_cmd(w, n, "fio", "/mnt/3fs", 0, &cmd);
+    assert_non_null(strstr(cmd.buf, "--size=64m --numjobs=4 "));
+    assert_non_null(strstr(cmd.buf, "--direct=0 --end_fsync=1"));
+    for (size_t i = 0; i < n; i++) assert_string_equal(w[i].size, "64m");
+    sb_release(&cmd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -122,6 +145,7 @@ int main(void)
         cmocka_unit_test(rejects_garbage_and_fio_errors),
         cmocka_unit_test(table_sums_clients),
         cmocka_unit_test(fio_command_is_quoted),
+        cmocka_unit_test(fill_writes_every_file_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 """mgmtd_main, meta_main, storage_main and hf3fs_fuse_main stand-ins."""
+import base64
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from .common import (RELEASE, Fail, die, dig, load_toml, load_toml_text, local_i
                      set_dotted, setup_log)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
+from .namespace import Namespace
 from .schema import check_app, check_launcher, check_main, listen_ports
 
 PROGS = {"MGMTD": "mgmtd_main", "META": "meta_main", "STORAGE": "storage_main",
@@ -220,8 +222,10 @@ def run_meta(ctx):
     kv = KV(cluster_file, origin, wait=15.0)
     if kv.get("cluster/id") != ctx.cluster_id:
         raise Fail(f"FoundationDB {cluster_file} holds no cluster '{ctx.cluster_id}'")
-    port = listen_all(listen_ports(data, "META", origin), no_requests, "meta_main")
-    Member(ctx, Mgmtd(addrs, origin), port, version).run(stop_event())
+    mg = Mgmtd(addrs, origin)
+    ns = Namespace(kv, mg, ctx.cluster_id)
+    port = listen_all(listen_ports(data, "META", origin), ns.dispatch, "meta_main")
+    Member(ctx, mg, port, version).run(stop_event())
 
 
 # ------------------------------------------------------------------ storage
@@ -238,12 +242,60 @@ class Storage:
         log.info("storage has %d targets on %d paths", len(self.targets), len(paths))
 
     def dispatch(self, req, peer):
-        if req.get("op") == "ping":
+        op = req.get("op")
+        if op == "ping":
             return ok()
-        if req.get("op") != "create_target":
+        if op in ("write_chunk", "read_chunk", "trunc_chunk"):
+            return getattr(self, op)(self.chunk_path(req["target_id"], req["chunk"]), req)
+        if op != "create_target":
             return no_requests(req, peer)
         with self.lock:
             return self.create_target(req["target_id"], req["disk_index"], req["chain_id"])
+
+    # A chunk is a file <target dir>/chunks/<inode>.<index>; data travels base64.
+    def chunk_path(self, tid, chunk):
+        meta = self.targets.get(tid)
+        if meta is None:
+            raise Fail(f"target {tid} is not on this storage node", 8005,
+                       "Storage::TargetNotFound")
+        ino, _, idx = chunk.partition(".")
+        if not (ino.isdigit() and idx.isdigit()):
+            raise Fail(f"malformed chunk id {chunk!r}", 3, "StatusCode::InvalidArg")
+        return os.path.join(self.paths[meta["disk_index"]], str(tid), "chunks", chunk)
+
+    @staticmethod
+    def write_chunk(path, req):
+        data = base64.b64decode(req["data"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, data, req["offset"])
+        finally:
+            os.close(fd)
+        return ok()
+
+    @staticmethod
+    def read_chunk(path, req):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return ok(data="")
+        try:
+            data = os.pread(fd, req["length"], req["offset"])
+        finally:
+            os.close(fd)
+        return ok(data=base64.b64encode(data).decode())
+
+    @staticmethod
+    def trunc_chunk(path, req):
+        if req["length"] == 0:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        elif os.path.exists(path):
+            os.truncate(path, req["length"])
+        return ok()
 
     def create_target(self, tid, disk, cid):
         if not 0 <= disk < len(self.paths):
@@ -321,12 +373,14 @@ def run_fuse(ctx):
     mg.call("check_token", token=tok, cluster_id=ctx.cluster_id)
     check_chain_table(mg, ctx)
     mnt = ctx.launcher["mountpoint"]
-    fs = Mount(mnt, ctx.cluster_id, ctx.launcher.get("allow_other", True))
+    fs = Mount(mnt, ctx.cluster_id, ctx.launcher.get("allow_other", True),
+               {"mgmtd": dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"),
+                "cluster_id": ctx.cluster_id, "token": tok})
     fs.mount()
     stop = stop_event()
     try:
         while not stop.wait(2.0):
-            if fs.kind == "fuse" and fs.proc.poll() is not None:
+            if fs.proc.poll() is not None:
                 raise Fail(f"the FUSE process serving {mnt} exited "
                            f"(status {fs.proc.returncode}); the mount is gone")
             try:
@@ -338,12 +392,12 @@ def run_fuse(ctx):
 
 
 class Mount:
-    """A FUSE mount (unionfs-fuse over one RW branch, subtype hf3fs) of local storage."""
+    """The stand-in 3FS FUSE file system (standin.fusefs, subtype hf3fs) at mnt."""
 
-    def __init__(self, mnt, cluster_id, allow_other):
+    def __init__(self, mnt, cluster_id, allow_other, settings):
         self.mnt, self.name, self.allow_other = mnt, f"hf3fs.{cluster_id}", allow_other
-        self.backing = os.path.join("/var/lib/hf3fs-standin", cluster_id)
-        self.proc, self.kind = None, None
+        self.settings = settings
+        self.proc = None
 
     def mounted(self):
         """True when the topmost mount at the mountpoint is our FUSE file system
@@ -355,46 +409,36 @@ class Mount:
     def mount(self):
         if not os.path.isdir(self.mnt):
             raise Fail(f"mountpoint {self.mnt} does not exist or is not a directory")
-        os.makedirs(self.backing, exist_ok=True)
-        why = self.try_fuse()
-        if why is None:
-            self.kind = "fuse"
-            log.info("mounted %s at %s (type fuse.hf3fs)", self.name, self.mnt)
-            return
-        msg = (f"FUSE cannot be used here ({why}); falling back to a BIND mount of "
-               f"{self.backing} at {self.mnt} (not a FUSE file system)")
-        log.warning("%s", msg)
-        print(f"hf3fs_fuse_main: WARNING: {msg}", file=sys.stderr, flush=True)
-        r = subprocess.run(["mount", "--bind", self.backing, self.mnt], capture_output=True,
-                           text=True)
-        if r.returncode != 0:
-            raise Fail(f"bind mount of {self.mnt} failed: {r.stderr.strip()}")
-        self.kind = "bind"
-
-    def try_fuse(self):
         if not os.path.exists("/dev/fuse"):
-            return "/dev/fuse is missing"
-        opts = f"subtype=hf3fs,fsname={self.name}" + (",allow_other" if self.allow_other else "")
-        try:
-            self.proc = subprocess.Popen(["unionfs-fuse", "-f", "-o", opts,
-                                          self.backing + "=RW", self.mnt],
-                                         stderr=subprocess.PIPE, text=True)
-        except OSError as e:
-            return f"cannot run unionfs-fuse: {e.strerror}"
-        for _ in range(50):
+            raise Fail("/dev/fuse is missing: the FUSE client needs the host's /dev "
+                       "(docker run --privileged --volume /dev:/dev)")
+        opts = (f"subtype=hf3fs,fsname={self.name},big_writes,max_write=1048576"
+                + (",allow_other" if self.allow_other else ""))
+        env = dict(os.environ, HF3FS_STANDIN_FS=json.dumps(self.settings))
+        self.proc = subprocess.Popen([sys.executable, "-m", "standin.fusefs", self.mnt, "-f",
+                                      "-o", opts], stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(100):
             if self.mounted():
-                return None
+                threading.Thread(target=self.relay_errors, daemon=True).start()
+                log.info("mounted %s at %s (type fuse.hf3fs)", self.name, self.mnt)
+                return
             if self.proc.poll() is not None:
-                return f"unionfs-fuse failed: {self.proc.stderr.read().strip()}"
+                raise Fail(f"the FUSE file system did not mount: {self.proc.stderr.read().strip()}")
             time.sleep(0.1)
         self.proc.kill()
-        return "unionfs-fuse did not mount within 5 s"
+        raise Fail(f"the FUSE file system did not mount {self.mnt} within 10 s")
+
+    def relay_errors(self):
+        for line in self.proc.stderr:
+            log.error("%s", line.rstrip())
 
     def unmount(self):
-        cmd = ["fusermount", "-u", self.mnt] if self.kind == "fuse" else ["umount", self.mnt]
-        subprocess.run(cmd, capture_output=True)
+        subprocess.run(["fusermount", "-u", self.mnt], capture_output=True)
         if self.proc:
-            self.proc.wait(timeout=5)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
         log.info("unmounted %s", self.mnt)
 
 

@@ -1,0 +1,320 @@
+"""The stand-in 3FS FUSE file system (run by hf3fs_fuse_main as
+`python3 -m standin.fusefs MOUNTPOINT -f -o OPTIONS`).
+
+Like the real client, it keeps no data itself: names and attributes come
+from the meta stand-ins (standin.namespace), file contents are chunks on the
+storage targets of the chain table, found through mgmtd's routing info.
+Chunk i of a file lives on chain (ino + i mod stripe) of the root layout's
+table and is written to every target of the chain; reads use the first
+target that answers. Every client therefore sees what any client wrote
+(close-to-open: a size becomes visible when the writer flushes or closes).
+
+Settings come in the environment (never argv): HF3FS_STANDIN_FS is JSON
+{"mgmtd": [addresses], "cluster_id": id, "token": token}.
+"""
+import base64
+import errno
+import json
+import os
+import stat
+import sys
+import threading
+import time
+
+import fuse
+
+from .common import Fail, RpcError, rpc
+from .kv import Mgmtd
+
+fuse.fuse_python_api = (0, 2)
+ROUTING_TTL = 2.0
+
+
+def oserr(err):
+    return OSError(err, os.strerror(err))
+
+
+class Client:
+    """Routing, meta requests and chunk I/O of one mounted file system."""
+
+    def __init__(self, settings):
+        self.mgmtd = Mgmtd(settings["mgmtd"], "HF3FS_STANDIN_FS")
+        self.cluster_id, self.token = settings["cluster_id"], settings["token"]
+        self.lock, self.routing, self.fetched = threading.Lock(), None, 0.0
+        self.starting = True
+        layout = self.meta("layout")["layout"]
+        self.chunk, self.stripe, self.table = layout["chunk"], layout["stripe"], layout["table_id"]
+        self.chains()  # fails now, not at the first write, without a chain table
+        self.starting = False
+
+    def failed(self, e):
+        """A Fail ends start-up with its message; once mounted it is EIO, logged."""
+        if self.starting:
+            return e
+        print(f"standin.fusefs: {e.msg}", file=sys.stderr, flush=True)
+        return oserr(errno.EIO)
+
+    def route(self, fresh=False):
+        with self.lock:
+            if fresh or self.routing is None or time.time() - self.fetched > ROUTING_TTL:
+                try:
+                    self.routing = self.mgmtd.call("routing", cluster_id=self.cluster_id)
+                except Fail as e:
+                    raise self.failed(e)
+                self.fetched = time.time()
+            return self.routing
+
+    def chains(self):
+        versions = self.route()["tables"].get(str(self.table))
+        if not versions:
+            raise self.failed(Fail(f"chain table {self.table} of the root layout was never "
+                                   f"uploaded", 5008, "Mgmtd::ChainTableNotFound"))
+        return versions[-1]["chains"]
+
+    def meta(self, op, **args):
+        """One request to the first meta node that answers; errno errors raise OSError."""
+        metas = sorted((n for n in self.route()["nodes"].values()
+                        if n["type"] == "META" and n["live"]), key=lambda n: n["node_id"])
+        for n in metas:
+            try:
+                reply = rpc((n["host"], n["tcp_port"]), dict(args, op=op, token=self.token,
+                                                             cluster_id=self.cluster_id), 10.0)
+            except RpcError:
+                continue
+            if reply.get("ok"):
+                return reply
+            if "errno" in reply:
+                raise oserr(reply["errno"])
+            raise self.failed(Fail(reply.get("msg", "meta error"), reply.get("code", 1),
+                                   reply.get("name", "StatusCode::Unknown")))
+        raise self.failed(Fail("no meta node answers (none is HEARTBEAT_CONNECTED and "
+                               "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
+
+    def targets(self, ino, idx):
+        """[(target id, (host, port))] of the chain holding chunk idx of ino."""
+        r = self.route()
+        chains = self.chains()
+        cid = chains[(ino + idx % self.stripe) % len(chains)]
+        try:
+            nodes = [(tid, r["nodes"][str(r["targets"][str(tid)]["node_id"])])
+                     for tid in r["chains"][str(cid)]["targets"]]
+        except KeyError as e:
+            raise self.failed(Fail(f"chain {cid}: {e} is missing from the routing info"))
+        return [(tid, (n["host"], n["tcp_port"])) for tid, n in nodes]
+
+    def storage(self, addr, req):
+        try:
+            reply = rpc(addr, req, 30.0)
+        except RpcError:
+            raise oserr(errno.EIO)
+        if not reply.get("ok"):
+            raise oserr(errno.EIO)
+        return reply
+
+    def write(self, ino, data, offset):
+        done = 0
+        while done < len(data):
+            idx, off = divmod(offset + done, self.chunk)
+            piece = data[done:done + self.chunk - off]
+            enc = base64.b64encode(piece).decode()
+            for tid, addr in self.targets(ino, idx):
+                self.storage(addr, {"op": "write_chunk", "target_id": tid,
+                                    "chunk": f"{ino}.{idx}", "offset": off, "data": enc})
+            done += len(piece)
+        return len(data)
+
+    def read(self, ino, length, offset):
+        out = bytearray()
+        while len(out) < length:
+            idx, off = divmod(offset + len(out), self.chunk)
+            want = min(length - len(out), self.chunk - off)
+            data = None
+            for tid, addr in self.targets(ino, idx):
+                try:
+                    data = base64.b64decode(self.storage(addr, {
+                        "op": "read_chunk", "target_id": tid, "chunk": f"{ino}.{idx}",
+                        "offset": off, "length": want})["data"])
+                    break
+                except OSError:
+                    continue
+            if data is None:
+                raise oserr(errno.EIO)
+            out += data + bytes(want - len(data))  # a hole or a short chunk reads as zeros
+        return bytes(out)
+
+    def drop(self, ino, size, old_size):
+        """Cut a file's chunks from size on (old_size: where its data ended)."""
+        for idx in range(size // self.chunk, (old_size + self.chunk - 1) // self.chunk):
+            keep = max(0, size - idx * self.chunk)
+            for tid, addr in self.targets(ino, idx):
+                self.storage(addr, {"op": "trunc_chunk", "target_id": tid,
+                                    "chunk": f"{ino}.{idx}", "length": keep})
+
+
+def to_stat(e):
+    kind = stat.S_IFDIR if e["kind"] == "dir" else stat.S_IFREG
+    t = int(e["mtime"])
+    return fuse.Stat(st_mode=kind | (e["mode"] & 0o7777), st_ino=e["ino"] & (2 ** 63 - 1),
+                     st_nlink=2 if e["kind"] == "dir" else 1, st_size=e["size"],
+                     st_atime=t, st_mtime=t, st_ctime=t)
+
+
+class FS(fuse.Fuse):
+    def __init__(self, client, *a, **kw):
+        super().__init__(*a, **kw)
+        self.client = client
+        self.open_sizes, self.size_lock = {}, threading.Lock()  # path -> [handles, size]
+        self.file_class = make_file_class(self)
+
+    def entry(self, path):
+        e = self.client.meta("stat", path=path)["entry"]
+        with self.size_lock:
+            live = self.open_sizes.get(path)
+            if live:
+                e["size"] = max(e["size"], live[1])
+        return e
+
+    def getattr(self, path):
+        return to_stat(self.entry(path))
+
+    def readdir(self, path, offset):
+        names = self.client.meta("list", path=path)["entries"]
+        for n in [".", ".."] + sorted(names):
+            yield fuse.Direntry(n)
+
+    def mkdir(self, path, mode):
+        self.client.meta("create", path=path, kind="dir", mode=mode & 0o7777)
+
+    def mknod(self, path, mode, dev):
+        if not stat.S_ISREG(mode):
+            raise oserr(errno.EPERM)
+        self.client.meta("create", path=path, kind="file", mode=mode & 0o7777)
+
+    def rmdir(self, path):
+        self.client.meta("remove", path=path, kind="dir")
+
+    def unlink(self, path):
+        e = self.client.meta("remove", path=path, kind="file")["entry"]
+        self.client.drop(e["ino"], 0, e["size"])
+
+    def rename(self, old, new):
+        gone = self.client.meta("rename", old=old, new=new)["replaced"]
+        if gone and gone["kind"] == "file":
+            self.client.drop(gone["ino"], 0, gone["size"])
+
+    def truncate(self, path, size):
+        e = self.entry(path)
+        self.client.drop(e["ino"], size, e["size"])
+        self.client.meta("setattr", path=path, size=size, mtime=time.time())
+        with self.size_lock:
+            if path in self.open_sizes:
+                self.open_sizes[path][1] = size
+
+    def chmod(self, path, mode):
+        self.client.meta("setattr", path=path, mode=mode & 0o7777)
+
+    def chown(self, path, uid, gid):
+        return 0
+
+    def utimens(self, path, ts_acc, ts_mod):
+        self.client.meta("setattr", path=path, mtime=ts_mod.tv_sec)
+
+    def statfs(self):
+        return fuse.StatVfs(f_bsize=self.client.chunk, f_frsize=4096, f_blocks=1 << 28,
+                            f_bfree=1 << 28, f_bavail=1 << 28, f_files=1 << 24,
+                            f_ffree=1 << 24, f_namemax=255)
+
+    def opened(self, path, size):
+        with self.size_lock:
+            self.open_sizes.setdefault(path, [0, size])[0] += 1
+
+    def live_size(self, path):
+        """Size of an open file: what meta said at open, grown by our writes."""
+        with self.size_lock:
+            return self.open_sizes[path][1]
+
+    def written(self, path, end):
+        with self.size_lock:
+            live = self.open_sizes[path]
+            live[1] = max(live[1], end)
+
+    def publish(self, path, closing):
+        """Store a grown size with meta (flush/fsync/close)."""
+        with self.size_lock:
+            live = self.open_sizes[path]
+            size = live[1]
+            if closing:
+                live[0] -= 1
+                if live[0] == 0:
+                    del self.open_sizes[path]
+        e = self.client.meta("stat", path=path)["entry"]
+        if size > e["size"]:
+            self.client.meta("setattr", path=path, size=size, mtime=time.time())
+
+
+def make_file_class(fs):
+    class File:
+        def __init__(self, path, flags, *mode):
+            if flags & os.O_CREAT:
+                try:
+                    fs.client.meta("create", path=path, kind="file",
+                                   mode=(mode[0] if mode else 0o644) & 0o7777)
+                except OSError as e:
+                    if e.errno != errno.EEXIST or flags & os.O_EXCL:
+                        raise
+            e = fs.entry(path)
+            if e["kind"] == "dir":
+                raise oserr(errno.EISDIR)
+            self.path, self.ino = path, e["ino"]
+            if flags & os.O_TRUNC and e["size"]:
+                fs.truncate(path, 0)
+                e["size"] = 0
+            fs.opened(path, e["size"])
+
+        def read(self, length, offset):
+            size = fs.live_size(self.path)
+            if offset >= size:
+                return b""
+            return fs.client.read(self.ino, min(length, size - offset), offset)
+
+        def write(self, buf, offset):
+            n = fs.client.write(self.ino, buf, offset)
+            fs.written(self.path, offset + n)
+            return n
+
+        def flush(self):
+            fs.publish(self.path, False)
+
+        def fsync(self, isfsyncfile):
+            fs.publish(self.path, False)
+
+        def release(self, flags):
+            fs.publish(self.path, True)
+
+        def fgetattr(self):
+            return to_stat(fs.entry(self.path))
+
+        def ftruncate(self, size):
+            fs.truncate(self.path, size)
+
+    return File
+
+
+def main():
+    try:
+        settings = json.loads(os.environ.pop("HF3FS_STANDIN_FS"))
+        client = Client(settings)
+    except (KeyError, ValueError) as e:
+        print(f"standin.fusefs: bad HF3FS_STANDIN_FS: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Fail as e:
+        print(f"standin.fusefs: {e.msg}", file=sys.stderr)
+        sys.exit(1)
+    server = FS(client, usage="standin.fusefs MOUNTPOINT [-f] [-o opts]", dash_s_do="setsingle")
+    server.multithreaded = True
+    server.parse(errex=2)
+    server.main()
+
+
+if __name__ == "__main__":
+    main()
