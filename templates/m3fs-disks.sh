@@ -60,8 +60,8 @@ nvme_prepare() {
         if ! blkid -L "$label" >/dev/null 2>&1; then
             d=$(free_disks | head -n 1)
             [ -n "$d" ] || die "no free NVMe disk left for $label (need $count)"
-            sig=$(wipefs -n "/dev/$d" 2>/dev/null | awk 'NR > 1 {print $NF}' | sort -u | tr '\n' ' ')
-            parts=$(lsblk -n -o NAME "/dev/$d" | sed 1d | tr -d ' ' | tr '\n' ' ')
+            sig=$(wipefs -i -O TYPE "/dev/$d" 2>/dev/null | sort -u | paste -sd ' ')
+            parts=$(lsblk -nr -o NAME "/dev/$d" | sed 1d | paste -sd ' ')
             if [ "$consent" != --format-disks ]; then
                 die "/dev/$d would be formatted as $label (it holds: ${sig:-nothing}${parts:+ partitions $parts}); run again with --format-disks to allow formatting NVMe disks"
             fi

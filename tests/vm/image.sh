@@ -41,7 +41,7 @@ ROOT=$WORK/root
 
 echo "image.sh: debootstrap bookworm into $ROOT (a few minutes)" >&2
 debootstrap --variant=minbase \
-    --include=systemd-sysv,udev,openssh-server,docker.io,iproute2,kmod,procps,linux-image-amd64,initramfs-tools \
+    --include=systemd-sysv,udev,openssh-server,docker.io,iproute2,kmod,procps,linux-image-amd64,initramfs-tools,xfsprogs \
     bookworm "$ROOT" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
     tail -30 "$WORK/debootstrap.log" >&2
     echo "image.sh: debootstrap failed (log above)" >&2

@@ -12,7 +12,10 @@
 # its own host key, which it prints on its serial console; that is where
 # known_hosts comes from.  Every VM started here is shut down at exit.
 #
-# Phases (each timed): image, boot, CPU preflight (must refuse a non-avx2
+# Phases (each timed): image, boot, nvme disks (vm1 has two emulated NVMe
+# disks: the storage disk tool must refuse to format without consent, format
+# and mount by label with it, and clear only what it formatted), CPU
+# preflight (must refuse a non-avx2
 # tag on a CPU without AVX-512), prepare, checks, second prepare (nothing
 # changes), reboot (the boot unit brings rxe back), container, ib_write_bw.
 set -uo pipefail
@@ -82,11 +85,26 @@ UDP_BASE=$((20000 + $$ % 20000))
 host_of() { echo "127.0.77.1$1"; }
 l2_of() { echo "198.18.1.1$1"; }
 
+# vm1 also gets two small NVMe disks: nvme0n1 blank, nvme1n1 holding ext4
+# (a disk with user data on it), for the `diskType: nvme` phase.
+nvme_args() { # nvme_args I: creates the disks, sets the array extra
+    local j
+    extra=()
+    [ "$1" = 1 ] || return 0
+    for j in 0 1; do
+        truncate -s 320M "$WORK/nvme$j.img" || fail "cannot create $WORK/nvme$j.img"
+        [ $j = 0 ] || mkfs.ext4 -q -F -L userdata "$WORK/nvme$j.img" || fail "mkfs.ext4 failed"
+        extra+=(-drive "file=$WORK/nvme$j.img,if=none,id=nv$j,format=raw"
+                -device "nvme,serial=m3fs-nvme$j,drive=nv$j,addr=0x$((6 + j))")
+    done
+}
+
 boot_vm() { # boot_vm I
-    local i=$1 other=$((3 - $1))
+    local i=$1 other=$((3 - $1)) extra
     qemu-img create -q -f qcow2 -F raw -b "$IMG/disk.img" "$WORK/vm$i.qcow2" ||
         fail "qemu-img create failed"
-    qemu-system-x86_64 -accel tcg -m 1536 -smp 1 \
+    nvme_args "$i"
+    qemu-system-x86_64 -accel tcg -m 1536 -smp 1 "${extra[@]}" \
         -display none -monitor none -serial "file:$WORK/vm$i.console" \
         -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
         -append "console=ttyS0 root=/dev/vda rw quiet m3fs.host=vm$i m3fs.l2=$(l2_of "$i")/24 m3fs.key=$KEY" \
@@ -140,6 +158,41 @@ for i in 1 2; do wait_ssh "$i" 480 || fail "vm$i: no ssh login or running docker
 vm 1 "timeout 20 bash -c 'echo >/dev/tcp/$(l2_of 2)/22'" ||
     fail "vm1 cannot reach vm2's sshd over the L2 wire (ens4, $(l2_of 2))"
 phase_done boot
+
+# ---- diskType nvme: the disk tool m3fs puts on storage nodes, on real NVMe ----
+# templates/m3fs-disks.sh has no template fields, so it is the file m3fs writes.
+! grep -q '{{' "$SRC/templates/m3fs-disks.sh" ||
+    fail "templates/m3fs-disks.sh has template fields now; render it for this test"
+vm 1 'cat >/tmp/m3fs-disks && chmod 0755 /tmp/m3fs-disks' <"$SRC/templates/m3fs-disks.sh" ||
+    fail "cannot copy m3fs-disks to vm1"
+D="/tmp/m3fs-disks" B=/opt/m3fs/storage/3fsdata
+vm 1 'lsblk -dn -o NAME | grep -c "^nvme"' | grep -qx 2 || fail "vm1 does not see its 2 NVMe disks"
+untouched="blkid -p -o value -s LABEL /dev/nvme1n1 | grep -qx userdata"
+# without consent: refused, naming the disk and what it holds; nothing changes
+out=$(vm 1 "$D prepare $B 1 nvme 4096" 2>&1) && fail "nvme prepare without --format-disks succeeded"
+grep -q "/dev/nvme0n1 would be formatted as 3fs-data-0 (it holds: nothing); run again with --format-disks" <<<"$out" ||
+    fail "nvme refusal message: $out"
+vm 1 "! blkid -L 3fs-data-0 && ! grep -q 3fs-data /etc/fstab && $untouched" ||
+    fail "a refused nvme prepare changed the disks or /etc/fstab"
+# with consent: the blank disk becomes XFS 3fs-data-0, in fstab by label, mounted
+vm 1 "$D prepare $B 1 nvme 4096 --format-disks" >"$WORK/nvme.out" 2>&1 ||
+    fail "nvme prepare --format-disks: $(cat "$WORK/nvme.out")"
+vm 1 "test \"\$(blkid -L 3fs-data-0)\" = /dev/nvme0n1 && blkid -o value -s TYPE /dev/nvme0n1 | grep -qx xfs &&
+      grep -q '^LABEL=3fs-data-0 $B/data0 xfs ' /etc/fstab && mountpoint -q $B/data0 && test -d $B/data0/3fs &&
+      $D check $B 1 nvme 4096 && $untouched" ||
+    fail "nvme prepare did not leave an XFS disk mounted by label (or touched nvme1n1)"
+vm 1 "$D prepare $B 1 nvme 4096" || fail "a second nvme prepare (no consent needed: the disk has its label) failed"
+# a second disk holding ext4 is refused without consent, naming what it holds
+out=$(vm 1 "$D prepare $B 2 nvme 4096" 2>&1) && fail "nvme prepare formatted a disk holding ext4 without consent"
+grep -q "/dev/nvme1n1 would be formatted as 3fs-data-1 (it holds: ext4)" <<<"$out" ||
+    fail "nvme refusal for the ext4 disk: $out"
+# clear: unmounts, drops the fstab line, wipes only what it formatted
+vm 1 "$D clear $B 1 nvme 4096" >"$WORK/nvme.out" 2>&1 || fail "nvme clear: $(cat "$WORK/nvme.out")"
+vm 1 "! mountpoint -q $B/data0 && ! grep -q 3fs-data /etc/fstab &&
+      test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\" && $untouched" ||
+    fail "nvme clear left a mount, an fstab line or the XFS label behind, or touched nvme1n1"
+echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back; the ext4 disk untouched"
+phase_done 'nvme disks'
 
 # ---- cluster.yml, stand-in 3fs image and bundle --------------------------------
 write_config() { # write_config TAG
