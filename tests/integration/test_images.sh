@@ -383,6 +383,17 @@ if wait_for 15 mounted; then
         [ "$(find "$W1/data" -path '*/chunks/*' -type f | wc -l)" -eq 1 ] &&
         ok "fuse: mkdir, rename and unlink (its chunks are removed)" ||
         bad "fuse: namespace ops: $(cat "$WORK/ls.out")"
+    # A chain keeps serving on its remaining replica while a storage node is down.
+    on 2 docker stop t-storage >/dev/null
+    if wait_for 15 half; then
+        sleep 2.5 # the client's routing info is at most 2 s old
+        on 2 bash -c 'echo degraded > /mnt/3fs-it/h && cat /mnt/3fs-it/h' | grep -qx degraded &&
+            ok "fuse: write and read while storage 10002 is down (one replica left)" ||
+            bad "fuse: I/O with one replica down"
+    else
+        bad "fuse: chains did not lose a replica when storage 10002 stopped"
+    fi
+    on 2 docker start t-storage >/dev/null
 else
     bad "fuse: nothing mounted at /mnt/3fs-it: $(on 2 docker logs t-fuse 2>&1 | tail -3)"
 fi

@@ -91,7 +91,9 @@ class Client:
                                "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
 
     def targets(self, ino, idx):
-        """[(target id, (host, port))] of the chain holding chunk idx of ino."""
+        """[(target id, (host, port))] of the serving targets of the chain
+        holding chunk idx of ino (a target whose node stopped heartbeating is
+        left out, as mgmtd takes it out of the chain; none left is EIO)."""
         r = self.route()
         chains = self.chains()
         cid = chains[(ino + idx % self.stripe) % len(chains)]
@@ -100,7 +102,12 @@ class Client:
                      for tid in r["chains"][str(cid)]["targets"]]
         except KeyError as e:
             raise self.failed(Fail(f"chain {cid}: {e} is missing from the routing info"))
-        return [(tid, (n["host"], n["tcp_port"])) for tid, n in nodes]
+        live = [(tid, (n["host"], n["tcp_port"])) for tid, n in nodes if n["live"]]
+        if not live:
+            raise self.failed(Fail(f"chain {cid} has no serving target (its storage nodes "
+                                   f"are not HEARTBEAT_CONNECTED)", 7003,
+                                   "StorageClient::RoutingError"))
+        return live
 
     def storage(self, addr, req):
         try:
