@@ -2,18 +2,32 @@
 # m3fs-disks - written by m3fs: prepares, checks and clears the storage data
 # directories of one node.
 #
-#   m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks]
+#   m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks] [--disk DEV]...
 #
 # BASE/data<i>/3fs (i = 0..COUNT-1) are the 3FS target paths.
 #   dir:  plain directories.
 #   nvme: one whole NVMe disk per index, XFS labelled 3fs-data-<i>, mounted by
 #         label through /etc/fstab (so it comes back after a reboot).  A disk
-#         that already carries the label is reused as it is.  Any other disk
-#         is formatted only with --format-disks, and never when it or one of
-#         its partitions is mounted.  Disks formatted here are listed in
+#         that already carries the label is reused as it is.  With --disk
+#         (the node's nvmeDisks, COUNT of them) disk i is the i-th one named,
+#         and naming it is consent to format it; otherwise the free NVMe
+#         disks are taken in name order and formatted only with
+#         --format-disks.  A disk is never formatted when it or one of its
+#         partitions is mounted.  Disks formatted here are listed in
 #         BASE.formatted; `clear` wipes only those and leaves others intact.
 set -eu
-op=$1 base=$2 count=$3 type=$4 sector=$5 consent=${6:-}
+op=$1 base=$2 count=$3 type=$4 sector=$5 consent='' listed=''
+shift 5
+while [ $# -gt 0 ]; do
+    case $1 in
+    --format-disks) consent=$1 ;;
+    --disk) [ $# -ge 2 ] || { echo "m3fs-disks: --disk needs a device" >&2; exit 1; }
+        listed="$listed$2
+"; shift ;;
+    *) echo "m3fs-disks: unknown argument $1" >&2; exit 1 ;;
+    esac
+    shift
+done
 formatted="$base.formatted"
 tag="# m3fs $base"
 
@@ -52,22 +66,40 @@ fstab_add() { # fstab_add LABEL DIR
         echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag" >>/etc/fstab
 }
 
+# The disk for data index i: the i-th listed one, else the first free one.
+pick_disk() { # pick_disk I LABEL
+    if [ -z "$listed" ]; then
+        d=$(free_disks | head -n 1)
+        [ -n "$d" ] || die "no free NVMe disk left for $2 (need $count)"
+        echo "/dev/$d"
+        return
+    fi
+    d=$(printf '%s' "$listed" | sed -n "$(($1 + 1))p")
+    [ -n "$d" ] || die "nvmeDisks names no disk for $2 (need $count)"
+    [ -b "$d" ] || die "$d (nvmeDisks, for $2) is not a block device on this node"
+    have=$(blkid -p -o value -s LABEL "$d" 2>/dev/null || true)
+    case $have in 3fs-data-*) die "$d (nvmeDisks, for $2) already holds 3FS data disk $have" ;; esac
+    echo "$d"
+}
+
 nvme_prepare() {
     i=0
     while [ "$i" -lt "$count" ]; do
         label=3fs-data-$i mnt=$base/data$i
         mkdir -p "$mnt"
         if ! blkid -L "$label" >/dev/null 2>&1; then
-            d=$(free_disks | head -n 1)
-            [ -n "$d" ] || die "no free NVMe disk left for $label (need $count)"
-            sig=$(wipefs -i -O TYPE "/dev/$d" 2>/dev/null | sort -u | paste -sd ' ')
-            parts=$(lsblk -nr -o NAME "/dev/$d" | sed 1d | paste -sd ' ')
-            if [ "$consent" != --format-disks ]; then
-                die "/dev/$d would be formatted as $label (it holds: ${sig:-nothing}${parts:+ partitions $parts}); run again with --format-disks to allow formatting NVMe disks"
+            dev=$(pick_disk "$i" "$label")
+            sig=$(wipefs -i -O TYPE "$dev" 2>/dev/null | sort -u | paste -sd ' ')
+            parts=$(lsblk -nr -o NAME "$dev" | sed 1d | paste -sd ' ')
+            if lsblk -n -o MOUNTPOINT "$dev" | grep -q .; then
+                die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
             fi
-            echo "m3fs-disks: formatting /dev/$d as XFS $label" >&2
-            mkfs.xfs -f -L "$label" -s size="$sector" "/dev/$d" >/dev/null
-            echo "/dev/$d $label" >>"$formatted"
+            if [ -z "$listed" ] && [ "$consent" != --format-disks ]; then
+                die "$dev would be formatted as $label (it holds: ${sig:-nothing}${parts:+ partitions $parts}); run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
+            fi
+            echo "m3fs-disks: formatting $dev as XFS $label (it held: ${sig:-nothing}${parts:+ partitions $parts})" >&2
+            mkfs.xfs -f -L "$label" -s size="$sector" "$dev" >/dev/null
+            echo "$dev $label" >>"$formatted"
             udevadm settle 2>/dev/null || true
         fi
         fstab_add "$label" "$mnt"
@@ -107,5 +139,5 @@ prepare:nvme) nvme_prepare ;;
 check:*) all_present ;;
 clear:dir) rm -rf "$base" ;;
 clear:nvme) nvme_clear ;;
-*) die "usage: m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks]" ;;
+*) die "usage: m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks] [--disk DEV]..." ;;
 esac

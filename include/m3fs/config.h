@@ -53,6 +53,7 @@ struct m3fs_node {
     char *password_env;  /* as written, or NULL */
     char *identity_file; /* as written, or NULL */
     struct strvec rdma_addresses;
+    struct strvec nvme_disks; /* data disk i = nvme_disks[i] (diskType nvme), or empty */
     char *group;         /* nodeGroup name for expanded nodes, else NULL */
     struct yml_pos pos;
 };

@@ -92,6 +92,7 @@ static void node_free(struct m3fs_node *n)
     free(n->identity_file);
     free(n->group);
     sv_clear(&n->rdma_addresses);
+    sv_clear(&n->nvme_disks);
 }
 
 static void group_free(struct m3fs_node_group *g)

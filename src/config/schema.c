@@ -165,6 +165,7 @@ const struct field node_fields[] = {
     { "passwordEnv", FK_STR, N(password_env), NULL, NULL },
     { "identityFile", FK_STR, N(identity_file), NULL, NULL },
     { "rdmaAddresses", FK_STRLIST, N(rdma_addresses), NULL, NULL },
+    { "nvmeDisks", FK_STRLIST, N(nvme_disks), NULL, NULL },
     END,
 };
 

@@ -355,6 +355,56 @@ static void check_storage(struct vctx *v)
           c->mgmtd.stripe_size);
 }
 
+static int is_storage_node(const struct m3fs_config *c, size_t node)
+{
+    for (size_t i = 0; i < c->svc[SVC_STORAGE].n_member; i++)
+        if (c->svc[SVC_STORAGE].member[i] == node) return 1;
+    return 0;
+}
+
+static int is_dev_path(const char *s)
+{
+    if (strncmp(s, "/dev/", 5) || !s[5]) return 0;
+    return strspn(s + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
+           == strlen(s + 5);
+}
+
+/* nodes[i].nvmeDisks: the node's data disks, one per data index; listing a
+ * disk is consent to format it, so the list must be exact. */
+static void check_nvme_disks(struct vctx *v, size_t i)
+{
+    const struct m3fs_config *c = v->c;
+    const struct m3fs_node *n = &c->nodes[i];
+    if (!n->nvme_disks.n) return;
+    const char *name = n->name ? n->name : "?";
+    struct strbuf p = STRBUF_INIT;
+    sb_addf(&p, "nodes.%zu.nvmeDisks", i);
+    if (strcmp(c->storage.disk_type, "nvme"))
+        E(v, p.buf, "remove nvmeDisks, or set services.storage.diskType: nvme",
+          "node '%s' lists nvmeDisks, but diskType is '%s'", name, c->storage.disk_type);
+    else if (!is_storage_node(c, i))
+        E(v, p.buf, "add the node to services.storage, or remove its nvmeDisks",
+          "node '%s' lists nvmeDisks but is not a storage node", name);
+    else if ((long)n->nvme_disks.n != c->storage.disk_num_per_node)
+        E(v, p.buf, "list one disk per data index (services.storage.diskNumPerNode)",
+          "node '%s' lists %zu nvmeDisks, but diskNumPerNode is %ld", name, n->nvme_disks.n,
+          c->storage.disk_num_per_node);
+    for (size_t d = 0; d < n->nvme_disks.n; d++) {
+        size_t base = p.len;
+        sb_addf(&p, ".%zu", d);
+        const char *dev = n->nvme_disks.v[d];
+        if (!is_dev_path(dev))
+            E(v, p.buf, "use a whole-disk device path such as /dev/nvme0n1",
+              "'%s' is not a device path", dev);
+        for (size_t e = 0; e < d; e++)
+            if (!strcmp(n->nvme_disks.v[e], dev))
+                E(v, p.buf, "list each disk once", "disk %s is listed twice for node '%s'", dev,
+                  name);
+        sb_setlen(&p, base);
+    }
+    sb_release(&p);
+}
+
 struct port_use {
     long port;
     const char *what;
@@ -445,5 +495,6 @@ void config_validate(struct m3fs_config *c, struct diag_list *dl)
     check_services(&v);
     check_storage(&v);
     for (size_t i = 0; i < c->n_nodes; i++) check_node_ports(&v, i);
+    for (size_t i = 0; i < c->n_explicit_nodes; i++) check_nvme_disks(&v, i);
     check_images(&v);
 }

@@ -6,7 +6,9 @@
 #include "m3fs/shquote.h"
 #include "services.h"
 
-static char *disks_cmd(struct plan_ctx *ctx, const char *op)
+/* op on one node; prepare passes the node's nvmeDisks (listing a disk is
+ * consent to format it) and --format-disks when given. */
+static char *disks_cmd(struct plan_ctx *ctx, const char *op, size_t node)
 {
     const struct m3fs_config *cfg = ctx->cfg;
     char *tool = wd_path(ctx, "bin/m3fs-disks"), *base = wd_path(ctx, "storage/3fsdata");
@@ -17,7 +19,14 @@ static char *disks_cmd(struct plan_ctx *ctx, const char *op)
     sb_addf(&sb, " %ld ", cfg->storage.disk_num_per_node);
     sh_quote(&sb, cfg->storage.disk_type);
     sb_addf(&sb, " %ld", cfg->storage.sector_size);
-    if (ctx->format_disks && !strcmp(op, "prepare")) sb_adds(&sb, " --format-disks");
+    if (!strcmp(op, "prepare")) {
+        if (ctx->format_disks) sb_adds(&sb, " --format-disks");
+        const struct strvec *disks = &cfg->nodes[node].nvme_disks;
+        for (size_t i = 0; i < disks->n; i++) {
+            sb_adds(&sb, " --disk ");
+            sh_quote(&sb, disks->v[i]);
+        }
+    }
     free(tool), free(base);
     return sb_detach(&sb);
 }
@@ -34,18 +43,23 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
         char *tool = wd_path(ctx, "bin/m3fs-disks");
         for (size_t i = 0; i < n; i++)
             step_add_put(put, nodes[i], tool, script.buf, script.len, 0755);
-        char *prep = disks_cmd(ctx, "prepare"), *check = disks_cmd(ctx, "check");
+        char *check = disks_cmd(ctx, "check", nodes[0]);
         char *title = xstrfmt("prepare %ld data %s per node (%s)",
                               ctx->cfg->storage.disk_num_per_node,
                               strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
                               ctx->cfg->storage.disk_type);
         struct step *s = plan_add_step(p, "storage", STEP_RUN, title);
         s->prep = 1;
-        for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], prep, check);
+        for (size_t i = 0; i < n; i++) {
+            char *prep = disks_cmd(ctx, "prepare", nodes[i]);
+            step_add_run(s, nodes[i], prep, check);
+            free(prep);
+        }
         if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
             step_set_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
-                          "check the disks named above, then run again with --format-disks.");
-        free(tool), free(prep), free(check), free(title);
+                          "check the disks named above, then run again with --format-disks, or name "
+                          "each node's data disks in its nvmeDisks.");
+        free(tool), free(check), free(title);
     }
     tmpl_vars_free(&tv);
     sb_release(&script);
@@ -79,7 +93,7 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
     char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name);
-    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear");
+    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", nodes[0]);
     char *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
     /* The tool is gone when a previous destroy finished; nothing to clear then. */

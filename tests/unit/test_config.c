@@ -1206,6 +1206,52 @@ static void test_image_ref_and_artifact(void **state)
 
 /* ---- files: the sample and a Go-m3fs-style config ---- */
 
+/* nodes[].nvmeDisks: one device path per data index of a storage node
+ * with diskType nvme; each rule names the key (or the entry) it is about. */
+static void test_nvme_disks(void **state)
+{
+    (void)state;
+    static const char *const tmpl =
+        "nodes:\n"
+        "  - {name: n1, host: 10.0.0.1, username: root, nvmeDisks: %s}\n"
+        "  - {name: n2, host: 10.0.0.2, username: root%s}\n"
+        "services:\n" TU_SVCS_N1
+        "  client: {nodes: [n1]}\n"
+        "  storage: {nodes: [n1], diskNumPerNode: 2, replicationFactor: 1%s}\n";
+    struct {
+        const char *n1, *n2, *storage, *msg, *hint;
+        int line, col;
+    } cases[] = {
+        { "[/dev/nvme0n1]", "", "", "node 'n1' lists 1 nvmeDisks, but diskNumPerNode is 2",
+          "one disk per data index", 2, 48 },
+        { "[/dev/nvme0n1, nvme1n1]", "", "", "'nvme1n1' is not a device path", "/dev/nvme0n1", 2,
+          74 },
+        { "[/dev/nvme0n1, '/dev/x;y']", "", "", "'/dev/x;y' is not a device path", NULL, 2, 74 },
+        { "[/dev/nvme0n1, /dev/nvme0n1]", "", "", "disk /dev/nvme0n1 is listed twice for node 'n1'",
+          "each disk once", 2, 74 },
+        { "[/dev/a, /dev/b]", "", ", diskType: dir", "node 'n1' lists nvmeDisks, but diskType is 'dir'",
+          "diskType: nvme", 2, 48 },
+        { "[/dev/a, /dev/b]", ", nvmeDisks: [/dev/a, /dev/b]", "",
+          "node 'n2' lists nvmeDisks but is not a storage node", "services.storage", 3, 48 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        char *y = xstrfmt(tmpl, cases[i].n1, cases[i].n2, cases[i].storage);
+        struct m3fs_config *c = load(y);
+        free(y);
+        assert_null(c);
+        expect(cases[i].msg, DIAG_ERROR, cases[i].line, cases[i].col, cases[i].hint);
+    }
+    char *y = xstrfmt(tmpl, "[/dev/nvme0n1, /dev/disk/by-id/nvme-x_1]", "", "");
+    struct m3fs_config *c = load(y);
+    free(y);
+    assert_non_null(c);
+    assert_int_equal(dl.errors, 0); /* (the warning is about replicationFactor 1) */
+    assert_int_equal(c->nodes[0].nvme_disks.n, 2);
+    assert_string_equal(c->nodes[0].nvme_disks.v[1], "/dev/disk/by-id/nvme-x_1");
+    assert_int_equal(c->nodes[1].nvme_disks.n, 0);
+    config_free(c);
+}
+
 static void test_sample_loads_cleanly(void **state)
 {
     (void)state;
@@ -1277,6 +1323,7 @@ int main(void)
         cmocka_unit_test(test_password_env),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_image_ref_and_artifact),
+        cmocka_unit_test(test_nvme_disks),
         cmocka_unit_test(test_sample_loads_cleanly),
         cmocka_unit_test(test_go_m3fs_config),
     };

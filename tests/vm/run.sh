@@ -191,7 +191,21 @@ vm 1 "$D clear $B 1 nvme 4096" >"$WORK/nvme.out" 2>&1 || fail "nvme clear: $(cat
 vm 1 "! mountpoint -q $B/data0 && ! grep -q 3fs-data /etc/fstab &&
       test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\" && $untouched" ||
     fail "nvme clear left a mount, an fstab line or the XFS label behind, or touched nvme1n1"
-echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back; the ext4 disk untouched"
+# nvmeDisks: naming a disk is consent (here the ext4 one); a named disk that is not there is refused
+vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme1n1" >"$WORK/nvme.out" 2>&1 ||
+    fail "nvme prepare --disk /dev/nvme1n1: $(cat "$WORK/nvme.out")"
+grep -q "formatting /dev/nvme1n1 as XFS 3fs-data-0 (it held: ext4)" "$WORK/nvme.out" ||
+    fail "nvme prepare --disk did not say what it formatted: $(cat "$WORK/nvme.out")"
+vm 1 "blkid -p -o value -s LABEL /dev/nvme1n1 | grep -qx 3fs-data-0 && mountpoint -q $B/data0 &&
+      test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\"" ||
+    fail "nvme prepare --disk formatted the wrong disk or did not mount it"
+out=$(vm 1 "$D prepare $B 2 nvme 4096 --disk /dev/nvme1n1 --disk /dev/nvme9n1" 2>&1) &&
+    fail "nvme prepare accepted a named disk that does not exist"
+grep -q "/dev/nvme9n1 (nvmeDisks, for 3fs-data-1) is not a block device" <<<"$out" ||
+    fail "nvme refusal for a missing named disk: $out"
+vm 1 "$D clear $B 1 nvme 4096 && ! mountpoint -q $B/data0 && test -z \"\$(blkid -p -o value -s TYPE /dev/nvme1n1)\"" ||
+    fail "nvme clear after --disk did not unmount and wipe the disk it formatted"
+echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one refused"
 phase_done 'nvme disks'
 
 # ---- cluster.yml, stand-in 3fs image and bundle --------------------------------
