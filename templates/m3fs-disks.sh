@@ -82,18 +82,27 @@ pick_disk() { # pick_disk I LABEL
     echo "$d"
 }
 
+# True unless nvmeDisks names, for index I, a disk other than DEV.
+named_is() { # named_is I DEV
+    [ -n "$listed" ] || return 0
+    want=$(printf '%s' "$listed" | sed -n "$(($1 + 1))p")
+    [ -n "$want" ] && [ "$(readlink -f "$want")" = "$(readlink -f "$2")" ]
+}
+
 nvme_prepare() {
     i=0
     while [ "$i" -lt "$count" ]; do
         label=3fs-data-$i mnt=$base/data$i
         mkdir -p "$mnt"
-        if ! blkid -L "$label" >/dev/null 2>&1; then
+        if have=$(blkid -L "$label" 2>/dev/null); then
+            named_is "$i" "$have" ||
+                die "$label is already on $have, not on the disk nvmeDisks names for it; fix nvmeDisks (or clear the old disk)"
+        else
             dev=$(pick_disk "$i" "$label")
             sig=$(wipefs -i -O TYPE "$dev" 2>/dev/null | sort -u | paste -sd ' ')
             parts=$(lsblk -nr -o NAME "$dev" | sed 1d | paste -sd ' ')
-            if lsblk -n -o MOUNTPOINT "$dev" | grep -q .; then
-                die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
-            fi
+            mounts=$(lsblk -n -o MOUNTPOINT "$dev") || die "cannot list the mounts of $dev (lsblk failed)"
+            [ -z "$mounts" ] || die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
             if [ -z "$listed" ] && [ "$consent" != --format-disks ]; then
                 die "$dev would be formatted as $label (it holds: ${sig:-nothing}${parts:+ partitions $parts}); run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
             fi
@@ -121,10 +130,11 @@ nvme_clear() {
         rm -f /etc/fstab.m3fs.tmp
     fi
     if [ -f "$formatted" ]; then
+        # by label: device names can change across reboots
         while read -r dev label; do
-            [ "$(blkid -o value -s LABEL "$dev" 2>/dev/null)" = "$label" ] || continue
-            echo "m3fs-disks: wiping $dev ($label, formatted by m3fs)" >&2
-            wipefs -a "$dev" >/dev/null
+            cur=$(blkid -L "$label" 2>/dev/null) || continue
+            echo "m3fs-disks: wiping $cur ($label, formatted by m3fs as $dev)" >&2
+            wipefs -a "$cur" >/dev/null
         done <"$formatted"
         rm -f "$formatted"
     fi

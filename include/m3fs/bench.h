@@ -35,6 +35,9 @@ const struct bench_workload *bench_profile(const char *name, size_t *n);
 void bench_fio_cmd(const struct bench_workload *w, const char *fio, const char *dir, int direct,
                    struct strbuf *out);
 
+/* The largest numjobs of the n workloads ws: how many files they use. */
+int bench_max_jobs(const struct bench_workload *ws, size_t n);
+
 /* The fio command that writes, whole and with 1 MiB writes, every file
  * the n workloads ws use (they share one size), run before them so that
  * fio never lays a file out itself with a workload's block size (4 KiB

@@ -41,12 +41,18 @@ void bench_fio_cmd(const struct bench_workload *w, const char *fio, const char *
             direct ? "" : (w->is_write ? " --end_fsync=1" : " --invalidate=1"));
 }
 
-void bench_fill_cmd(const struct bench_workload *ws, size_t n, const char *fio, const char *dir,
-                    int direct, struct strbuf *out)
+int bench_max_jobs(const struct bench_workload *ws, size_t n)
 {
     int jobs = 0;
     for (size_t i = 0; i < n; i++)
         if (ws[i].numjobs > jobs) jobs = ws[i].numjobs;
+    return jobs;
+}
+
+void bench_fill_cmd(const struct bench_workload *ws, size_t n, const char *fio, const char *dir,
+                    int direct, struct strbuf *out)
+{
+    int jobs = bench_max_jobs(ws, n);
     sh_quote(out, fio);
     sb_adds(out, " --name=fill --directory=");
     sh_quote(out, dir);

@@ -34,6 +34,16 @@ static size_t client_slot(const struct m3fs_config *c, size_t node)
     return slot;
 }
 
+/* The fill writes numjobs x size per client: allow 10 MiB/s, at least 10 min. */
+static long fill_timeout_s(const struct bench_workload *ws, size_t n)
+{
+    int jobs = bench_max_jobs(ws, n);
+    char *end;
+    double mib = strtod(ws[0].size, &end);
+    mib *= *end == 'g' ? 1024 : *end == 'k' ? 1.0 / 1024 : 1;
+    return 600 + (long)(mib * jobs / 10);
+}
+
 /* Inside the client container: fio in a per-node directory of the mount. */
 static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, int direct,
                    struct strbuf *out, struct strbuf *err)
@@ -50,7 +60,7 @@ static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, i
     sh_quote(&cmd, c->svc[SVC_CLIENT].container_name);
     sb_adds(&cmd, " bash -c ");
     sh_quote(&cmd, inner.buf);
-    long timeout_s = j->w ? j->w->runtime_s + 300 : 3600;
+    long timeout_s = j->w ? j->w->runtime_s + 300 : fill_timeout_s(j->ws, j->nw);
     int rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
     sb_release(&dir);
     sb_release(&inner);
@@ -139,6 +149,7 @@ static int run_all(const struct m3fs_config *c, struct remote_ctx *ctx, struct b
     for (size_t i = 0; rc && i < cl->n_member; i++)
         if (errs[i].len) sb_addf(err, "%s\n", errs[i].buf);
     for (size_t i = 0; i < cl->n_member; i++) sb_release(&errs[i]);
+    free(errs);
     return rc ? -1 : 0;
 }
 

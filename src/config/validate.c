@@ -365,7 +365,7 @@ static int is_storage_node(const struct m3fs_config *c, size_t node)
 static int is_dev_path(const char *s)
 {
     if (strncmp(s, "/dev/", 5) || !s[5]) return 0;
-    return strspn(s + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/")
+    return strspn(s + 5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:+")
            == strlen(s + 5);
 }
 

@@ -199,13 +199,17 @@ grep -q "formatting /dev/nvme1n1 as XFS 3fs-data-0 (it held: ext4)" "$WORK/nvme.
 vm 1 "blkid -p -o value -s LABEL /dev/nvme1n1 | grep -qx 3fs-data-0 && mountpoint -q $B/data0 &&
       test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\"" ||
     fail "nvme prepare --disk formatted the wrong disk or did not mount it"
+out=$(vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme0n1" 2>&1) &&
+    fail "nvme prepare accepted nvmeDisks naming another disk than the one holding 3fs-data-0"
+grep -q "3fs-data-0 is already on /dev/nvme1n1, not on the disk nvmeDisks names for it" <<<"$out" ||
+    fail "nvme refusal for a label on another disk than named: $out"
 out=$(vm 1 "$D prepare $B 2 nvme 4096 --disk /dev/nvme1n1 --disk /dev/nvme9n1" 2>&1) &&
     fail "nvme prepare accepted a named disk that does not exist"
 grep -q "/dev/nvme9n1 (nvmeDisks, for 3fs-data-1) is not a block device" <<<"$out" ||
     fail "nvme refusal for a missing named disk: $out"
 vm 1 "$D clear $B 1 nvme 4096 && ! mountpoint -q $B/data0 && test -z \"\$(blkid -p -o value -s TYPE /dev/nvme1n1)\"" ||
     fail "nvme clear after --disk did not unmount and wipe the disk it formatted"
-echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one refused"
+echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one and a mismatched label refused"
 phase_done 'nvme disks'
 
 # ---- cluster.yml, stand-in 3fs image and bundle --------------------------------

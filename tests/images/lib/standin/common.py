@@ -214,29 +214,33 @@ def rpc(addr, req, timeout=5.0):
     """Send one JSON request line to (ip, port); return the decoded reply.
 
     Each thread keeps its connections open for the next call (servers answer
-    any number of lines per connection). When a kept connection turns out to
-    be closed by its server (it restarted) before any reply byte came, the
-    request is sent once more on a new connection."""
+    any number of lines per connection). A kept connection is used only if
+    its server has not closed it meanwhile (it restarted); a request that was
+    sent is never sent again here."""
     conns = _pool.__dict__.setdefault("conns", {})
-    line = (json.dumps(req) + "\n").encode()
-    kept = conns.pop(addr, None)
-    if kept is not None:
+    conn = conns.pop(addr, None)
+    if conn is not None and not _still_open(conn[0]):
+        conn[0].close()
+        conn = None
+    if conn is None:
         try:
-            return _exchange(addr, kept, line, timeout, conns)
-        except _Closed:
-            pass
-    try:
-        s = socket.create_connection(addr, timeout=timeout)
-    except OSError as e:
-        raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
-    try:
-        return _exchange(addr, (s, s.makefile("rb")), line, timeout, conns)
-    except _Closed:
-        raise RpcError(f"{addr[0]}:{addr[1]}: connection closed without reply")
+            s = socket.create_connection(addr, timeout=timeout)
+        except OSError as e:
+            raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
+        conn = (s, s.makefile("rb"))
+    return _exchange(addr, conn, (json.dumps(req) + "\n").encode(), timeout, conns)
 
 
-class _Closed(Exception):
-    pass
+def _still_open(s):
+    """No end-of-file, error or stray byte waits on an idle kept connection."""
+    try:
+        s.setblocking(False)
+        s.recv(1, socket.MSG_PEEK)  # returns b"" (closed) or a byte (out of step)
+        return False
+    except BlockingIOError:  # nothing waiting: still open
+        return True
+    except OSError:
+        return False
 
 
 def _exchange(addr, conn, line, timeout, conns):
@@ -245,17 +249,12 @@ def _exchange(addr, conn, line, timeout, conns):
         s.settimeout(timeout)
         s.sendall(line)
         buf = reader.readline()
-    except (BrokenPipeError, ConnectionResetError):
-        s.close()
-        raise _Closed()
     except OSError as e:
         s.close()
         raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
     if not buf.endswith(b"\n"):
         s.close()
-        if not buf:
-            raise _Closed()
-        raise RpcError(f"{addr[0]}:{addr[1]}: connection closed in the middle of a reply")
+        raise RpcError(f"{addr[0]}:{addr[1]}: connection closed without a (whole) reply")
     conns[addr] = conn
     try:
         return json.loads(buf)

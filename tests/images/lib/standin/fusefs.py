@@ -167,16 +167,23 @@ def to_stat(e):
 
 
 class FS(fuse.Fuse):
+    """Sizes: meta holds a file's size; a handle that wrote past it publishes
+    the end of its own writes on flush/fsync/close. Until then this client
+    sees that end (open_ends, by inode); other clients see it after the close
+    (close-to-open, as real 3FS)."""
+
     def __init__(self, client, *a, **kw):
         super().__init__(*a, **kw)
         self.client = client
-        self.open_sizes, self.size_lock = {}, threading.Lock()  # path -> [handles, size]
+        self.lock = threading.Lock()
+        self.open_ends = {}  # ino -> [open handles, end of this client's writes]
+        self.handles = set()  # open File objects (their paths follow renames)
         self.file_class = make_file_class(self)
 
     def entry(self, path):
         e = self.client.meta("stat", path=path)["entry"]
-        with self.size_lock:
-            live = self.open_sizes.get(path)
+        with self.lock:
+            live = self.open_ends.get(e["ino"])
             if live:
                 e["size"] = max(e["size"], live[1])
         return e
@@ -206,6 +213,10 @@ class FS(fuse.Fuse):
 
     def rename(self, old, new):
         gone = self.client.meta("rename", old=old, new=new)["replaced"]
+        with self.lock:
+            for h in self.handles:
+                if h.path == old or h.path.startswith(old + "/"):
+                    h.path = new + h.path[len(old):]
         if gone and gone["kind"] == "file":
             self.client.drop(gone["ino"], 0, gone["size"])
 
@@ -213,9 +224,13 @@ class FS(fuse.Fuse):
         e = self.entry(path)
         self.client.drop(e["ino"], size, e["size"])
         self.client.meta("setattr", path=path, size=size, mtime=time.time())
-        with self.size_lock:
-            if path in self.open_sizes:
-                self.open_sizes[path][1] = size
+        with self.lock:
+            live = self.open_ends.get(e["ino"])
+            if live:
+                live[1] = min(live[1], size)
+            for h in self.handles:
+                if h.ino == e["ino"]:
+                    h.size = size
 
     def chmod(self, path, mode):
         self.client.meta("setattr", path=path, mode=mode & 0o7777)
@@ -231,32 +246,31 @@ class FS(fuse.Fuse):
                             f_bfree=1 << 28, f_bavail=1 << 28, f_files=1 << 24,
                             f_ffree=1 << 24, f_namemax=255)
 
-    def opened(self, path, size):
-        with self.size_lock:
-            self.open_sizes.setdefault(path, [0, size])[0] += 1
+    def opened(self, h):
+        with self.lock:
+            self.open_ends.setdefault(h.ino, [0, 0])[0] += 1
+            self.handles.add(h)
 
-    def live_size(self, path):
-        """Size of an open file: what meta said at open, grown by our writes."""
-        with self.size_lock:
-            return self.open_sizes[path][1]
-
-    def written(self, path, end):
-        with self.size_lock:
-            live = self.open_sizes[path]
+    def written(self, h, end):
+        with self.lock:
+            h.size, h.dirty = max(h.size, end), True
+            live = self.open_ends[h.ino]
             live[1] = max(live[1], end)
 
-    def publish(self, path, closing):
-        """Store a grown size with meta (flush/fsync/close)."""
-        with self.size_lock:
-            live = self.open_sizes[path]
-            size = live[1]
+    def publish(self, h, closing):
+        """A handle that wrote stores the end of its writes with meta if the
+        file grew (flush/fsync/close)."""
+        with self.lock:
+            end = self.open_ends[h.ino][1] if h.dirty else 0
+            path = h.path
             if closing:
+                self.handles.discard(h)
+                live = self.open_ends[h.ino]
                 live[0] -= 1
                 if live[0] == 0:
-                    del self.open_sizes[path]
-        e = self.client.meta("stat", path=path)["entry"]
-        if size > e["size"]:
-            self.client.meta("setattr", path=path, size=size, mtime=time.time())
+                    del self.open_ends[h.ino]
+        if end and end > self.client.meta("stat", path=path)["entry"]["size"]:
+            self.client.meta("setattr", path=path, size=end, mtime=time.time())
 
 
 def make_file_class(fs):
@@ -272,31 +286,32 @@ def make_file_class(fs):
             e = fs.entry(path)
             if e["kind"] == "dir":
                 raise oserr(errno.EISDIR)
-            self.path, self.ino = path, e["ino"]
+            self.path, self.ino, self.size, self.dirty = path, e["ino"], e["size"], False
             if flags & os.O_TRUNC and e["size"]:
                 fs.truncate(path, 0)
-                e["size"] = 0
-            fs.opened(path, e["size"])
+                self.size = 0
+            fs.opened(self)
 
         def read(self, length, offset):
-            size = fs.live_size(self.path)
+            with fs.lock:  # this handle's size, or further if this client wrote further
+                size = max(self.size, fs.open_ends[self.ino][1])
             if offset >= size:
                 return b""
             return fs.client.read(self.ino, min(length, size - offset), offset)
 
         def write(self, buf, offset):
             n = fs.client.write(self.ino, buf, offset)
-            fs.written(self.path, offset + n)
+            fs.written(self, offset + n)
             return n
 
         def flush(self):
-            fs.publish(self.path, False)
+            fs.publish(self, False)
 
         def fsync(self, isfsyncfile):
-            fs.publish(self.path, False)
+            fs.publish(self, False)
 
         def release(self, flags):
-            fs.publish(self.path, True)
+            fs.publish(self, True)
 
         def fgetattr(self):
             return to_stat(fs.entry(self.path))
