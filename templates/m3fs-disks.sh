@@ -66,6 +66,9 @@ fstab_add() { # fstab_add LABEL DIR
         echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag" >>/etc/fstab
 }
 
+# The disk nvmeDisks names for data index I (empty: none).
+listed_disk() { printf '%s' "$listed" | sed -n "$(($1 + 1))p"; }
+
 # The disk for data index i: the i-th listed one, else the first free one.
 pick_disk() { # pick_disk I LABEL
     if [ -z "$listed" ]; then
@@ -74,7 +77,7 @@ pick_disk() { # pick_disk I LABEL
         echo "/dev/$d"
         return
     fi
-    d=$(printf '%s' "$listed" | sed -n "$(($1 + 1))p")
+    d=$(listed_disk "$1")
     [ -n "$d" ] || die "nvmeDisks names no disk for $2 (need $count)"
     [ -b "$d" ] || die "$d (nvmeDisks, for $2) is not a block device on this node"
     have=$(blkid -p -o value -s LABEL "$d" 2>/dev/null || true)
@@ -85,7 +88,7 @@ pick_disk() { # pick_disk I LABEL
 # True unless nvmeDisks names, for index I, a disk other than DEV.
 named_is() { # named_is I DEV
     [ -n "$listed" ] || return 0
-    want=$(printf '%s' "$listed" | sed -n "$(($1 + 1))p")
+    want=$(listed_disk "$1")
     [ -n "$want" ] && [ "$(readlink -f "$want")" = "$(readlink -f "$2")" ]
 }
 

@@ -355,13 +355,6 @@ static void check_storage(struct vctx *v)
           c->mgmtd.stripe_size);
 }
 
-static int is_storage_node(const struct m3fs_config *c, size_t node)
-{
-    for (size_t i = 0; i < c->svc[SVC_STORAGE].n_member; i++)
-        if (c->svc[SVC_STORAGE].member[i] == node) return 1;
-    return 0;
-}
-
 static int is_dev_path(const char *s)
 {
     if (strncmp(s, "/dev/", 5) || !s[5]) return 0;
@@ -382,7 +375,7 @@ static void check_nvme_disks(struct vctx *v, size_t i)
     if (strcmp(c->storage.disk_type, "nvme"))
         E(v, p.buf, "remove nvmeDisks, or set services.storage.diskType: nvme",
           "node '%s' lists nvmeDisks, but diskType is '%s'", name, c->storage.disk_type);
-    else if (!is_storage_node(c, i))
+    else if (!config_node_has(c, i, SVC_STORAGE))
         E(v, p.buf, "add the node to services.storage, or remove its nvmeDisks",
           "node '%s' lists nvmeDisks but is not a storage node", name);
     else if ((long)n->nvme_disks.n != c->storage.disk_num_per_node)

@@ -6,9 +6,9 @@
 #include "m3fs/shquote.h"
 #include "services.h"
 
-/* op on one node; prepare passes the node's nvmeDisks (listing a disk is
- * consent to format it) and --format-disks when given. */
-static char *disks_cmd(struct plan_ctx *ctx, const char *op, size_t node)
+/* The disk tool's op; prepare also passes --format-disks when given and
+ * disks, a node's nvmeDisks (listing a disk is consent to format it). */
+static char *disks_cmd(struct plan_ctx *ctx, const char *op, const struct strvec *disks)
 {
     const struct m3fs_config *cfg = ctx->cfg;
     char *tool = wd_path(ctx, "bin/m3fs-disks"), *base = wd_path(ctx, "storage/3fsdata");
@@ -21,8 +21,7 @@ static char *disks_cmd(struct plan_ctx *ctx, const char *op, size_t node)
     sb_addf(&sb, " %ld", cfg->storage.sector_size);
     if (!strcmp(op, "prepare")) {
         if (ctx->format_disks) sb_adds(&sb, " --format-disks");
-        const struct strvec *disks = &cfg->nodes[node].nvme_disks;
-        for (size_t i = 0; i < disks->n; i++) {
+        for (size_t i = 0; disks && i < disks->n; i++) {
             sb_adds(&sb, " --disk ");
             sh_quote(&sb, disks->v[i]);
         }
@@ -43,7 +42,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
         char *tool = wd_path(ctx, "bin/m3fs-disks");
         for (size_t i = 0; i < n; i++)
             step_add_put(put, nodes[i], tool, script.buf, script.len, 0755);
-        char *check = disks_cmd(ctx, "check", nodes[0]);
+        char *check = disks_cmd(ctx, "check", NULL);
         char *title = xstrfmt("prepare %ld data %s per node (%s)",
                               ctx->cfg->storage.disk_num_per_node,
                               strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
@@ -51,7 +50,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
         struct step *s = plan_add_step(p, "storage", STEP_RUN, title);
         s->prep = 1;
         for (size_t i = 0; i < n; i++) {
-            char *prep = disks_cmd(ctx, "prepare", nodes[i]);
+            char *prep = disks_cmd(ctx, "prepare", &ctx->cfg->nodes[nodes[i]].nvme_disks);
             step_add_run(s, nodes[i], prep, check);
             free(prep);
         }
@@ -93,7 +92,7 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
     char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name);
-    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", nodes[0]);
+    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", NULL);
     char *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
     /* The tool is gone when a previous destroy finished; nothing to clear then. */
