@@ -52,6 +52,7 @@ if fuzz_ok; then
     done
 else
     echo "SKIPPED: fuzzing: clang cannot link -fsanitize=fuzzer here (install clang and its libFuzzer runtime)" >&2
+    [ "${CI:-}" = true ] && { echo "FAILED: fuzzing skipped under CI=true" >&2; exit 1; }
 fi
 
 step "integration tests"
@@ -71,4 +72,10 @@ for t in tests/integration/test_*.sh; do
     esac
 done
 echo "integration: $pass passed, $fail failed, $skip skipped"
+# Under CI every integration test must run: a skip (exit 77: no root, no
+# dockerd, ...) means the run proved nothing, so it fails the run.
+if [ "${CI:-}" = true ] && [ "$skip" -gt 0 ]; then
+    echo "FAILED: $skip integration test(s) skipped under CI=true" >&2
+    exit 1
+fi
 [ "$fail" -eq 0 ]

@@ -16,14 +16,26 @@
 
 struct probe {
     pthread_mutex_t lock;
+    pthread_cond_t met;
     int running, max_running;
+    int want;      /* calls that must run at once before any may finish */
+    int reached;   /* set once `want` calls were running together */
     int *calls;
 };
 
-static void nap_ms(long ms)
+/* Block until `want` calls run at once (or 10 s pass, so a serial pool fails
+ * the max_running check instead of hanging). No timing decides the result. */
+static void wait_for_company(struct probe *p)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    if (p->running >= p->want) {
+        p->reached = 1;
+        pthread_cond_broadcast(&p->met);
+    }
+    while (!p->reached)
+        if (pthread_cond_timedwait(&p->met, &p->lock, &until)) break;
 }
 
 static int probe_fn(void *arg, size_t item, struct strbuf *err)
@@ -32,9 +44,7 @@ static int probe_fn(void *arg, size_t item, struct strbuf *err)
     pthread_mutex_lock(&p->lock);
     p->calls[item]++;
     if (++p->running > p->max_running) p->max_running = p->running;
-    pthread_mutex_unlock(&p->lock);
-    nap_ms(20);
-    pthread_mutex_lock(&p->lock);
+    wait_for_company(p);
     p->running--;
     pthread_mutex_unlock(&p->lock);
     if (item % 3 == 1) {
@@ -46,7 +56,8 @@ static int probe_fn(void *arg, size_t item, struct strbuf *err)
 
 static void run_probe(size_t n, long parallel, int expect_max)
 {
-    struct probe p = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    struct probe p = { .lock = PTHREAD_MUTEX_INITIALIZER, .met = PTHREAD_COND_INITIALIZER,
+                       .want = expect_max };
     p.calls = xcalloc(n ? n : 1, sizeof(int));
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t i = 0; i < n; i++) sb_init(&errs[i], 0);
@@ -74,7 +85,7 @@ static void run_probe(size_t n, long parallel, int expect_max)
 static void test_bounded_parallelism(void **state)
 {
     (void)state;
-    run_probe(12, 4, 4);   /* 20 ms each: 4 overlap for sure */
+    run_probe(12, 4, 4);   /* the first 4 wait for each other */
 }
 
 static void test_serial_when_parallel_is_one_or_less(void **state)
