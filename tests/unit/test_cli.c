@@ -261,6 +261,18 @@ static void test_version(void **state)
     }
 }
 
+/* Output that cannot be written is a failure, not a silent exit 0. */
+static void test_stdout_full(void **state)
+{
+    (void)state;
+    if (access("/dev/full", W_OK)) TU_SKIP_UNLESS_CI("/dev/full is missing");
+    char *cmd = xstrfmt("'%s' --version >/dev/full 2>/dev/null", bin);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    free(cmd);
+}
+
 static void test_unknown_command_and_flag(void **state)
 {
     (void)state;
@@ -585,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_help_every_level),
         cmocka_unit_test(test_help_columns),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_stdout_full),
         cmocka_unit_test(test_unknown_command_and_flag),
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_aliases),
