@@ -4,24 +4,42 @@
  *
  * A leaf entry has `exec`; a group entry has `children` (NULL-terminated).
  * Options are declared in `opts` (see opt.h) and parsed by the dispatcher
- * together with the global options before exec is called. */
+ * together with the global options before exec is called.  Setup shared by
+ * commands is declared in the entry and done by the dispatcher (as git's
+ * RUN_SETUP): positional-word counts (`min_args`/`max_args`), `-c FILE` with
+ * the config loaded into ctx->cfg (CMD_CONFIG), `-w/-r` overrides
+ * (CMD_OVERRIDES), and the range of --parallel (1..`max_parallel`). */
 #ifndef M3FS_CMD_H
 #define M3FS_CMD_H
 
 #include "m3fs/opt.h"
+#include "m3fs/remote.h"
 
 /* Exit codes */
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
+/* The largest --parallel any command takes (nodes at once). */
+#define CMD_MAX_PARALLEL 1024
+
+/* cmd_entry.flags: setup the dispatcher does before exec. */
+#define CMD_CONFIG 0x1    /* -c FILE (required), loaded and validated into ctx->cfg */
+#define CMD_OVERRIDES 0x2 /* with CMD_CONFIG: -w DIR and -r REGISTRY override the config */
+
 struct cmd_entry;
+struct m3fs_config;
 
 struct cmd_ctx {
     const struct cmd_entry *entry;
     const char *path;        /* e.g. "m3fs cluster architecture" */
     struct opt_rest args;    /* positional words (borrowed from argv) */
     int dashdash_at;         /* index in args where words after "--" start, or -1 */
+    struct m3fs_config *cfg; /* CMD_CONFIG: loaded by the dispatcher, freed after exec */
+    const char *config_path; /* CMD_CONFIG: the -c FILE (borrowed from argv) */
+    struct remote_opts ro;   /* from the global options (host keys, local exec) */
+    long parallel;           /* --parallel, checked against the entry's range */
+    int no_color;            /* --no-color */
 };
 
 struct cmd_entry {
@@ -32,20 +50,16 @@ struct cmd_entry {
     const struct opt_spec *opts; /* may be NULL */
     int (*exec)(struct cmd_ctx *ctx);
     const struct cmd_entry *const *children;
+    unsigned flags;              /* CMD_CONFIG, CMD_OVERRIDES */
+    int min_args, max_args;      /* positional words; max_args -1: any number */
+    long max_parallel;           /* 0: CMD_MAX_PARALLEL */
 };
-
-/* Global options, valid before or after any command word. */
-struct m3fs_globals {
-    int debug;
-    int no_color;
-    int version;
-    long parallel;
-    const char *known_hosts;  /* --known-hosts FILE (borrowed from argv) */
-    int accept_new_host_keys; /* --accept-new-host-keys */
-};
-extern struct m3fs_globals g_opts;
 
 extern const struct cmd_entry cmd_root_entry;
+
+/* The options the dispatcher adds to an entry by its flags (for help and
+ * tests): -c for CMD_CONFIG, -w/-r for CMD_OVERRIDES; NULL when none. */
+const struct opt_spec *cmd_setup_opts(const struct cmd_entry *e);
 
 /* Run the command line; returns the process exit code. */
 int cmd_main(int argc, char **argv);
@@ -57,7 +71,6 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out);
 int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-struct m3fs_config;
 struct config_overrides;
 /* Load and validate a cluster.yml for a command: prints every diagnostic
  * (errors and warnings) to stderr; returns NULL when there were errors.
@@ -71,26 +84,25 @@ struct strvec;
 struct remote_session;
 
 struct cmd_nodes {
-    struct m3fs_config *cfg; /* owned */
+    struct m3fs_config *cfg; /* borrowed from the cmd_ctx */
     size_t *idx;             /* owned: indexes into cfg->nodes, in config order */
     size_t n;                /* at least 1 */
 };
 
-/* Load `config` (cmd_load_config) and select the nodes of the given roles
- * and names, every node when both are empty (remote_select_nodes).  Returns
- * EXIT_OK with sel filled (free with cmd_nodes_release()); otherwise the
- * exit code, having said why (a usage error for an unknown role or node
- * name; EXIT_FAIL for a config with errors or a selection of no node), with
- * nothing left to free. */
-int cmd_select_nodes(struct cmd_ctx *ctx, const char *config, const struct strvec *roles,
+/* Select the nodes of ctx->cfg (CMD_CONFIG) with the given roles and names,
+ * every node when both are empty (remote_select_nodes).  Returns EXIT_OK
+ * with sel filled (free with cmd_nodes_release()); otherwise the exit code,
+ * having said why (a usage error for an unknown role or node name;
+ * EXIT_FAIL for a selection of no node), with nothing left to free. */
+int cmd_select_nodes(struct cmd_ctx *ctx, const struct strvec *roles,
                      const struct strvec *names, struct cmd_nodes *sel);
 void cmd_nodes_release(struct cmd_nodes *sel);
 
-/* Run fn on every selected node, --parallel at a time, with the global
- * remote options (see remote_ctx_run()).  Returns sel->n error buffers in
+/* Run fn on every selected node, ctx->parallel at a time, with ctx->ro
+ * (see remote_ctx_run()).  Returns sel->n error buffers in
  * selection order, secrets masked (log_mask), empty for a node that
  * succeeded; free them with cmd_errs_free().  *failed: nodes that failed. */
-struct strbuf *cmd_run_nodes(const struct cmd_nodes *sel,
+struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
                              int (*fn)(struct remote_session *s, size_t node, void *arg,
                                        struct strbuf *err),
                              void *arg, size_t *failed);

@@ -46,9 +46,9 @@ struct remote_opts {
     int allow_local;           /* run nodes that are this machine without SSH */
 };
 
-/* Fill opts from the global options (--known-hosts, --accept-new-host-keys)
- * and the environment; allow_local is on unless M3FS_LOCAL_EXEC=0. */
-void remote_opts_from_globals(struct remote_opts *o);
+/* Defaults: everything zero, allow_local on unless M3FS_LOCAL_EXEC=0.  The
+ * command layer then sets what its options say (known_hosts, ...). */
+void remote_opts_default(struct remote_opts *o);
 
 struct remote_session;
 

@@ -9,13 +9,12 @@
 #include "m3fs/log.h"
 
 static struct {
-    const char *config, *output, *tmp_dir, *base_url;
+    const char *output, *tmp_dir, *base_url;
     int gzip, force;
     struct strvec images;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config (images.* decide the files)"),
     OPT_STRING_REQ('o', "output", &o.output, "FILE", "bundle to write (a tar)"),
     OPT_STRING('t', "tmp-dir", &o.tmp_dir, "DIR", "download cache directory (default /tmp/3fs)"),
     OPT_BOOL('z', "gzip", &o.gzip, "gzip the bundle"),
@@ -41,7 +40,7 @@ static void print_result(const struct artifact_manifest *m)
     sb_release(&sb);
 }
 
-static int run(struct m3fs_config *cfg)
+static int run(struct m3fs_config *cfg, long parallel)
 {
     struct artifact_manifest m = { 0 };
     struct artifact_dl_opts dl;
@@ -50,7 +49,7 @@ static int run(struct m3fs_config *cfg)
     artifact_dl_opts_init(&dl);
     if (o.tmp_dir) dl.cache_dir = o.tmp_dir;
     if (o.base_url) dl.base_url = o.base_url;
-    dl.parallel = g_opts.parallel; /* the global --parallel */
+    dl.parallel = parallel; /* the global --parallel */
     if (artifact_plan(cfg, &o.images, &m, &err)) {
         log_error("%s", err.buf);
         rc = EXIT_USAGE;
@@ -69,18 +68,12 @@ static int run(struct m3fs_config *cfg)
 static int exec_download(struct cmd_ctx *ctx)
 {
     struct stat st;
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
-    if (g_opts.parallel < 1 || g_opts.parallel > 64)
-        return cmd_usage_error(ctx, "--parallel must be between 1 and 64, not %ld", g_opts.parallel);
     if (!o.force && !lstat(o.output, &st)) {
         log_error("%s already exists; use --force to overwrite it or choose another --output",
                   o.output);
         return EXIT_FAIL;
     }
-    struct m3fs_config *cfg = cmd_load_config(o.config, &(struct config_overrides){ 0 });
-    if (!cfg) return EXIT_FAIL;
-    int rc = run(cfg);
-    config_free(cfg);
+    int rc = run(ctx->cfg, ctx->parallel);
     sv_clear(&o.images);
     return rc;
 }
@@ -88,7 +81,12 @@ static int exec_download(struct cmd_ctx *ctx)
 static const char *const aliases[] = { "export", "d", "e", NULL };
 
 const struct cmd_entry cmd_artifact_download_entry = {
-    "download", aliases, NULL,
-    "Download the 3FS images (sha256 verified) into one offline bundle", opts, exec_download,
-    NULL,
+    .name = "download",
+    .aliases = aliases,
+    .usage = "-c FILE -o FILE [-t DIR] [--gzip] [--base-url URL] [--images LIST] [--force]",
+    .summary = "Download the 3FS images (sha256 verified) into one offline bundle",
+    .opts = opts,
+    .exec = exec_download,
+    .flags = CMD_CONFIG,
+    .max_parallel = 64,
 };

@@ -29,8 +29,8 @@ static int print_row(const struct artifact_image *im, void *ud, struct strbuf *e
 
 static int exec_verify(struct cmd_ctx *ctx)
 {
+    (void)ctx;
     struct strbuf err = STRBUF_INIT;
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
     struct artifact_bundle *b = artifact_bundle_open(o.artifact, &err);
     if (!b) {
         log_error("%s", err.buf);
@@ -53,6 +53,9 @@ static int exec_verify(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry cmd_artifact_verify_entry = {
-    "verify", NULL, NULL, "Check a bundle against its manifest and list its images", opts,
-    exec_verify, NULL,
+    .name = "verify",
+    .usage = "-a FILE",
+    .summary = "Check a bundle against its manifest and list its images",
+    .opts = opts,
+    .exec = exec_verify,
 };

@@ -153,7 +153,6 @@ static int exec_generate(struct cmd_ctx *ctx)
     struct ct_params p;
     uint32_t *ids = NULL;
     int rc;
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
     ct_params_init(&p);
     p.rotate_heads = o.rotate;
     p.interleave = o.interleave;
@@ -175,10 +174,11 @@ static int exec_generate(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry cmd_chain_table_generate_entry = {
-    "generate", NULL,
-    "(-c FILE | --nodes V [--replication-factor K] [--disks-per-node D] [--targets-per-disk R] "
+    .name = "generate",
+    .usage = "(-c FILE | --nodes V [--replication-factor K] [--disks-per-node D] [--targets-per-disk R] "
     "[--node-id-begin N] [--target-id-prefix P] [--chain-id-prefix Q]) -o DIR [--rotate-heads] "
     "[--interleave]",
-    "Generate the chain table files (chains, table, create-target commands) natively", opts,
-    exec_generate, NULL,
+    .summary = "Generate the chain table files (chains, table, create-target commands) natively",
+    .opts = opts,
+    .exec = exec_generate,
 };

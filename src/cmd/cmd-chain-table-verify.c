@@ -20,9 +20,6 @@ static int exec_verify(struct cmd_ctx *ctx)
 {
     struct ct_expect exp = { o.k, o.disks, o.stripe };
     o.k = o.disks = o.stripe = 0;
-    if (ctx->args.n != 1)
-        return cmd_usage_error(ctx, ctx->args.n ? "give exactly one directory"
-                                                : "missing the directory to check");
     if (exp.k < 0 || exp.disks < 0 || exp.stripe_size < 0)
         return cmd_usage_error(ctx, "--replication-factor, --disks-per-node and --stripe-size "
                                "must not be negative");
@@ -45,7 +42,11 @@ static int exec_verify(struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry cmd_chain_table_verify_entry = {
-    "verify", NULL, "DIR [--replication-factor K] [--disks-per-node D] [--stripe-size S]",
-    "Check chain table files (hard rules and balance), e.g. ones made elsewhere", opts,
-    exec_verify, NULL,
+    .name = "verify",
+    .usage = "DIR [--replication-factor K] [--disks-per-node D] [--stripe-size S]",
+    .summary = "Check chain table files (hard rules and balance), e.g. ones made elsewhere",
+    .opts = opts,
+    .exec = exec_verify,
+    .min_args = 1,
+    .max_args = 1,
 };

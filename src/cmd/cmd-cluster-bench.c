@@ -9,11 +9,10 @@
 #include "m3fs/remote.h"
 
 static struct {
-    const char *config, *profile;
+    const char *profile;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
     OPT_STRING(0, "profile", &o.profile, "NAME", "quick (under a minute, default) or full"),
     OPT_END(),
 };
@@ -22,14 +21,10 @@ static int exec_bench(struct cmd_ctx *ctx)
 {
     size_t n;
     if (!o.profile) o.profile = "quick";
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
     if (!bench_profile(o.profile, &n))
         return cmd_usage_error(ctx, "--profile must be quick or full, not '%s'", o.profile);
-    struct m3fs_config *cfg = cmd_load_config(o.config, NULL);
-    if (!cfg) return EXIT_FAIL;
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    struct m3fs_config *cfg = ctx->cfg;
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ctx->ro);
     struct strbuf table = STRBUF_INIT, err = STRBUF_INIT;
     char *dir = bench_json_dir(cfg);
     int status = bench_run(cfg, rc, o.profile, dir, &table, &err);
@@ -43,11 +38,14 @@ static int exec_bench(struct cmd_ctx *ctx)
     sb_release(&table);
     sb_release(&err);
     remote_ctx_free(rc);
-    config_free(cfg);
     return status ? EXIT_FAIL : EXIT_OK;
 }
 
 const struct cmd_entry cmd_cluster_bench_entry = {
-    "bench", NULL, "-c FILE [--profile quick|full]",
-    "Benchmark the mounted 3FS with fio on every client node", opts, exec_bench, NULL,
+    .name = "bench",
+    .usage = "-c FILE [--profile quick|full]",
+    .summary = "Benchmark the mounted 3FS with fio on every client node",
+    .opts = opts,
+    .exec = exec_bench,
+    .flags = CMD_CONFIG,
 };

@@ -11,13 +11,12 @@
 #include "m3fs/remote.h"
 
 static struct {
-    const char *config, *mode;
+    const char *mode;
     struct strvec roles, names;
     int sudo;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
     OPT_LIST(0, "role", &o.roles, "ROLE", "only nodes of this service; repeatable"),
     OPT_LIST(0, "node", &o.names, "NAME", "only this node; repeatable"),
     OPT_STRING(0, "mode", &o.mode, "MODE", "permission bits of the copy, octal (default 0644)"),
@@ -69,10 +68,11 @@ static int parse_mode(struct cmd_ctx *ctx, unsigned *mode)
     return 0;
 }
 
-static int copy_selected(const struct cmd_nodes *sel, struct copy_job *job)
+static int copy_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
+                         struct copy_job *job)
 {
     size_t failed, n_idx = sel->n;
-    struct strbuf *errs = cmd_run_nodes(sel, copy_to_node, job, &failed);
+    struct strbuf *errs = cmd_run_nodes(ctx, sel, copy_to_node, job, &failed);
     for (size_t k = 0; k < n_idx; k++) {
         const struct m3fs_node *n = &sel->cfg->nodes[sel->idx[k]];
         if (errs[k].len) printf("== %s (%s) failed\n%s\n", n->name, n->host, errs[k].buf);
@@ -88,13 +88,11 @@ static int exec_cluster_copy(struct cmd_ctx *ctx)
 {
     unsigned mode = 0644;
     int rc;
-    if (ctx->args.n != 2) return cmd_usage_error(ctx, "expected LOCAL and REMOTE paths");
-    if (g_opts.parallel < 1) return cmd_usage_error(ctx, "--parallel must be at least 1");
     if ((rc = parse_mode(ctx, &mode))) return rc;
     const char *remote = ctx->args.v[1];
     if (remote[0] != '/') return cmd_usage_error(ctx, "REMOTE must be an absolute path");
     struct cmd_nodes sel;
-    if ((rc = cmd_select_nodes(ctx, o.config, &o.roles, &o.names, &sel))) return rc;
+    if ((rc = cmd_select_nodes(ctx, &o.roles, &o.names, &sel))) return rc;
     struct strbuf dst = STRBUF_INIT;
     sb_adds(&dst, remote);
     if (dst.buf[dst.len - 1] == '/') {
@@ -103,7 +101,7 @@ static int exec_cluster_copy(struct cmd_ctx *ctx)
     }
     struct copy_job job = { ctx->args.v[0], dst.buf, mode,
                             xcalloc(sel.cfg->n_nodes, sizeof(double)) };
-    rc = copy_selected(&sel, &job);
+    rc = copy_selected(ctx, &sel, &job);
     free(job.secs);
     sb_release(&dst);
     cmd_nodes_release(&sel);
@@ -116,4 +114,7 @@ const struct cmd_entry cmd_cluster_copy_entry = {
     .summary = "Upload a file to the selected nodes in parallel (REMOTE ending in / keeps the name)",
     .opts = opts,
     .exec = exec_cluster_copy,
+    .flags = CMD_CONFIG,
+    .min_args = 2,
+    .max_args = 2,
 };

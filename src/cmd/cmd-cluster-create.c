@@ -14,14 +14,10 @@
 #include "m3fs/remote.h"
 
 static struct {
-    const char *config, *workdir, *registry;
     int dry_run, format_disks, skip_bench;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
-    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
-    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
     OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
     OPT_BOOL(0, "format-disks", &o.format_disks,
              "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
@@ -99,12 +95,13 @@ static int preflight_node(struct remote_session *s, size_t node, void *arg, stru
 /* Before anything changes: log in to every node the plan touches (in
  * parallel) and run a command as root there.  Fails naming every node that
  * cannot be used, and why. */
-static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc)
+static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc,
+                     long parallel)
 {
     size_t n, *idx = plan_nodes(p, cfg->n_nodes, &n);
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-    size_t nfail = remote_ctx_run(rc, idx, n, g_opts.parallel, preflight_node, NULL, errs);
+    size_t nfail = remote_ctx_run(rc, idx, n, parallel, preflight_node, NULL, errs);
     if (nfail) {
         struct strbuf msg = STRBUF_INIT;
         sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
@@ -127,13 +124,12 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
     return nfail ? -1 : 0;
 }
 
-static int run_plan(struct m3fs_config *cfg, struct m3fs_state *st, struct plan *p)
+static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct plan *p)
 {
+    struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
-    if (preflight(cfg, p, rc) < 0 || state_save(st, &err) < 0) {
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
+    if (preflight(cfg, p, rc, cctx->parallel) < 0 || state_save(st, &err) < 0) {
         if (err.len) log_error("%s", err.buf);
         remote_ctx_free(rc);
         sb_release(&err);
@@ -141,7 +137,7 @@ static int run_plan(struct m3fs_config *cfg, struct m3fs_state *st, struct plan 
     }
     struct run_stats rs;
     plan_signals_install();
-    int r = plan_run(p, st, rc, g_opts.parallel, &rs, &err);
+    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
     plan_signals_restore();
     if (r == 0) {
         print_summary(cfg, rc, &rs);
@@ -172,13 +168,9 @@ static void print_dry_run(const struct m3fs_config *cfg, const struct m3fs_state
 
 static int exec_create(struct cmd_ctx *cctx)
 {
-    if (cctx->args.n) return cmd_usage_error(cctx, "unexpected argument '%s'", cctx->args.v[0]);
-    struct config_overrides ov = { o.workdir, o.registry };
-    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
-    if (!cfg) return EXIT_FAIL;
+    struct m3fs_config *cfg = cctx->cfg;
     if (!cfg->svc[SVC_MGMTD].n_member) {
-        log_error("%s: services.mgmtd has no nodes; nothing to create", o.config);
-        config_free(cfg);
+        log_error("%s: services.mgmtd has no nodes; nothing to create", cctx->config_path);
         return EXIT_FAIL;
     }
     struct strbuf err = STRBUF_INIT;
@@ -194,19 +186,21 @@ static int exec_create(struct cmd_ctx *cctx)
         print_dry_run(cfg, st, &p);
         rc = EXIT_OK;
     } else {
-        rc = run_plan(cfg, st, &p);
+        rc = run_plan(cctx, st, &p);
     }
     plan_free(&p);
     plan_ctx_release(&ctx);
     state_free(st);
     free(path);
     sb_release(&err);
-    config_free(cfg);
     return rc;
 }
 
 const struct cmd_entry cmd_cluster_create_entry = {
-    "create", NULL, "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks]",
-    "Deploy 3FS on the nodes (idempotent: run again to resume or check)", opts, exec_create,
-    NULL,
+    .name = "create",
+    .usage = "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks]",
+    .summary = "Deploy 3FS on the nodes (idempotent: run again to resume or check)",
+    .opts = opts,
+    .exec = exec_create,
+    .flags = CMD_CONFIG | CMD_OVERRIDES,
 };

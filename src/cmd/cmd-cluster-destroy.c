@@ -14,14 +14,10 @@
 #include "m3fs/remote.h"
 
 static struct {
-    const char *config, *workdir, *registry;
     int all, yes, dry_run;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
-    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
-    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
     OPT_BOOL(0, "all", &o.all, "also remove images, m3fs tools and the whole workDir"),
     OPT_BOOL('y', "yes", &o.yes, "do not ask for confirmation"),
     OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
@@ -81,15 +77,14 @@ static int confirmed(const struct m3fs_config *cfg)
     return 1;
 }
 
-static int run_destroy(struct m3fs_config *cfg, struct m3fs_state *st, const struct plan *p)
+static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct plan *p)
 {
+    struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &ro);
+    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     struct run_stats rs;
     plan_signals_install();
-    int r = plan_run(p, st, rc, g_opts.parallel, &rs, &err);
+    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
     plan_signals_restore();
     remote_ctx_free(rc);
     if (r == 0) {
@@ -108,10 +103,7 @@ static int run_destroy(struct m3fs_config *cfg, struct m3fs_state *st, const str
 
 static int exec_destroy(struct cmd_ctx *cctx)
 {
-    if (cctx->args.n) return cmd_usage_error(cctx, "unexpected argument '%s'", cctx->args.v[0]);
-    struct config_overrides ov = { o.workdir, o.registry };
-    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
-    if (!cfg) return EXIT_FAIL;
+    struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
     char *path = state_path_for(cfg->file, cfg->name);
     struct m3fs_state *st = state_load(path, &err);
@@ -130,21 +122,24 @@ static int exec_destroy(struct cmd_ctx *cctx)
         sb_release(&out);
         rc = EXIT_OK;
     } else if (confirmed(cfg)) {
-        rc = run_destroy(cfg, st, &p);
+        rc = run_destroy(cctx, st, &p);
     }
     plan_free(&p);
     plan_ctx_release(&ctx);
     state_free(st);
     free(path);
     sb_release(&err);
-    config_free(cfg);
     return rc;
 }
 
 static const char *const aliases[] = { "delete", NULL };
 
 const struct cmd_entry cmd_cluster_destroy_entry = {
-    "destroy", aliases, "-c FILE [--all] [--yes] [--dry-run]",
-    "Remove the cluster's services and data from the nodes (asks first)", opts, exec_destroy,
-    NULL,
+    .name = "destroy",
+    .aliases = aliases,
+    .usage = "-c FILE [--workdir DIR] [--registry R] [--all] [--yes] [--dry-run]",
+    .summary = "Remove the cluster's services and data from the nodes (asks first)",
+    .opts = opts,
+    .exec = exec_destroy,
+    .flags = CMD_CONFIG | CMD_OVERRIDES,
 };

@@ -11,13 +11,12 @@
 #include "m3fs/shquote.h"
 
 static struct {
-    const char *config, *timeout;
+    const char *timeout;
     struct strvec roles, names;
     int sudo, stream;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
     OPT_LIST(0, "role", &o.roles, "ROLE", "only nodes of this service (fdb, clickhouse, monitor, "
              "mgmtd, meta, storage, client, grafana, postgresql); repeatable"),
     OPT_LIST(0, "node", &o.names, "NAME", "only this node; repeatable"),
@@ -103,14 +102,14 @@ static int check_args(struct cmd_ctx *ctx, int *first)
     if (ctx->dashdash_at > 0)
         return cmd_usage_error(ctx, "unexpected argument '%s' before --", ctx->args.v[0]);
     if (ctx->args.n - *first < 1) return cmd_usage_error(ctx, "no command given after --");
-    if (g_opts.parallel < 1) return cmd_usage_error(ctx, "--parallel must be at least 1");
     return 0;
 }
 
-static int run_selected(const struct cmd_nodes *sel, struct node_run *nr)
+static int run_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
+                        struct node_run *nr)
 {
     size_t failed, unreachable = 0, n_idx = sel->n;
-    struct strbuf *errs = cmd_run_nodes(sel, run_on_node, nr, &failed);
+    struct strbuf *errs = cmd_run_nodes(ctx, sel, run_on_node, nr, &failed);
     for (size_t k = 0; k < n_idx; k++) {
         print_node(&sel->cfg->nodes[sel->idx[k]], nr, sel->idx[k], &errs[k]);
         unreachable += nr->ran[sel->idx[k]] == 0;
@@ -127,7 +126,7 @@ static int exec_cluster_exec(struct cmd_ctx *ctx)
     long timeout_ms;
     if ((rc = check_args(ctx, &first)) || (rc = parse_timeout(ctx, &timeout_ms))) return rc;
     struct cmd_nodes sel;
-    if ((rc = cmd_select_nodes(ctx, o.config, &o.roles, &o.names, &sel))) return rc;
+    if ((rc = cmd_select_nodes(ctx, &o.roles, &o.names, &sel))) return rc;
     struct strbuf cmd = STRBUF_INIT;
     build_command(ctx, first, &cmd);
     size_t n_nodes = sel.cfg->n_nodes;
@@ -135,7 +134,7 @@ static int exec_cluster_exec(struct cmd_ctx *ctx)
                            xcalloc(n_nodes, 1), xcalloc(n_nodes, 1) };
     for (size_t i = 0; i < n_nodes; i++) exec_result_init(&nr.res[i]);
     fflush(stdout);
-    rc = run_selected(&sel, &nr);
+    rc = run_selected(ctx, &sel, &nr);
     for (size_t i = 0; i < n_nodes; i++) exec_result_release(&nr.res[i]);
     free(nr.res);
     free(nr.ran);
@@ -147,8 +146,10 @@ static int exec_cluster_exec(struct cmd_ctx *ctx)
 
 const struct cmd_entry cmd_cluster_exec_entry = {
     .name = "exec",
-    .usage = "-c FILE [--role ROLE|--node NAME]... [--timeout D] [--sudo] -- COMMAND...",
+    .usage = "-c FILE [--role ROLE|--node NAME]... [--timeout D] [--sudo] [--stream] -- COMMAND...",
     .summary = "Run a command on the selected nodes in parallel and show each node's output",
     .opts = opts,
     .exec = exec_cluster_exec,
+    .flags = CMD_CONFIG,
+    .max_args = -1,
 };

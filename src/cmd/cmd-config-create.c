@@ -74,7 +74,6 @@ static int exec_create(struct cmd_ctx *ctx)
     if (!o.registry) o.registry = "";
     if (!o.file) o.file = "cluster.yml";
     if (!o.arch) o.arch = host_arch();
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
     if (strcmp(o.arch, "amd64") && strcmp(o.arch, "arm64"))
         return cmd_usage_error(ctx, "--arch must be amd64 or arm64, not '%s'", o.arch);
     if (!*o.name) return cmd_usage_error(ctx, "cluster name is required (--name)");
@@ -104,6 +103,9 @@ done:
 }
 
 const struct cmd_entry cmd_config_create_entry = {
-    "create", NULL, "[--name N] [--registry R] [--file F] [--arch amd64|arm64] [--force]",
-    "Write a commented sample cluster.yml", opts, exec_create, NULL,
+    .name = "create",
+    .usage = "[--name N] [--registry R] [--file F] [--arch amd64|arm64] [--force]",
+    .summary = "Write a commented sample cluster.yml",
+    .opts = opts,
+    .exec = exec_create,
 };

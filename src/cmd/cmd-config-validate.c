@@ -7,17 +7,6 @@
 #include "m3fs/config.h"
 #include "m3fs/log.h"
 
-static struct {
-    const char *config, *workdir, *registry;
-} o;
-
-static const struct opt_spec opts[] = {
-    OPT_STRING_REQ('c', "config", &o.config, "FILE", "cluster config"),
-    OPT_STRING('w', "workdir", &o.workdir, "DIR", "override workDir"),
-    OPT_STRING('r', "registry", &o.registry, "REGISTRY", "override images.registry"),
-    OPT_END(),
-};
-
 static const char *const role_names[SVC_COUNT] = {
     "fdb", "clickhouse", "monitor", "mgmtd", "meta", "storage", "client", "grafana", "postgresql",
 };
@@ -69,16 +58,14 @@ static void print_summary(const struct m3fs_config *c)
 
 static int exec_validate(struct cmd_ctx *ctx)
 {
-    if (ctx->args.n) return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[0]);
-    struct config_overrides ov = { o.workdir, o.registry };
-    struct m3fs_config *cfg = cmd_load_config(o.config, &ov);
-    if (!cfg) return EXIT_FAIL;
-    print_summary(cfg);
-    config_free(cfg);
+    print_summary(ctx->cfg);
     return EXIT_OK;
 }
 
 const struct cmd_entry cmd_config_validate_entry = {
-    "validate", NULL, "-c FILE [--workdir DIR] [--registry R]",
-    "Check cluster.yml and list its nodes, services and images", opts, exec_validate, NULL,
+    .name = "validate",
+    .usage = "-c FILE [--workdir DIR] [--registry R]",
+    .summary = "Check cluster.yml and list its nodes, services and images",
+    .exec = exec_validate,
+    .flags = CMD_CONFIG | CMD_OVERRIDES,
 };

@@ -48,19 +48,27 @@ static const struct cmd_entry *const chain_table_cmds[] = {
 };
 
 static const struct cmd_entry artifact_entry = {
-    "artifact", artifact_aliases, NULL, "Download, verify and bundle the 3FS images", NULL, NULL,
-    artifact_cmds,
+    .name = "artifact",
+    .aliases = artifact_aliases,
+    .summary = "Download, verify and bundle the 3FS images",
+    .children = artifact_cmds,
 };
 static const struct cmd_entry cluster_entry = {
-    "cluster", cluster_aliases, NULL, "Prepare, create, inspect and destroy a 3FS cluster", NULL,
-    NULL, cluster_cmds,
+    .name = "cluster",
+    .aliases = cluster_aliases,
+    .summary = "Prepare, create, inspect and destroy a 3FS cluster",
+    .children = cluster_cmds,
 };
 static const struct cmd_entry config_entry = {
-    "config", config_aliases, NULL, "Write and check cluster.yml", NULL, NULL, config_cmds,
+    .name = "config",
+    .aliases = config_aliases,
+    .summary = "Write and check cluster.yml",
+    .children = config_cmds,
 };
 static const struct cmd_entry chain_table_entry = {
-    "chain-table", NULL, NULL, "Generate and verify 3FS chain tables natively", NULL, NULL,
-    chain_table_cmds,
+    .name = "chain-table",
+    .summary = "Generate and verify 3FS chain tables natively",
+    .children = chain_table_cmds,
 };
 
 static const struct cmd_entry *const root_cmds[] = {
@@ -68,6 +76,7 @@ static const struct cmd_entry *const root_cmds[] = {
 };
 
 const struct cmd_entry cmd_root_entry = {
-    "m3fs", NULL, NULL, "m3fs - deploy DeepSeek 3FS onto a set of Linux nodes", NULL, NULL,
-    root_cmds,
+    .name = "m3fs",
+    .summary = "m3fs - deploy DeepSeek 3FS onto a set of Linux nodes",
+    .children = root_cmds,
 };

@@ -19,12 +19,11 @@ struct m3fs_config *cmd_load_config(const char *path, const struct config_overri
     return cfg;
 }
 
-int cmd_select_nodes(struct cmd_ctx *ctx, const char *config, const struct strvec *roles,
+int cmd_select_nodes(struct cmd_ctx *ctx, const struct strvec *roles,
                      const struct strvec *names, struct cmd_nodes *sel)
 {
     memset(sel, 0, sizeof(*sel));
-    sel->cfg = cmd_load_config(config, NULL);
-    if (!sel->cfg) return EXIT_FAIL;
+    sel->cfg = ctx->cfg;
     struct strbuf err = STRBUF_INIT;
     int rc = EXIT_OK;
     if (remote_select_nodes(sel->cfg, roles, names, &sel->idx, &sel->n, &err)) {
@@ -41,19 +40,16 @@ int cmd_select_nodes(struct cmd_ctx *ctx, const char *config, const struct strve
 void cmd_nodes_release(struct cmd_nodes *sel)
 {
     free(sel->idx);
-    config_free(sel->cfg);
     memset(sel, 0, sizeof(*sel));
 }
 
-struct strbuf *cmd_run_nodes(const struct cmd_nodes *sel, remote_step_fn fn, void *arg,
-                             size_t *failed)
+struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
+                             remote_step_fn fn, void *arg, size_t *failed)
 {
-    struct remote_opts ro;
-    remote_opts_from_globals(&ro);
-    struct remote_ctx *rc = remote_ctx_new(sel->cfg->nodes, sel->cfg->n_nodes, &ro);
+    struct remote_ctx *rc = remote_ctx_new(sel->cfg->nodes, sel->cfg->n_nodes, &ctx->ro);
     struct strbuf *errs = xcalloc(sel->n ? sel->n : 1, sizeof(*errs));
     for (size_t k = 0; k < sel->n; k++) sb_init(&errs[k], 0);
-    *failed = remote_ctx_run(rc, sel->idx, sel->n, g_opts.parallel, fn, arg, errs);
+    *failed = remote_ctx_run(rc, sel->idx, sel->n, ctx->parallel, fn, arg, errs);
     remote_ctx_free(rc);
     for (size_t k = 0; k < sel->n; k++) log_mask(&errs[k]);
     return errs;

@@ -5,11 +5,39 @@
 #include <string.h>
 
 #include "m3fs/cmd.h"
+#include "m3fs/config.h"
 #include "m3fs/log.h"
 #include "m3fs/strbuf.h"
 #include "m3fs/version.h"
 
-struct m3fs_globals g_opts = { .parallel = 64 };
+/* Global options, valid before or after any command word.  Only the
+ * dispatcher reads them; commands get what they need in their cmd_ctx. */
+static struct {
+    int debug;
+    int no_color;
+    int version;
+    long parallel;
+    const char *known_hosts;  /* --known-hosts FILE (borrowed from argv) */
+    int accept_new_host_keys; /* --accept-new-host-keys */
+} g_opts = { .parallel = 64 };
+
+/* The values of the options the dispatcher adds by an entry's flags. */
+static struct {
+    const char *config, *workdir, *registry;
+} setup;
+
+static const struct opt_spec config_opts[] = {
+    OPT_STRING_REQ('c', "config", &setup.config, "FILE", "cluster config"),
+    OPT_END(),
+};
+
+static const struct opt_spec config_override_opts[] = {
+    OPT_STRING_REQ('c', "config", &setup.config, "FILE", "cluster config"),
+    OPT_STRING('w', "workdir", &setup.workdir, "DIR", "override workDir of the config"),
+    OPT_STRING('r', "registry", &setup.registry, "REGISTRY",
+               "override images.registry of the config"),
+    OPT_END(),
+};
 
 static const struct opt_spec global_opts[] = {
     OPT_BOOL(0, "debug", &g_opts.debug, "print every step and remote command (secrets masked)"),
@@ -33,6 +61,12 @@ static int name_matches(const struct cmd_entry *e, const char *w)
 static int listed(const struct cmd_entry *e)
 {
     return !e->children || e->children[0];
+}
+
+const struct opt_spec *cmd_setup_opts(const struct cmd_entry *e)
+{
+    if (!(e->flags & CMD_CONFIG)) return NULL;
+    return e->flags & CMD_OVERRIDES ? config_override_opts : config_opts;
 }
 
 static const struct cmd_entry *find_child(const struct cmd_entry *g, const char *w)
@@ -68,9 +102,11 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out)
             sb_addf(&sb, "%s\n", (*c)->summary);
         }
     }
-    if (e->opts && e->opts[0].type != OPT_T_END) {
+    const struct opt_spec *so = cmd_setup_opts(e);
+    if (so || (e->opts && e->opts[0].type != OPT_T_END)) {
         sb_adds(&sb, "\nOptions:\n");
-        opt_usage(e->opts, &sb);
+        if (so) opt_usage(so, &sb);
+        if (e->opts) opt_usage(e->opts, &sb);
     }
     sb_adds(&sb, "\nGlobal options:\n");
     opt_usage(global_opts, &sb);
@@ -99,9 +135,51 @@ static void apply_globals(void)
     log_set_color(log_color_wanted(stderr, g_opts.no_color));
 }
 
+/* The entry's declared word count and --parallel range; a usage error or 0. */
+static int check_words(struct cmd_ctx *ctx)
+{
+    const struct cmd_entry *e = ctx->entry;
+    int n = ctx->args.n;
+    if (e->max_args >= 0 && n > e->max_args)
+        return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[e->max_args]);
+    if (n < e->min_args)
+        return cmd_usage_error(ctx, "missing argument%s: expected %d, got %d (usage: %s)",
+                               e->min_args - n == 1 ? "" : "s", e->min_args, n, e->usage);
+    long max = e->max_parallel ? e->max_parallel : CMD_MAX_PARALLEL;
+    if (g_opts.parallel < 1 || g_opts.parallel > max)
+        return cmd_usage_error(ctx, "--parallel must be between 1 and %ld, not %ld", max,
+                               g_opts.parallel);
+    return 0;
+}
+
+/* Everything an entry's flags ask for, then exec. */
+static int setup_and_exec(struct cmd_ctx *ctx)
+{
+    const struct cmd_entry *e = ctx->entry;
+    int rc = check_words(ctx);
+    if (rc) return rc;
+    apply_globals();
+    remote_opts_default(&ctx->ro);
+    ctx->ro.known_hosts = g_opts.known_hosts;
+    ctx->ro.accept_new_host_keys = g_opts.accept_new_host_keys;
+    ctx->parallel = g_opts.parallel;
+    ctx->no_color = g_opts.no_color;
+    if (e->flags & CMD_CONFIG) {
+        struct config_overrides ov = { .work_dir = setup.workdir, .registry = setup.registry };
+        ctx->config_path = setup.config;
+        ctx->cfg = cmd_load_config(setup.config, &ov);
+        if (!ctx->cfg) return EXIT_FAIL;
+    }
+    rc = e->exec(ctx);
+    config_free(ctx->cfg);
+    ctx->cfg = NULL;
+    return rc;
+}
+
 static int run_leaf(const struct cmd_entry *e, struct strbuf *path, int argc, char **argv)
 {
-    const struct opt_spec *const tables[] = { e->opts ? e->opts : global_opts, global_opts, NULL };
+    const struct opt_spec *const tables[] = { cmd_setup_opts(e) ? cmd_setup_opts(e) : global_opts,
+                                              e->opts ? e->opts : global_opts, global_opts, NULL };
     struct cmd_ctx ctx = { .entry = e, .path = path->buf };
     struct strbuf err = STRBUF_INIT;
     int help = 0, rc;
@@ -111,8 +189,7 @@ static int run_leaf(const struct cmd_entry *e, struct strbuf *path, int argc, ch
         cmd_print_help(e, path->buf, stdout);
         rc = EXIT_OK;
     } else {
-        apply_globals();
-        rc = e->exec(&ctx);
+        rc = setup_and_exec(&ctx);
     }
     opt_rest_free(&ctx.args);
     sb_release(&err);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "m3fs/cmd.h"
 #include "m3fs/log.h"
 
 static pthread_mutex_t known_hosts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -43,11 +42,9 @@ static const char *self_user(void)
     return self_name;
 }
 
-void remote_opts_from_globals(struct remote_opts *o)
+void remote_opts_default(struct remote_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->known_hosts = g_opts.known_hosts;
-    o->accept_new_host_keys = g_opts.accept_new_host_keys;
     const char *lx = getenv("M3FS_LOCAL_EXEC");
     o->allow_local = !(lx && !strcmp(lx, "0"));
 }

@@ -224,6 +224,50 @@ static void test_help_every_level(void **state)
     run_free(&r);
 }
 
+/* Whether a usage line names an option: "-x" or "--long" as a whole word. */
+static int usage_names(const char *usage, const struct opt_spec *o)
+{
+    char word[64];
+    if (o->long_name) {
+        snprintf(word, sizeof word, "--%s", o->long_name);
+        for (const char *p = usage; (p = strstr(p, word)); p++) {
+            char after = p[strlen(word)];
+            if (after != '-' && (after < 'a' || after > 'z')) return 1;
+        }
+    }
+    if (o->short_name) {
+        snprintf(word, sizeof word, "-%c", o->short_name);
+        for (const char *p = usage; (p = strstr(p, word)); p++)
+            if ((p == usage || p[-1] == ' ' || p[-1] == '[' || p[-1] == '(' || p[-1] == '|') &&
+                (p[2] == ' ' || p[2] == ']' || p[2] == '\0'))
+                return 1;
+    }
+    return 0;
+}
+
+static void usage_tree(const struct cmd_entry *e, struct strbuf *missing)
+{
+    if (e->exec) {
+        const struct opt_spec *tables[] = { cmd_setup_opts(e), e->opts };
+        for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+            for (const struct opt_spec *o = tables[t]; o && o->type != OPT_T_END; o++)
+                if (!e->usage || !usage_names(e->usage, o))
+                    sb_addf(missing, "%s: --%s\n", e->name, o->long_name);
+    }
+    for (const struct cmd_entry *const *c = e->children; c && *c; c++) usage_tree(*c, missing);
+}
+
+/* Every usage line names every option of its command (help stays honest). */
+static void test_usage_names_every_option(void **state)
+{
+    (void)state;
+    struct strbuf missing = STRBUF_INIT;
+    usage_tree(&cmd_root_entry, &missing);
+    if (missing.len) fprintf(stderr, "options missing from usage lines:\n%s", missing.buf);
+    assert_int_equal(missing.len, 0);
+    sb_release(&missing);
+}
+
 /* Option help texts start in one column, -h/--help included. */
 static void test_help_columns(void **state)
 {
@@ -596,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_no_args),
         cmocka_unit_test(test_help_every_level),
         cmocka_unit_test(test_help_columns),
+        cmocka_unit_test(test_usage_names_every_option),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_stdout_full),
         cmocka_unit_test(test_unknown_command_and_flag),
