@@ -135,20 +135,20 @@ static void apply_globals(void)
     log_set_color(log_color_wanted(stderr, g_opts.no_color));
 }
 
-/* The entry's declared word count and --parallel range; a usage error or 0. */
+/* The --parallel range and the entry's declared word count; a usage error or 0. */
 static int check_words(struct cmd_ctx *ctx)
 {
     const struct cmd_entry *e = ctx->entry;
     int n = ctx->args.n;
+    long max = e->max_parallel ? e->max_parallel : CMD_MAX_PARALLEL;
+    if (g_opts.parallel < 1 || g_opts.parallel > max)
+        return cmd_usage_error(ctx, "--parallel must be between 1 and %ld, not %ld", max,
+                               g_opts.parallel);
     if (e->max_args >= 0 && n > e->max_args)
         return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[e->max_args]);
     if (n < e->min_args)
         return cmd_usage_error(ctx, "missing argument%s: expected %d, got %d (usage: %s)",
                                e->min_args - n == 1 ? "" : "s", e->min_args, n, e->usage);
-    long max = e->max_parallel ? e->max_parallel : CMD_MAX_PARALLEL;
-    if (g_opts.parallel < 1 || g_opts.parallel > max)
-        return cmd_usage_error(ctx, "--parallel must be between 1 and %ld, not %ld", max,
-                               g_opts.parallel);
     return 0;
 }
 

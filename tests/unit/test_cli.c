@@ -360,6 +360,15 @@ static void test_unknown_command_and_flag(void **state)
     assert_int_equal(r.code, 2);
     assert_contains(&r.err, "--known-hosts needs a value");
     run_free(&r);
+    /* one --parallel range for every command, checked before anything runs */
+    static const char *const cmds[][2] = { { "cluster", "create" }, { "cluster", "exec" },
+                                           { "config", "validate" } };
+    for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+        RUN(&r, cmds[i][0], cmds[i][1], "-c", sample_path, "--parallel", "0", "--", "true");
+        assert_int_equal(r.code, 2);
+        assert_contains(&r.err, "--parallel must be between 1 and 1024, not 0");
+        run_free(&r);
+    }
 }
 
 static void test_missing_required(void **state)
