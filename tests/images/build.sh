@@ -12,6 +12,10 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The key tree of every 3FS config file (tests/contract/README.md): the
+# stand-ins refuse keys outside it, so it goes into the images and the hash.
+SCHEMA=$(cd "$HERE/../contract/schema" 2>/dev/null && pwd) && [ -f "$SCHEMA/mgmtd_main.json" ] ||
+    { echo "build.sh: error: tests/contract/schema/*.json is missing" >&2; exit 1; }
 CACHE=${M3FS_IMAGE_CACHE:-/var/cache/m3fs-test/images}
 MIRROR=${M3FS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
@@ -34,7 +38,9 @@ OUT=$(cd "$OUT" && pwd)
 base_key=$(printf '%s\n' "v2" "$SUITE" "$PKGS" | sha256sum | cut -c1-16)
 recipe_key=$( (echo "$base_key $TAG_3FS $TAG_FDB $TAG_CH"
     cd "$HERE" && find build.sh mkarchive.py lib 3fs fdb clickhouse -type f ! -name '*.pyc' \
-        -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+        -print0 | sort -z | xargs -0 sha256sum
+    cd "$SCHEMA" && find . -type f -name '*.json' -print0 | sort -z | xargs -0 sha256sum) |
+    sha256sum | cut -c1-16)
 BASE=$CACHE/base-$base_key.tar.gz
 DONE=$CACHE/$recipe_key
 NAMES=("3fs_${TAG_3FS}_amd64.docker" "foundationdb_${TAG_FDB}_amd64.docker"
@@ -73,8 +79,9 @@ compile_python() { # compile_python ROOT
 
 # --- per-image layer ----------------------------------------------------------
 stage_common() { # stage_common DIR
-    install -d "$1/usr/lib/python3/dist-packages/standin"
+    install -d "$1/usr/lib/python3/dist-packages/standin/contract_schema"
     install -m 0644 "$HERE"/lib/standin/*.py "$1/usr/lib/python3/dist-packages/standin/"
+    install -m 0644 "$SCHEMA"/*.json "$1/usr/lib/python3/dist-packages/standin/contract_schema/"
     "$PY" -m compileall -q --invalidation-mode unchecked-hash -d /usr/lib/python3/dist-packages/standin \
         "$1/usr/lib/python3/dist-packages/standin" >/dev/null
 }

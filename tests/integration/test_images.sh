@@ -224,7 +224,7 @@ expect_fail "set-config: TOML syntax error in storage_main.toml" "TOML syntax er
     -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml \
     "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml"
 d=$(variant st-typo 1 "s/^enable_io_uring = false/enable_io_urin = false/" storage_main.toml)
-expect_fail "set-config: a misspelt key in storage_main.toml" "unknown config key" 1 --rm --network host \
+expect_fail "set-config: a misspelt key in storage_main.toml" "Invalid key: server.aio_read_worker.enable_io_urin" 1 --rm --network host \
     -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml \
     "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml"
 d=$(variant st-remote 1 "s/^remote_ip = .*/remote_ip = '$IP1:10000,$IP2:10000'/" storage_main.toml)

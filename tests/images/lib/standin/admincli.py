@@ -13,7 +13,7 @@ import time
 from .common import (Fail, check_cluster_id, dig, load_toml, load_toml_text, parse_flag_value,
                      set_dotted, setup_log, log)
 from .kv import KV, Mgmtd
-from .schema import ADMIN_CLI, check_main, check_types
+from .schema import check_admin_cli, check_main
 from . import token as tokens
 
 UINT32 = 0xFFFFFFFF
@@ -387,7 +387,7 @@ def main():
         cfg = load_toml(cfg_path, "admin_cli config")
         for key, val in overrides:
             set_dotted(cfg, key, val)
-        check_types(cfg, ADMIN_CLI, cfg_path)
+        check_admin_cli(cfg, cfg_path)
         cli = Cli(cfg, cfg_path)
     except Fail as e:
         print(f"Encounter error: {e.code}({e.name})\n{e.msg}", flush=True)

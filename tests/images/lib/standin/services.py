@@ -68,9 +68,11 @@ class Ctx:
             app_path = self.opts.get("app_cfg")
             if not app_path:
                 raise Fail("--app_cfg is required")
-            self.node_id = check_app(self.load(app_path, "app config", "app_config."), app_path)
+            self.node_id = check_app(kind, self.load(app_path, "app config", "app_config."),
+                                     app_path)
         elif self.opts.get("app_cfg"):
-            self.load(self.opts["app_cfg"], "app config", "app_config.")
+            check_app(kind, self.load(self.opts["app_cfg"], "app config", "app_config."),
+                      self.opts["app_cfg"])
         self.hostname = socket.gethostname()
 
     def load(self, path, what, prefix):
