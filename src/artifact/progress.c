@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "xfer.h"
 
@@ -14,7 +15,7 @@ void progress_init(struct progress *p, enum artifact_progress mode, long interva
         mode = isatty(STDERR_FILENO) ? ARTIFACT_PROGRESS_TTY : ARTIFACT_PROGRESS_LOG;
     p->mode = mode;
     p->interval_ms = mode == ARTIFACT_PROGRESS_TTY ? 200 : interval_ms;
-    p->last_ms = xfer_now_ms();
+    p->last_ms = mono_ms();
 }
 
 static void add_duration(struct strbuf *sb, double s)
@@ -103,7 +104,7 @@ static void log_lines(const struct xfer *xs, size_t n, int64_t now)
 
 void progress_tick(struct progress *p, const struct xfer *xs, size_t n, int force)
 {
-    int64_t now = xfer_now_ms();
+    int64_t now = mono_ms();
     if (p->mode == ARTIFACT_PROGRESS_NONE) return;
     if (!force && now - p->last_ms < p->interval_ms) return;
     p->last_ms = now;

@@ -11,15 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/version.h"
-
-int64_t xfer_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void xfer_common_init(struct xfer *x, const char *label, char *url)
 {
@@ -174,7 +168,7 @@ static int xfer_start(CURLM *multi, struct xfer *x, const struct artifact_dl_opt
     easy_setup(x, o);
     x->tries++;
     x->attempt_bytes = x->have;
-    x->attempt_ms = xfer_now_ms();
+    x->attempt_ms = mono_ms();
     x->state = XS_RUN;
     set_note(x, NULL);
     log_debug("GET %s%s", x->url, x->have ? " (resuming)" : "");
@@ -228,7 +222,7 @@ static void describe(const struct xfer *x, CURLcode rc, long http, struct strbuf
 /* The body is complete: check the digest and move the file into place. */
 static int finish_ok(struct xfer *x, struct progress *p, struct strbuf *err)
 {
-    x->done_ms = xfer_now_ms();
+    x->done_ms = mono_ms();
     if (!x->to_file) {
         x->state = XS_DONE;
         return 0;
@@ -268,7 +262,7 @@ static int schedule_retry(struct xfer *x, const struct artifact_dl_opts *o, stru
     int shift = x->tries - 1 > 16 ? 16 : (int)x->tries - 1;
     int64_t delay = (int64_t)o->retry_delay_ms << shift;
     if (delay > 60000) delay = 60000;
-    x->not_before_ms = xfer_now_ms() + delay;
+    x->not_before_ms = mono_ms() + delay;
     x->state = XS_WAIT;
     set_note(x, xstrfmt("retrying in %.1fs: %s", (double)delay / 1000, why->buf));
     progress_clear(p);
@@ -343,7 +337,7 @@ static long start_due(CURLM *multi, struct xfer *xs, size_t n, const struct arti
                       struct progress *p, int64_t *wake, struct strbuf *err)
 {
     long running = 0, pending = 0;
-    int64_t now = xfer_now_ms();
+    int64_t now = mono_ms();
     for (size_t i = 0; i < n; i++) running += xs[i].state == XS_RUN;
     for (size_t i = 0; i < n; i++) {
         struct xfer *x = &xs[i];
@@ -391,7 +385,7 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     if (!multi) abort();
     int rc = 0;
     for (;;) {
-        int64_t now = xfer_now_ms(), wake = now + 250;
+        int64_t now = mono_ms(), wake = now + 250;
         long active = start_due(multi, xs, n, o, p, &wake, err);
         if (active <= 0) {
             rc = active < 0 ? -1 : 0;
@@ -407,7 +401,7 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
         update_totals(xs, n);
         progress_tick(p, xs, n, 0);
         if (finished) continue; /* start the next ones or compute the backoff now */
-        int64_t wait = wake - xfer_now_ms();
+        int64_t wait = wake - mono_ms();
         curl_multi_poll(multi, NULL, 0, wait < 0 ? 0 : wait > 250 ? 250 : (int)wait, NULL);
     }
     abandon_all(multi, xs, n);

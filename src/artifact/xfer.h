@@ -51,7 +51,6 @@ struct progress {
     long interval_ms;
 };
 
-int64_t xfer_now_ms(void);
 void xfer_init_mem(struct xfer *x, const char *label, char *url);
 /* Owns url, part_path and final_path from now on. */
 void xfer_init_file(struct xfer *x, const char *label, char *url, char *part_path,

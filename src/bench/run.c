@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/bench.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -171,7 +172,7 @@ int bench_run(const struct m3fs_config *c, struct remote_ctx *ctx, const char *p
     if (json_dir) mkdir(json_dir, 0700);
     struct bench_row *rows = xcalloc(nw, sizeof(*rows));
     log_info("bench: writing the test files (%s each) on %zu client node%s", ws[0].size,
-             cl->n_member, cl->n_member == 1 ? "" : "s");
+             cl->n_member, plural_s(cl->n_member));
     struct bench_job fill = { c, NULL, ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
                               xcalloc(cl->n_member, sizeof(int)) };
     int status = run_all(c, ctx, &fill, err);
@@ -180,7 +181,7 @@ int bench_run(const struct m3fs_config *c, struct remote_ctx *ctx, const char *p
         struct bench_job j = { c, &ws[w], ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
                                xcalloc(cl->n_member, sizeof(int)) };
         log_info("bench: %s on %zu client node%s (%d s)", ws[w].label, cl->n_member,
-                 cl->n_member == 1 ? "" : "s", ws[w].runtime_s);
+                 plural_s(cl->n_member), ws[w].runtime_s);
         rows[w].w = &ws[w];
         status = run_all(c, ctx, &j, err);
         if (!status) status = collect(c, &j, json_dir, &rows[w], err);

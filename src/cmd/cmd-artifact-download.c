@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/artifact.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
@@ -31,7 +32,7 @@ static void print_result(const struct artifact_manifest *m)
     struct stat st;
     struct strbuf sb = STRBUF_INIT;
     if (!stat(o.output, &st)) artifact_human_size(&sb, (double)st.st_size);
-    printf("wrote %s (%s) with %zu image%s:\n", o.output, sb.buf, m->n, m->n == 1 ? "" : "s");
+    printf("wrote %s (%s) with %zu image%s:\n", o.output, sb.buf, m->n, plural_s(m->n));
     for (size_t i = 0; i < m->n; i++) {
         sb_reset(&sb);
         artifact_human_size(&sb, (double)m->img[i].size);

@@ -2,6 +2,7 @@
  * and print what the bundle holds. */
 #include <stdio.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/artifact.h"
 #include "m3fs/cmd.h"
 #include "m3fs/log.h"
@@ -39,14 +40,14 @@ static int exec_verify(struct cmd_ctx *ctx)
     }
     const struct artifact_manifest *m = artifact_bundle_manifest(b);
     printf("%s: bundle format %d, %zu image%s\n", o.artifact, ARTIFACT_FORMAT, m->n,
-           m->n == 1 ? "" : "s");
+           plural_s(m->n));
     printf("  %-12s %-14s %-6s %10s  %-64s  %s\n", "IMAGE", "TAG", "ARCH", "SIZE", "SHA256",
            "CHECK");
     size_t ok = 0;
     const struct artifact_entry_cb cb = { .end = print_row };
     int rc = artifact_bundle_each(b, &cb, &ok, &err);
     if (rc) log_error("%s", err.buf);
-    else printf("all %zu image%s match the manifest\n", ok, ok == 1 ? "" : "s");
+    else printf("all %zu image%s match the manifest\n", ok, plural_s(ok));
     artifact_bundle_close(b);
     sb_release(&err);
     return rc ? EXIT_FAIL : EXIT_OK;

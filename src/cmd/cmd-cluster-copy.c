@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -31,13 +32,6 @@ struct copy_job {
     double *secs; /* per node index */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void progress(void *arg, uint64_t done, uint64_t total)
 {
     const char *name = arg;
@@ -52,9 +46,9 @@ static int copy_to_node(struct remote_session *s, size_t node, void *arg, struct
     struct copy_job *job = arg;
     struct upload_opts uo = { .mode = job->mode, .as_root = o.sudo, .progress = progress,
                               .progress_arg = remote_node(s)->name };
-    double t0 = now_s();
+    double t0 = mono_s();
     int rc = remote_upload(s, job->local, job->remote, &uo, err);
-    job->secs[node] = now_s() - t0;
+    job->secs[node] = mono_s() - t0;
     return rc ? 1 : 0;
 }
 
@@ -79,7 +73,7 @@ static int copy_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
         else printf("== %s (%s) ok in %.1fs\n", n->name, n->host, job->secs[sel->idx[k]]);
     }
     cmd_errs_free(errs, n_idx);
-    printf("%zu node%s: %zu ok, %zu failed\n", n_idx, n_idx == 1 ? "" : "s", n_idx - failed,
+    printf("%zu node%s: %zu ok, %zu failed\n", n_idx, plural_s(n_idx), n_idx - failed,
            failed);
     return failed ? EXIT_FAIL : EXIT_OK;
 }

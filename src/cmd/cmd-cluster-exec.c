@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -115,7 +116,7 @@ static int run_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
         unreachable += nr->ran[sel->idx[k]] == 0;
     }
     cmd_errs_free(errs, n_idx);
-    printf("%zu node%s: %zu ok, %zu failed, %zu unreachable\n", n_idx, n_idx == 1 ? "" : "s",
+    printf("%zu node%s: %zu ok, %zu failed, %zu unreachable\n", n_idx, plural_s(n_idx),
            n_idx - failed, failed - unreachable, unreachable);
     return failed ? EXIT_FAIL : EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -27,7 +28,7 @@ static void print_summary(const struct m3fs_config *c)
 {
     printf("%s is valid: cluster '%s', networkType %s, workDir %s\n", c->file, c->name,
            c->network_type, c->work_dir);
-    printf("\n%zu node%s (role(3FS node id)):\n", c->n_nodes, c->n_nodes == 1 ? "" : "s");
+    printf("\n%zu node%s (role(3FS node id)):\n", c->n_nodes, plural_s(c->n_nodes));
     size_t wn = 4, wh = 4;
     for (size_t i = 0; i < c->n_nodes; i++) {
         if (strlen(c->nodes[i].name) > wn) wn = strlen(c->nodes[i].name);
@@ -42,9 +43,9 @@ static void print_summary(const struct m3fs_config *c)
     }
     sb_release(&sb);
     printf("\nstorage: %zu node%s, diskType %s, %ld disk%s/node, %ld targets/disk, replicationFactor %ld\n",
-           c->svc[SVC_STORAGE].n_member, c->svc[SVC_STORAGE].n_member == 1 ? "" : "s",
+           c->svc[SVC_STORAGE].n_member, plural_s(c->svc[SVC_STORAGE].n_member),
            c->storage.disk_type, c->storage.disk_num_per_node,
-           c->storage.disk_num_per_node == 1 ? "" : "s", c->storage.target_num_per_disk,
+           plural_s(c->storage.disk_num_per_node), c->storage.target_num_per_disk,
            c->storage.replication_factor);
     printf("\nimages:\n");
     static const enum img_kind used[] = { IMG_3FS, IMG_FDB, IMG_CLICKHOUSE };

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -14,7 +15,7 @@ struct m3fs_config *cmd_load_config(const char *path, const struct config_overri
     struct m3fs_config *cfg = config_load_file(path, ov, &dl);
     diag_print(&dl, stderr);
     if (!cfg)
-        log_error("%s has %d error%s; nothing was changed", path, dl.errors, dl.errors == 1 ? "" : "s");
+        log_error("%s has %d error%s; nothing was changed", path, dl.errors, plural_s(dl.errors));
     diag_list_free(&dl);
     return cfg;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -148,7 +149,7 @@ static int check_words(struct cmd_ctx *ctx)
         return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->args.v[e->max_args]);
     if (n < e->min_args)
         return cmd_usage_error(ctx, "missing argument%s: expected %d, got %d (usage: %s)",
-                               e->min_args - n == 1 ? "" : "s", e->min_args, n, e->usage);
+                               plural_s(e->min_args - n), e->min_args, n, e->usage);
     return 0;
 }
 

@@ -5,16 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/shquote.h"
 #include "prepare-int.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void images_dir(struct strbuf *sb, const struct m3fs_config *cfg)
 {
@@ -110,12 +104,12 @@ int prep_local_verify(struct prep_run *r, struct strbuf *err)
     log_info("verifying %s (%zu images, %s) before sending anything", r->o->bundle, m->n,
              size.buf);
     sb_release(&size);
-    double t0 = now_s();
+    double t0 = mono_s();
     if (artifact_bundle_each(r->b, NULL, NULL, err)) {
         sb_adds(err, "; nothing was sent to any node");
         return -1;
     }
-    log_info("bundle ok (%.1fs)", now_s() - t0);
+    log_info("bundle ok (%.1fs)", mono_s() - t0);
     return 0;
 }
 
@@ -233,7 +227,7 @@ static int send_one(struct remote_session *s, struct prep_run *r, size_t node, e
                               .progress_arg = label.buf };
     log_info("%s: sending %s (%s)", prep_node_name(r, node), a->file,
              r->node[node].img[k].why);
-    double t0 = now_s();
+    double t0 = mono_s();
     int rc = remote_upload_stream(s, bstream_read, bs, a->size, part.buf, &uo, err);
     bstream_image_done(bs);
     if (!rc && (rc = check_on_node(s, a, part.buf, err)) == 0 &&
@@ -241,7 +235,7 @@ static int send_one(struct remote_session *s, struct prep_run *r, size_t node, e
         rc = finish_on_node(s, r, a, part.buf, err);
     if (rc) remove_part(s, part.buf);
     r->node[node].img[k].done = !rc;
-    r->node[node].img[k].secs = now_s() - t0;
+    r->node[node].img[k].secs = mono_s() - t0;
     sb_release(&part);
     sb_release(&label);
     return rc;
@@ -313,7 +307,7 @@ static int pull_one(struct remote_session *s, struct prep_run *r, size_t node, e
     struct exec_result res;
     struct exec_opts eo = { .timeout_ms = PREP_LOAD_TIMEOUT_MS, .as_root = 1 };
     char *ref = config_image_ref(r->cfg, k);
-    double t0 = now_s();
+    double t0 = mono_s();
     exec_result_init(&res);
     sb_adds(&cmd, "docker pull ");
     sh_quote(&cmd, ref);
@@ -328,7 +322,7 @@ static int pull_one(struct remote_session *s, struct prep_run *r, size_t node, e
         rc = -1;
     }
     r->node[node].img[k].done = !rc;
-    r->node[node].img[k].secs = now_s() - t0;
+    r->node[node].img[k].secs = mono_s() - t0;
     exec_result_release(&res);
     sb_release(&cmd);
     free(ref);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "network-int.h"
 #include "prepare-int.h"
@@ -80,7 +81,7 @@ static size_t run_step(struct prep_run *r, const struct prep_step *st)
         free(idx);
         return 0;
     }
-    log_info("%s (%zu node%s)", st->title, n, n == 1 ? "" : "s");
+    log_info("%s (%zu node%s)", st->title, n, plural_s(n));
     struct strbuf err = STRBUF_INIT;
     if (st->local && st->local(r, &err)) {
         log_error("%s", err.buf);
@@ -95,7 +96,7 @@ static size_t run_step(struct prep_run *r, const struct prep_step *st)
         free(errs);
         if (failed)
             log_error("step '%s' failed on %zu of %zu node%s; prepare stopped there", st->name,
-                      failed, n, n == 1 ? "" : "s");
+                      failed, n, plural_s(n));
     }
     free(idx);
     return failed;
@@ -169,7 +170,7 @@ static void report(const struct prep_run *r)
     int width = ref_width(r);
     for (size_t i = 0; i < r->cfg->n_nodes; i++) report_node(r, i, width, &t);
     printf("%zu node%s: %zu image%s sent, %zu skipped, %zu pulled, %zu failed, %zu not done\n",
-           r->cfg->n_nodes, r->cfg->n_nodes == 1 ? "" : "s", t.sent, t.sent == 1 ? "" : "s",
+           r->cfg->n_nodes, plural_s(r->cfg->n_nodes), t.sent, plural_s(t.sent),
            t.skipped, t.pulled, t.failed, t.pending);
     fflush(stdout);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/shquote.h"
 
@@ -32,13 +33,6 @@ void exec_result_release(struct exec_result *r)
 {
     sb_release(&r->out);
     sb_release(&r->err);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void remote_wrap_cmd(struct strbuf *sb, const char *cmd, int sudo, long timeout_ms)
@@ -150,7 +144,7 @@ static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run
         return -1;
     }
     while (!st->closed && !ssh_channel_is_closed(ch)) {
-        long long left = deadline ? deadline - now_ms() : 1000;
+        long long left = deadline ? deadline - mono_ms() : 1000;
         if (left <= 0) {
             st->r->timed_out = 1;
             break;
@@ -238,7 +232,7 @@ static int local_pump(int fds[3], const struct strbuf *in, long long deadline,
     if (!in->len) close(fds[0]), fds[0] = -1;
     while (fds[1] >= 0 || fds[2] >= 0) {
         struct pollfd p[3] = { { fds[0], POLLOUT, 0 }, { fds[1], POLLIN, 0 }, { fds[2], POLLIN, 0 } };
-        long long left = deadline ? deadline - now_ms() : 1000;
+        long long left = deadline ? deadline - mono_ms() : 1000;
         if (left <= 0) return 1;
         if (poll(p, 3, (int)(left < 1000 ? left : 1000)) < 0 && errno != EINTR) return 0;
         if (fds[0] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -299,7 +293,7 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
                      struct strbuf *err)
 {
     struct run_state st;
-    long long start = now_ms();
+    long long start = mono_ms();
     long long deadline = timeout_ms > 0 ? start + timeout_ms + TIMEOUT_GRACE_MS : 0;
     pthread_once(&sigpipe_once, ignore_sigpipe);
     run_state_init(&st, r, prefix);
@@ -307,7 +301,7 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
                       : ssh_run(s, line, in, deadline, &st, err);
     stream_finish(&st.out);
     stream_finish(&st.err);
-    if (timeout_ms > 0 && now_ms() - start >= timeout_ms && (r->exit_status || r->signal[0]))
+    if (timeout_ms > 0 && mono_ms() - start >= timeout_ms && (r->exit_status || r->signal[0]))
         r->timed_out = 1;
     if (rc) {
         struct strbuf msg = STRBUF_INIT;
