@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""check_config.py [--all] FILE...
+"""check_config.py [--all] [--quiet] FILE...
 
 Checks each 3FS config file the way the stand-in program that loads it does
 (tests/images/lib/standin/schema.py): its keys and types against the schema
 of the file its basename names (`storage_main.toml` -> schema/storage_main.json),
 then the values the program checks at load. Prints one line per file and
 exits 1 if any file fails. With --all, every invalid key or wrong type of a
-file is listed instead of the first only (values are then not checked).
+file is listed instead of the first only (values are then not checked);
+with --quiet, files that pass are not listed.
 """
 import os
 import sys
@@ -36,8 +37,8 @@ def check_one(path, list_all):
 
 
 def main(argv):
-    list_all = "--all" in argv
-    files = [a for a in argv if a != "--all"]
+    list_all, quiet = "--all" in argv, "--quiet" in argv
+    files = [a for a in argv if a not in ("--all", "--quiet")]
     if not files:
         print(__doc__.strip(), file=sys.stderr)
         return 2
@@ -47,7 +48,7 @@ def main(argv):
         bad += bool(problems)
         for msg in problems:
             print(msg)
-        if not problems:
+        if not problems and not quiet:
             print(f"{path}: ok")
     return 1 if bad else 0
 

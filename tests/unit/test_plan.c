@@ -18,6 +18,7 @@
 #include "m3fs/config.h"
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
+#include "m3fs/shquote.h"
 #include "m3fs/strbuf.h"
 #include "testutil.h"
 
@@ -89,18 +90,23 @@ static const char *NODES3 =
     "  - {name: d, host: 10.0.0.4, username: root}\n"
     "  - {name: e, host: 10.0.0.5, username: root}\n";
 
-static char *cluster_yaml(const char *net, const char *fdb_nodes)
+static char *cluster_yaml_mgmtd(const char *net, const char *fdb_nodes, const char *mgmtd_nodes)
 {
     return xstrfmt("name: t\nnetworkType: %s\n%sservices:\n"
                    "  fdb: {nodes: [%s]}\n"
                    "  clickhouse: {nodes: [a], password: 'pw\"x'}\n"
                    "  monitor: {nodes: [b]}\n"
-                   "  mgmtd: {nodes: [a, b], stripeSize: 2}\n"
+                   "  mgmtd: {nodes: [%s], stripeSize: 2}\n"
                    "  meta: {nodes: [b, c]}\n"
                    "  storage: {nodes: [a, b, c], diskType: dir, replicationFactor: 2, "
                    "targetNumPerDisk: 2}\n"
                    "  client: {nodes: [c], hostMountpoint: /mnt/x}\n",
-                   net, NODES3, fdb_nodes);
+                   net, NODES3, fdb_nodes, mgmtd_nodes);
+}
+
+static char *cluster_yaml(const char *net, const char *fdb_nodes)
+{
+    return cluster_yaml_mgmtd(net, fdb_nodes, "a, b");
 }
 
 static void test_token(void **state)
@@ -225,44 +231,86 @@ static void test_secrets_masked(void **state)
     free(y);
 }
 
-/* Every rendered .toml parses with python3's tomllib (skipped without it). */
+/* The 3FS config files m3fs renders, by remote basename (check_config.py
+ * picks the schema by it). */
+static const char *const TOML_FILES[] = {
+    "mgmtd_main.toml",       "mgmtd_main_launcher.toml",     "mgmtd_main_app.toml",
+    "meta_main.toml",        "meta_main_launcher.toml",      "meta_main_app.toml",
+    "storage_main.toml",     "storage_main_launcher.toml",   "storage_main_app.toml",
+    "hf3fs_fuse_main.toml",  "hf3fs_fuse_main_launcher.toml", "hf3fs_fuse_main_app.toml",
+    "monitor_collector_main.toml", "admin_cli.toml",
+};
+#define N_TOML_FILES (sizeof(TOML_FILES) / sizeof(TOML_FILES[0]))
+
+/* Write every .toml the plan of `yaml` PUTs to dir/<node>.<n>/<basename>
+ * (a node gets e.g. admin_cli.toml once per service); returns how many, and
+ * fails unless each of TOML_FILES was among them. */
+static int write_tomls(const char *yaml, const char *dir)
+{
+    struct built b;
+    build(&b, yaml, 1);
+    int files = 0, seen[N_TOML_FILES] = { 0 };
+    for (size_t i = 0; i < b.p.n; i++)
+        for (size_t k = 0; b.p.steps[i].op == STEP_PUT && k < b.p.steps[i].n; k++) {
+            const struct step_target *t = &b.p.steps[i].t[k];
+            const char *base = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1 : t->path;
+            size_t lb = strlen(base);
+            if (lb < 5 || strcmp(base + lb - 5, ".toml")) continue;
+            for (size_t f = 0; f < N_TOML_FILES; f++)
+                if (!strcmp(base, TOML_FILES[f])) seen[f]++;
+            char *d = xstrfmt("%s/%zu.%d", dir, t->node, files);
+            if (mkdir(d, 0755)) fail_msg("mkdir %s failed", d);
+            char *f = xstrfmt("%s/%s", d, base);
+            FILE *fp = fopen(f, "w");
+            if (!fp) fail_msg("cannot write %s", f);
+            assert_int_equal(fwrite(t->content, 1, t->len, fp), t->len);
+            assert_int_equal(fclose(fp), 0);
+            free(f);
+            free(d);
+            files++;
+        }
+    for (size_t f = 0; f < N_TOML_FILES; f++)
+        if (!seen[f]) fail_msg("the plan wrote no %s", TOML_FILES[f]);
+    built_free(&b);
+    return files;
+}
+
+/* Every rendered .toml parses with python3's tomllib and passes the checks
+ * the stand-in 3FS programs make when they load it, against the contract's
+ * schema of that very file (tests/contract/check_config.py): a key real 3FS
+ * would refuse ("Invalid key") fails here, not at a user's first deploy.
+ * For each networkType and with three mgmtd. */
 static void test_toml_valid(void **state)
 {
     (void)state;
-    if (system("python3 -c 'import tomllib' 2>/dev/null") != 0) {
-        fprintf(stderr, "python3 with tomllib not found: TOML parse check skipped\n");
-        skip();
-    }
-    const char *nets[] = { "RDMA", "TCP", "IB" };
-    char dir[] = "/tmp/test_plan.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    if (system("python3 -c 'import tomllib' 2>/dev/null") != 0)
+        TU_SKIP_UNLESS_CI("python3 with tomllib not found: TOML schema check skipped");
+    const char *nets[] = { "RDMA", "TCP", "IB", "RXE", "ERDMA" };
+    char *dir = tu_tmpdir("test_plan");
+    assert_non_null(dir);
     int files = 0;
-    for (size_t n = 0; n < 3; n++) {
-        char *y = cluster_yaml(nets[n], "a");
-        struct built b;
-        build(&b, y, 1);
-        for (size_t i = 0; i < b.p.n; i++)
-            for (size_t k = 0; k < b.p.steps[i].n; k++) {
-                const struct step_target *t = &b.p.steps[i].t[k];
-                if (!t->path || !strstr(t->path, ".toml")) continue;
-                char *f = xstrfmt("%s/f%d.toml", dir, files++);
-                FILE *fp = fopen(f, "w");
-                assert_non_null(fp);
-                fwrite(t->content, 1, t->len, fp);
-                fclose(fp);
-                free(f);
-            }
-        built_free(&b);
+    for (size_t n = 0; n <= 5; n++) {
+        char *y = n < 5 ? cluster_yaml(nets[n], "a") : cluster_yaml_mgmtd("RDMA", "a", "a, b, c");
+        char *d = xstrfmt("%s/%s", dir, n < 5 ? nets[n] : "mgmtd3");
+        assert_int_equal(mkdir(d, 0755), 0);
+        files += write_tomls(y, d);
+        free(d);
         free(y);
     }
-    char *cmd = xstrfmt("python3 -c 'import sys, tomllib\nfor f in sys.argv[1:]: "
-                        "tomllib.load(open(f, \"rb\"))' %s/*.toml", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    cmd = xstrfmt("rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
-    assert_true(files > 30);
+    char *checker = tu_source_path("tests/contract/check_config.py");
+    struct strbuf cmd = STRBUF_INIT;
+    sb_adds(&cmd, "python3 ");
+    sh_quote(&cmd, checker);
+    sb_adds(&cmd, " --quiet ");
+    sh_quote(&cmd, dir);
+    sb_adds(&cmd, "/*/*/*.toml"); /* prints each file that fails, and why */
+    int rc = system(cmd.buf);
+    sb_release(&cmd);
+    free(checker);
+    assert_int_equal(tu_rmtree(dir), 0);
+    free(dir);
+    assert_int_equal(rc, 0);
+    assert_true(files > 6 * (int)N_TOML_FILES);
 }
 
 static void test_state_file(void **state)
