@@ -24,7 +24,9 @@ int log_color_wanted(FILE *stream, int no_color_flag);
 
 void log_add_secret(const char *secret);
 void log_clear_secrets(void);
-/* Replace every registered secret in sb by "******". */
+/* What a secret is replaced by. */
+#define LOG_MASK "******"
+/* Replace every registered secret in sb by LOG_MASK. */
 void log_mask(struct strbuf *sb);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

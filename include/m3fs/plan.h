@@ -10,8 +10,8 @@
  *
  * A step is one operation (RUN a command, PUT a file, WAIT for a command to
  * succeed) on a list of targets (a PUT whose mode has no group/other bits is
- * secret: its content is never printed); each target names a node (index into
- * cfg->nodes).  The runner runs a step's nodes in parallel (bounded), a
+ * secret: it is printed with its secret values masked); each target names a
+ * node (index into cfg->nodes).  The runner runs a step's nodes in parallel (bounded), a
  * node's targets in order, and skips a target whose skip_if command exits 0
  * ("already done").  A step with a state_key is a one-time step: it is
  * skipped when the state file records state_key with the same value, and
@@ -40,6 +40,11 @@ enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
 /* A WAIT check that prints a line starting with this stops the wait at
  * once: the rest of its output says why (a container that keeps crashing). */
 #define PLAN_GIVE_UP_MARK "m3fs: give up: "
+/* A WAIT check that prints a line starting with this has seen evidence of
+ * a cause that may still clear (e.g. an old log line): the wait goes on,
+ * but when every check for the step's suspect_ms printed it, the wait
+ * stops with the rest of the last output as the reason. */
+#define PLAN_SUSPECT_MARK "m3fs: suspect: "
 
 struct step_target {
     size_t node;      /* index into cfg->nodes */
@@ -49,6 +54,12 @@ struct step_target {
     char *content;    /* PUT: bytes to write */
     size_t len;
     unsigned mode;    /* PUT: final mode; 0600 (no group/other bits) = secret */
+    struct strvec masks; /* PUT: secret text in content, masked by --dry-run
+                          * (as written: quoted or escaped for its format) */
+    int watch;        /* WAIT: a watch target: polled (exit status ignored)
+                       * only until the step's other targets succeeded; its
+                       * PLAN_GIVE_UP_MARK / PLAN_SUSPECT_MARK stop the wait
+                       * (e.g. a crash loop on another node than the check's) */
     char sha[65];     /* PUT: sha256 of content; the runner skips the upload
                        * when the node's file has it and the mode (compared
                        * here, so no digest of a secret reaches a node) */
@@ -58,14 +69,17 @@ struct step {
     char *title;          /* "mgmtd: start containers" */
     const char *service;  /* static name: "fdb", "mgmtd", ... */
     enum step_op op;
-    int secret;           /* PUT content is secret: never printed */
     long timeout_ms;      /* per command (RUN/PUT) or whole wait (WAIT) */
     long interval_ms;     /* WAIT: poll interval */
     char *wait_for;       /* WAIT: what we wait for, for messages */
     char *state_key;      /* one-time step key in the state file, or NULL */
     char *state_val;      /* value recorded with state_key (e.g. a digest) */
-    char *fail_match;     /* when a failure's output contains this ... */
-    char *fail_hint;      /* ... add this hint to the error */
+    char *also_key;       /* recorded too (with also_val) when the step ran:
+                           * it did that other one-time step's work as well */
+    char *also_val;
+    struct strvec hint_match; /* when a failure's output contains match i ... */
+    struct strvec hint_text;  /* ... add hint i to the error */
+    long suspect_ms;      /* WAIT: see PLAN_SUSPECT_MARK (0: never) */
     int prep;             /* needs nothing from other services (files, disks);
                            * set for every PUT step */
     size_t *after;        /* indices of the steps that must end first */
@@ -143,8 +157,16 @@ struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
 void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip_if);
 void step_add_put(struct step *s, size_t node, const char *path, const char *content, size_t len,
                   unsigned mode);
+/* The last target added to s (a PUT) holds secret text: --dry-run masks it. */
+void step_mask_last(struct step *s, const char *text);
+/* A WAIT's watch target on node (see struct step_target); add watches after
+ * the checks, on nodes without a check (a node's targets run in order). */
+void step_add_watch(struct step *s, size_t node, const char *cmd);
 void step_set_state(struct step *s, const char *key, const char *val);
-void step_set_hint(struct step *s, const char *match, const char *hint);
+/* Record key = val too when the step runs (not when skipped). */
+void step_set_state_also(struct step *s, const char *key, const char *val);
+/* Add a hint shown when a failure's output contains match. */
+void step_add_hint(struct step *s, const char *match, const char *hint);
 void plan_free(struct plan *p);
 
 /* Which steps wait for which.  By default (plan_add_step) every step waits
@@ -159,8 +181,9 @@ struct svc_dep {
 };
 void plan_link(struct plan *p, const struct svc_dep *deps);
 
-/* Dry-run text: every step, its nodes and exact commands; PUT contents
- * shown unless secret; every registered secret masked. */
+/* Dry-run text: every step, its nodes and exact commands; every PUT's
+ * content with its masks (step_mask_last) masked; every registered secret
+ * masked everywhere. */
 void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strbuf *out);
 
 /* --- running ------------------------------------------------------------ */

@@ -44,7 +44,7 @@ void log_mask(struct strbuf *sb)
 {
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < secrets.n; i++)
-        sb_replace_all(sb, secrets.v[i], "******");
+        sb_replace_all(sb, secrets.v[i], LOG_MASK);
     pthread_mutex_unlock(&lock);
 }
 

@@ -48,6 +48,18 @@ void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip
     t->skip_if = skip_if ? xstrdup(skip_if) : NULL;
 }
 
+void step_mask_last(struct step *s, const char *text)
+{
+    if (s->n && text && *text) sv_push(&s->t[s->n - 1].masks, text);
+}
+
+void step_add_watch(struct step *s, size_t node, const char *cmd)
+{
+    struct step_target *t = new_target(s, node);
+    t->cmd = xstrdup(cmd);
+    t->watch = 1;
+}
+
 void step_add_put(struct step *s, size_t node, const char *path, const char *content, size_t len,
                   unsigned mode)
 {
@@ -81,12 +93,18 @@ void step_set_state(struct step *s, const char *key, const char *val)
     s->state_val = xstrdup(val);
 }
 
-void step_set_hint(struct step *s, const char *match, const char *hint)
+void step_set_state_also(struct step *s, const char *key, const char *val)
 {
-    free(s->fail_match);
-    free(s->fail_hint);
-    s->fail_match = xstrdup(match);
-    s->fail_hint = xstrdup(hint);
+    free(s->also_key);
+    free(s->also_val);
+    s->also_key = xstrdup(key);
+    s->also_val = xstrdup(val);
+}
+
+void step_add_hint(struct step *s, const char *match, const char *hint)
+{
+    sv_push(&s->hint_match, match);
+    sv_push(&s->hint_text, hint);
 }
 
 static void step_release(struct step *s)
@@ -96,14 +114,17 @@ static void step_release(struct step *s)
         free(s->t[i].skip_if);
         free(s->t[i].path);
         free(s->t[i].content);
+        sv_clear(&s->t[i].masks);
     }
     free(s->t);
     free(s->title);
     free(s->wait_for);
     free(s->state_key);
     free(s->state_val);
-    free(s->fail_match);
-    free(s->fail_hint);
+    free(s->also_key);
+    free(s->also_val);
+    sv_clear(&s->hint_match);
+    sv_clear(&s->hint_text);
     free(s->after);
 }
 

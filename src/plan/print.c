@@ -32,7 +32,9 @@ static void print_header(const struct step *s, size_t idx, struct strbuf *out)
         sb_adds(out, ", timeout ");
         fmt_ms(s->timeout_ms, out);
     }
-    if (s->state_key) sb_addf(out, "; once (state: %s)", s->state_key);
+    if (s->state_key) sb_addf(out, "; once (state: %s%s%s)", s->state_key,
+                              s->also_key ? "; also records " : "",
+                              s->also_key ? s->also_key : "");
     sb_adds(out, s->n_after ? "; after" : "; at the start");
     for (size_t k = 0; k < s->n_after; k++)
         sb_addf(out, "%s %zu", k ? "," : "", s->after[k] + 1);
@@ -49,9 +51,14 @@ static long same_as(const struct step *s, size_t i)
     return -1;
 }
 
+/* The content, indented, with the target's masks masked (the caller
+ * masks the registered secrets in everything). */
 static void print_content(const struct step_target *t, struct strbuf *out)
 {
-    const char *p = t->content, *end = t->content + t->len;
+    struct strbuf text = STRBUF_INIT;
+    sb_add(&text, t->content, t->len);
+    for (size_t i = 0; i < t->masks.n; i++) sb_replace_all(&text, t->masks.v[i], LOG_MASK);
+    const char *p = text.buf, *end = text.buf + text.len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -60,6 +67,7 @@ static void print_content(const struct step_target *t, struct strbuf *out)
         sb_addch(out, '\n');
         p += n + (nl ? 1 : 0);
     }
+    sb_release(&text);
 }
 
 static void print_put(const struct step *s, size_t i, const struct m3fs_config *cfg,
@@ -69,12 +77,8 @@ static void print_put(const struct step *s, size_t i, const struct m3fs_config *
     sb_addf(out, "      put %s (mode %04o, %zu bytes; skipped when the node's copy has the "
             "same sha256 and mode)\n", t->path, t->mode, t->len);
     long j = same_as(s, i);
-    if (t->mode & 077) {
-        if (j >= 0) sb_addf(out, "        (same content as on %s)\n", cfg->nodes[s->t[j].node].name);
-        else print_content(t, out);
-    } else {
-        sb_adds(out, "        (secret: content not shown)\n");
-    }
+    if (j >= 0) sb_addf(out, "        (same content as on %s)\n", cfg->nodes[s->t[j].node].name);
+    else print_content(t, out);
 }
 
 void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strbuf *out)
@@ -89,7 +93,8 @@ void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strb
                 sb_addf(out, "  %s (%s):\n", cfg->nodes[t->node].name, cfg->nodes[t->node].host);
             if (t->skip_if) sb_addf(out, "      skip if: %s\n", t->skip_if);
             if (s->op == STEP_PUT) print_put(s, k, cfg, out);
-            else sb_addf(out, "      %s: %s\n", s->op == STEP_WAIT ? "until" : "run", t->cmd);
+            else sb_addf(out, "      %s: %s\n",
+                         s->op == STEP_RUN ? "run" : t->watch ? "watch" : "until", t->cmd);
         }
     }
     /* Mask every registered secret in what was added (belt and braces). */

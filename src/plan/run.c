@@ -68,16 +68,6 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long ms)
-{
-    while (ms > 0 && !stopping()) {
-        long d = ms < 100 ? ms : 100;
-        struct timespec ts = { 0, d * 1000000L };
-        nanosleep(&ts, NULL);
-        ms -= d;
-    }
-}
-
 /* The last TAIL_LINES lines of stdout then stderr, indented. */
 static void output_tail(const struct exec_result *r, struct strbuf *out)
 {
@@ -124,6 +114,8 @@ static void show_notes(const struct m3fs_node *n, const struct exec_result *r)
 struct job {
     const struct step *s;
     atomic_size_t changed, skipped;
+    atomic_size_t main_left; /* WAIT: targets that are not watches, not yet done */
+    atomic_int failed;       /* WAIT: a target failed: the others stop */
 };
 
 static int exec_cmd(struct remote_session *rs, const char *cmd, long timeout_ms,
@@ -184,30 +176,62 @@ static long wait_pause(long interval_ms, int attempt)
     return pause < interval_ms ? pause : interval_ms;
 }
 
-/* A check that printed PLAN_GIVE_UP_MARK: what follows it. */
-static const char *gave_up(const struct exec_result *r)
+/* What follows `mark` at the start of a line of a check's output, or NULL. */
+static const char *marked(const struct exec_result *r, const char *mark)
 {
-    const char *m = strstr(r->out.buf, PLAN_GIVE_UP_MARK);
-    return m && (m == r->out.buf || m[-1] == '\n') ? m : NULL;
+    for (const char *m = r->out.buf; (m = strstr(m, mark)) != NULL; m++)
+        if (m == r->out.buf || m[-1] == '\n') return m + strlen(mark);
+    return NULL;
 }
 
+/* A wait target need not poll on: another target failed, or it is a
+ * watch and every other target succeeded. */
+static int wait_over(struct job *j, const struct step_target *t)
+{
+    return atomic_load(&j->failed) || (t->watch && !atomic_load(&j->main_left));
+}
+
+static void sleep_wait(long ms, struct job *j, const struct step_target *t)
+{
+    while (ms > 0 && !stopping() && !wait_over(j, t)) {
+        long d = ms < 100 ? ms : 100;
+        struct timespec ts = { 0, d * 1000000L };
+        nanosleep(&ts, NULL);
+        ms -= d;
+    }
+}
+
+/* Whether the evidence of PLAN_SUSPECT_MARK has lasted the step's
+ * suspect_ms (*since: when it was first seen in a row, 0 when not). */
+static int suspect_lasted(const struct step *s, const struct exec_result *r, long *since)
+{
+    if (!s->suspect_ms || !marked(r, PLAN_SUSPECT_MARK)) {
+        *since = 0;
+        return 0;
+    }
+    if (!*since) *since = now_ms();
+    return now_ms() - *since >= s->suspect_ms;
+}
+
+/* Poll a WAIT target until its check succeeds (a watch: until the other
+ * targets succeeded), the deadline passes, or it gives up. */
 static int do_wait(struct remote_session *rs, struct job *j, const struct step_target *t,
                    int *done, struct strbuf *err)
 {
     const struct step *s = j->s;
-    long start = now_ms(), deadline = start + s->timeout_ms;
+    long start = now_ms(), deadline = start + s->timeout_ms, since = 0;
     struct exec_result r;
-    struct strbuf last = STRBUF_INIT, e = STRBUF_INIT, cmd = STRBUF_INIT;
+    struct strbuf last = STRBUF_INIT, e = STRBUF_INIT, cmd = STRBUF_INIT, why = STRBUF_INIT;
     exec_result_init(&r);
     run_cmd_with_skip(t, &cmd);
-    int rc = -1, attempt = 0;
-    const char *why = NULL;
+    int rc = -1, attempt = 0, peer = 0;
     for (;;) {
+        if ((peer = wait_over(j, t)) != 0) break;
         long left = deadline - now_ms();
         long tmo = left < ATTEMPT_MAX_MS ? left : ATTEMPT_MAX_MS;
         sb_reset(&e);
         if (exec_cmd(rs, cmd.buf, tmo > 1000 ? tmo : 1000, &r, &e) == 0) {
-            if (r.exit_status == 0 && !r.timed_out) {
+            if (!t->watch && r.exit_status == 0 && !r.timed_out) {
                 *done = run_output_says_done(r.out.buf);
                 rc = 0;
                 break;
@@ -216,17 +240,24 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
             status_text(&r, &last);
             sb_adds(&last, "; output:\n");
             output_tail(&r, &last);
-            if ((why = gave_up(&r)) != NULL) break;
+            const char *m = marked(&r, PLAN_GIVE_UP_MARK);
+            if (!m && suspect_lasted(s, &r, &since)) m = marked(&r, PLAN_SUSPECT_MARK);
+            if (m) {
+                sb_adds(&why, m);
+                break;
+            }
         } else {
             sb_reset(&last);
             sb_addf(&last, "could not run the check: %s", e.buf);
         }
         long pause = wait_pause(s->interval_ms, attempt++);
         if (stopping() || now_ms() + pause > deadline) break;
-        sleep_ms(pause);
+        sleep_wait(pause, j, t);
     }
-    if (why) {
-        sb_adds(err, why + strlen(PLAN_GIVE_UP_MARK));
+    if (peer || (rc && t->watch && !why.len && !stopping())) {
+        rc = 0; /* the other targets decide (a watch's own timeout says nothing) */
+    } else if (why.len) {
+        sb_add(err, why.buf, why.len);
         sb_rtrim(err);
     } else if (rc && !stopping()) {
         struct strbuf d = STRBUF_INIT;
@@ -237,8 +268,10 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
     } else if (rc) {
         stop_reason(err);
     }
+    if (rc) atomic_store(&j->failed, 1);
+    else if (!t->watch && !peer) atomic_fetch_sub(&j->main_left, 1);
     exec_result_release(&r);
-    sb_release(&last), sb_release(&e), sb_release(&cmd);
+    sb_release(&last), sb_release(&e), sb_release(&cmd), sb_release(&why);
     return rc;
 }
 
@@ -272,13 +305,14 @@ static void report_failure(const struct step *s, size_t i, size_t total, size_t 
 {
     sb_addf(err, "step %zu/%zu '%s' failed on %zu of %zu node%s:", i + 1, total, s->title, nfail,
             n, n == 1 ? "" : "s");
-    int hinted = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (!errs[k].len) continue;
-        sb_addf(err, "\n  %s", errs[k].buf);
-        if (s->fail_match && strstr(errs[k].buf, s->fail_match)) hinted = 1;
-    }
-    if (hinted) sb_addf(err, "\n  hint: %s", s->fail_hint);
+    for (size_t k = 0; k < n; k++)
+        if (errs[k].len) sb_addf(err, "\n  %s", errs[k].buf);
+    for (size_t h = 0; h < s->hint_match.n; h++)
+        for (size_t k = 0; k < n; k++)
+            if (errs[k].len && strstr(errs[k].buf, s->hint_match.v[h])) {
+                sb_addf(err, "\n  hint: %s", s->hint_text.v[h]);
+                break;
+            }
 }
 
 /* 1 when every node error only says the step was stopped. */
@@ -332,6 +366,8 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
     struct job j = { .s = s };
+    for (size_t k = 0; k < s->n; k++)
+        if (!s->t[k].watch) atomic_fetch_add(&j.main_left, 1);
     long t0 = now_ms();
     size_t nfail = remote_ctx_run(sc->rc, idx, n, sc->parallel, node_fn, &j, errs);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
@@ -370,6 +406,7 @@ static void *step_thread(void *arg)
     pthread_mutex_lock(&sc->lock);
     if (!rc && !once_done && s->state_key) {
         state_set_done(sc->st, s->state_key, s->state_val);
+        if (s->also_key) state_set_done(sc->st, s->also_key, s->also_val);
         if (state_save(sc->st, &err) < 0) rc = -1;
     }
     if (rc) atomic_store(&g_abort, 1);

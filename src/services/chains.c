@@ -39,7 +39,7 @@ static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
                          "record creating it, so its token is unknown here. Copy the state "
                          "file of the run that created this cluster, or destroy the cluster "
                          "and create it again.", ctx->st->path);
-    step_set_hint(s, "xist", hint);
+    step_add_hint(s, "xist", hint);
     free(hint);
     sb_release(&cmd);
 }

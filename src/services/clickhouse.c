@@ -43,6 +43,7 @@ static int files(struct plan_ctx *ctx, struct step *put, size_t node, struct str
         step_add_put(put, node, a, xml.buf, xml.len, 0644);
         step_add_put(put, node, b, sql.buf, sql.len, 0644);
         step_add_put(put, node, c, env.buf, env.len, 0600);
+        step_mask_last(put, cfg->ch.password);
         sb_addf(digest, "%s\n%s\n%s\n", xml.buf, sql.buf, env.buf);
         free(a), free(b), free(c);
     }

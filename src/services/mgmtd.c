@@ -46,7 +46,7 @@ static void init_cluster(struct plan_ctx *ctx, struct plan *p, size_t first)
                          "directory, copy that .m3fs/%s.state.json here and run again; "
                          "otherwise remove the old cluster first with `m3fs cluster destroy` "
                          "(its data is lost).", ctx->st->path, cfg->name);
-    step_set_hint(s, "xist", hint);
+    step_add_hint(s, "xist", hint);
     free(cli), free(cmd), free(hint);
 }
 
@@ -66,7 +66,7 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
                          "state file %s is stale: run `m3fs cluster destroy -c <file> --yes` "
                          "(nothing of the old cluster is left) and create again.",
                          ctx->st->path);
-    step_set_hint(s, "keeps restarting", hint);
+    step_add_hint(s, "keeps restarting", hint);
     free(hint);
     free(cli), free(cmd), free(check);
 }

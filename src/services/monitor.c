@@ -45,6 +45,10 @@ int svc_monitor_create(struct plan_ctx *ctx, struct plan *p)
     char *path = xstrfmt("%s/monitor_collector_main.toml", etc);
     struct step *s = plan_add_step(p, "monitor", STEP_PUT, "write monitor_collector_main.toml");
     step_add_put(s, nodes[0], path, toml.buf, toml.len, 0600);
+    struct strbuf pw = STRBUF_INIT; /* as the file has it: a TOML string */
+    toml_str(&pw, ctx->cfg->ch.password);
+    step_mask_last(s, pw.buf);
+    sb_release(&pw);
 
     struct ctr_spec c;
     ctr_init(ctx, &c, ctx->cfg->svc[SVC_MONITOR].container_name, ctx->image[IMG_3FS]);

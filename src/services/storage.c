@@ -55,7 +55,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
             free(prep);
         }
         if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
-            step_set_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
+            step_add_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
                           "check the disks named above, then run again with --format-disks, or name "
                           "each node's data disks in its nvmeDisks.");
         free(tool), free(check), free(title);

@@ -54,9 +54,10 @@ containers() { for i in 1 2 3; do on "$i" 'docker ps -aq --no-trunc | sort'; don
 mx cluster create -c "$CFG" --dry-run >"$W/out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && has "[1] fdb: start containers" && has "init-cluster --mgmtd" &&
-    has "(secret: content not shown)" && has "create 48 storage targets" &&
+    has "| passwd = ******" && has "| CLICKHOUSE_PASSWORD=******" && has "| [server.monitor_collector.reporter.clickhouse]" &&
+    ! has "content not shown" && has "create 48 storage targets" &&
     [ ! -e "$STATE" ] && [ -z "$(containers)" ]; then
-    ok "dry-run prints the plan and touches nothing"
+    ok "dry-run prints the plan, secret files with their secrets masked, and touches nothing"
 else bad "dry-run (rc=$rc)"; fi
 
 # --- create, interrupted by SIGINT, then resumed ---------------------------------

@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "m3fs/config.h"
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
+#include "m3fs/remote.h"
 #include "m3fs/shquote.h"
 #include "m3fs/strbuf.h"
 #include "testutil.h"
@@ -205,6 +207,41 @@ static void test_fdb_redundancy(void **state)
                      "10.0.0.4:4500,10.0.0.5:4500");
 }
 
+/* Every line of the 0600 file at path suffix `suffix` (on any node) is in
+ * the dry-run text, with `secret` (as the file writes it) masked; returns
+ * how many lines held it. */
+static int shown_masked(const struct built *b, const char *out, const char *suffix,
+                        const char *secret)
+{
+    const struct step_target *t = NULL;
+    for (size_t i = 0; !t && i < b->p.n; i++)
+        for (size_t k = 0; !t && b->p.steps[i].op == STEP_PUT && k < b->p.steps[i].n; k++) {
+            const char *path = b->p.steps[i].t[k].path;
+            if (strlen(path) >= strlen(suffix) &&
+                !strcmp(path + strlen(path) - strlen(suffix), suffix))
+                t = &b->p.steps[i].t[k];
+        }
+    assert_non_null(t);
+    assert_int_equal(t->mode, 0600);
+    int held = 0;
+    for (const char *p = t->content; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        struct strbuf line = STRBUF_INIT;
+        sb_adds(&line, "        | ");
+        sb_add(&line, p, n);
+        sb_addch(&line, '\n');
+        if (strstr(line.buf, secret)) held++;
+        sb_replace_all(&line, secret, LOG_MASK);
+        if (!strstr(out, line.buf)) fail_msg("dry-run lacks the line '%s'", line.buf);
+        sb_release(&line);
+        p += n + (nl ? 1 : 0);
+    }
+    return held;
+}
+
+/* --dry-run shows every file, secret ones too, with each secret value
+ * masked as the file writes it (TOML-escaped in the monitor's config). */
 static void test_secrets_masked(void **state)
 {
     (void)state;
@@ -215,8 +252,13 @@ static void test_secrets_masked(void **state)
     plan_print(&b.p, b.cfg, &out);
     assert_null(strstr(out.buf, TOKEN));
     assert_null(strstr(out.buf, "pw\"x"));
-    assert_non_null(strstr(out.buf, "token.txt (mode 0600"));
-    assert_non_null(strstr(out.buf, "(secret: content not shown)"));
+    assert_null(strstr(out.buf, "pw\\\"x"));
+    assert_null(strstr(out.buf, "content not shown"));
+    assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", TOKEN), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/token.txt", TOKEN), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "pw\"x"), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"pw\\\"x\""), 1);
+    assert_non_null(strstr(out.buf, "        | passwd = " LOG_MASK "\n"));
     /* the token never is in a remote command line */
     for (size_t i = 0; i < b.p.n; i++)
         for (size_t k = 0; k < b.p.steps[i].n; k++) {
@@ -226,6 +268,23 @@ static void test_secrets_masked(void **state)
             if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
             if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
         }
+    sb_release(&out);
+    built_free(&b);
+    free(y);
+    /* The default password is not a registered secret (log_add_secret
+     * leaves the word 'password' alone), yet the files' value is masked. */
+    struct strbuf yd = STRBUF_INIT;
+    y = cluster_yaml("TCP", "a");
+    sb_adds(&yd, y);
+    free(y);
+    sb_replace_all(&yd, ", password: 'pw\"x'", "");
+    y = sb_detach(&yd);
+    build(&b, y, 1);
+    sb_init(&out, 0);
+    plan_print(&b.p, b.cfg, &out);
+    assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "password"), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"password\""), 1);
+    assert_null(strstr(out.buf, "CLICKHOUSE_PASSWORD=password"));
     sb_release(&out);
     built_free(&b);
     free(y);
@@ -437,6 +496,91 @@ static void test_destroy_links(void **state)
     free(y);
 }
 
+/* --- the runner's watches and lasting evidence, on this machine --------- */
+
+static struct m3fs_node run_nodes[2];
+
+/* Run plan p on two "nodes" that are this machine; 0 or -1, err set. */
+static int run_local(struct plan *p, struct strbuf *err, double *secs)
+{
+    for (size_t i = 0; i < 2; i++) {
+        memset(&run_nodes[i], 0, sizeof(run_nodes[i]));
+        run_nodes[i].name = i ? "n1" : "n0";
+        run_nodes[i].host = "127.0.0.1";
+        run_nodes[i].port = 1;
+        run_nodes[i].username = "root";
+    }
+    struct remote_opts o = { .allow_local = 1 };
+    struct remote_ctx *rc = remote_ctx_new(run_nodes, 2, &o);
+    struct m3fs_state *st = state_new_fixed("/nonexistent/x.json", "abcdefghij:0123456789", TOKEN);
+    struct run_stats stats;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = plan_run(p, st, rc, 8, &stats, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    state_free(st);
+    remote_ctx_free(rc);
+    return r;
+}
+
+static struct step *wait_step(struct plan *p, const char *check, const char *watch)
+{
+    memset(p, 0, sizeof(*p));
+    struct step *s = plan_add_step(p, "t", STEP_WAIT, "wait");
+    s->timeout_ms = 60000;
+    s->interval_ms = 200;
+    s->wait_for = xstrdup("the test");
+    step_add_run(s, 0, check, NULL);
+    step_add_watch(s, 1, watch);
+    return s;
+}
+
+static void test_run_watch_and_suspect(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip(); /* local runs go through sudo otherwise */
+    char dir[] = "/tmp/test_plan_run.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct plan p;
+    struct strbuf err = STRBUF_INIT;
+    double secs;
+    /* a watch that gives up stops the wait at once, with its reason */
+    wait_step(&p, "false", "echo '" PLAN_GIVE_UP_MARK "the watch saw a crash loop'");
+    assert_int_equal(run_local(&p, &err, &secs), -1);
+    assert_non_null(strstr(err.buf, "the watch saw a crash loop"));
+    assert_true(secs < 10);
+    plan_free(&p);
+    /* evidence that lasts suspect_ms stops it, with the hint that matches */
+    sb_reset(&err);
+    struct step *s = wait_step(&p, "echo '" PLAN_SUSPECT_MARK "node 7 not registered'; false", "true");
+    s->suspect_ms = 1000;
+    step_add_hint(s, "not registered", "register it");
+    step_add_hint(s, "never printed", "not this one");
+    assert_int_equal(run_local(&p, &err, &secs), -1);
+    assert_non_null(strstr(err.buf, "node 7 not registered"));
+    assert_non_null(strstr(err.buf, "hint: register it"));
+    assert_null(strstr(err.buf, "not this one"));
+    assert_true(secs >= 1 && secs < 10);
+    plan_free(&p);
+    /* evidence that does not last does not stop it; a watch that saw
+     * nothing ends when the check succeeds */
+    sb_reset(&err);
+    char *check = xstrfmt("if test -e %s/ok; then exit 0; fi; n=$(ls %s | wc -l); touch %s/$n; "
+                          "if test $n -ge 3; then touch %s/ok; else echo '" PLAN_SUSPECT_MARK
+                          "old line'; fi; false", dir, dir, dir, dir);
+    s = wait_step(&p, check, "echo quiet; false");
+    s->suspect_ms = 60000;
+    assert_int_equal(run_local(&p, &err, &secs), 0);
+    assert_true(secs < 20);
+    plan_free(&p);
+    free(check);
+    sb_release(&err);
+    char *rm = xstrfmt("rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
+    free(rm);
+}
+
 static void check_golden(const char *name)
 {
     char *yml = xstrfmt("%s.yml", name), *txt = xstrfmt("%s.txt", name);
@@ -484,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_destroy_order),
         cmocka_unit_test(test_create_links),
         cmocka_unit_test(test_destroy_links),
+        cmocka_unit_test(test_run_watch_and_suspect),
         cmocka_unit_test(test_golden),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
