@@ -218,7 +218,7 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     size_t n;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
     if (!n) return 0;
-    if (!ctx->ct) return svc3fs_heartbeat(ctx, p, "3fs"), 0;
+    if (!ctx->ct) return svc3fs_heartbeat(ctx, p, "3fs");
     struct file_set fs = { 0 };
     size_t parts = 0;
     int rc = table_files(ctx, &fs, &parts);
@@ -227,7 +227,9 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
         struct step *s = plan_add_step(p, "3fs", STEP_PUT, "write the chain table files");
         fs_put(s, mg[0], dir, &fs);
         free(dir);
-        svc3fs_heartbeat(ctx, p, "3fs");
+        rc = svc3fs_heartbeat(ctx, p, "3fs");
+    }
+    if (!rc) {
         user_step(ctx, p, mg[0]);
         targets_step(ctx, p, mg[0], parts);
         upload_steps(ctx, p, mg[0], &fs);

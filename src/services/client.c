@@ -93,7 +93,7 @@ int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
     const size_t *nodes = svc_nodes(ctx, SVC_CLIENT, &n);
     if (!n) return 0;
     const char *mp = ctx->cfg->client.host_mountpoint;
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_CLIENT].container_name);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_CLIENT].container_name, 0);
     char *mounted = fuse_mounted(mp), *marker = wd_path(ctx, "client/bind-mount");
     struct strbuf q = STRBUF_INIT, cmd = STRBUF_INIT;
     sh_quote(&q, mp);

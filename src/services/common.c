@@ -42,7 +42,21 @@ void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv)
     tmpl_set(tv, "mgmtd_addresses", ctx->mgmtd_addrs);
     tmpl_set(tv, "allow_no_ib", ctx->tcp ? "true" : "false");
     tmpl_set(tv, "force_use_tcp", ctx->tcp ? "true" : "false");
+    tmpl_set(tv, "log_level", ctx->cfg->log_level);
     sb_release(&sb);
+}
+
+int log_part(struct plan_ctx *ctx, const char *log_name, struct tmpl_vars *into)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf sb = STRBUF_INIT;
+    tmpl_set(&tv, "log_level", ctx->cfg->log_level);
+    tmpl_set(&tv, "log_name", log_name);
+    int rc = render(ctx, "log.toml.part", &tv, &sb);
+    if (!rc) tmpl_set(into, "log", sb.buf);
+    tmpl_vars_free(&tv);
+    sb_release(&sb);
+    return rc;
 }
 
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n)
@@ -167,10 +181,19 @@ void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb)
     sb_release(&na);
 }
 
+/* docker stop (a graceful SIGTERM) then rm, of the container named q (quoted). */
+static void stop_rm(struct strbuf *sb, const char *q, long stop_s)
+{
+    sb_adds(sb, "docker stop ");
+    if (stop_s) sb_addf(sb, "-t %ld ", stop_s);
+    sb_addf(sb, "%s >/dev/null 2>&1; docker rm -f %s >/dev/null", q, q);
+}
+
 static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
 {
     struct strbuf sb = STRBUF_INIT;
     sb_addf(&sb, "name %s\nimage %s\n", c->name, c->image);
+    if (c->stop_s) sb_addf(&sb, "stop %ld\n", c->stop_s);
     for (size_t i = 0; i < c->opts.n; i++) sb_addf(&sb, "opt %s\n", c->opts.v[i]);
     for (size_t i = 0; i < c->cmd.n; i++) sb_addf(&sb, "cmd %s\n", c->cmd.v[i]);
     sb_add(&sb, c->digest_text.buf, c->digest_text.len);
@@ -193,9 +216,10 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     if (c->net_args_file) net_args_read(c->net_args_file, &cmd);
     if (c->pre.len) sb_addf(&cmd, "%s && ", c->pre.buf);
     sb_addf(&cmd, "if test -n \"$cur\"; then printf 'note: replacing container %%s: its "
-            "configuration changed or it is not running\\n' %s >&2; docker rm -f %s "
-            ">/dev/null; fi && docker run --detach --name %s --label m3fs.digest=%s",
-            name.buf, name.buf, name.buf, hex);
+            "configuration changed or it is not running\\n' %s >&2; ", name.buf);
+    stop_rm(&cmd, name.buf, c->stop_s);
+    sb_addf(&cmd, "; fi && docker run --detach --name %s --label m3fs.digest=%s", name.buf, hex);
+    if (c->stop_s) sb_addf(&cmd, " --stop-timeout %ld", c->stop_s);
     for (size_t i = 0; i < c->opts.n; i++) {
         sb_addch(&cmd, ' ');
         sh_quote(&cmd, c->opts.v[i]);
@@ -212,14 +236,14 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     sb_release(&name);
 }
 
-char *ctr_remove_cmd(const char *name)
+char *ctr_remove_cmd(const char *name, long stop_s)
 {
-    struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, "if docker container inspect ");
-    sh_quote(&sb, name);
-    sb_adds(&sb, " >/dev/null 2>&1; then docker rm -f ");
-    sh_quote(&sb, name);
-    sb_adds(&sb, " >/dev/null; fi");
+    struct strbuf sb = STRBUF_INIT, q = STRBUF_INIT;
+    sh_quote(&q, name);
+    sb_addf(&sb, "if docker container inspect %s >/dev/null 2>&1; then ", q.buf);
+    stop_rm(&sb, q.buf, stop_s);
+    sb_adds(&sb, "; fi");
+    sb_release(&q);
     return sb_detach(&sb);
 }
 
@@ -238,7 +262,6 @@ char *ctr_absent_cmd(const char *name, const char *path)
 
 /* --- admin_cli ------------------------------------------------------------ */
 
-#define ADMIN_CLI "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
 
 char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token)
 {
@@ -288,30 +311,32 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd)
     return sb_detach(&sb);
 }
 
-char *heartbeat_cmd(const char *container, const long *ids, size_t n)
+/* --- waits ---------------------------------------------------------------- */
+
+void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n)
 {
-    char *cli = admin_cli_cmd(container, "list-nodes", 0);
+    for (size_t i = 0; i < n; i++) {
+        struct strbuf q = STRBUF_INIT;
+        sh_quote(&q, ctrs[i]);
+        sb_addf(sb, "r=$(docker container inspect -f '{{.RestartCount}} {{.State.Status}}' %s "
+                "2>/dev/null); if test \"${r%%%% *}\" -ge %d 2>/dev/null && test \"${r#* }\" != "
+                "running; then printf '" PLAN_GIVE_UP_MARK "container %%s keeps restarting (%%s "
+                "restarts); its last log lines:\\n' %s \"${r%%%% *}\"; docker logs --tail 20 %s 2>&1 "
+                "| sed 's/^/    /'; exit 1; fi; ", q.buf, CRASH_RESTARTS, q.buf, q.buf);
+        sb_release(&q);
+    }
+}
+
+char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n)
+{
     struct strbuf sb = STRBUF_INIT;
-    sb_addf(&sb, "%s | awk -v ids='", cli);
-    for (size_t i = 0; i < n; i++) sb_addf(&sb, "%s%ld", i ? " " : "", ids[i]);
-    sb_adds(&sb, "' 'BEGIN {n = split(ids, a, \" \"); for (i = 1; i <= n; i++) want[a[i]]} "
-                 "{print} /HEARTBEAT_CONNECTED/ {delete want[$1]} END {m = 0; for (k in want) "
-                 "{m++; printf \"node %s: not HEARTBEAT_CONNECTED yet\\n\", k} exit (m > 0)}'");
-    free(cli);
+    sb_addf(&sb, "if { %s; }; then exit 0; fi; ", check);
+    crash_guard(&sb, ctrs, n);
+    sb_adds(&sb, "exit 1");
     return sb_detach(&sb);
 }
 
-/* --- waits ---------------------------------------------------------------- */
-
 char *wait_guarded(const char *check, const char *container)
 {
-    struct strbuf sb = STRBUF_INIT, q = STRBUF_INIT;
-    sh_quote(&q, container);
-    sb_addf(&sb, "if { %s; }; then exit 0; fi; n=$(docker container inspect -f "
-            "'{{.RestartCount}}' %s 2>/dev/null); if test \"${n:-0}\" -ge %d; then printf '"
-            PLAN_GIVE_UP_MARK "container %%s keeps restarting (%%s restarts); its last log "
-            "lines:\\n' %s \"$n\"; docker logs --tail 20 %s 2>&1 | sed 's/^/    /'; fi; exit 1",
-            check, q.buf, CRASH_RESTARTS, q.buf, q.buf);
-    sb_release(&q);
-    return sb_detach(&sb);
+    return wait_guarded_n(check, &container, 1);
 }

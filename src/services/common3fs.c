@@ -22,15 +22,14 @@ static int main_parts(struct plan_ctx *ctx, const struct svc3fs *sv, struct tmpl
 {
     struct tmpl_vars pv = TMPL_VARS_INIT;
     const struct m3fs_config *cfg = ctx->cfg;
-    tmpl_set(&pv, "log_level", cfg->log_level);
-    tmpl_set(&pv, "log_name", sv->main);
     tmpl_set(&pv, "monitor_address", ctx->monitor_addr);
     tmpl_set(&pv, "service", sv->service);
     int ib_mgmtd = !strcmp(cfg->network_type, "IB") && sv->kind == SVC_MGMTD;
     tmpl_set(&pv, "rdma_network_type", ib_mgmtd ? "IPoIB" : "RDMA");
     tmpl_setf(&pv, "rdma_port", "%ld", sv->rdma_port);
     tmpl_setf(&pv, "tcp_port", "%ld", sv->tcp_port);
-    int rc = render_part(ctx, "log_monitor.toml.part", &pv, tv, "log_monitor");
+    int rc = log_part(ctx, sv->main, &pv);
+    if (!rc) rc = render_part(ctx, "log_monitor.toml.part", &pv, tv, "log_monitor");
     if (!rc && sv->kind != SVC_CLIENT)
         rc = render_part(ctx, ctx->tcp ? "groups_tcp.toml.part" : "groups_rdma.toml.part", &pv,
                          tv, "groups");
@@ -101,7 +100,7 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
 }
 
 /* The main config, also written into the first mgmtd's config dir for
- * set-config (MAIN_DIR there). */
+ * set-config (MAIN_DIR there); mgmtd's own is there already. */
 #define MAIN_SUBDIR "mgmtd/config.d/main"
 #define MAIN_DIR "/opt/3fs/etc/main"
 
@@ -126,13 +125,25 @@ static void set_config_step(struct plan_ctx *ctx, struct plan *p, const struct s
     char *title = xstrfmt("upload the %s main config (set-config --type %s)", sv->dir,
                           sv->cfg_type);
     struct step *s = plan_add_step(p, sv->dir, STEP_RUN, title);
-    char *cli = xstrfmt("set-config --type %s --file " MAIN_DIR "/%s.toml", sv->cfg_type,
-                        sv->main);
+    char *cli = xstrfmt("set-config --type %s --file %s/%s.toml", sv->cfg_type,
+                        sv->kind == SVC_MGMTD ? "/opt/3fs/etc" : MAIN_DIR, sv->main);
     char *cmd = admin_cli_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, cli, 0);
     step_add_run(s, mg[0], cmd, NULL);
     char *key = xstrfmt("set-config %s", sv->cfg_type);
     step_set_state(s, key, hex);
     free(key), free(cmd), free(cli), free(title);
+}
+
+void svc3fs_config_stored_by(struct step *s, const struct svc3fs *sv,
+                             const struct svc3fs_all *all)
+{
+    const struct strbuf *f = all->n && sv->cfg_type ? main_file(sv, &all->fs[0]) : NULL;
+    if (!f) return;
+    char hex[SHA256_HEX_LEN + 1] = "";
+    sha256_buf_hex(f->buf, f->len, hex);
+    char *key = xstrfmt("set-config %s", sv->cfg_type);
+    step_set_state_also(s, key, hex);
+    free(key);
 }
 
 /* The copy of the main config that set_config_step reads. */
@@ -142,7 +153,7 @@ static void put_main_copy(struct plan_ctx *ctx, struct step *put, const struct s
     size_t nm;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &nm);
     const struct strbuf *f = main_file(sv, fs);
-    if (!nm || !f || !sv->cfg_type) return;
+    if (!nm || !f || !sv->cfg_type || sv->kind == SVC_MGMTD) return;
     char *sub = xstrfmt(MAIN_SUBDIR "/%s.toml", sv->main), *path = wd_path(ctx, sub);
     step_add_put(put, mg[0], path, f->buf, f->len, 0644);
     free(sub), free(path);
@@ -155,6 +166,7 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
     struct ctr_spec c;
     ctr_init(ctx, &c, ctx->cfg->svc[sv->kind].container_name, ctx->image[IMG_3FS]);
     ctr_3fs_opts(ctx, &c, sv->dir);
+    if (sv->kind == SVC_STORAGE) c.stop_s = STORAGE_STOP_S;
     for (size_t i = 0; extra_opts && i < extra_opts->n; i++) sv_push(&c.opts, extra_opts->v[i]);
     sv_pushf(&c.cmd, "/opt/3fs/bin/%s", sv->main);
     sv_push(&c.cmd, "--launcher_cfg");
@@ -167,28 +179,164 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
     ctr_release(&c);
 }
 
-/* One poll, on the first mgmtd node, for every meta and storage node. */
-void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane)
+/* Evidence for the heartbeat wait lasting this long stops it: three of the
+ * heartbeats 3FS services send every 10 s (upstream
+ * src/client/mgmtd/MgmtdClient.h auto_heartbeat_interval). */
+#define HB_EVIDENCE_MS 30000L
+
+/* Arguments WHO CONTAINER LOGDIR MAIN of m3fs-heartbeat for the services of
+ * node (mgmtd only when with_mgmtd), and their containers into ctrs. */
+static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struct strbuf *args,
+                        struct strvec *ctrs)
+{
+    static const struct { enum svc_kind k; const char *dir, *main; } svcs[] = {
+        { SVC_MGMTD, "mgmtd", "mgmtd_main" },
+        { SVC_META, "meta", "meta_main" },
+        { SVC_STORAGE, "storage", "storage_main" },
+    };
+    const struct m3fs_config *cfg = ctx->cfg;
+    for (size_t i = 0; i < ARRAY_SIZE(svcs); i++) {
+        if (svcs[i].k == SVC_MGMTD ? !with_mgmtd : !config_node_has(cfg, node, svcs[i].k))
+            continue;
+        const char *ctr = cfg->svc[svcs[i].k].container_name;
+        char *who = xstrfmt("%s on %s", svcs[i].dir, cfg->nodes[node].name);
+        char *sub = xstrfmt("%s/log", svcs[i].dir), *logdir = wd_path(ctx, sub);
+        const char *words[] = { who, ctr, logdir, svcs[i].main };
+        for (size_t w = 0; w < ARRAY_SIZE(words); w++) {
+            sb_addch(args, ' ');
+            sh_quote(args, words[w]);
+        }
+        sv_push(ctrs, ctr);
+        free(who), free(sub), free(logdir);
+    }
+}
+
+/* `sh -c SCRIPT m3fs-heartbeat ` with templates/m3fs-heartbeat.sh, its
+ * comment lines left out (it goes with every poll). */
+static int hb_script(struct plan_ctx *ctx, struct strbuf *out)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf script = STRBUF_INIT, code = STRBUF_INIT;
+    tmpl_set(&tv, "suspect", PLAN_SUSPECT_MARK);
+    tmpl_set(&tv, "admin_cli", ADMIN_CLI);
+    int rc = render(ctx, "m3fs-heartbeat.sh", &tv, &script);
+    for (const char *p = script.buf; !rc && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
+        p += n;
+    }
+    if (!rc) {
+        sb_adds(out, "sh -c ");
+        sh_quote(out, code.buf);
+        sb_adds(out, " m3fs-heartbeat ");
+    }
+    sb_release(&code);
+    tmpl_vars_free(&tv);
+    sb_release(&script);
+    return rc;
+}
+
+/* The check on the first mgmtd node (one list-nodes for every meta and
+ * storage node id), guarding the 3FS containers there. */
+static void hb_check(struct plan_ctx *ctx, struct step *s, size_t mg0, const char *script)
+{
+    size_t nmeta, nst;
+    const size_t *meta = svc_nodes(ctx, SVC_META, &nmeta);
+    const size_t *st = svc_nodes(ctx, SVC_STORAGE, &nst);
+    struct strbuf ids = STRBUF_INIT, cmd = STRBUF_INIT;
+    for (size_t i = 0; i < nmeta; i++)
+        sb_addf(&ids, "%s%ld", ids.len ? " " : "", config_node_id(ctx->cfg, meta[i], SVC_META));
+    for (size_t i = 0; i < nst; i++)
+        sb_addf(&ids, "%s%ld", ids.len ? " " : "", config_node_id(ctx->cfg, st[i], SVC_STORAGE));
+    struct strvec ctrs = STRVEC_INIT;
+    sb_addf(&cmd, "%scheck ", script);
+    sh_quote(&cmd, ctx->cfg->svc[SVC_MGMTD].container_name);
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, ids.buf);
+    hb_services(ctx, mg0, 1, &cmd, &ctrs);
+    char *guarded = wait_guarded_n(cmd.buf, (const char *const *)ctrs.v, ctrs.n);
+    step_add_run(s, mg0, guarded, NULL);
+    free(guarded);
+    sv_clear(&ctrs);
+    sb_release(&ids), sb_release(&cmd);
+}
+
+/* A watch on every other meta or storage node: its containers' crash
+ * loops and its services' evidence of refused heartbeats. */
+static void hb_watches(struct plan_ctx *ctx, struct step *s, size_t mg0, const char *script)
+{
+    for (size_t node = 0; node < ctx->cfg->n_nodes; node++) {
+        if (node == mg0 || !(config_node_has(ctx->cfg, node, SVC_META) ||
+                             config_node_has(ctx->cfg, node, SVC_STORAGE)))
+            continue;
+        struct strbuf cmd = STRBUF_INIT, args = STRBUF_INIT;
+        struct strvec ctrs = STRVEC_INIT;
+        hb_services(ctx, node, 0, &args, &ctrs);
+        crash_guard(&cmd, (const char *const *)ctrs.v, ctrs.n);
+        sb_addf(&cmd, "%swatch%s", script, args.buf);
+        step_add_watch(s, node, cmd.buf);
+        sv_clear(&ctrs);
+        sb_release(&cmd), sb_release(&args);
+    }
+}
+
+static void hb_hints(struct plan_ctx *ctx, struct step *s)
+{
+    char *admin = wd_path(ctx, "admin_cli.sh");
+    char *reg = xstrfmt(
+        "mgmtd refuses heartbeats from node ids that are not registered unless its config sets "
+        "server.service.allow_heartbeat_from_unregistered = true (code default false; upstream "
+        "src/mgmtd/ops/HeartbeatOperation.cc). m3fs sets it in mgmtd_main.toml and uploads that "
+        "with set-config --type MGMTD whenever it changes, so mgmtd is running another config: "
+        "one uploaded outside m3fs (upload m3fs's again on the first mgmtd node: %s set-config "
+        "--type MGMTD --file /opt/3fs/etc/mgmtd_main.toml), or none at all because FoundationDB "
+        "was emptied outside m3fs (mgmtd then starts on its built-in defaults, upstream "
+        "src/mgmtd/MgmtdConfigFetcher.cc) and the state file %s is stale: run `m3fs cluster "
+        "destroy -c <file> --yes` and create again.", admin, ctx->st->path);
+    step_add_hint(s, "not registered", reg);
+    step_add_hint(s, "keeps restarting",
+                  "a 3FS service keeps failing at start; its last log lines are above. \"Init "
+                  "config failed\" means a config file was refused: its launcher or app file, or "
+                  "the main config mgmtd holds for it (init-cluster and set-config store it "
+                  "without checking, so a bad one shows only when the service starts: upstream "
+                  "src/common/app/Utils.cc). Without a usable RDMA device a service exits at "
+                  "start unless ib_devices.allow_no_usable_devices (networkType TCP sets it).");
+    step_add_hint(s, "not HEARTBEAT_CONNECTED yet",
+                  "a meta or storage node missing from list-nodes never had a heartbeat "
+                  "accepted by mgmtd: its service's log is in <workDir>/<service>/log/ on its "
+                  "node (3FS logs to files there; the container's output holds only fatal "
+                  "errors).");
+    free(reg), free(admin);
+}
+
+/* The wait until every meta and storage node is HEARTBEAT_CONNECTED: one
+ * poll on the first mgmtd node for all, with a watch on each other meta or
+ * storage node (a crash loop or refused heartbeats there stop the wait). */
+int svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane)
 {
     size_t nm, nmeta, nst;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &nm);
-    const size_t *meta = svc_nodes(ctx, SVC_META, &nmeta);
-    const size_t *st = svc_nodes(ctx, SVC_STORAGE, &nst);
-    if (!nm || !(nmeta + nst)) return;
+    svc_nodes(ctx, SVC_META, &nmeta);
+    svc_nodes(ctx, SVC_STORAGE, &nst);
+    if (!nm || !(nmeta + nst)) return 0;
+    struct strbuf script = STRBUF_INIT;
+    if (hb_script(ctx, &script) < 0) {
+        sb_release(&script);
+        return -1;
+    }
     struct step *s = plan_add_step(p, lane, STEP_WAIT, "wait until every meta and storage node "
                                    "is HEARTBEAT_CONNECTED in list-nodes");
     s->wait_for = xstrdup("every meta and storage node to show HEARTBEAT_CONNECTED in "
                           "admin_cli list-nodes");
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    long *ids = xcalloc(nmeta + nst, sizeof(*ids));
-    for (size_t i = 0; i < nmeta; i++) ids[i] = config_node_id(ctx->cfg, meta[i], SVC_META);
-    for (size_t i = 0; i < nst; i++) ids[nmeta + i] = config_node_id(ctx->cfg, st[i], SVC_STORAGE);
-    const char *ctr = ctx->cfg->svc[SVC_MGMTD].container_name;
-    char *check = heartbeat_cmd(ctr, ids, nmeta + nst), *cmd = wait_guarded(check, ctr);
-    step_add_run(s, mg[0], cmd, NULL);
-    free(cmd), free(check);
-    free(ids);
+    s->suspect_ms = HB_EVIDENCE_MS;
+    hb_check(ctx, s, mg[0], script.buf);
+    hb_watches(ctx, s, mg[0], script.buf);
+    hb_hints(ctx, s);
+    sb_release(&script);
+    return 0;
 }
 
 int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
@@ -221,6 +369,7 @@ void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
 {
     if (!all->n) return;
     struct step *s = plan_add_step(p, sv->dir, STEP_RUN, "start containers");
+    if (sv->kind == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS; /* may replace one */
     for (size_t i = 0; i < all->n; i++)
         container_target(ctx, s, sv, all->nodes[i], &all->fs[i], extra_opts);
 }
@@ -254,7 +403,9 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
     if (!n) return;
     char *title = xstrfmt("remove the container and %s files", svc);
     struct step *s = plan_add_step(p, svc, STEP_RUN, title);
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name,
+                              k == SVC_STORAGE ? STORAGE_STOP_S : 0);
+    if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS;
     char *dir = wd_path(ctx, svc);
     struct strbuf cmd = STRBUF_INIT;
     sb_addf(&cmd, "%s && rm -rf ", rm);

@@ -9,7 +9,7 @@
 
 static struct svc3fs info(const struct plan_ctx *ctx)
 {
-    struct svc3fs sv = { SVC_MGMTD, "mgmtd", "mgmtd_main", "Mgmtd", NULL,
+    struct svc3fs sv = { SVC_MGMTD, "mgmtd", "mgmtd_main", "Mgmtd", "MGMTD",
                          ctx->cfg->mgmtd.rdma_port, ctx->cfg->mgmtd.tcp_port, NULL };
     return sv;
 }
@@ -32,8 +32,11 @@ static int admin_script(struct plan_ctx *ctx, struct plan *p, const size_t *node
     return rc;
 }
 
-static void init_cluster(struct plan_ctx *ctx, struct plan *p, size_t first)
+/* init-cluster stores mgmtd_main.toml (as the set-config step would). */
+static void init_cluster(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
+                         const struct svc3fs_all *all)
 {
+    size_t first = all->nodes[0];
     const struct m3fs_config *cfg = ctx->cfg;
     char *cli = xstrfmt("init-cluster --mgmtd /opt/3fs/etc/mgmtd_main.toml 1 %ld %ld",
                         cfg->mgmtd.chunk_size, cfg->mgmtd.stripe_size);
@@ -41,6 +44,7 @@ static void init_cluster(struct plan_ctx *ctx, struct plan *p, size_t first)
     struct step *s = plan_add_step(p, "mgmtd", STEP_RUN, "initialise the cluster (init-cluster)");
     step_add_run(s, first, cmd, NULL);
     step_set_state(s, "init-cluster", "1");
+    svc3fs_config_stored_by(s, sv, all);
     char *hint = xstrfmt("FoundationDB already holds a 3FS cluster, but the state file %s does "
                          "not record creating it. If m3fs created this cluster from another "
                          "directory, copy that .m3fs/%s.state.json here and run again; "
@@ -60,14 +64,15 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
     char *check = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
     char *cmd = wait_guarded(check, ctx->cfg->svc[SVC_MGMTD].container_name);
     step_add_run(s, first, cmd, NULL);
-    char *hint = xstrfmt("mgmtd keeps failing at start; its log is above. If it says the "
-                         "cluster was never initialised although init-cluster is 'already "
-                         "done (state file)', the cluster was removed outside m3fs and the "
-                         "state file %s is stale: run `m3fs cluster destroy -c <file> --yes` "
-                         "(nothing of the old cluster is left) and create again.",
-                         ctx->st->path);
-    step_add_hint(s, "keeps restarting", hint);
-    free(hint);
+    step_add_hint(s, "keeps restarting",
+                  "mgmtd keeps failing at start; its last log lines are above. \"Init config "
+                  "failed\" means a config file was refused: mgmtd_main_launcher.toml or "
+                  "mgmtd_main_app.toml, or the mgmtd_main.toml that init-cluster or set-config "
+                  "stored in FoundationDB without checking it (upstream "
+                  "src/client/cli/admin/InitCluster.cc, src/mgmtd/ops/SetConfigOperation.cc). "
+                  "Without a usable RDMA device mgmtd exits at start unless "
+                  "ib_devices.allow_no_usable_devices (networkType TCP sets it). An empty "
+                  "FoundationDB is not a cause: mgmtd then starts on built-in defaults.");
     free(cli), free(cmd), free(check);
 }
 
@@ -78,9 +83,12 @@ int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p)
     int rc = svc3fs_put(ctx, p, &sv, &all);
     if (!rc && all.n) rc = admin_script(ctx, p, all.nodes, all.n);
     if (!rc && all.n) {
-        init_cluster(ctx, p, all.nodes[0]);
+        init_cluster(ctx, p, &sv, &all);
         svc3fs_start(ctx, p, &sv, &all, NULL);
         wait_primary(ctx, p, all.nodes[0]);
+        /* A cluster created without a setting m3fs now writes (B1's
+         * allow_heartbeat_from_unregistered) gets it here: hot-updated. */
+        svc3fs_set_config(ctx, p, &sv, &all);
     }
     svc3fs_all_release(&all);
     return rc;

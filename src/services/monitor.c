@@ -25,7 +25,8 @@ static int render_toml(struct plan_ctx *ctx, struct strbuf *out)
     const size_t *ch = svc_nodes(ctx, SVC_CLICKHOUSE, &n);
     tmpl_set(&tv, "host", n ? cfg->nodes[ch[0]].host : "127.0.0.1");
     tmpl_setf(&tv, "ch_port", "%ld", cfg->ch.tcp_port);
-    int rc = render(ctx, "monitor_collector_main.toml", &tv, out);
+    int rc = log_part(ctx, "monitor_collector_main", &tv);
+    if (!rc) rc = render(ctx, "monitor_collector_main.toml", &tv, out);
     tmpl_vars_free(&tv);
     sb_release(&sb);
     return rc;

@@ -36,8 +36,12 @@ void toml_str(struct strbuf *sb, const char *s);
 char *wd_path(const struct plan_ctx *ctx, const char *sub);
 /* Render an embedded template into out; -1 with ctx->err set. */
 int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out);
-/* Variables every 3FS file uses: cluster id, mgmtd addresses, tcp flags. */
+/* Variables every 3FS file uses: cluster id, mgmtd addresses, tcp flags,
+ * log level. */
 void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv);
+/* Render the [common.log] part (handlers writing /var/log/3fs/<log_name>*.log)
+ * and set it as `log` in into.  0, or -1 with ctx->err set. */
+int log_part(struct plan_ctx *ctx, const char *log_name, struct tmpl_vars *into);
 
 /* Files rendered for one node of a service (names relative to a dir). */
 struct file_set {
@@ -68,7 +72,14 @@ struct ctr_spec {
     struct strbuf digest_text;
     struct strbuf pre;
     char *net_args_file; /* node file of extra `docker run` args, one per line, or NULL */
+    long stop_s;         /* seconds SIGTERM is given before SIGKILL (0: docker's) */
 };
+/* storage flushes on SIGTERM and is given 5 minutes (upstream
+ * deploy/systemd/storage_main.service TimeoutStopSec=5m): its containers
+ * run with --stop-timeout and are stopped with docker stop -t this. */
+#define STORAGE_STOP_S 300L
+/* A step that may stop a storage container: its timeout. */
+#define STORAGE_STOP_STEP_MS ((STORAGE_STOP_S + 300L) * 1000L)
 void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
               const char *image);
 void ctr_release(struct ctr_spec *c);
@@ -82,21 +93,20 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
  * eRDMA provider mounts), one per line, into "$@": append them before the
  * docker command and use "$@" among its options. */
 void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb);
-/* `docker rm -f NAME` if it exists (destroy). */
-char *ctr_remove_cmd(const char *name);
+/* If container NAME exists: `docker stop` (SIGTERM, then SIGKILL after
+ * stop_s seconds, 0: the container's own stop timeout), then `docker rm`. */
+char *ctr_remove_cmd(const char *name, long stop_s);
 /* Exit 0 when container NAME does not exist and path (may be NULL) is gone. */
 char *ctr_absent_cmd(const char *name, const char *path);
 
+/* admin_cli and its config inside a 3FS container. */
+#define ADMIN_CLI "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
 /* admin_cli inside a running container: plain, or with the root token read
  * from /opt/3fs/etc/token.txt inside the container (never in argv). */
 char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);
 /* admin_cli in a throw-away container using <wd>/mgmtd/config.d, for when
  * no mgmtd container runs yet (init-cluster). */
 char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd);
-
-/* Shell command that tests every node id of ids[0..n) shows
- * HEARTBEAT_CONNECTED in list-nodes run in container (one poll for all). */
-char *heartbeat_cmd(const char *container, const long *ids, size_t n);
 
 /* Steps used by the 3FS service modules (mgmtd, meta, storage, client). */
 struct svc3fs {
@@ -121,11 +131,16 @@ int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                struct svc3fs_all *all);
 void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                        const struct svc3fs_all *all);
+/* Step s stores sv's main config itself (init-cluster): when it runs it
+ * also records the set-config state for that content. */
+void svc3fs_config_stored_by(struct step *s, const struct svc3fs *sv,
+                             const struct svc3fs_all *all);
 void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                   const struct svc3fs_all *all, const struct strvec *extra_opts);
 /* A wait (in lane `lane`) until every meta and storage node is
- * HEARTBEAT_CONNECTED: one list-nodes poll on the first mgmtd node. */
-void svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane);
+ * HEARTBEAT_CONNECTED: one list-nodes poll on the first mgmtd node, a watch
+ * on every other meta/storage node (crash loops, refused heartbeats). */
+int svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane);
 void svc3fs_all_release(struct svc3fs_all *all);
 /* PUT config files step + set-config step + container step.  extra_opts
  * are extra docker options. */
@@ -137,9 +152,14 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
 
 /* A wait check that also gives up at once (PLAN_GIVE_UP_MARK, with the
  * container's last log lines) when `container` on the same node has
- * restarted CRASH_RESTARTS times: a crash loop will not heal by waiting. */
+ * restarted CRASH_RESTARTS times and is not running at that moment (it
+ * waits for its next restart): a crash loop will not heal by waiting.  The
+ * _n form guards several containers. */
 #define CRASH_RESTARTS 4
 char *wait_guarded(const char *check, const char *container);
+char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n);
+/* Append the guard alone (for a watch: it exits 1 after giving up). */
+void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n);
 
 /* Indices of the nodes of a service (first_only: just the first). */
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);

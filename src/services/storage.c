@@ -91,7 +91,7 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     size_t n;
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, STORAGE_STOP_S);
     char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", NULL);
     char *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
@@ -105,6 +105,7 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     struct step *s = plan_add_step(p, "storage", STEP_RUN, "remove the container and clear "
                                    "the data (dir: deleted; nvme: unmounted, wiped only if m3fs "
                                    "formatted it)");
+    s->timeout_ms = STORAGE_STOP_STEP_MS; /* storage is given time to flush */
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip);
     free(rm), free(tool), free(clear), free(base), free(skip);
     sb_release(&cmd);

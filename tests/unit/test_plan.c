@@ -20,6 +20,7 @@
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
+#include "m3fs/sha256.h"
 #include "m3fs/shquote.h"
 #include "m3fs/strbuf.h"
 #include "testutil.h"
@@ -470,8 +471,10 @@ static void test_create_links(void **state)
     assert_true(waits_for(&b, init, step_index(&b, "fdb: wait until the database")));
     assert_false(waits_for(&b, init, step_index(&b, "monitor: start the container")));
     size_t primary = step_index(&b, "wait for the primary mgmtd");
-    assert_true(waits_for(&b, step_index(&b, "set-config --type META"), primary));
-    assert_true(waits_for(&b, step_index(&b, "set-config --type STORAGE"), primary));
+    size_t mgmtd_cfg = step_index(&b, "set-config --type MGMTD");
+    assert_true(waits_for(&b, mgmtd_cfg, primary));
+    assert_true(waits_for(&b, step_index(&b, "set-config --type META"), mgmtd_cfg));
+    assert_true(waits_for(&b, step_index(&b, "set-config --type STORAGE"), mgmtd_cfg));
     size_t hb = step_index(&b, "every meta and storage node is HEARTBEAT_CONNECTED");
     assert_true(waits_for(&b, hb, step_index(&b, "meta: start containers")));
     assert_true(waits_for(&b, hb, step_index(&b, "storage: start containers")));
@@ -492,6 +495,171 @@ static void test_destroy_links(void **state)
         assert_int_equal(b.p.steps[i].n_after, 1);
         assert_int_equal(b.p.steps[i].after[0], i - 1);
     }
+    built_free(&b);
+    free(y);
+}
+
+/* Every PUT target's content whose path ends in suffix (node any), joined. */
+static void contents(const struct built *b, const char *suffix, struct strbuf *out)
+{
+    for (size_t i = 0; i < b->p.n; i++)
+        for (size_t k = 0; b->p.steps[i].op == STEP_PUT && k < b->p.steps[i].n; k++) {
+            const char *path = b->p.steps[i].t[k].path;
+            size_t lp = strlen(path), ls = strlen(suffix);
+            if (lp >= ls && !strcmp(path + lp - ls, suffix)) sb_adds(out, b->p.steps[i].t[k].content);
+        }
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    return n;
+}
+
+/* What real 3FS needs from the rendered files (contract B1, B4, B11, the
+ * event trace): every ib_devices section allows no RDMA device in TCP mode
+ * only (the monitor's [common.ib_devices] too); every log goes to the
+ * mounted /var/log/3fs (monitor, admin_cli included); mgmtd accepts
+ * heartbeats from unregistered nodes; meta's event trace is kept there. */
+static void test_real_3fs_settings(void **state)
+{
+    (void)state;
+    const char *nets[] = { "TCP", "RDMA" };
+    for (size_t n = 0; n < 2; n++) {
+        char *y = cluster_yaml(nets[n], "a");
+        struct built b;
+        build(&b, y, 1);
+        struct strbuf all = STRBUF_INIT, f = STRBUF_INIT;
+        contents(&b, ".toml", &all);
+        int sections = count_of(all.buf, "[ib_devices]\n") + count_of(all.buf, "[common.ib_devices]\n");
+        assert_true(sections >= 14); /* launchers, admin_cli per service, monitor */
+        assert_int_equal(count_of(all.buf, n ? "allow_no_usable_devices = false"
+                                             : "allow_no_usable_devices = true"), sections);
+        contents(&b, "monitor_collector_main.toml", &f);
+        assert_non_null(strstr(f.buf, n ? "[common.ib_devices]\nallow_no_usable_devices = false"
+                                        : "[common.ib_devices]\nallow_no_usable_devices = true"));
+        assert_non_null(strstr(f.buf, "file_path = '/var/log/3fs/monitor_collector_main.log'"));
+        assert_int_equal(count_of(all.buf, "file_path = '"),
+                         count_of(all.buf, "file_path = '/var/log/3fs/"));
+        sb_reset(&f);
+        contents(&b, "admin_cli.toml", &f);
+        assert_int_equal(count_of(f.buf, "log = 'INFO:normal; normal=file:path=/var/log/3fs/cli.log,"),
+                         count_of(f.buf, "cluster_id ="));
+        sb_reset(&f);
+        contents(&b, "mgmtd_main.toml", &f);
+        assert_non_null(strstr(f.buf, "[server.service]\n"));
+        assert_non_null(strstr(f.buf, "\nallow_heartbeat_from_unregistered = true\n"));
+        sb_reset(&f);
+        contents(&b, "meta_main.toml", &f);
+        assert_non_null(strstr(f.buf, "[server.meta.event_trace_log]\n"
+                                      "trace_file_dir = '/var/log/3fs/event-trace'\n"));
+        /* every 3FS container (monitor included) mounts its log directory */
+        for (size_t i = 0; i < b.p.n; i++)
+            for (size_t k = 0; k < b.p.steps[i].n; k++) {
+                const char *cmd = b.p.steps[i].t[k].cmd;
+                if (cmd && strstr(cmd, "docker run --detach") && strstr(cmd, "/opt/3fs/bin/"))
+                    assert_non_null(strstr(cmd, "/log:/var/log/3fs'"));
+            }
+        sb_release(&all), sb_release(&f);
+        built_free(&b);
+        free(y);
+    }
+}
+
+/* B1 on an existing cluster: mgmtd's main config is uploaded again when it
+ * changed (set-config --type MGMTD, hot-updated), once per content; a new
+ * cluster's init-cluster stored that content already and records it. */
+static void test_mgmtd_config_upload(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 1);
+    const struct step *up = find_step(&b, "set-config --type MGMTD");
+    const struct step *init = find_step(&b, "init-cluster");
+    assert_non_null(up);
+    assert_non_null(init);
+    assert_true(up > find_step(&b, "wait for the primary mgmtd"));
+    assert_non_null(strstr(up->t[0].cmd, "'set-config --type MGMTD --file "
+                                         "/opt/3fs/etc/mgmtd_main.toml'"));
+    const char *main = put_content(&b, 0, "mgmtd/config.d/mgmtd_main.toml");
+    assert_non_null(main);
+    char hex[SHA256_HEX_LEN + 1];
+    sha256_buf_hex(main, strlen(main), hex);
+    assert_string_equal(up->state_key, "set-config MGMTD");
+    assert_string_equal(up->state_val, hex);
+    assert_string_equal(init->also_key, "set-config MGMTD");
+    assert_string_equal(init->also_val, hex);
+    built_free(&b);
+    free(y);
+}
+
+/* B13: storage is stopped with SIGTERM and 5 minutes before its container
+ * is replaced or removed; the others get docker stop's own grace. */
+static void test_storage_graceful_stop(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    for (int create = 1; create >= 0; create--) {
+        struct built b;
+        build(&b, y, create);
+        int storage_stops = 0;
+        for (size_t i = 0; i < b.p.n; i++)
+            for (size_t k = 0; k < b.p.steps[i].n; k++) {
+                const char *cmd = b.p.steps[i].t[k].cmd;
+                if (!cmd) continue;
+                /* every removal of a storage container stops it first */
+                for (const char *p = cmd; (p = strstr(p, "docker rm -f '3fs-storage'")); p++) {
+                    const char *stop = strstr(cmd, "docker stop -t 300 '3fs-storage'");
+                    assert_true(stop && stop < p);
+                    assert_true(b.p.steps[i].timeout_ms > 300000);
+                    storage_stops++;
+                }
+                assert_null(strstr(cmd, "docker rm -f '3fs-meta'") &&
+                            !strstr(cmd, "docker stop '3fs-meta'") ? cmd : NULL);
+                if (create && strstr(cmd, "docker run --detach --name '3fs-storage'"))
+                    assert_non_null(strstr(cmd, " --stop-timeout 300 "));
+                if (strstr(cmd, "docker run --detach --name '3fs-meta'"))
+                    assert_null(strstr(cmd, "--stop-timeout"));
+            }
+        assert_int_equal(storage_stops, create ? 3 : 6); /* replace; destroy: both steps */
+        built_free(&b);
+    }
+    free(y);
+}
+
+/* The heartbeat wait: one check on the first mgmtd node for every meta and
+ * storage id (guarding the 3FS containers there), a watch on each other
+ * meta/storage node; lasting evidence of refused heartbeats stops it; its
+ * hints name the B1 setting and the B5 config check. */
+static void test_heartbeat_wait(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 1);
+    const struct step *s = find_step(&b, "HEARTBEAT_CONNECTED");
+    assert_non_null(s);
+    assert_int_equal(s->op, STEP_WAIT);
+    assert_int_equal(s->n, 3);
+    assert_int_equal(s->t[0].node, 0);
+    assert_false(s->t[0].watch);
+    assert_non_null(strstr(s->t[0].cmd, "m3fs-heartbeat check '3fs-mgmtd' '100 101 10001 10002 10003'"));
+    assert_non_null(strstr(s->t[0].cmd, "'storage on a' '3fs-storage' '/opt/3fs/storage/log' 'storage_main'"));
+    assert_null(strstr(s->t[0].cmd, "'3fs-meta'")); /* a runs no meta */
+    assert_non_null(strstr(s->t[0].cmd, "keeps restarting"));
+    for (size_t k = 1; k < 3; k++) {
+        assert_true(s->t[k].watch);
+        assert_int_equal(s->t[k].node, k);
+        assert_non_null(strstr(s->t[k].cmd, "m3fs-heartbeat watch 'meta on "));
+        assert_non_null(strstr(s->t[k].cmd, "'3fs-storage' 2>/dev/null); if test"));
+        assert_null(strstr(s->t[k].cmd, "\n#")); /* the script's comments stay home */
+    }
+    assert_true(s->suspect_ms >= 30000 && s->suspect_ms < s->timeout_ms);
+    assert_true(sv_contains(&s->hint_match, "not registered"));
+    assert_true(sv_contains(&s->hint_match, "keeps restarting"));
+    assert_non_null(strstr(s->hint_text.v[0], "allow_heartbeat_from_unregistered = true"));
     built_free(&b);
     free(y);
 }
@@ -628,6 +796,10 @@ int main(void)
         cmocka_unit_test(test_destroy_order),
         cmocka_unit_test(test_create_links),
         cmocka_unit_test(test_destroy_links),
+        cmocka_unit_test(test_real_3fs_settings),
+        cmocka_unit_test(test_mgmtd_config_upload),
+        cmocka_unit_test(test_storage_graceful_stop),
+        cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
         cmocka_unit_test(test_golden),
     };
