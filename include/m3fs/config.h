@@ -54,6 +54,12 @@ struct m3fs_node {
     char *identity_file; /* as written, or NULL */
     struct strvec rdma_addresses;
     struct strvec nvme_disks; /* data disk i = nvme_disks[i] (diskType nvme), or empty */
+    char *address;       /* `address` as written (3FS address apart from host), or NULL */
+    char *addr;          /* IPv4 address given to 3FS and fdb for this node (address or
+                          * host, a name resolved on this machine); NULL when the node
+                          * runs none of fdb, clickhouse or a 3FS service */
+    struct strvec rdma_devices; /* per-node rdmaDevices (own or its nodeGroup's) */
+    int rdma_devices_set;       /* rdmaDevices was written for this node or group */
     char *group;         /* nodeGroup name for expanded nodes, else NULL */
     struct yml_pos pos;
 };
@@ -64,6 +70,7 @@ struct m3fs_node_group {
     char *password, *password_file, *password_env, *identity_file;
     long port;
     char *ip_begin, *ip_end;
+    struct strvec rdma_devices;
     struct yml_pos pos;
 };
 
@@ -97,6 +104,8 @@ struct m3fs_config {
     int64_t cmd_max_exit_timeout_ms;
     int64_t check_status_timeout_ms;
     int64_t check_status_interval_ms;
+    struct strvec listen_nics;  /* listenNics: filter_list of every 3FS listener */
+    struct strvec rdma_devices; /* rdmaDevices: device_filter of every [ib_devices] */
 
     struct m3fs_node *nodes;
     size_t n_nodes, n_explicit_nodes;
@@ -179,6 +188,32 @@ void config_validate(struct m3fs_config *cfg, struct diag_list *dl);
 /* Expand nodeGroups into nodes and resolve service members; called by validate. */
 void config_expand(struct m3fs_config *cfg, struct diag_list *dl);
 
+/* How validation turns a host name into the node's IPv4 address: write
+ * the dotted address into out (at least 16 bytes) and return 0, or return
+ * -1 with the reason appended to why.  The default asks getaddrinfo() for
+ * AF_INET addresses and takes the first; tests install their own (NULL
+ * restores the default).  Not thread-safe: set it before loading. */
+typedef int (*config_resolve_fn)(const char *name, char out[16], struct strbuf *why);
+void config_set_resolver(config_resolve_fn fn);
+
+/* --- 3FS listeners (upstream src/common/net/Listener.cc) ---------------
+ * A listener of type t binds to every NIC that is up, has an IPv4 address,
+ * is named for t (checkNicType) and, when listenNics is set, is listed
+ * there (filter_list).  With none it fails: "No available address for
+ * listener" and the service does not start. */
+enum listen_type { LISTEN_TCP, LISTEN_RDMA, LISTEN_IPOIB };
+/* "TCP", "RDMA", "IPoIB": the network_type value in a 3FS config. */
+const char *listen_type_name(enum listen_type t);
+/* 1 when a listener of type t takes NIC `nic`: en*, eth*, bond*, xgbe* for
+ * TCP and RDMA; ib* for IPoIB. */
+int listen_nic_eligible(const char *nic, enum listen_type t);
+/* "en*, eth*, bond* or xgbe*" / "ib*" (static). */
+const char *listen_nic_prefixes(enum listen_type t);
+/* The type of the main listener group m3fs renders for service k (mgmtd,
+ * meta, storage): TCP for networkType TCP, IPoIB for mgmtd with IB, else
+ * RDMA.  Every other group (Core beside it, the monitor) is TCP. */
+enum listen_type config_listen_type(const struct m3fs_config *cfg, enum svc_kind k);
+
 /* Queries used by commands. */
 int config_node_has(const struct m3fs_config *cfg, size_t node, enum svc_kind k);
 /* 3FS node id of `node` for mgmtd (1..), meta (100..), storage (10001..); 0 if none. */
@@ -187,6 +222,14 @@ long config_node_id(const struct m3fs_config *cfg, size_t node, enum svc_kind k)
 char *config_image_ref(const struct m3fs_config *cfg, enum img_kind k);
 /* Artifact file name "<name>_<tag>_<arch>.docker"; caller frees. */
 char *config_artifact_file(const struct m3fs_config *cfg, enum img_kind k);
+/* The node's 3FS address (addr, or host when it has none); borrowed. */
+const char *config_node_addr(const struct m3fs_config *cfg, size_t node);
+/* device_filter of the node: its own rdmaDevices when written, else the
+ * cluster's; borrowed. */
+const struct strvec *config_node_rdma_devices(const struct m3fs_config *cfg, size_t node);
+/* 1 when the node runs a process that holds a 3FS listener (mgmtd, meta,
+ * storage, or the monitor collector: the first monitor node). */
+int config_node_listens(const struct m3fs_config *cfg, size_t node);
 /* Images used by a node's roles, as a bitmask of 1u << img_kind. */
 unsigned config_node_images(const struct m3fs_config *cfg, size_t node);
 

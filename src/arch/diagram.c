@@ -108,10 +108,13 @@ static void boxes(struct paint *p, const struct m3fs_config *c, const size_t *no
         box_row(p, c, nodes + i, n - i < PER_ROW ? n - i : PER_ROW, client);
 }
 
+#define NO_COUNT ((size_t)-1)
+
 static void heading(struct paint *p, const char *title, size_t count)
 {
     struct strbuf t = STRBUF_INIT;
-    sb_addf(&t, "%s (%zu)", title, count);
+    if (count == NO_COUNT) sb_adds(&t, title);
+    else sb_addf(&t, "%s (%zu)", title, count);
     colored(p, "1;36", t.buf);
     sb_addch(p->out, '\n');
     sb_addchars(p->out, '-', t.len);
@@ -151,6 +154,71 @@ static void summary(struct paint *p, const struct m3fs_config *c, size_t n_serve
             c->svc[SVC_CLICKHOUSE].n_member ? "1" : "0");
 }
 
+/* "  <label>  <text>", the text wrapped at spaces to WIDTH columns, later
+ * lines indented under its start. */
+static void para(struct strbuf *out, const char *label, const char *text)
+{
+    size_t start = out->len;
+    sb_addf(out, "  %-16s ", label);
+    size_t indent = out->len - start, col = indent;
+    char *dup = xstrdup(text), *save = NULL;
+    for (char *w = strtok_r(dup, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        size_t len = strlen(w);
+        if (col > indent && col + 1 + len > WIDTH) {
+            sb_addch(out, '\n');
+            sb_addchars(out, ' ', indent);
+            col = indent;
+        } else if (col > indent) {
+            sb_addch(out, ' ');
+            col++;
+        }
+        sb_adds(out, w);
+        col += len;
+    }
+    sb_addch(out, '\n');
+    free(dup);
+}
+
+static void join(struct strbuf *sb, const struct strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++) sb_addf(sb, "%s%s", i ? ", " : "", sv->v[i]);
+}
+
+/* Where 3FS listens (listenNics) and which RDMA devices it uses
+ * (rdmaDevices, and every node or nodeGroup that sets its own). */
+static void network_summary(struct paint *p, const struct m3fs_config *c)
+{
+    struct strbuf t = STRBUF_INIT;
+    heading(p, "NETWORK", NO_COUNT);
+    if (c->listen_nics.n) {
+        join(&t, &c->listen_nics);
+        sb_adds(&t, " (listenNics)");
+    } else {
+        sb_addf(&t, "every NIC that is up and named %s", listen_nic_prefixes(LISTEN_TCP));
+        if (c->svc[SVC_MGMTD].n_member && config_listen_type(c, SVC_MGMTD) == LISTEN_IPOIB)
+            sb_addf(&t, "; mgmtd over IPoIB: %s", listen_nic_prefixes(LISTEN_IPOIB));
+        sb_adds(&t, " (listenNics not set)");
+    }
+    para(p->out, "Listen NICs:", t.buf);
+    sb_reset(&t);
+    if (!strcmp(c->network_type, "TCP")) sb_adds(&t, "none (networkType TCP)");
+    else if (c->rdma_devices.n) join(&t, &c->rdma_devices), sb_adds(&t, " (rdmaDevices)");
+    else sb_adds(&t, "every usable one, at most 4 (rdmaDevices not set)");
+    para(p->out, "RDMA devices:", t.buf);
+    for (size_t i = 0; i < c->n_nodes; i++) {
+        const struct m3fs_node *n = &c->nodes[i];
+        if (!n->rdma_devices_set || (n->group && i > c->n_explicit_nodes &&
+                                     !strcmp(c->nodes[i - 1].group, n->group)))
+            continue;
+        sb_reset(&t);
+        if (n->rdma_devices.n) join(&t, &n->rdma_devices);
+        else sb_adds(&t, "every usable one");
+        sb_addf(&t, " (%s %s)", n->group ? "nodeGroup" : "node", n->group ? n->group : n->name);
+        para(p->out, "", t.buf);
+    }
+    sb_release(&t);
+}
+
 void diagram_render(const struct m3fs_config *c, int color, struct strbuf *out)
 {
     struct paint p = { color, out };
@@ -173,5 +241,7 @@ void diagram_render(const struct m3fs_config *c, int color, struct strbuf *out)
     }
     sb_addch(out, '\n');
     summary(&p, c, ns);
+    sb_addch(out, '\n');
+    network_summary(&p, c);
     free(servers);
 }

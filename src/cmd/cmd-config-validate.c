@@ -24,24 +24,37 @@ static void node_roles(const struct m3fs_config *c, size_t i, struct strbuf *sb)
     if (!sb->len) sb_adds(sb, "-");
 }
 
+/* The host, and the 3FS address when it is another (a resolved name, or
+ * the node's address key). */
+static void node_host(const struct m3fs_config *c, size_t i, struct strbuf *sb)
+{
+    const struct m3fs_node *n = &c->nodes[i];
+    sb_reset(sb);
+    sb_adds(sb, n->host);
+    if (n->addr && strcmp(n->addr, n->host)) sb_addf(sb, " (3FS: %s)", n->addr);
+}
+
 static void print_summary(const struct m3fs_config *c)
 {
     printf("%s is valid: cluster '%s', networkType %s, workDir %s\n", c->file, c->name,
            c->network_type, c->work_dir);
     printf("\n%zu node%s (role(3FS node id)):\n", c->n_nodes, plural_s(c->n_nodes));
     size_t wn = 4, wh = 4;
+    struct strbuf sb = STRBUF_INIT, host = STRBUF_INIT;
     for (size_t i = 0; i < c->n_nodes; i++) {
+        node_host(c, i, &host);
         if (strlen(c->nodes[i].name) > wn) wn = strlen(c->nodes[i].name);
-        if (strlen(c->nodes[i].host) > wh) wh = strlen(c->nodes[i].host);
+        if (host.len > wh) wh = host.len;
     }
     printf("  %-*s  %-*s  %s\n", (int)wn, "NAME", (int)wh, "HOST", "SERVICES");
-    struct strbuf sb = STRBUF_INIT;
     for (size_t i = 0; i < c->n_nodes; i++) {
         sb_reset(&sb);
         node_roles(c, i, &sb);
-        printf("  %-*s  %-*s  %s\n", (int)wn, c->nodes[i].name, (int)wh, c->nodes[i].host, sb.buf);
+        node_host(c, i, &host);
+        printf("  %-*s  %-*s  %s\n", (int)wn, c->nodes[i].name, (int)wh, host.buf, sb.buf);
     }
     sb_release(&sb);
+    sb_release(&host);
     printf("\nstorage: %zu node%s, diskType %s, %ld disk%s/node, %ld targets/disk, replicationFactor %ld\n",
            c->svc[SVC_STORAGE].n_member, plural_s(c->svc[SVC_STORAGE].n_member),
            c->storage.disk_type, c->storage.disk_num_per_node,

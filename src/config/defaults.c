@@ -91,8 +91,11 @@ static void node_free(struct m3fs_node *n)
     free(n->password_env);
     free(n->identity_file);
     free(n->group);
+    free(n->address);
+    free(n->addr);
     sv_clear(&n->rdma_addresses);
     sv_clear(&n->nvme_disks);
+    sv_clear(&n->rdma_devices);
 }
 
 static void group_free(struct m3fs_node_group *g)
@@ -105,6 +108,7 @@ static void group_free(struct m3fs_node_group *g)
     free(g->identity_file);
     free(g->ip_begin);
     free(g->ip_end);
+    sv_clear(&g->rdma_devices);
 }
 
 void config_free(struct m3fs_config *c)
@@ -117,6 +121,8 @@ void config_free(struct m3fs_config *c)
         &c->client.host_mountpoint, &c->images.registry, &c->images.arch, &c->ui.task_info_color,
     };
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++) free(*strs[i]);
+    sv_clear(&c->listen_nics);
+    sv_clear(&c->rdma_devices);
     for (size_t i = 0; i < c->n_nodes; i++) node_free(&c->nodes[i]);
     free(c->nodes);
     for (size_t i = 0; i < c->n_groups; i++) group_free(&c->groups[i]);
@@ -184,4 +190,23 @@ unsigned config_node_images(const struct m3fs_config *c, size_t node)
     for (size_t i = 0; i < ARRAY_SIZE(tfs); i++)
         if (config_node_has(c, node, tfs[i])) m |= 1u << IMG_3FS;
     return m;
+}
+
+const char *config_node_addr(const struct m3fs_config *c, size_t node)
+{
+    const struct m3fs_node *n = &c->nodes[node];
+    return n->addr ? n->addr : n->host;
+}
+
+const struct strvec *config_node_rdma_devices(const struct m3fs_config *c, size_t node)
+{
+    const struct m3fs_node *n = &c->nodes[node];
+    return n->rdma_devices_set ? &n->rdma_devices : &c->rdma_devices;
+}
+
+int config_node_listens(const struct m3fs_config *c, size_t node)
+{
+    const struct m3fs_service *mon = &c->svc[SVC_MONITOR];
+    return config_node_has(c, node, SVC_MGMTD) || config_node_has(c, node, SVC_META) ||
+           config_node_has(c, node, SVC_STORAGE) || (mon->n_member && mon->member[0] == node);
 }

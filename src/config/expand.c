@@ -136,6 +136,16 @@ static int range_of(struct m3fs_config *c, struct diag_list *dl, size_t gi, stru
     return 0;
 }
 
+/* A group's rdmaDevices, when written, is every one of its nodes'. */
+static void copy_rdma_devices(const struct m3fs_config *c, size_t gi, struct m3fs_node *nd)
+{
+    const struct m3fs_node_group *g = &c->groups[gi];
+    char *key = xstrfmt("nodeGroups.%zu.rdmaDevices", gi);
+    nd->rdma_devices_set = config_pos(c, key).line != 0;
+    free(key);
+    for (size_t i = 0; i < g->rdma_devices.n; i++) sv_push(&nd->rdma_devices, g->rdma_devices.v[i]);
+}
+
 static void expand_group(struct m3fs_config *c, struct diag_list *dl, size_t gi)
 {
     struct m3fs_node_group *g = &c->groups[gi];
@@ -171,6 +181,7 @@ static void expand_group(struct m3fs_config *c, struct diag_list *dl, size_t gi)
         nd->identity_file = dup_or_null(g->identity_file);
         nd->group = xstrdup(g->name);
         nd->pos = g->pos;
+        copy_rdma_devices(c, gi, nd);
         if (!ip_cmp(&lo, &hi)) break;
     }
     free(known);

@@ -1,5 +1,7 @@
 /* Every key of cluster.yml: the same keys and spellings as m3fs, plus
- * passwordFile, passwordEnv and identityFile on nodes and nodeGroups. */
+ * passwordFile, passwordEnv and identityFile on nodes and nodeGroups,
+ * nvmeDisks and address on nodes, listenNics and rdmaDevices (top level;
+ * rdmaDevices also on nodes and nodeGroups). */
 #include "schema.h"
 
 #include <stddef.h>
@@ -152,6 +154,8 @@ const struct field root_fields[] = {
     { "serviceBasePath", FK_STR, C(service_base_path), NULL, NULL },
     { "checkstatustimeout", FK_DUR, C(check_status_timeout_ms), NULL, NULL },
     { "checkstatusinterval", FK_DUR, C(check_status_interval_ms), NULL, NULL },
+    { "listenNics", FK_STRLIST, C(listen_nics), NULL, NULL },
+    { "rdmaDevices", FK_STRLIST, C(rdma_devices), NULL, NULL },
     END,
 };
 
@@ -166,6 +170,8 @@ const struct field node_fields[] = {
     { "identityFile", FK_STR, N(identity_file), NULL, NULL },
     { "rdmaAddresses", FK_STRLIST, N(rdma_addresses), NULL, NULL },
     { "nvmeDisks", FK_STRLIST, N(nvme_disks), NULL, NULL },
+    { "address", FK_STR, N(address), NULL, NULL },
+    { "rdmaDevices", FK_STRLIST, N(rdma_devices), NULL, NULL },
     END,
 };
 
@@ -179,5 +185,6 @@ const struct field group_fields[] = {
     { "port", FK_LONG, G(port), NULL, NULL },
     { "ipBegin", FK_STR, G(ip_begin), NULL, NULL },
     { "ipEnd", FK_STR, G(ip_end), NULL, NULL },
+    { "rdmaDevices", FK_STRLIST, G(rdma_devices), NULL, NULL },
     END,
 };

@@ -11,11 +11,7 @@
 
 #include "m3fs/config.h"
 #include "m3fs/log.h"
-
-struct vctx {
-    struct m3fs_config *c;
-    struct diag_list *dl;
-};
+#include "validate-int.h"
 
 static struct yml_pos pos_near(const struct m3fs_config *c, const char *path)
 {
@@ -41,12 +37,7 @@ static void vreport(struct vctx *v, enum diag_sev sev, const char *path, const c
     sb_release(&sb);
 }
 
-static void E(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void W(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void E(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
+void val_error(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -54,7 +45,7 @@ static void E(struct vctx *v, const char *path, const char *hint, const char *fm
     va_end(ap);
 }
 
-static void W(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
+void val_warn(struct vctx *v, const char *path, const char *hint, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -487,6 +478,7 @@ void config_validate(struct m3fs_config *c, struct diag_list *dl)
     check_group_secrets(&v);
     check_services(&v);
     check_storage(&v);
+    check_network(&v);
     for (size_t i = 0; i < c->n_nodes; i++) check_node_ports(&v, i);
     for (size_t i = 0; i < c->n_explicit_nodes; i++) check_nvme_disks(&v, i);
     check_images(&v);

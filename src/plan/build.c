@@ -10,14 +10,14 @@
 static void mgmtd_addresses(struct plan_ctx *ctx)
 {
     const struct m3fs_config *cfg = ctx->cfg;
-    const char *scheme = ctx->tcp ? "TCP" : !strcmp(cfg->network_type, "IB") ? "IPoIB" : "RDMA";
+    const char *scheme = listen_type_name(config_listen_type(cfg, SVC_MGMTD));
     long port = ctx->tcp ? cfg->mgmtd.tcp_port : cfg->mgmtd.rdma_port;
     struct strbuf sb = STRBUF_INIT;
     size_t n;
     const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
     sb_adds(&sb, "[ ");
     for (size_t i = 0; i < n; i++) {
-        char *a = xstrfmt("%s://%s:%ld", scheme, cfg->nodes[nodes[i]].host, port);
+        char *a = xstrfmt("%s://%s:%ld", scheme, config_node_addr(cfg, nodes[i]), port);
         if (i) sb_adds(&sb, ", ");
         toml_str(&sb, a);
         free(a);
@@ -33,7 +33,8 @@ static void fdb_cluster(struct plan_ctx *ctx)
     const size_t *nodes = svc_nodes(ctx, SVC_FDB, &n);
     sb_addf(&sb, "%s@", ctx->st->fdb_id);
     for (size_t i = 0; i < n; i++)
-        sb_addf(&sb, "%s%s:%ld", i ? "," : "", ctx->cfg->nodes[nodes[i]].host, ctx->cfg->fdb.port);
+        sb_addf(&sb, "%s%s:%ld", i ? "," : "", config_node_addr(ctx->cfg, nodes[i]),
+                ctx->cfg->fdb.port);
     ctx->fdb_cluster = sb_detach(&sb);
 }
 
@@ -78,8 +79,8 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
     mgmtd_addresses(ctx);
     size_t n;
     const size_t *mon = svc_nodes(ctx, SVC_MONITOR, &n);
-    ctx->monitor_addr = n ? xstrfmt("%s:%ld", cfg->nodes[mon[0]].host, cfg->monitor.port)
-                          : xstrdup("");
+    ctx->monitor_addr =
+        n ? xstrfmt("%s:%ld", config_node_addr(cfg, mon[0]), cfg->monitor.port) : xstrdup("");
     fdb_cluster(ctx);
     for (int k = 0; k < IMG_COUNT; k++) ctx->image[k] = config_image_ref(cfg, (enum img_kind)k);
     return for_create ? chain_table(ctx) : 0;

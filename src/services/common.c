@@ -20,6 +20,27 @@ void toml_str(struct strbuf *sb, const char *s)
     sb_addch(sb, '"');
 }
 
+void toml_str_list(struct strbuf *sb, const struct strvec *sv)
+{
+    sb_adds(sb, sv->n ? "[ " : "[]");
+    for (size_t i = 0; i < sv->n; i++) {
+        if (i) sb_adds(sb, ", ");
+        toml_str(sb, sv->v[i]);
+    }
+    if (sv->n) sb_adds(sb, " ]");
+}
+
+void net_vars(const struct plan_ctx *ctx, size_t node, struct tmpl_vars *tv)
+{
+    struct strbuf sb = STRBUF_INIT;
+    toml_str_list(&sb, &ctx->cfg->listen_nics);
+    tmpl_set(tv, "listen_nics", sb.buf);
+    sb_reset(&sb);
+    toml_str_list(&sb, config_node_rdma_devices(ctx->cfg, node));
+    tmpl_set(tv, "rdma_devices", sb.buf);
+    sb_release(&sb);
+}
+
 char *wd_path(const struct plan_ctx *ctx, const char *sub)
 {
     const char *wd = ctx->cfg->work_dir;

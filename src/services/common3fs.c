@@ -18,10 +18,12 @@ static int render_part(struct plan_ctx *ctx, const char *name, const struct tmpl
 }
 
 /* log_monitor and groups parts of a main config. */
-static int main_parts(struct plan_ctx *ctx, const struct svc3fs *sv, struct tmpl_vars *tv)
+static int main_parts(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node,
+                      struct tmpl_vars *tv)
 {
     struct tmpl_vars pv = TMPL_VARS_INIT;
     const struct m3fs_config *cfg = ctx->cfg;
+    net_vars(ctx, node, &pv);
     tmpl_set(&pv, "monitor_address", ctx->monitor_addr);
     tmpl_set(&pv, "service", sv->service);
     int ib_mgmtd = !strcmp(cfg->network_type, "IB") && sv->kind == SVC_MGMTD;
@@ -66,6 +68,7 @@ static void node_vars(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node
 {
     struct strbuf sb = STRBUF_INIT;
     common_vars(ctx, tv);
+    net_vars(ctx, node, tv);
     tmpl_set(tv, "fdb_cluster", ctx->fdb_cluster);
     tmpl_set(tv, "token", ctx->st->token);
     tmpl_setf(tv, "node_id", "%ld", config_node_id(ctx->cfg, node, sv->kind));
@@ -83,7 +86,7 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
     char *app = xstrfmt("%s_app.toml", sv->main);
     char *mainf = xstrfmt("%s.toml", sv->main);
     node_vars(ctx, sv, node, &tv);
-    int rc = main_parts(ctx, sv, &tv);
+    int rc = main_parts(ctx, sv, node, &tv);
     if (!rc) rc = add_file(ctx, fs, mainf, mainf, &tv, 0644);
     if (!rc) rc = add_file(ctx, fs, launcher, launcher, &tv, 0644);
     if (!rc)

@@ -11,7 +11,10 @@ static int render_toml(struct plan_ctx *ctx, struct strbuf *out)
     const struct m3fs_config *cfg = ctx->cfg;
     struct tmpl_vars tv = TMPL_VARS_INIT;
     struct strbuf sb = STRBUF_INIT;
+    size_t n;
+    const size_t *mon = svc_nodes(ctx, SVC_MONITOR, &n);
     common_vars(ctx, &tv);
+    net_vars(ctx, mon[0], &tv);
     tmpl_setf(&tv, "port", "%ld", cfg->monitor.port);
     toml_str(&sb, cfg->ch.db);
     tmpl_set(&tv, "db_toml", sb.buf);
@@ -21,9 +24,8 @@ static int render_toml(struct plan_ctx *ctx, struct strbuf *out)
     sb_reset(&sb);
     toml_str(&sb, cfg->ch.user);
     tmpl_set(&tv, "user_toml", sb.buf);
-    size_t n;
     const size_t *ch = svc_nodes(ctx, SVC_CLICKHOUSE, &n);
-    tmpl_set(&tv, "host", n ? cfg->nodes[ch[0]].host : "127.0.0.1");
+    tmpl_set(&tv, "host", n ? config_node_addr(cfg, ch[0]) : "127.0.0.1");
     tmpl_setf(&tv, "ch_port", "%ld", cfg->ch.tcp_port);
     int rc = log_part(ctx, "monitor_collector_main", &tv);
     if (!rc) rc = render(ctx, "monitor_collector_main.toml", &tv, out);

@@ -32,6 +32,12 @@ int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p);
 
 /* Append s as a TOML basic string ("..." with escapes). */
 void toml_str(struct strbuf *sb, const char *s);
+/* Append a TOML array of basic strings: [] or [ "a", "b" ]. */
+void toml_str_list(struct strbuf *sb, const struct strvec *sv);
+/* Network selection of node's 3FS files: listen_nics (listenNics, the
+ * filter_list of every listener) and rdma_devices (the node's rdmaDevices,
+ * the device_filter of every [ib_devices]), as TOML arrays. */
+void net_vars(const struct plan_ctx *ctx, size_t node, struct tmpl_vars *tv);
 /* "<workDir>/<sub>" */
 char *wd_path(const struct plan_ctx *ctx, const char *sub);
 /* Render an embedded template into out; -1 with ctx->err set. */

@@ -876,26 +876,35 @@ static void test_group_ipv4_numeric_order(void **state)
     config_free(c);
 }
 
+/* An IPv6 range expands (for nodes that run no service), but 3FS addresses
+ * are IPv4 only: a range a service uses is refused, once. */
 static void test_group_ipv6(void **state)
 {
     (void)state;
-    struct m3fs_config *c = load_groups("  - {name: g, username: root, ipBegin: \"fd00::1\", ipEnd: \"fd00::3\"}\n", "g");
-    expect_clean(c);
-    assert_int_equal(c->n_nodes, 4);
-    assert_string_equal(c->nodes[1].name, "g-node(fd00::1)");
-    assert_string_equal(c->nodes[2].name, "g-node(fd00::2)");
-    assert_string_equal(c->nodes[3].name, "g-node(fd00::3)");
-    assert_string_equal(c->nodes[3].host, "fd00::3");
-    config_free(c);
-    /* the low 64 bits count: crossing into the next /64 */
-    c = load_groups("  - {name: g, username: root, ipBegin: \"fd00::ffff:ffff:ffff:fffe\", "
-                    "ipEnd: \"fd00:0:0:1::1\"}\n", "g");
+    struct m3fs_config *c = load_base("nodeGroups:\n"
+                                      "  - {name: g, username: root, ipBegin: \"fd00::1\", ipEnd: \"fd00::3\"}\n");
     expect_clean(c);
     assert_int_equal(c->n_nodes, 5);
-    assert_string_equal(c->nodes[2].host, "fd00::ffff:ffff:ffff:ffff");
-    assert_string_equal(c->nodes[3].host, "fd00:0:0:1::");
-    assert_string_equal(c->nodes[4].host, "fd00:0:0:1::1");
+    assert_string_equal(c->nodes[2].name, "g-node(fd00::1)");
+    assert_string_equal(c->nodes[3].name, "g-node(fd00::2)");
+    assert_string_equal(c->nodes[4].name, "g-node(fd00::3)");
+    assert_string_equal(c->nodes[4].host, "fd00::3");
+    assert_null(c->nodes[4].addr);
     config_free(c);
+    /* the low 64 bits count: crossing into the next /64 */
+    c = load_base("nodeGroups:\n"
+                  "  - {name: g, username: root, ipBegin: \"fd00::ffff:ffff:ffff:fffe\", "
+                  "ipEnd: \"fd00:0:0:1::1\"}\n");
+    expect_clean(c);
+    assert_int_equal(c->n_nodes, 6);
+    assert_string_equal(c->nodes[3].host, "fd00::ffff:ffff:ffff:ffff");
+    assert_string_equal(c->nodes[4].host, "fd00:0:0:1::");
+    assert_string_equal(c->nodes[5].host, "fd00:0:0:1::1");
+    config_free(c);
+    assert_null(load_groups("  - {name: g, username: root, ipBegin: \"fd00::1\", ipEnd: \"fd00::3\"}\n", "g"));
+    expect("nodeGroup 'g' is an IPv6 range, but its nodes run storage: 3FS addresses are IPv4 only",
+           DIAG_ERROR, 4, 31, "use an IPv4 range");
+    assert_int_equal(dl.errors, 1);
 }
 
 static void test_group_errors(void **state)
@@ -1290,6 +1299,208 @@ static void test_go_m3fs_config(void **state)
     assert_int_equal(dl.v[0].line, 0);
 }
 
+/* ---- addresses (3FS needs IPv4), listenNics, rdmaDevices, chain table ---- */
+
+/* Names the tests resolve without DNS: a.test and b.test have IPv4
+ * addresses, same.test is 10.0.0.1 (n1 of HEAD); anything else has none. */
+static int fake_resolve(const char *name, char out[16], struct strbuf *why)
+{
+    static const char *const map[][2] = { { "a.test", "10.0.0.7" }, { "b.test", "10.0.0.8" },
+                                          { "same.test", "10.0.0.1" } };
+    for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+        if (!strcmp(name, map[i][0])) {
+            strcpy(out, map[i][1]);
+            return 0;
+        }
+    sb_adds(why, "No address associated with hostname");
+    return -1;
+}
+
+/* HEAD's n1, then n2 as given (line 5), every service on n1, storage on
+ * n1 and n2. */
+static struct m3fs_config *load_n2(const char *n2)
+{
+    char *y = xstrfmt("nodes:\n"
+                      "  - name: n1\n"
+                      "    host: 10.0.0.1\n"
+                      "    username: root\n"
+                      "  - {name: n2, username: root, %s}\n"
+                      "services:\n" SVCS,
+                      n2);
+    struct m3fs_config *c = load(y);
+    free(y);
+    return c;
+}
+
+static void test_addresses(void **state)
+{
+    (void)state;
+    config_set_resolver(fake_resolve);
+    /* a name is resolved here and its IPv4 address is the node's 3FS address */
+    struct m3fs_config *c = load_n2("host: a.test");
+    expect_clean(c);
+    assert_string_equal(c->nodes[1].host, "a.test"); /* SSH keeps the name */
+    assert_string_equal(c->nodes[1].addr, "10.0.0.7");
+    assert_string_equal(config_node_addr(c, 1), "10.0.0.7");
+    assert_string_equal(c->nodes[0].addr, "10.0.0.1");
+    config_free(c);
+    /* address: 3FS uses it, SSH uses host (which is then not resolved) */
+    c = load_n2("host: nowhere.test, address: 10.0.0.9");
+    expect_clean(c);
+    assert_string_equal(c->nodes[1].addr, "10.0.0.9");
+    config_free(c);
+    c = load_n2("host: 10.0.0.2, address: b.test");
+    expect_clean(c);
+    assert_string_equal(c->nodes[1].addr, "10.0.0.8");
+    config_free(c);
+    struct {
+        const char *n2, *msg, *hint;
+        int col;
+    } bad[] = {
+        { "host: \"fd00::2\"", "host 'fd00::2' of node 'n2' is IPv6, but the node runs storage: "
+          "3FS addresses are IPv4 only", "give the node an IPv4 address", 32 },
+        { "host: 10.0.0.2, address: \"fd00::2\"", "address 'fd00::2' of node 'n2' is IPv6",
+          "when SSH must use the IPv6 one", 48 },
+        { "host: v6only.test", "host 'v6only.test' of node 'n2' has no IPv4 address here (No "
+          "address associated with hostname); the node runs storage, so it needs one",
+          "make the name resolve to one on this machine", 32 },
+        { "host: 10.0.0.2, address: \"\"", "address of node 'n2' is empty",
+          "or remove address to use host", 48 },
+        { "host: same.test", "node 'n2' has the 3FS address 10.0.0.1, as node 'n1' has",
+          "its own address", 32 },
+        { "host: 10.0.0.2, address: 10.0.0.1", "node 'n2' has the 3FS address 10.0.0.1", NULL, 48 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        assert_null(load_n2(bad[i].n2));
+        expect(bad[i].msg, DIAG_ERROR, 5, bad[i].col, bad[i].hint);
+        assert_int_equal(dl.errors, 1);
+    }
+    /* nodes that run no service may have any address; address there is noted */
+    c = load("nodes:\n"
+             "  - {name: n1, host: 10.0.0.1, username: root}\n"
+             "  - {name: n2, host: 10.0.0.2, username: root}\n"
+             "  - {name: n3, host: \"fd00::3\", username: root}\n"
+             "  - {name: n4, host: v6only.test, username: root, address: 10.0.0.4}\n"
+             "services:\n" SVCS);
+    assert_non_null(c);
+    expect("address of node 'n4' has no effect: the node runs no service", DIAG_WARN, 5, 51,
+           "remove it");
+    assert_int_equal(dl.errors + dl.warnings, 1);
+    assert_null(c->nodes[2].addr);
+    assert_string_equal(config_node_addr(c, 2), "fd00::3");
+    config_free(c);
+    /* the real resolver: localhost is in /etc/hosts, no DNS is asked */
+    config_set_resolver(NULL);
+    c = load_n2("host: localhost");
+    expect_clean(c);
+    assert_string_equal(c->nodes[1].addr, "127.0.0.1");
+    config_free(c);
+}
+
+static void test_listen_nics(void **state)
+{
+    (void)state;
+    struct m3fs_config *c = load_base("listenNics: [eth0, bond0, \"eth0:1\"]\n");
+    expect_clean(c);
+    assert_int_equal(c->listen_nics.n, 3);
+    assert_string_equal(c->listen_nics.v[2], "eth0:1");
+    config_free(c);
+    c = load_base("networkType: IB\nlistenNics: [ib0, ens1f0]\n");
+    expect_clean(c);
+    config_free(c);
+    struct {
+        const char *extra, *msg, *hint;
+        enum diag_sev sev;
+        int line, col;
+    } cases[] = {
+        { "listenNics: [\"eth 0\"]\n", "listenNics entry 'eth 0' is not a NIC name",
+          "1 to 15 characters", DIAG_ERROR, 17, 14 },
+        { "listenNics: [eth0, a/b]\n", "listenNics entry 'a/b' is not a NIC name", NULL,
+          DIAG_ERROR, 17, 20 },
+        { "listenNics: [eth0, enp65s0f0np0xyz1]\n", "'enp65s0f0np0xyz1' is not a NIC name", NULL,
+          DIAG_ERROR, 17, 20 },
+        { "listenNics: [eth0, \"eth'1\"]\n", "'eth'1' is not a NIC name", NULL, DIAG_ERROR, 17, 20 },
+        { "listenNics: [eth0, eth0]\n", "NIC 'eth0' is listed twice in listenNics", "once",
+          DIAG_WARN, 17, 20 },
+        { "listenNics: [eth0, lo]\n", "3FS never listens on NIC 'lo' with networkType RDMA",
+          "named en*, eth*, bond* or xgbe*", DIAG_WARN, 17, 20 },
+        { "listenNics: [eth0, ib0]\n", "3FS never listens on NIC 'ib0' with networkType RDMA",
+          "rename the NIC", DIAG_WARN, 17, 20 },
+        { "listenNics: [br0]\n", "listenNics names no NIC a TCP or RDMA listener of 3FS takes",
+          "names starting with en, eth, bond or xgbe", DIAG_ERROR, 17, 1 },
+        { "networkType: IB\nlistenNics: [eth0]\n", "networkType IB: mgmtd listens over IPoIB, "
+          "only on NICs named ib*, and listenNics names none", "e.g. ib0", DIAG_ERROR, 18, 1 },
+        { "networkType: IB\nlistenNics: [ib0]\n", "listenNics names no NIC a TCP or RDMA listener",
+          NULL, DIAG_ERROR, 18, 1 },
+        { "listenNics: eth0\n", "'listenNics' must be a list, not a single value", NULL,
+          DIAG_ERROR, 17, 13 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        c = load_base(cases[i].extra);
+        assert_true(cases[i].sev == DIAG_ERROR ? c == NULL : c != NULL);
+        expect(cases[i].msg, cases[i].sev, cases[i].line, cases[i].col, cases[i].hint);
+        config_free(c);
+    }
+}
+
+static void test_rdma_devices(void **state)
+{
+    (void)state;
+    /* the cluster's list, a node's own (an empty one lifts the filter there) */
+    struct m3fs_config *c = load("rdmaDevices: [mlx5_0, mlx5_1]\n"
+                                 "nodes:\n"
+                                 "  - {name: n1, host: 10.0.0.1, username: root, rdmaDevices: [mlx5_4]}\n"
+                                 "  - {name: n2, host: 10.0.0.2, username: root, rdmaDevices: []}\n"
+                                 "  - {name: n3, host: 10.0.0.3, username: root}\n"
+                                 "services:\n" TU_SVCS_N1
+                                 "  client: {nodes: [n1]}\n"
+                                 "  storage: {nodes: [n1, n2, n3]}\n");
+    expect_clean(c);
+    assert_int_equal(config_node_rdma_devices(c, 0)->n, 1);
+    assert_string_equal(config_node_rdma_devices(c, 0)->v[0], "mlx5_4");
+    assert_int_equal(config_node_rdma_devices(c, 1)->n, 0);
+    assert_int_equal(config_node_rdma_devices(c, 2)->n, 2);
+    assert_string_equal(config_node_rdma_devices(c, 2)->v[1], "mlx5_1");
+    config_free(c);
+    /* a nodeGroup's list is every one of its nodes' */
+    c = load_groups("  - {name: g, username: root, ipBegin: 10.0.1.1, ipEnd: 10.0.1.2, "
+                    "rdmaDevices: [rxe0]}\n", "g");
+    expect_clean(c);
+    assert_int_equal(config_node_rdma_devices(c, 0)->n, 0);
+    assert_string_equal(config_node_rdma_devices(c, 1)->v[0], "rxe0");
+    assert_string_equal(config_node_rdma_devices(c, 2)->v[0], "rxe0");
+    config_free(c);
+    struct {
+        const char *extra, *msg, *hint;
+        enum diag_sev sev;
+        int line, col;
+    } cases[] = {
+        { "rdmaDevices: [\"mlx5 0\"]\n", "rdmaDevices entry 'mlx5 0' is not an RDMA device or NIC "
+          "name", "as `ibv_devices` or `rdma link` show it", DIAG_ERROR, 17, 15 },
+        { "rdmaDevices: [mlx5_0, mlx5_0]\n", "'mlx5_0' is listed twice in rdmaDevices", NULL,
+          DIAG_WARN, 17, 23 },
+        { "rdmaDevices: [a, b, c, d, e]\n", "rdmaDevices names 5 devices: 3FS uses at most 4 RDMA "
+          "devices", "at most 4", DIAG_WARN, 17, 1 },
+        { "networkType: TCP\nrdmaDevices: [mlx5_0]\n", "rdmaDevices has no effect with "
+          "networkType TCP", "RDMA networkType", DIAG_WARN, 18, 1 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        c = load_base(cases[i].extra);
+        assert_true(cases[i].sev == DIAG_ERROR ? c == NULL : c != NULL);
+        expect(cases[i].msg, cases[i].sev, cases[i].line, cases[i].col, cases[i].hint);
+        config_free(c);
+    }
+    c = load("nodes:\n"
+             "  - {name: n1, host: 10.0.0.1, username: root}\n"
+             "  - {name: n2, host: 10.0.0.2, username: root}\n"
+             "  - {name: n3, host: 10.0.0.3, username: root, rdmaDevices: [mlx5_0]}\n"
+             "services:\n" SVCS);
+    assert_non_null(c);
+    expect("rdmaDevices of node 'n3' has no effect: the node runs no 3FS process", DIAG_WARN, 4,
+           48, "add the node to a 3FS service");
+    config_free(c);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -1326,6 +1537,9 @@ int main(void)
         cmocka_unit_test(test_nvme_disks),
         cmocka_unit_test(test_sample_loads_cleanly),
         cmocka_unit_test(test_go_m3fs_config),
+        cmocka_unit_test(test_addresses),
+        cmocka_unit_test(test_listen_nics),
+        cmocka_unit_test(test_rdma_devices),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -116,7 +116,13 @@ static void test_node_groups(void **state)
     /* group nodes keep the end of their names, so each box is distinct */
     assert_int_equal(count(out.buf, "|stor-n...0.1.10)"), 1);
     assert_int_equal(count(out.buf, "|stor-n...0.1.11)"), 1);
-    assert_int_equal(count(out.buf, "|cli-no...d00::2)"), 1);
+    assert_int_equal(count(out.buf, "|cli-no....0.2.2)"), 1);
+    /* network summary: IPoIB NICs for mgmtd (networkType IB), the RDMA
+     * devices of a node and of a nodeGroup (named once, not per node) */
+    assert_non_null(strstr(out.buf, "\nNETWORK\n-------\n"));
+    assert_non_null(strstr(out.buf, "mgmtd over IPoIB: ib*"));
+    assert_int_equal(count(out.buf, "mlx5_0, mlx5_1 (nodeGroup stor)\n"), 1);
+    assert_int_equal(count(out.buf, "mlx5_2 (node mgmt2)\n"), 1);
     config_free(c);
     sb_release(&out);
 }
@@ -137,6 +143,10 @@ static void test_wide(void **state)
     assert_int_equal(count(out.buf, "\n+----------------+\n"), 2);             /* c5 alone */
     assert_int_equal(count(out.buf, "\n+----------------+ +----------------+\n"), 2); /* s5, s6 */
     assert_non_null(strstr(out.buf, "Total nodes:     11\n"));
+    /* listenNics wraps within the width (checked by check_golden) */
+    assert_non_null(strstr(out.buf, "Listen NICs:     eth0, eth1,"));
+    assert_non_null(strstr(out.buf, "enp65s0f1 (listenNics)\n"));
+    assert_non_null(strstr(out.buf, "RDMA devices:    rxe0, rxe1 (rdmaDevices)\n"));
     sb_release(&out);
 }
 

@@ -151,6 +151,75 @@ static void test_mgmtd_addresses(void **state)
                     "force_use_tcp = true");
 }
 
+/* Host names resolve (here through a fake resolver) to the IPv4 address
+ * every 3FS and fdb address gets; listenNics and rdmaDevices (a node's own
+ * replacing the cluster's) land in every file that takes them. */
+static int fake_resolve(const char *name, char out[16], struct strbuf *why)
+{
+    const char *ip = !strcmp(name, "a.lan") ? "10.0.0.1" : !strcmp(name, "b.lan") ? "10.0.0.2" : NULL;
+    if (!ip) {
+        sb_adds(why, "unknown");
+        return -1;
+    }
+    strcpy(out, ip);
+    return 0;
+}
+
+static void test_addresses_and_network_keys(void **state)
+{
+    (void)state;
+    config_set_resolver(fake_resolve);
+    struct built b;
+    build(&b, "name: t\nnetworkType: RDMA\n"
+              "listenNics: [eth0, bond0]\nrdmaDevices: [mlx5_0]\n"
+              "nodes:\n"
+              "  - {name: a, host: a.lan, username: root}\n"
+              "  - {name: b, host: b.lan, username: root, rdmaDevices: [mlx5_1, ens1f1]}\n"
+              "services:\n"
+              "  fdb: {nodes: [a]}\n  clickhouse: {nodes: [b]}\n  monitor: {nodes: [b]}\n"
+              "  mgmtd: {nodes: [a]}\n  meta: {nodes: [b]}\n"
+              "  storage: {nodes: [a, b], diskType: dir}\n"
+              "  client: {nodes: [b]}\n",
+          1);
+    config_set_resolver(NULL);
+    assert_string_equal(b.ctx.mgmtd_addrs, "[ \"RDMA://10.0.0.1:8000\" ]");
+    assert_string_equal(b.ctx.monitor_addr, "10.0.0.2:10000");
+    assert_non_null(strstr(b.ctx.fdb_cluster, "@10.0.0.1:4500"));
+    assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"), "host = '10.0.0.2'"));
+    /* filter_list in every listener group: RDMA + Core in each main config */
+    static const char *const mains[] = { "mgmtd/config.d/mgmtd_main.toml",
+                                         "storage/config.d/storage_main.toml" };
+    const char *filter = "filter_list = [ \"eth0\", \"bond0\" ]\n";
+    for (size_t i = 0; i < ARRAY_SIZE(mains); i++) {
+        const char *m = put_content(&b, 0, mains[i]);
+        assert_non_null(m);
+        const char *second = strstr(m, filter);
+        assert_non_null(second);
+        assert_non_null(strstr(second + 1, filter));
+    }
+    assert_non_null(strstr(put_content(&b, 1, "meta_main.toml"), filter));
+    assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"), filter));
+    /* device_filter: a's from the cluster, b's its own, in every [ib_devices] */
+    const char *dev_a = "device_filter = [ \"mlx5_0\" ]\n";
+    const char *dev_b = "device_filter = [ \"mlx5_1\", \"ens1f1\" ]\n";
+    assert_non_null(strstr(put_content(&b, 0, "mgmtd_main_launcher.toml"), dev_a));
+    assert_non_null(strstr(put_content(&b, 0, "storage_main_launcher.toml"), dev_a));
+    assert_non_null(strstr(put_content(&b, 0, "mgmtd/config.d/admin_cli.toml"), dev_a));
+    assert_non_null(strstr(put_content(&b, 1, "storage_main_launcher.toml"), dev_b));
+    assert_non_null(strstr(put_content(&b, 1, "meta_main_launcher.toml"), dev_b));
+    assert_non_null(strstr(put_content(&b, 1, "hf3fs_fuse_main_launcher.toml"), dev_b));
+    assert_non_null(strstr(put_content(&b, 1, "client/config.d/admin_cli.toml"), dev_b));
+    assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"), dev_b));
+    built_free(&b);
+    /* unset: empty lists, 3FS's defaults */
+    char *y = cluster_yaml("RDMA", "a");
+    build(&b, y, 1);
+    assert_non_null(strstr(put_content(&b, 1, "meta_main.toml"), "filter_list = []\n"));
+    assert_non_null(strstr(put_content(&b, 1, "meta_main_launcher.toml"), "device_filter = []\n"));
+    built_free(&b);
+    free(y);
+}
+
 static void test_node_ids_and_monitor(void **state)
 {
     (void)state;
@@ -788,6 +857,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token),
         cmocka_unit_test(test_mgmtd_addresses),
+        cmocka_unit_test(test_addresses_and_network_keys),
         cmocka_unit_test(test_node_ids_and_monitor),
         cmocka_unit_test(test_fdb_redundancy),
         cmocka_unit_test(test_secrets_masked),
