@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "m3fs/chaintable.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
 #include "validate-int.h"
@@ -346,6 +347,68 @@ static void check_storage(struct vctx *v)
           c->mgmtd.stripe_size);
 }
 
+/* What plan_ctx_init() does with these values (src/plan/build.c): build
+ * the chain table with the native generator, then check it has at least
+ * stripeSize chains.  Only the counts are computed here (the same rules,
+ * src/chaintable/params.c), not the table.  Run when the storage values
+ * passed their own checks. */
+static void check_chain_table(struct vctx *v)
+{
+    const struct m3fs_config *c = v->c;
+    struct ct_params p;
+    ct_params_init(&p);
+    p.v = (long)c->svc[SVC_STORAGE].n_member;
+    p.k = c->storage.replication_factor;
+    p.disks = c->storage.disk_num_per_node;
+    p.r_min = c->storage.target_num_per_disk;
+    p.target_prefix = (long)c->storage.target_id_prefix;
+    p.chain_prefix = (long)c->storage.chain_id_prefix;
+    if (!p.v) return;
+    struct strbuf why = STRBUF_INIT;
+    long r = 0;
+    int bad = ct_choose_r(p.v, p.k, p.r_min, &r, &why);
+    if (!bad) {
+        sb_reset(&why);
+        bad = ct_check_params(&p, r, &why);
+    }
+    if (bad) {
+        E(v, "services.storage", "change the number of storage nodes, replicationFactor, "
+          "diskNumPerNode or targetNumPerDisk", "no chain table can be built for %ld storage "
+          "nodes: %s", p.v, why.buf);
+        sb_release(&why);
+        return;
+    }
+    sb_release(&why);
+    long chains = p.v * r / p.k * p.disks;
+    if (chains >= c->mgmtd.stripe_size) return;
+    struct strbuf hint = STRBUF_INIT;
+    sb_addf(&hint, "set services.mgmtd.stripeSize to at most %ld, or raise targetNumPerDisk, "
+            "diskNumPerNode or the number of storage nodes", chains);
+    E(v, "services.mgmtd.stripeSize", hint.buf, "stripeSize %ld is more than the %ld chains "
+      "of the chain table (%ld storage nodes x %ld disk%s x %ld targets per disk / replication "
+      "factor %ld): 3FS cannot create files striped over more chains than exist",
+      c->mgmtd.stripe_size, chains, p.v, p.disks, p.disks == 1 ? "" : "s", r, p.k);
+    sb_release(&hint);
+}
+
+/* What the ClickHouse setup takes (src/services/clickhouse.c): the db name
+ * goes into SQL unquoted, user and password into an env file, one line each. */
+static void check_clickhouse(struct vctx *v)
+{
+    const struct m3fs_config *c = v->c;
+    const char *db = c->ch.db;
+    if (empty(db) || strspn(db, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+                     != strlen(db))
+        E(v, "services.clickhouse.db", "use only letters, digits and '_', e.g. 3fs",
+          "services.clickhouse.db '%s' is not a plain database name", db);
+    if (strpbrk(c->ch.user, "\r\n"))
+        E(v, "services.clickhouse.user", "write the user on one line",
+          "services.clickhouse.user has a line break");
+    if (strpbrk(c->ch.password, "\r\n"))
+        E(v, "services.clickhouse.password", "write the password on one line",
+          "services.clickhouse.password has a line break");
+}
+
 static int is_dev_path(const char *s)
 {
     if (strncmp(s, "/dev/", 5) || !s[5]) return 0;
@@ -477,7 +540,10 @@ void config_validate(struct m3fs_config *c, struct diag_list *dl)
     config_expand(c, dl);
     check_group_secrets(&v);
     check_services(&v);
+    check_clickhouse(&v);
+    int before = dl->errors;
     check_storage(&v);
+    if (dl->errors == before) check_chain_table(&v);
     check_network(&v);
     for (size_t i = 0; i < c->n_nodes; i++) check_node_ports(&v, i);
     for (size_t i = 0; i < c->n_explicit_nodes; i++) check_nvme_disks(&v, i);

@@ -1501,6 +1501,83 @@ static void test_rdma_devices(void **state)
     config_free(c);
 }
 
+/* What the ClickHouse setup would refuse (a db name that goes into SQL,
+ * credentials that go into an env file) is refused here. */
+static void test_clickhouse_values(void **state)
+{
+    (void)state;
+    struct {
+        const char *ch, *msg, *hint;
+    } bad[] = {
+        { "nodes: [n1], db: \"3fs; drop\"", "services.clickhouse.db '3fs; drop' is not a plain "
+          "database name", "letters, digits and '_'" },
+        { "nodes: [n1], db: \"\"", "services.clickhouse.db '' is not a plain database name", NULL },
+        { "nodes: [n1], user: \"a\\nb\"", "services.clickhouse.user has a line break", "one line" },
+        { "nodes: [n1], password: \"p\\rw\"", "services.clickhouse.password has a line break",
+          "one line" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        assert_null(load_fdb_ch("nodes: [n1]", bad[i].ch));
+        expect(bad[i].msg, DIAG_ERROR, 10, 29, bad[i].hint);
+        assert_int_equal(dl.errors, 1);
+    }
+    struct m3fs_config *c = load_fdb_ch("nodes: [n1]", "nodes: [n1], db: metrics_3fs, user: u");
+    expect_clean(c);
+    config_free(c);
+}
+
+/* n1 runs every service but storage; storage runs on nodeGroup g
+ * (10.0.1.1 .. ipEnd) with `storage` settings (line 12: "  storage:"). */
+static struct m3fs_config *load_storage_group(const char *ip_end, const char *storage)
+{
+    char *y = xstrfmt("nodes:\n"
+                      "  - {name: n1, host: 10.0.0.1, username: root}\n"
+                      "nodeGroups:\n"
+                      "  - {name: g, username: root, ipBegin: 10.0.1.1, ipEnd: %s}\n"
+                      "services:\n" TU_SVCS_N1
+                      "  client: {nodes: [n1]}\n"
+                      "  storage: {nodeGroups: [g], %s}\n",
+                      ip_end, storage);
+    struct m3fs_config *c = load(y);
+    free(y);
+    return c;
+}
+
+/* What plan_ctx_init() would refuse is refused by validation, at the key. */
+static void test_chain_table_rules(void **state)
+{
+    (void)state;
+    /* 2 nodes x 1 disk x 4 targets / RF 2 = 4 chains, stripeSize 16 (default) */
+    assert_null(load_base("    targetNumPerDisk: 4\n"));
+    expect("stripeSize 16 is more than the 4 chains of the chain table (2 storage nodes x 1 "
+           "disk x 4 targets per disk / replication factor 2)", DIAG_ERROR, 12, 3,
+           "set services.mgmtd.stripeSize to at most 4");
+    assert_int_equal(dl.errors, 1);
+    /* exactly as many chains as the stripe size is fine */
+    struct m3fs_config *c = load_base("    targetNumPerDisk: 16\n");
+    expect_clean(c);
+    config_free(c);
+    c = load_base("    targetNumPerDisk: 4\n    diskNumPerNode: 4\n");
+    expect_clean(c);
+    config_free(c);
+    /* 5 nodes, RF 2, 99 targets per disk: 5 x 99 is odd, so no chain has 2 */
+    assert_null(load_storage_group("10.0.1.5", "replicationFactor: 2, targetNumPerDisk: 99"));
+    expect("no chain table can be built for 5 storage nodes: no targets-per-disk value in 99..99",
+           DIAG_ERROR, 12, 3, "replicationFactor, diskNumPerNode or targetNumPerDisk");
+    assert_int_equal(dl.errors, 1);
+    c = load_storage_group("10.0.1.5", "replicationFactor: 2, targetNumPerDisk: 98");
+    expect_clean(c);
+    config_free(c);
+    /* the native generator takes at most 1000 storage nodes */
+    assert_null(load_storage_group("10.0.4.233", "replicationFactor: 2"));
+    expect("no chain table can be built for 1001 storage nodes: 1001 storage nodes: at most 1000",
+           DIAG_ERROR, 12, 3, NULL);
+    c = load_storage_group("10.0.4.232", "replicationFactor: 2");
+    expect_clean(c);
+    assert_int_equal(c->svc[SVC_STORAGE].n_member, 1000);
+    config_free(c);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -1540,6 +1617,8 @@ int main(void)
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_listen_nics),
         cmocka_unit_test(test_rdma_devices),
+        cmocka_unit_test(test_chain_table_rules),
+        cmocka_unit_test(test_clickhouse_values),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
