@@ -2,25 +2,33 @@
 
 Output follows the real tool: tables left-aligned, each column as wide as
 its longest cell plus two spaces; a failed command prints
-`Encounter error: <code>(<name>)` and its message on stdout; the exit code is 1
-when the last command failed.
+`Encounter error: <code>(<name>)` and its message on stdout. Exit status
+(Dispatcher::run, src/client/cli/common/Dispatcher.cc): commands read from
+stdin never make it non-zero; of `;`-joined commands on the command line only
+the last one's failure does (a `break_multi_line_command_on_failure` stop
+does not). Commands that need no connection (init-cluster, user-add: FDB
+only; help) never start the IB manager; the first one that needs mgmtd does
+(src/client/bin/admin_cli.cc), and without a usable RDMA device that ends the
+process.
 """
 import csv
 import shlex
 import sys
 import time
 
-from .common import (Fail, check_cluster_id, dig, load_toml, load_toml_text, parse_flag_value,
+from .common import (Fail, check_cluster_id, dig, load_toml, parse_flag_value,
                      set_dotted, setup_log, log)
 from .kv import KV, Mgmtd
-from .schema import check_admin_cli, check_main
+from .netif import start_ib_manager
+from .schema import check_admin_cli
 from . import token as tokens
 
 UINT32 = 0xFFFFFFFF
 
 
 def usage_error(msg):
-    return Fail(msg, 3, "StatusCode::InvalidArg")
+    """ENSURE_USAGE / an argument the parser refuses: Cli::WrongUsage."""
+    return Fail(msg, 10000, "Cli::WrongUsage")
 
 
 def fmt_table(rows):
@@ -82,65 +90,86 @@ class Cli:
 
     def mgmtd(self, op, **args):
         if self._mg is None:
+            try:  # ensureIbInited: XLOGF_IF(FATAL ...) ends the process
+                start_ib_manager(self.cfg.get("ib_devices"), admin=True)
+            except Fail as e:
+                print(e.msg, file=sys.stderr, flush=True)
+                log.critical("%s", e.msg)
+                sys.exit(1)
             self._mg = Mgmtd(dig(self.cfg, "mgmtd_client.mgmtd_server_addresses"),
                              f"{self.cfg_path}: [mgmtd_client]")
-        return self._mg.call(op, cluster_id=self.cluster_id, **args)
+        return self._mg.call(op, cluster_id=self.cluster_id,
+                             token=dig(self.cfg, "user_info.token", ""), **args)
 
     def run(self, line):
-        words = shlex.split(line)
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            raise Fail("leave with quoted", 3, "InvalidArg")
         if not words:
             return []
         handler = COMMANDS.get(words[0])
-        if handler is None:
-            raise usage_error(f"unknown command '{words[0]}'")
+        if handler is None:  # Dispatcher::findMethod
+            raise Fail(f"Unknown method name: {words[0]}", 3, "InvalidArg")
         return handler(self, words[1:])
 
     # ------------------------------------------------------------ FDB-direct
     def init_cluster(self, args):
-        opts, pos = split_opts(args, {"--mgmtd": "MGMTD", "--meta": "META", "--storage": "STORAGE",
-                                      "--fuse": "FUSE"},
+        """InitCluster.cc: the root layout first (Layout::valid: chunk size a
+        power of 2, stripe not 0; an existing root is kept), then each given
+        main config stored as it is: upstream forces skipConfigCheck = true, so
+        the files are not parsed. A stored config fails the run unless
+        --allow-config-existed, which stores the next version. FDB holds no
+        cluster id."""
+        opts, pos = split_opts(args, {"--mgmtd": "MGMTD", "--mgmtd-config-path": "MGMTD",
+                                      "--meta": "META", "--meta-config-path": "META",
+                                      "--storage": "STORAGE", "--storage-config-path": "STORAGE",
+                                      "--fuse": "FUSE", "--fuse-config-path": "FUSE"},
                                {"--allow-config-existed": "allow", "--skip-config-check": "skip"})
         if len(pos) != 3:
             raise usage_error("usage: init-cluster [--mgmtd F] [--meta F] [--storage F] "
                               "[--fuse F] [--allow-config-existed] <chain-table-id> "
                               "<chunk-size> <stripe-size>")
-        table = parse_int(pos[0], "chain table id", 1, UINT32)
-        chunk = parse_int(pos[1], "chunk size", 1)
-        stripe = parse_int(pos[2], "stripe size", 1)
-        if chunk & (chunk - 1):
-            raise usage_error(f"invalid layout: chunk size {chunk} is not a power of two")
-        configs = {}
+        table = parse_int(pos[0], "chaintableid", 0, UINT32)
+        chunk = parse_int(pos[1], "chunksize", 0, UINT32)
+        stripe = parse_int(pos[2], "stripesize", 0, UINT32)
+        self.init_filesystem(table, chunk, stripe)
+        rows = [[f"Init filesystem, root directory layout: chain table ChainTableId({table}), "
+                 f"chunksize {chunk}, stripesize {stripe}\n"]]
         for kind in ("MGMTD", "META", "STORAGE", "FUSE"):
             if kind in opts:
-                text = read_text(opts[kind])
-                data = load_toml_text(text, opts[kind])
-                if not opts.get("skip"):
-                    check_main(kind, data, opts[kind])
-                configs[kind] = text
-        return self.store_init(table, chunk, stripe, configs, opts.get("allow", False))
-
-    def store_init(self, table, chunk, stripe, configs, allow):
-        kv = self.kv()
-        kv.put_new("cluster/id", self.cluster_id)
-        stored = kv.get("cluster/id")
-        if stored != self.cluster_id:
-            raise Fail(f"FoundationDB already holds cluster '{stored}', not '{self.cluster_id}'",
-                       4, "StatusCode::InvalidConfig")
-        rows = []
-        if kv.put_new("layout", {"table_id": table, "chunk": chunk, "stripe": stripe}):
-            rows.append([f"Init filesystem, root directory layout: chain table ChainTableId({table}), "
-                         f"chunksize {chunk}, stripesize {stripe}"])
-        else:
-            rows.append(["Filesystem already initialized, root directory layout unchanged"])
-        for kind, text in configs.items():
-            if kv.put_new(f"config/{kind}", {"version": 1, "content": text, "desc": "init"}):
-                rows.append([f"Init config for {kind} version 1"])
-            elif allow:
-                rows.append([f"Config for {kind} already exists, keep it"])
-            else:
-                raise Fail(f"config of {kind} already exists in the cluster "
-                           f"(use --allow-config-existed)", 5012, "Mgmtd::ConfigExisted")
+                rows.append([self.init_config(kind, read_text(opts[kind], 69, "IOError"),
+                                              opts.get("allow", False))])
         return rows
+
+    def init_filesystem(self, table, chunk, stripe):
+        def invalid(msg):
+            return Fail(f"Failed to init filesystem: Meta::InvalidFileLayout(3013) {msg}", 3013,
+                        "Meta::InvalidFileLayout")
+        if chunk == 0:
+            raise invalid("chunksize is 0")
+        if chunk & (chunk - 1):
+            raise invalid("chunksize should be power of 2.")
+        if stripe == 0:
+            raise invalid("stripesize is 0")
+        if table == 0:
+            raise invalid("invalid chain table 0")
+        self.kv().put_new("layout", {"table_id": table, "chunk": chunk, "stripe": stripe})
+
+    def init_config(self, kind, text, allow):
+        kv = self.kv()
+        while True:
+            cur = kv.get(f"config/{kind}")
+            if cur is not None and not allow:
+                raise Fail(f"Config for {kind} existed, version {cur['version']}", 999, "Unknown")
+            version = cur["version"] + 1 if cur else 1
+            cfg = {"version": version, "content": text, "desc": ""}
+            if cur is None and kv.put_new(f"config/{kind}", cfg):
+                break
+            if cur is not None:
+                kv.put(f"config/{kind}", cfg)
+                break
+        return f"Init config for {kind} version {version}"
 
     def user_add(self, args):
         opts, pos = split_opts(args, {"--token": "token", "--gid": "gid", "--gids": "gids"},
@@ -176,14 +205,29 @@ class Cli:
 
     # ------------------------------------------------------------ via mgmtd
     def set_config(self, args):
+        """SetConfig.cc: -t/--type (MGMTD, META, STORAGE, CLIENT, CLIENT_AGENT,
+        FUSE) and -f/--file; the content goes to mgmtd unchecked."""
         opts, pos = split_opts(args, {"--type": "type", "-t": "type", "--file": "file", "-f": "file",
                                       "--desc": "desc"}, {})
         if pos or "type" not in opts or "file" not in opts:
-            raise usage_error("usage: set-config --type <TYPE> --file <FILE> [--desc D]")
-        text = read_text(opts["file"])
-        reply = self.mgmtd("set_config", type=opts["type"], content=text, origin=opts["file"],
+            raise usage_error("must specify -t and -f")
+        if opts["type"] not in ("MGMTD", "META", "STORAGE", "CLIENT", "CLIENT_AGENT", "FUSE"):
+            raise usage_error(f"invalid type: {opts['type']}")
+        text = read_text(opts["file"], 69, "IOError")
+        reply = self.mgmtd("set_config", type=opts["type"], content=text,
                            desc=opts.get("desc", ""))
         return [["Succeed"], ["ConfigVersion", str(reply["version"])]]
+
+    def register_node(self, args):
+        """RegisterNode.cc: register-node <nodeId> <type>; prints nothing."""
+        _, pos = split_opts(args, {}, {})
+        if len(pos) != 2:
+            raise usage_error("usage: register-node <nodeId> <type>")
+        nid = parse_int(pos[0], "nodeId", 0, UINT32)
+        if pos[1] not in ("MGMTD", "META", "STORAGE", "CLIENT", "FUSE"):
+            raise usage_error(f"invalid type: {pos[1]}")
+        self.mgmtd("register_node", node_id=nid, type=pos[1])
+        return []
 
     def routing(self):
         return self.mgmtd("routing")
@@ -191,8 +235,9 @@ class Cli:
     def list_nodes(self, args):
         if args:
             raise usage_error("usage: list-nodes")
-        order = {"MGMTD": 0, "META": 1, "STORAGE": 2}
-        status_order = {"PRIMARY_MGMTD": 0, "HEARTBEAT_CONNECTED": 1, "HEARTBEAT_FAILED": 2}
+        order = {"MGMTD": 0, "META": 1, "STORAGE": 2, "CLIENT": 3, "FUSE": 4}
+        status_order = {"PRIMARY_MGMTD": 0, "HEARTBEAT_CONNECTED": 1, "HEARTBEAT_CONNECTING": 2,
+                        "HEARTBEAT_FAILED": 3, "DISABLED": 4}
         nodes = sorted(self.routing()["nodes"].values(),
                        key=lambda n: (order[n["type"]], status_order[n["status"]], n["node_id"]))
         rows = [["Id", "Type", "Status", "Hostname", "Pid", "Tags", "LastHeartbeatTime",
@@ -201,10 +246,10 @@ class Cli:
             last = "N/A" if n["type"] == "MGMTD" or not n["last_hb"] else \
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(n["last_hb"]))
             cv = str(n["config_version"])
-            if n["config_version"] and n["config_version"] == n["latest_config"]:
+            if n["config_version"] == n["latest_config"]:
                 cv += "(UPTODATE)"
             rows.append([str(n["node_id"]), n["type"], n["status"], n["hostname"], str(n["pid"]),
-                         "[]", last, cv, n.get("release", "250410-standin")])
+                         "[]", last, cv, n.get("release") or ""])
         return rows
 
     def create_target(self, args):
@@ -216,43 +261,71 @@ class Cli:
         if missing or pos:
             raise usage_error("usage: create-target --node-id N --disk-index D --target-id T "
                               "--chain-id C [--use-new-chunk-engine]")
-        self.mgmtd("create_target", node_id=parse_int(opts["node"], "node id", 1, UINT32),
-                   disk_index=parse_int(opts["disk"], "disk index", 0),
-                   target_id=parse_int(opts["target"], "target id", 1),
-                   chain_id=parse_int(opts["chain"], "chain id", 1, UINT32))
-        return [[f"Create target {opts['target']} on {opts['node']} succeeded"]]
+        node = parse_int(opts["node"], "--node-id", 0, UINT32)
+        disk = parse_int(opts["disk"], "--disk-index", 0, UINT32)
+        target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
+        self.mgmtd("create_target", node_id=node, disk_index=disk, target_id=target,
+                   chain_id=parse_int(opts["chain"], "--chain-id", 0, UINT32))
+        return [[f"Create target {target} on disk {disk} of {node} succeeded"]]
 
     def upload_chains(self, args):
+        """UploadChains.cc: the CSV's checks and words; the rest is mgmtd's."""
         opts, pos = split_opts(args, {}, {"--set-preferred-target-order": "pref"})
         if len(pos) != 1:
-            raise usage_error("usage: upload-chains <csv-file>")
+            raise usage_error("usage: upload-chains <csv-file-path>")
         rows = read_csv(pos[0])
         head = rows[0] if rows else []
-        if len(head) < 2 or head[0] != "ChainId" or any(h != "TargetId" for h in head[1:]):
-            raise usage_error(f"{pos[0]}: header must be ChainId,TargetId[,TargetId...]")
+        if not head:
+            raise format_error("empty columns")
+        if head[0] != "ChainId":
+            raise format_error(f"column[0] expected:'ChainId' actual:'{head[0]}'")
+        if len(head) == 1:
+            raise format_error("target columns not found")
+        for i, h in enumerate(head[1:], 1):
+            if h != "TargetId":
+                raise format_error(f"column[{i}] expected:'TargetId' actual:'{h}'")
+        if len(rows) == 1:
+            raise format_error("empty rows")
         chains = []
-        for n, r in enumerate(rows[1:], 2):
+        for i, r in enumerate(rows[1:]):
             if len(r) != len(head):
-                raise usage_error(f"{pos[0]}:{n}: expected {len(head)} fields, got {len(r)}")
-            vals = [parse_int(v, f"{pos[0]}:{n}: id", 0) for v in r]
-            chains.append([vals[0], vals[1:]])
+                raise format_error(f"unexpected size of row[{i}]. expected:{len(head)} "
+                                   f"actual:{len(r)}")
+            vals = [csv_int(v) for v in r]
+            for j, t in enumerate(vals[1:], 1):
+                if t <= 0:
+                    raise format_error(f"invalid TargetId of row[{i}][{j}]:{t}")
+            chains.append([vals[0] & UINT32, vals[1:]])  # flat::ChainId(int64): 32 bits
         self.mgmtd("set_chains", chains=chains)
         return [[f"Upload {len(chains)} chains succeeded"]]
 
     def upload_chain_table(self, args):
-        opts, pos = split_opts(args, {"--desc": "desc", "-d": "desc"}, {})
+        """UploadChainTable.cc: the CSV's checks and words; the rest is mgmtd's."""
+        opts, pos = split_opts(args, {"--desc": "desc"}, {})
         if len(pos) != 2:
-            raise usage_error("usage: upload-chain-table [--desc D] <table-id> <csv-file>")
-        table = parse_int(pos[0], "chain table id", 1, UINT32)
+            raise usage_error("usage: upload-chain-table [--desc D] <tableId> <csv-file-path>")
+        table = parse_int(pos[0], "tableId", 0, UINT32)
         rows = read_csv(pos[1])
-        if not rows or rows[0] != ["ChainId"]:
-            raise usage_error(f"{pos[1]}: header must be ChainId")
-        cids = [parse_int(r[0] if len(r) == 1 else "", f"{pos[1]}:{n}: chain id", 1, UINT32)
-                for n, r in enumerate(rows[1:], 2)]
+        if not rows or len(rows[0]) != 1:
+            raise format_error("expected columns: ChainId")
+        if rows[0][0] != "ChainId":
+            raise format_error(f"column[0] expected:'ChainId' actual:'{rows[0][0]}'")
+        if len(rows) == 1:
+            raise format_error("empty rows")
+        cids = []
+        for i, r in enumerate(rows[1:]):
+            if len(r) != 1:
+                raise format_error(f"unexpected size of row[{i}]. expected:1 actual:{len(r)}")
+            c = csv_int(r[0])
+            if c <= 0:
+                raise format_error(f"ChainId should be positive: {c}")
+            if c > UINT32:
+                raise format_error(f"ChainId overflow. max: {UINT32}. now: {c}")
+            cids.append(c)
         reply = self.mgmtd("set_chain_table", table_id=table, chains=cids,
                            desc=opts.get("desc", ""))
-        return [[f"Upload ChainTableId({table}) version {reply['version']} succeeded"
-                 + ("" if reply["changed"] else " (unchanged)")]]
+        return [[f"Upload ChainTableId({table}) of ChainTableVersion({reply['version']}) "
+                 f"succeeded"]]
 
     def list_chains(self, args):
         opts, pos = split_opts(args, {"-t": "t", "--table-id": "t", "-v": "v", "--version": "v"}, {})
@@ -319,24 +392,49 @@ class Cli:
         return rows
 
 
+    def help(self, args):
+        """Dispatcher::handleHelp: every command and its usage (no connection)."""
+        if args:
+            if args[0] not in COMMANDS:
+                raise Fail(f"Unknown method name: {args[0]}", 3, "InvalidArg")
+            return [[f"Usage: {args[0]} ..."]]
+        return [[name, f"Usage: {name} ..."] for name in sorted(COMMANDS)]
+
+
 COMMANDS = {"init-cluster": Cli.init_cluster, "user-add": Cli.user_add,
             "set-config": Cli.set_config, "list-nodes": Cli.list_nodes,
+            "register-node": Cli.register_node, "help": Cli.help,
             "create-target": Cli.create_target, "upload-chains": Cli.upload_chains,
             "upload-chain-table": Cli.upload_chain_table, "list-chains": Cli.list_chains,
             "list-targets": Cli.list_targets, "list-chain-tables": Cli.list_chain_tables}
 
 
-def read_text(path):
+def read_text(path, code=69, name="IOError"):
+    """loadFile (src/common/utils/FileUtils.cc)."""
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
-    except OSError as e:
-        raise usage_error(f"cannot read {path}: {e.strerror}")
+    except (OSError, UnicodeDecodeError):
+        raise Fail(f"Error opening file: {path}", code, name)
+
+
+def format_error(msg):
+    return Fail(msg, 33, "InvalidFormat")
 
 
 def read_csv(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        return [[c.strip() for c in r] for r in csv.reader(f) if r]
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return [[c.strip() for c in r] for r in csv.reader(f) if r]
+    except OSError as e:  # rapidcsv throws; runLine reports it as Unknown
+        raise Fail(f"rapidcsv::Document::ReadCsv: {path}: {e.strerror}", 999, "Unknown")
+
+
+def csv_int(text):
+    try:
+        return int(text, 10)
+    except ValueError:  # rapidcsv's conversion throws; runLine reports it as Unknown
+        raise Fail(f"stoll: {text!r}", 999, "Unknown")
 
 
 def parse_cli_args(argv):
@@ -367,13 +465,15 @@ def parse_cli_args(argv):
     return cfg_path, overrides, " ".join(words)
 
 
-def run_line(cli, line):
+def run_line(cli, line, verbose=False):
     """Run one command; print its table or its error; True if it succeeded."""
+    if verbose:
+        print(f"> Execute {line}", flush=True)
     try:
         rows = cli.run(line)
     except Fail as e:
         log.error("%s: %s", line, e.msg)
-        print(f"Encounter error: {e.code}({e.name})\n{e.msg}", flush=True)
+        print(f"Encounter error: {e.code}({e.name})" + (f"\n{e.msg}" if e.msg else ""), flush=True)
         return False
     if rows:
         print(fmt_table(rows), flush=True)
@@ -392,13 +492,22 @@ def main():
     except Fail as e:
         print(f"Encounter error: {e.code}({e.name})\n{e.msg}", flush=True)
         sys.exit(1)
-    lines = cmd.split(";") if cmd.strip() else sys.stdin.read().splitlines()
-    brk = cfg.get("break_multi_line_command_on_failure", False)
-    good = True
-    for line in lines:
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        good = run_line(cli, line.strip())
-        if not good and brk:
+    verbose = cfg.get("verbose", False)
+    if not cmd:  # commands from stdin: failures are printed, the exit status stays 0
+        for line in sys.stdin:
+            run_line(cli, line.rstrip("\n"), verbose)
+        sys.exit(0)
+    sys.exit(run_joined(cli, cmd, verbose, cfg.get("break_multi_line_command_on_failure", False)))
+
+
+def run_joined(cli, cmd, verbose, brk):
+    """`a; b; c`: every part runs (unless brk stops after a failed one); only
+    the failure of the part after the last ';' gives exit status 1."""
+    while cmd:
+        line, sep, cmd = cmd.partition(";")
+        good = run_line(cli, line, verbose)
+        if not sep:
+            return 0 if good else 1
+        if brk and not good:
             break
-    sys.exit(0 if good else 1)
+    return 0

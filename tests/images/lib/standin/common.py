@@ -108,18 +108,20 @@ def parse_flag_value(text):
 
 # ---------------------------------------------------------------- checks
 
-CLUSTER_ID_MAX = 31  # cluster_id must be shorter than 32 characters
-
-
 def check_cluster_id(cid, origin, allow_empty=False):
+    """cluster_id is a plain string item (CONFIG_ITEM(cluster_id, "")): real 3FS
+    checks neither emptiness nor length when loading a config; only the FUSE
+    client limits it (check_fuse_mount_name). allow_empty is kept for callers."""
     if not isinstance(cid, str):
-        raise Fail(f"{origin}: cluster_id must be a string")
-    if not cid and not allow_empty:
-        raise Fail(f"{origin}: cluster_id is required (empty)")
-    if len(cid) > CLUSTER_ID_MAX:
-        raise Fail(f"{origin}: cluster_id '{cid}' is {len(cid)} characters; "
-                   f"it must be shorter than 32")
+        raise Fail(f"{origin}: cluster_id must be a string", 15, "ConfigInvalidType")
     return cid
+
+
+def check_fuse_mount_name(cid):
+    """The FUSE client mounts as hf3fs.<cluster_id> and refuses an id of 32 or
+    more characters (XLOGF_IF(FATAL ...) in src/fuse/FuseClients.cc, init)."""
+    if len(cid) >= 32:
+        raise Fail(f"FUSE only support mount name shorter than 32 characters, but {cid} got.")
 
 
 def check_node_id(data, origin):
@@ -133,24 +135,48 @@ def check_node_id(data, origin):
     return nid
 
 
-ADDR_RE = re.compile(r"^(RDMA|IPoIB|TCP)://(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
-PLAIN_ADDR_RE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
+# ---------------------------------------------------------------- addresses
+# net::Address::fromString (src/common/utils/Address.h): an optional
+# "<TYPE>://" prefix whose TYPE names an Address::Type case-insensitively
+# (TCP, RDMA, IPoIB, LOCAL, UNIX; no or another prefix: the whole text is read
+# as TCP), then scn::scan(sv, "{}.{}.{}.{}:{}") into four uint8_t and a
+# uint16_t. So an address is IPv4 only: an IPv6 address or a DNS name does not
+# scan and is "invalid address: <text>" (Address::from, kInvalidFormat), which
+# fails the config load. scn skips leading blanks and ignores what follows the
+# port; an all-zero TCP address (0.0.0.0:0) counts as invalid (!addr).
+ADDRESS_TYPES = ("TCP", "RDMA", "IPoIB", "LOCAL", "UNIX")
+_SCAN_RE = re.compile(r"\s*(\d+)\.\s*(\d+)\.\s*(\d+)\.\s*(\d+):\s*(\d+)")
 
 
-def _check_ip_port(ip, port, text, origin):
-    if any(int(o) > 255 for o in ip.split(".")) or not 0 < int(port) < 65536:
-        raise Fail(f"{origin}: invalid address '{text}'")
-    return ip, int(port)
+def _scan_ipv4(text, atype):
+    """fromString(sv, type): (type, ip, port) or None."""
+    m = _SCAN_RE.match(text)
+    if not m:
+        return None
+    octets, port = [int(g) for g in m.groups()[:4]], int(m.group(5))
+    if any(o > 255 for o in octets) or port > 65535:
+        return None
+    if atype == "TCP" and not any(octets) and port == 0:
+        return None
+    return atype, ".".join(map(str, octets)), port
+
+
+def address_from_string(text):
+    """(type, ip, port) as net::Address::fromString reads text, or None."""
+    if not isinstance(text, str):
+        return None
+    prefix, sep, tail = text.partition("://")
+    named = next((t for t in ADDRESS_TYPES if t.lower() == prefix.lower()), None) if sep else None
+    return _scan_ipv4(tail, named) if named else _scan_ipv4(text, "TCP")
 
 
 def parse_address(text, origin):
-    """One 3FS address TYPE://ip:port; TYPE is RDMA, IPoIB or TCP."""
-    m = ADDR_RE.match(text) if isinstance(text, str) else None
-    if not m:
-        raise Fail(f"{origin}: invalid mgmtd address '{text}': expected "
-                   f"RDMA://ip:port, IPoIB://ip:port or TCP://ip:port")
-    ip, port = _check_ip_port(m.group(2), m.group(3), text, origin)
-    return m.group(1), ip, port
+    """One 3FS address (see address_from_string); invalid ones fail like
+    Address::from: "invalid address: <text>"."""
+    addr = address_from_string(text)
+    if addr is None:
+        raise Fail(f"{origin}: invalid address: {text}", 33, "InvalidFormat")
+    return addr
 
 
 def parse_address_list(value, origin, key="mgmtd_server_addresses"):
@@ -162,11 +188,21 @@ def parse_address_list(value, origin, key="mgmtd_server_addresses"):
 
 
 def parse_plain_address(text, origin):
-    """ip:port without scheme (monitor remote_ip)."""
-    m = PLAIN_ADDR_RE.match(text) if isinstance(text, str) else None
-    if not m:
-        raise Fail(f"{origin}: invalid address '{text}': expected one ip:port")
-    return _check_ip_port(m.group(1), m.group(2), text, origin)
+    """The monitor's remote_ip is a plain string that MonitorCollectorClient::init
+    reads with Address::fromString(remote_ip, TCP) (no scheme) and never checks
+    (src/common/monitor/MonitorCollectorClient.cc): a bad value fails no
+    config load, it only makes reporting fail. Returns (ip, port) or None."""
+    addr = _scan_ipv4(text, "TCP") if isinstance(text, str) else None
+    return None if addr is None else addr[1:]
+
+
+PLAIN_ADDR_RE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$")
+
+
+def _check_ip_port(ip, port, text, origin):
+    if any(int(o) > 255 for o in ip.split(".")) or not 0 < int(port) < 65536:
+        raise Fail(f"{origin}: invalid address '{text}'")
+    return ip, int(port)
 
 
 CLUSTER_FILE_RE = re.compile(r"^([A-Za-z0-9_]+):([A-Za-z0-9]+)@(.+)$")
@@ -288,16 +324,19 @@ class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-def serve(port, dispatch, what):
-    """Listen on 0.0.0.0:port in a thread; dispatch(req, peer) -> reply dict."""
+def serve(port, dispatch, what, host="0.0.0.0"):
+    """Listen on host:port in a thread; dispatch(req, peer) -> reply dict.
+    The 3FS stand-ins pass each address their listeners bind (netif.py);
+    FoundationDB and ClickHouse listen on all addresses."""
     try:
-        srv = _Server(("0.0.0.0", port), _Handler)
+        srv = _Server((host, port), _Handler)
     except OSError as e:
-        raise Fail(f"{what}: cannot listen on port {port}: {e.strerror} "
+        log.error("create socket failed: %s:%d: %s", host, port, e.strerror)
+        raise Fail(f"{what}: cannot listen on {host}:{port}: {e.strerror} "
                    f"(RPC::ListenFailed(2011))", 2011, "RPC::ListenFailed")
     srv.dispatch = dispatch
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    log.info("%s listening on port %d", what, srv.server_address[1])
+    log.info("%s listening on %s:%d", what, host, srv.server_address[1])
     return srv
 
 

@@ -5,8 +5,10 @@ Like the real client, it keeps no data itself: names and attributes come
 from the meta stand-ins (standin.namespace), file contents are chunks on the
 storage targets of the chain table, found through mgmtd's routing info.
 Chunk i of a file lives on chain (ino + i mod stripe) of the root layout's
-table and is written to every target of the chain; reads use the first
-target that answers. Every client therefore sees what any client wrote
+table, in the table version meta gave the file when it created it (meta
+refuses to create a file when that table has fewer chains than the stripe),
+and is written to every target of the chain; reads use the first target that
+answers. Every client therefore sees what any client wrote
 (close-to-open: a size becomes visible when the writer flushes or closes).
 
 Settings come in the environment (never argv): HF3FS_STANDIN_FS is JSON
@@ -44,8 +46,7 @@ class Client:
         self.starting = True
         layout = self.meta("layout")["layout"]
         self.chunk, self.stripe, self.table = layout["chunk"], layout["stripe"], layout["table_id"]
-        self.chains()  # fails now, not at the first write, without a chain table
-        self.starting = False
+        self.starting = False  # like the real client: no chain table needed to mount
 
     def failed(self, e):
         """A Fail ends start-up with its message; once mounted it is EIO, logged."""
@@ -64,12 +65,17 @@ class Client:
                 self.fetched = time.time()
             return self.routing
 
-    def chains(self):
-        versions = self.route()["tables"].get(str(self.table))
-        if not versions:
-            raise self.failed(Fail(f"chain table {self.table} of the root layout was never "
-                                   f"uploaded", 5008, "Mgmtd::ChainTableNotFound"))
-        return versions[-1]["chains"]
+    def chains(self, version):
+        """The chains of the root layout's table in the version a file keeps
+        (None: the latest)."""
+        for fresh in (False, True):
+            versions = self.route(fresh)["tables"].get(str(self.table)) or []
+            found = [v for v in versions if version in (None, v["version"])]
+            if found:
+                return max(found, key=lambda v: v["version"])["chains"]
+        raise self.failed(Fail(f"ChainTable with ChainTableId({self.table}) and "
+                               f"ChainTableVersion({version or 0}) not found", 3013,
+                               "Meta::InvalidFileLayout"))
 
     def meta(self, op, **args):
         """One request to the first meta node that answers; errno errors raise OSError."""
@@ -90,12 +96,13 @@ class Client:
         raise self.failed(Fail("no meta node answers (none is HEARTBEAT_CONNECTED and "
                                "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
 
-    def targets(self, ino, idx):
+    def targets(self, ino, idx, tv):
         """[(target id, (host, port))] of the serving targets of the chain
-        holding chunk idx of ino (a target whose node stopped heartbeating is
-        left out, as mgmtd takes it out of the chain; none left is EIO)."""
+        holding chunk idx of ino (table version tv; a target whose node stopped
+        heartbeating is left out, as mgmtd takes it out of the chain; none left
+        is EIO)."""
+        chains = self.chains(tv)
         r = self.route()
-        chains = self.chains()
         cid = chains[(ino + idx % self.stripe) % len(chains)]
         try:
             nodes = [(tid, r["nodes"][str(r["targets"][str(tid)]["node_id"])])
@@ -118,25 +125,25 @@ class Client:
             raise oserr(errno.EIO)
         return reply
 
-    def write(self, ino, data, offset):
+    def write(self, ino, tv, data, offset):
         done = 0
         while done < len(data):
             idx, off = divmod(offset + done, self.chunk)
             piece = data[done:done + self.chunk - off]
             enc = base64.b64encode(piece).decode()
-            for tid, addr in self.targets(ino, idx):
+            for tid, addr in self.targets(ino, idx, tv):
                 self.storage(addr, {"op": "write_chunk", "target_id": tid,
                                     "chunk": f"{ino}.{idx}", "offset": off, "data": enc})
             done += len(piece)
         return len(data)
 
-    def read(self, ino, length, offset):
+    def read(self, ino, tv, length, offset):
         out = bytearray()
         while len(out) < length:
             idx, off = divmod(offset + len(out), self.chunk)
             want = min(length - len(out), self.chunk - off)
             data = None
-            for tid, addr in self.targets(ino, idx):
+            for tid, addr in self.targets(ino, idx, tv):
                 try:
                     data = base64.b64decode(self.storage(addr, {
                         "op": "read_chunk", "target_id": tid, "chunk": f"{ino}.{idx}",
@@ -149,11 +156,13 @@ class Client:
             out += data + bytes(want - len(data))  # a hole or a short chunk reads as zeros
         return bytes(out)
 
-    def drop(self, ino, size, old_size):
-        """Cut a file's chunks from size on (old_size: where its data ended)."""
+    def drop(self, e, size, old_size):
+        """Cut the chunks of file entry e from size on (old_size: where its data
+        ended)."""
+        ino, tv = e["ino"], e.get("table_version")
         for idx in range(size // self.chunk, (old_size + self.chunk - 1) // self.chunk):
             keep = max(0, size - idx * self.chunk)
-            for tid, addr in self.targets(ino, idx):
+            for tid, addr in self.targets(ino, idx, tv):
                 self.storage(addr, {"op": "trunc_chunk", "target_id": tid,
                                     "chunk": f"{ino}.{idx}", "length": keep})
 
@@ -209,7 +218,7 @@ class FS(fuse.Fuse):
 
     def unlink(self, path):
         e = self.client.meta("remove", path=path, kind="file")["entry"]
-        self.client.drop(e["ino"], 0, e["size"])
+        self.client.drop(e, 0, e["size"])
 
     def rename(self, old, new):
         gone = self.client.meta("rename", old=old, new=new)["replaced"]
@@ -218,11 +227,11 @@ class FS(fuse.Fuse):
                 if h.path == old or h.path.startswith(old + "/"):
                     h.path = new + h.path[len(old):]
         if gone and gone["kind"] == "file":
-            self.client.drop(gone["ino"], 0, gone["size"])
+            self.client.drop(gone, 0, gone["size"])
 
     def truncate(self, path, size):
         e = self.entry(path)
-        self.client.drop(e["ino"], size, e["size"])
+        self.client.drop(e, size, e["size"])
         self.client.meta("setattr", path=path, size=size, mtime=time.time())
         with self.lock:
             live = self.open_ends.get(e["ino"])
@@ -287,6 +296,7 @@ def make_file_class(fs):
             if e["kind"] == "dir":
                 raise oserr(errno.EISDIR)
             self.path, self.ino, self.size, self.dirty = path, e["ino"], e["size"], False
+            self.tv = e.get("table_version")
             if flags & os.O_TRUNC and e["size"]:
                 fs.truncate(path, 0)
                 self.size = 0
@@ -297,10 +307,10 @@ def make_file_class(fs):
                 size = max(self.size, fs.open_ends[self.ino][1])
             if offset >= size:
                 return b""
-            return fs.client.read(self.ino, min(length, size - offset), offset)
+            return fs.client.read(self.ino, self.tv, min(length, size - offset), offset)
 
         def write(self, buf, offset):
-            n = fs.client.write(self.ino, buf, offset)
+            n = fs.client.write(self.ino, self.tv, buf, offset)
             fs.written(self, offset + n)
             return n
 

@@ -12,7 +12,8 @@ from .chsql import SqlError
 from .clickhouse import query
 from .common import (Fail, RpcError, check_cluster_id, die, dig, load_toml, log, ok, serve,
                      setup_log, wait_for_signal)
-from .schema import check_main, listen_ports
+from .netif import listen_groups, start_ib_manager
+from .schema import check_main
 
 PROG = "monitor_collector_main"
 
@@ -68,7 +69,7 @@ def connect(ch):
 def collect(req, peer):
     if req.get("op") in ("ping", "report"):
         return ok()
-    raise Fail(f"unsupported request {req.get('op')!r}", 3, "StatusCode::InvalidArg")
+    raise Fail(f"unsupported request {req.get('op')!r}", 3, "InvalidArg")
 
 
 def main():
@@ -78,9 +79,12 @@ def main():
         data = load_toml(path, "monitor collector config")
         check_main("MONITOR", data, path)
         check_cluster_id(dig(data, "common.cluster_id", ""), path, allow_empty=True)
+        # OnePhaseApplication::initApplication (src/common/app/OnePhaseApplication.h):
+        # the IB manager starts from common.ib_devices before the server is set up.
+        start_ib_manager(dig(data, "common.ib_devices"))
         connect(clickhouse_settings(data, path))
-        for port in listen_ports(data, "MONITOR", path):
-            serve(port, collect, PROG)
+        listen_groups(dig(data, "server.base.groups"), "MONITOR",
+                      lambda ip, port, d, w: serve(port, d, w, host=ip), collect, PROG)
     except Fail as e:
         die(PROG, e)
     wait_for_signal()

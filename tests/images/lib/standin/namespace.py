@@ -3,15 +3,18 @@
 Entries live in FoundationDB (the KV stand-in) under "ns/<path>", so every
 meta instance serves the same tree, as real meta servers share FDB. An entry
 is {"ino", "kind" ("dir"|"file"), "mode", "size", "mtime"}; "/" is implicit.
-A request names its path and carries the user's token, which mgmtd checks
-(the answer is remembered). Errors carry an errno for the client.
+A request names its path and carries the user's token, which is checked
+(by mgmtd; the answer is remembered) only when meta's server.meta.authenticate
+is true (the AUTHENTICATE macro of src/meta/service/MetaOperator.cc; a
+hot-updated item, default false). Errors carry an errno for the client
+(StatusCode::toErrno, src/common/utils/StatusCode.cc).
 """
 import errno
 import random
 import threading
 import time
 
-from .common import Fail, ok
+from .common import Fail, dig, log, ok
 
 ROOT = {"ino": 1, "kind": "dir", "mode": 0o40755, "size": 0, "mtime": 0.0}
 
@@ -31,6 +34,11 @@ class Namespace:
     def __init__(self, kv, mgmtd, cluster_id):
         self.kv, self.mgmtd, self.cluster_id = kv, mgmtd, cluster_id
         self.tokens, self.lock = set(), threading.Lock()
+        self.authenticate = False
+
+    def configure(self, data):
+        """Hot-updated items of meta's main config."""
+        self.authenticate = bool(dig(data, "server.meta.authenticate", False))
 
     def dispatch(self, req, peer):
         op = req.get("op")
@@ -38,13 +46,16 @@ class Namespace:
             return ok()
         handler = getattr(self, "op_" + str(op), None)
         if handler is None:
-            raise Fail(f"unsupported request {op!r}", 3, "StatusCode::InvalidArg")
-        self.check_token(req.get("token", ""))
+            raise Fail(f"unsupported request {op!r}", 3, "InvalidArg")
         try:
+            if self.authenticate:
+                self.check_token(req.get("token", ""))
             return handler(req)
         except Fail as e:
+            if not hasattr(e, "errno"):
+                log.error("%s %s failed: %s(%s) %s", op, req.get("path", ""), e.name, e.code, e.msg)
             reply = e.to_dict()
-            reply["errno"] = getattr(e, "errno", errno.EIO)
+            reply["errno"] = getattr(e, "errno", errno.EPERM if e.code == 25 else errno.EIO)
             return reply
 
     def check_token(self, token):
@@ -90,6 +101,24 @@ class Namespace:
             raise fs_error(errno.ENOTDIR, req["path"])
         return ok(entries=self.children(req["path"]))
 
+    def allocate_chains(self):
+        """ChainAllocator::allocateChainsForLayout (src/meta/components/
+        ChainAllocator.h) when a file is created: the root layout's chain table,
+        latest version, must hold at least `stripe` chains; a failure is
+        Meta::InvalidFileLayout, EIO for the client. Returns the table version
+        the file's layout keeps."""
+        layout = self.op_layout(None)["layout"]
+        tid, stripe = layout["table_id"], layout["stripe"]
+        versions = self.kv.get(f"tables/{tid}") or []
+        if not versions:
+            raise Fail(f"ChainTable with ChainTableId({tid}) and ChainTableVersion(0) not found",
+                       3013, "Meta::InvalidFileLayout")
+        table = max(versions, key=lambda v: v["version"])
+        if len(table["chains"]) < stripe:
+            raise Fail(f"try to allocate {stripe} chains from ChainTableId({tid}), found "
+                       f"{len(table['chains'])}", 3013, "Meta::InvalidFileLayout")
+        return table["version"]
+
     def op_create(self, req):
         path, kind = req["path"], req["kind"]
         with self.lock:
@@ -97,6 +126,10 @@ class Namespace:
                 raise fs_error(errno.ENOTDIR, path)
             e = {"ino": self.new_ino(), "kind": kind, "mode": req["mode"], "size": 0,
                  "mtime": time.time()}
+            if kind == "file":
+                if self.kv.get("ns" + path) is not None:
+                    raise fs_error(errno.EEXIST, path)
+                e["table_version"] = self.allocate_chains()
             if not self.kv.put_new("ns" + path, e):
                 raise fs_error(errno.EEXIST, path)
         return ok(entry=e)

@@ -9,13 +9,13 @@ import sys
 import threading
 import time
 
-from .common import (RELEASE, Fail, die, dig, load_toml, load_toml_text, local_ip_towards, log,
-                     ok, parse_flag_value, serve,
-                     set_dotted, setup_log)
+from .common import (RELEASE, Fail, check_fuse_mount_name, die, dig, load_toml, load_toml_text,
+                     local_ip_towards, log, ok, parse_flag_value, serve, set_dotted, setup_log)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
-from .schema import check_app, check_launcher, check_main, listen_ports
+from .netif import listen_groups, start_ib_manager
+from .schema import check_app, check_launcher, check_main
 
 PROGS = {"MGMTD": "mgmtd_main", "META": "meta_main", "STORAGE": "storage_main",
          "FUSE": "hf3fs_fuse_main"}
@@ -74,6 +74,9 @@ class Ctx:
             check_app(kind, self.load(self.opts["app_cfg"], "app config", "app_config."),
                       self.opts["app_cfg"])
         self.hostname = socket.gethostname()
+        # ServerLauncher::init / FuseApplication: the IB manager starts right
+        # after the launcher and app configs are read (src/core/app/ServerLauncher.h).
+        start_ib_manager(self.launcher.get("ib_devices"))
 
     def load(self, path, what, prefix):
         data = load_toml(path, what)
@@ -82,74 +85,90 @@ class Ctx:
         return data
 
     def main_config(self, fetch):
-        """(data, version): local --cfg file, or the version stored in the cluster."""
+        """(data, version, origin): the local --cfg file, or the version stored
+        in the cluster. Nothing stored is version 0 with an empty text: the
+        built-in defaults (MgmtdConfigFetcher.cc, MgmtdClientFetcher.cc). The
+        text is checked only here, when a process loads it; a bad one fails
+        with "Init config failed" (initConfig, src/common/app/Utils.cc)."""
         if self.opts.get("cfg"):
-            data, version, origin = self.load(self.opts["cfg"], "main config", "config."), 0, \
-                self.opts["cfg"]
+            path = self.opts["cfg"]
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text, version, origin = f.read(), 0, path
+            except OSError:
+                raise Fail(f"Load config from {path} failed: IOError(69) Error opening file: "
+                           f"{path}", 69, "IOError")
         else:
             cfg = fetch()
-            version = cfg["version"]
+            text, version = cfg["content"], cfg["version"]
             origin = f"{self.prog}.toml (version {version} from the cluster state)"
-            data = load_toml_text(cfg["content"], origin)
+        try:
+            data = load_toml_text(text, origin)
             for key, val in self.over["config."]:
                 set_dotted(data, key, val)
-        check_main(self.kind, data, origin)
+            check_main(self.kind, data, origin)
+        except Fail as e:
+            raise Fail(f"Init config failed: {e.msg}", e.code, e.name)
         return data, version, origin
 
 
+EMPTY_CONFIG = {"version": 0, "content": "", "desc": ""}
+
+
 def fetch_from_mgmtd(mgmtd, ctx, wait=15.0):
-    """Get the service type's main config from mgmtd (retrying while it is down)."""
+    """Get the service type's main config from mgmtd (retrying while it is down,
+    as loadConfigFromLauncher retries for about 15 s)."""
     deadline = time.time() + wait
     while True:
         try:
             return mgmtd.call("get_config", type=ctx.kind, cluster_id=ctx.cluster_id)
         except Fail as e:
             if e.code != 6004 or time.time() >= deadline:
-                raise
+                raise Fail(f"Load config from launcher failed, stop retrying: {e.name}({e.code}) "
+                           f"{e.msg}", e.code, e.name)
             log.info("waiting for mgmtd: %s", e.msg)
             time.sleep(1)
 
 
 class Member:
-    """Registration + heartbeat of a node with mgmtd."""
+    """Heartbeats of a node to mgmtd. A node never registers itself: mgmtd
+    accepts the first heartbeat of an unknown node id only when it allows
+    unregistered nodes (otherwise `admin_cli register-node` makes it known);
+    a refused heartbeat is logged and retried, the service keeps running.
+    on_config(data) applies the hot-updated items of a new main config."""
 
-    def __init__(self, ctx, mgmtd, tcp_port, version):
-        self.ctx, self.mgmtd, self.version = ctx, mgmtd, version
+    def __init__(self, ctx, mgmtd, addr, version, on_config=None):
+        self.ctx, self.mgmtd, self.version, self.on_config = ctx, mgmtd, version, on_config
+        self.rejected = None
         self.rec = {"node_id": ctx.node_id, "type": ctx.kind, "hostname": ctx.hostname,
-                    "pid": os.getpid(), "tcp_port": tcp_port, "release": RELEASE,
-                    "host": local_ip_towards(mgmtd.addrs[0]), "cluster_id": ctx.cluster_id}
-
-    def register(self):
-        self.mgmtd.call("register", config_version=self.version, **self.rec)
-        log.info("registered node %s (%s) with mgmtd", self.ctx.node_id, self.ctx.kind)
+                    "pid": os.getpid(), "host": addr[0], "tcp_port": addr[1],
+                    "release": RELEASE, "cluster_id": ctx.cluster_id}
 
     def beat(self):
-        try:
-            reply = self.mgmtd.call("heartbeat", node_id=self.ctx.node_id, type=self.ctx.kind,
-                                    cluster_id=self.ctx.cluster_id, config_version=self.version)
-        except Fail as e:
-            if e.code == 5004:
-                self.register()
-                return
-            raise
-        if reply.get("config_version", 0) > self.version and not self.ctx.opts.get("cfg"):
-            self.reload()
+        reply = self.mgmtd.call("heartbeat", config_version=self.version, **self.rec)
+        latest = reply.get("config_version", 0)
+        if latest > self.version and latest != self.rejected and not self.ctx.opts.get("cfg"):
+            self.reload(latest)
 
-    def reload(self):
+    def reload(self, latest):
         try:
-            _, self.version, origin = self.ctx.main_config(
+            data, self.version, origin = self.ctx.main_config(
                 lambda: fetch_from_mgmtd(self.mgmtd, self.ctx))
+            if self.on_config:
+                self.on_config(data)
             log.info("applied new main config %s", origin)
         except Fail as e:
+            self.rejected = latest
             log.error("new main config rejected: %s", e.msg)
 
     def run(self, stop):
-        self.register()
-        while not stop.wait(1.0):
+        while True:
             try:
                 self.beat()
             except Fail as e:
-                log.warning("heartbeat failed: %s", e.msg)
+                log.warning("heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
+            if stop.wait(1.0):
+                return
 
 
 def stop_event():
@@ -159,47 +178,43 @@ def stop_event():
     return ev
 
 
-def listen_all(ports, dispatch, what):
-    servers = [serve(p, dispatch, what) for p in ports]
-    return servers[-1].server_address[1]  # the TCP ("Core") group is the last one
+def serve_on(ip, port, dispatch, what):
+    return serve(port, dispatch, what, host=ip)
+
+
+def listen_all(data, kind, dispatch, what, towards):
+    """Bind the listeners of [[server.base.groups]] (netif.listen_groups) and
+    return the (ip, port) peers use: the last (TCP "Core") group's address on
+    the NIC that reaches `towards` (mgmtd or FDB), else its first address."""
+    bound = listen_groups(dig(data, "server.base.groups"), kind, serve_on, dispatch, what)
+    group = next((g for g in reversed(bound) if g), [])
+    local = local_ip_towards(towards)
+    return next(((ip, p) for ip, p in group if ip == local), group[0] if group else (local, 0))
 
 
 def no_requests(req, peer):
     if req.get("op") == "ping":
         return ok()
-    raise Fail(f"unsupported request {req.get('op')!r}", 3, "StatusCode::InvalidArg")
+    raise Fail(f"unsupported request {req.get('op')!r}", 3, "InvalidArg")
 
 
 # ------------------------------------------------------------------ mgmtd
 def run_mgmtd(ctx):
     path = dig(ctx.launcher, "fdb.clusterFile") or dig(ctx.launcher, "kv_engine.fdb.clusterFile")
     kv = KV(path, ctx.launcher_path, wait=15.0)
-    stored = kv.get("cluster/id")
-    if stored is None:
-        raise Fail("the cluster state in FoundationDB was never initialised: run "
-                   "`admin_cli init-cluster --mgmtd <mgmtd_main.toml> ...` first")
-    if stored != ctx.cluster_id:
-        raise Fail(f"{ctx.launcher_path}: cluster_id '{ctx.cluster_id}' differs from the "
-                   f"cluster initialised in FoundationDB ('{stored}')")
-
-    def fetch():
-        cfg = kv.get("config/MGMTD")
-        if cfg is None:
-            raise Fail("no MGMTD main config in the cluster state: run `admin_cli init-cluster "
-                       "--mgmtd <mgmtd_main.toml> ...` first")
-        return cfg
-
-    data, version, _ = ctx.main_config(fetch)
-    svc = MgmtdService(ctx.node_id, ctx.cluster_id, kv)
-    port = listen_all(listen_ports(data, "MGMTD", "mgmtd"), svc.dispatch, "mgmtd_main")
+    # No stored MGMTD config: an empty template, i.e. the built-in defaults; FDB
+    # holds no cluster id, so an empty (wiped) FDB is just an empty cluster.
+    data, version, _ = ctx.main_config(lambda: kv.get("config/MGMTD") or EMPTY_CONFIG)
+    svc = MgmtdService(ctx.node_id, ctx.cluster_id, kv, data, version)
+    host, port = listen_all(data, "MGMTD", svc.dispatch, "mgmtd_main", kv.coords[0])
     rec = {"node_id": ctx.node_id, "type": "MGMTD", "hostname": ctx.hostname, "pid": os.getpid(),
-           "tcp_port": port, "host": local_ip_towards(kv.coords[0])}
-    kv.put(f"nodes/{ctx.node_id}", rec)
+           "host": host, "tcp_port": port, "release": RELEASE}
     stop = stop_event()
 
     def tick():
-        kv.lease("lease/mgmtd", ctx.node_id, 5.0)
-        kv.put(f"hb/{ctx.node_id}", {"ts": time.time(), "config_version": version})
+        primary = kv.lease("lease/mgmtd", ctx.node_id, 5.0) == ctx.node_id
+        svc.refresh_config()
+        svc.self_heartbeat(rec, primary)
 
     tick()
     log.info("mgmtd %s serving cluster '%s'", ctx.node_id, ctx.cluster_id)
@@ -222,26 +237,107 @@ def run_meta(ctx):
     if not cluster_file:
         raise Fail(f"{origin}: required key 'server.fdb.clusterFile' is missing")
     kv = KV(cluster_file, origin, wait=15.0)
-    if kv.get("cluster/id") != ctx.cluster_id:
-        raise Fail(f"FoundationDB {cluster_file} holds no cluster '{ctx.cluster_id}'")
     mg = Mgmtd(addrs, origin)
     ns = Namespace(kv, mg, ctx.cluster_id)
-    port = listen_all(listen_ports(data, "META", origin), ns.dispatch, "meta_main")
-    Member(ctx, mg, port, version).run(stop_event())
+    ns.configure(data)
+    addr = listen_all(data, "META", ns.dispatch, "meta_main", mg.addrs[0])
+    Member(ctx, mg, addr, version, ns.configure).run(stop_event())
 
 
 # ------------------------------------------------------------------ storage
+def _shell(cmd):
+    """stdout of `sh -c cmd` like popen(3) (SysResource::exec): a command that
+    fails or is missing gives what it printed, nothing else."""
+    try:
+        return subprocess.run(["sh", "-c", cmd], capture_output=True, text=True).stdout
+    except OSError:
+        return ""
+
+
+def _scan_uuids():
+    """SysResource::scanDiskInfo: `blkid -s UUID` (device -> UUID), the devices
+    of /proc/self/mountinfo that have one, and `lsblk -o MOUNTPOINT,MODEL
+    --json` (whose output must parse). {st_dev: uuid}."""
+    dev_uuid = {}
+    for line in _shell("blkid -s UUID").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] and len(parts[1]) >= 7:
+            dev_uuid[parts[0][:-1]] = parts[1][6:-1]
+    found = {}
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if "-" not in fields[5:]:
+                continue
+            rest = fields[fields.index("-", 5) + 1:]
+            if len(rest) >= 2 and rest[1] in dev_uuid:
+                major, _, minor = fields[2].partition(":")
+                found[os.makedev(int(major), int(minor))] = dev_uuid[rest[1]]
+    try:
+        json.loads(_shell("lsblk -o MOUNTPOINT,MODEL --json"))
+    except ValueError as e:
+        raise Fail(f"lsblk -o MOUNTPOINT,MODEL --json: not JSON: {e}", 50, "SerdeInvalidJson")
+    return found
+
+
+_UUIDS = []  # [the scan's result or its Fail], made once per process
+
+
+def device_uuid(path):
+    """getDeviceUUID (src/storage/store/StorageTarget.cc): the UUID of the
+    file system holding path, found by its st_dev in the scan above."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise Fail(f"stat {path} failed: {e.errno}", 4016, "Storage::StorageStatFailed")
+    if not _UUIDS:
+        try:
+            _UUIDS.append(_scan_uuids())
+        except (Fail, OSError) as e:
+            _UUIDS.append(e if isinstance(e, Fail) else Fail(str(e), 999, "Unknown"))
+    if isinstance(_UUIDS[0], Fail):
+        raise _UUIDS[0]
+    if st.st_dev not in _UUIDS[0]:
+        raise Fail(f"Not found UUID for path {path} device {st.st_dev}", 4017,
+                   "Storage::StorageUUIDMismatch")
+    return _UUIDS[0][st.st_dev]
+
+
+def storage_error(msg):
+    return Fail(msg, 4018, "Storage::StorageInitFailed")
+
+
 class Storage:
     def __init__(self, paths):
         self.paths, self.lock = paths, threading.Lock()
+        self.allow_disk_without_uuid = False
         self.targets = {}
         for disk, p in enumerate(paths):
             for name in os.listdir(p):
                 meta = os.path.join(p, name, "target.json")
                 if os.path.isfile(meta):
                     with open(meta, encoding="utf-8") as f:
-                        self.targets[int(name)] = json.load(f)
+                        self.targets[int(name)] = self.load_target(os.path.join(p, name),
+                                                                   json.load(f))
         log.info("storage has %d targets on %d paths", len(self.targets), len(paths))
+
+    def configure(self, data):
+        """Hot-updated: server.targets.allow_disk_without_uuid (StorageTargets.h)."""
+        self.allow_disk_without_uuid = dig(data, "server.targets.allow_disk_without_uuid", False)
+
+    @staticmethod
+    def load_target(tdir, meta):
+        """StorageTarget::load: the UUID recorded at creation must still match."""
+        try:
+            uuid = device_uuid(tdir)
+        except Fail:
+            if not meta.get("allow_disk_without_uuid", True):
+                raise
+            uuid = ""
+        if meta.get("block_device_uuid", "") != uuid:
+            raise Fail(f"UUID mismatch config {meta.get('block_device_uuid', '')} != real {uuid}",
+                       4017, "Storage::StorageUUIDMismatch")
+        return meta
 
     def dispatch(self, req, peer):
         op = req.get("op")
@@ -258,11 +354,11 @@ class Storage:
     def chunk_path(self, tid, chunk):
         meta = self.targets.get(tid)
         if meta is None:
-            raise Fail(f"target {tid} is not on this storage node", 8005,
+            raise Fail(f"target {tid} is not on this storage node", 4031,
                        "Storage::TargetNotFound")
         ino, _, idx = chunk.partition(".")
         if not (ino.isdigit() and idx.isdigit()):
-            raise Fail(f"malformed chunk id {chunk!r}", 3, "StatusCode::InvalidArg")
+            raise Fail(f"malformed chunk id {chunk!r}", 3, "InvalidArg")
         return os.path.join(self.paths[meta["disk_index"]], str(tid), "chunks", chunk)
 
     @staticmethod
@@ -300,22 +396,33 @@ class Storage:
         return ok()
 
     def create_target(self, tid, disk, cid):
-        if not 0 <= disk < len(self.paths):
-            raise Fail(f"disk index {disk} is out of range: this node has {len(self.paths)} "
-                       f"target_paths", 3, "StatusCode::InvalidArg")
-        if tid in self.targets:
-            raise Fail(f"target {tid} already exists on this node", 8003, "Storage::TargetExisted")
+        """StorageTargets::create(CreateTargetReq) and StorageTarget::create
+        (src/storage/store/StorageTargets.cc, StorageTarget.cc), in their order
+        and words. The target id is checked on this node only."""
+        if disk >= len(self.paths):
+            raise storage_error(f"disk index exceed {disk} >= {len(self.paths)}")
+        if cid == 0:
+            raise storage_error(f"target TargetId({tid}) without chain id")
         same = [t for t, m in self.targets.items() if m["chain_id"] == cid]
-        if same:
-            raise Fail(f"chain {cid} already has target {same[0]} on this node; a storage node "
-                       f"holds at most one target per chain", 8004, "Storage::ChainConflict")
+        if same and same[0] != tid:
+            raise storage_error(f"target TargetId({same[0]}) is existing with same chain id "
+                                f"ChainId({cid}), req target TargetId({tid})")
+        if tid in self.targets:
+            raise storage_error(f"target TargetId({tid}) is already existing")
         tdir = os.path.join(self.paths[disk], str(tid))
         os.makedirs(tdir, exist_ok=True)
-        meta = {"target_id": tid, "disk_index": disk, "chain_id": cid}
+        try:
+            uuid = device_uuid(tdir)
+        except Fail:
+            if not self.allow_disk_without_uuid:
+                raise
+            uuid = ""
+        meta = {"target_id": tid, "disk_index": disk, "chain_id": cid,
+                "block_device_uuid": uuid, "allow_disk_without_uuid": self.allow_disk_without_uuid}
         with open(os.path.join(tdir, "target.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f)
         self.targets[tid] = meta
-        log.info("created target %d on disk %d for chain %d", tid, disk, cid)
+        log.info("Create storage target %d at %s", tid, tdir)
         return ok()
 
 
@@ -338,43 +445,39 @@ def run_storage(ctx):
     addrs = dig(data, "server.mgmtd.mgmtd_server_addresses")
     if addrs is None:
         raise Fail(f"{origin}: required key 'server.mgmtd.mgmtd_server_addresses' is missing")
+    mg = Mgmtd(addrs, origin)
     store = Storage(check_target_paths(data, origin))
-    port = listen_all(listen_ports(data, "STORAGE", origin), store.dispatch, "storage_main")
-    Member(ctx, Mgmtd(addrs, origin), port, version).run(stop_event())
+    store.configure(data)
+    addr = listen_all(data, "STORAGE", store.dispatch, "storage_main", mg.addrs[0])
+    Member(ctx, mg, addr, version, store.configure).run(stop_event())
 
 
 # ------------------------------------------------------------------ fuse
 def read_token(ctx):
-    tok = os.environ.get("HF3FS_FUSE_TOKEN", "").strip()
-    if tok:
-        return tok
-    path = ctx.launcher.get("token_file")
-    if not path:
-        raise Fail(f"{ctx.launcher_path}: no token: set token_file or HF3FS_FUSE_TOKEN")
+    """FuseClients::init (src/fuse/FuseClients.cc): HF3FS_FUSE_TOKEN when it is
+    set (taken as it is), else the content of token_file with surrounding
+    whitespace trimmed. The token is not checked here: meta checks it only
+    when its authenticate is true."""
+    env = os.environ.get("HF3FS_FUSE_TOKEN")
+    if env is not None:
+        log.info("Use token from env var")
+        return env
+    log.info("Use token from config")
+    path = ctx.launcher.get("token_file", "")
     try:
         with open(path, encoding="utf-8") as f:
-            tok = f.read().strip()
-    except OSError as e:
-        raise Fail(f"cannot read token file {path}: {e.strerror}")
-    if not tok:
-        raise Fail(f"token file {path} is empty")
-    return tok
-
-
-def check_chain_table(mg, ctx):
-    routing = mg.call("routing", cluster_id=ctx.cluster_id)
-    if not routing["tables"]:
-        raise Fail("no chain table was uploaded (admin_cli upload-chain-table); "
-                   "the file system cannot place data", 5008, "Mgmtd::ChainTableNotFound")
+            return f.read().strip()
+    except (OSError, UnicodeDecodeError):
+        raise Fail(f"Init fuse clients failed: IOError(69) Error opening file: {path}", 69,
+                   "IOError")
 
 
 def run_fuse(ctx):
     mg = Mgmtd(dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"), ctx.launcher_path)
-    tok = read_token(ctx)
     data, version, origin = ctx.main_config(lambda: fetch_from_mgmtd(mg, ctx))
-    mg.call("check_token", token=tok, cluster_id=ctx.cluster_id)
-    check_chain_table(mg, ctx)
-    mnt = ctx.launcher["mountpoint"]
+    check_fuse_mount_name(ctx.cluster_id)
+    tok = read_token(ctx)
+    mnt = ctx.launcher.get("mountpoint", "")
     fs = Mount(mnt, ctx.cluster_id, ctx.launcher.get("allow_other", True),
                {"mgmtd": dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"),
                 "cluster_id": ctx.cluster_id, "token": tok})
