@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/lab.sh: a local lab of real "nodes" for m3fs tests (docs/lab.md).
 #
-#   scripts/lab.sh up N [--bandwidth RATE] [--wait SECONDS]
+#   scripts/lab.sh up N [--bandwidth RATE] [--wait SECONDS] [--nic NAME]
 #   scripts/lab.sh down
 #   scripts/lab.sh status
 #
@@ -23,6 +23,7 @@ SUBNET=198.18.0
 HOST_IP=$SUBNET.1
 MARKER=.m3fs-lab
 MAX_NODES=40
+NIC=eth0 # every node's NIC (--nic)
 
 die() {
     echo "lab: error: $*" >&2
@@ -30,12 +31,14 @@ die() {
 }
 usage() {
     cat >&2 <<EOF
-usage: scripts/lab.sh up N [--bandwidth RATE] [--wait SECONDS]
+usage: scripts/lab.sh up N [--bandwidth RATE] [--wait SECONDS] [--nic NAME]
        scripts/lab.sh down
        scripts/lab.sh status
   N        number of nodes, 1..$MAX_NODES
   RATE     tc rate for each node's link, e.g. 200mbit, 1gbit, 500kbit
   SECONDS  wait up to this long for another lab to go down first
+  NAME     name of every node's NIC (default eth0), e.g. lan0: one 3FS does
+           not listen on
 state dir: \$M3FS_LAB_DIR (now $LAB_DIR)
 EOF
     exit 2
@@ -271,11 +274,11 @@ make_network() {
     for i in $(seq 1 "$n"); do
         ns=$(node_ns "$i")
         ip netns add "$ns"
-        ip -n "$BR_NS" link add "n$i" type veth peer name eth0 netns "$ns"
+        ip -n "$BR_NS" link add "n$i" type veth peer name "$NIC" netns "$ns"
         ip -n "$BR_NS" link set "n$i" master br0 up
         ip -n "$ns" link set lo up
-        ip -n "$ns" addr add "$(node_ip "$i")/24" dev eth0
-        ip -n "$ns" link set eth0 up
+        ip -n "$ns" addr add "$(node_ip "$i")/24" dev "$NIC"
+        ip -n "$ns" link set "$NIC" up
         ip -n "$ns" route add default via "$HOST_IP"
     done
 }
@@ -288,7 +291,7 @@ shape_links() {
     for i in $(seq 1 "$n"); do
         tc -n "$BR_NS" qdisc replace dev "n$i" root tbf rate "$rate" \
             burst "$burst" latency 50ms
-        tc -n "$(node_ns "$i")" qdisc replace dev eth0 root tbf rate "$rate" \
+        tc -n "$(node_ns "$i")" qdisc replace dev "$NIC" root tbf rate "$rate" \
             burst "$burst" latency 50ms
     done
 }
@@ -547,6 +550,8 @@ cmd_up() {
         --bandwidth=*) rate=${1#*=}; shift ;;
         --wait) [ "$#" -ge 2 ] || usage; wait=$2; shift 2 ;;
         --wait=*) wait=${1#*=}; shift ;;
+        --nic) [ "$#" -ge 2 ] || usage; NIC=$2; shift 2 ;;
+        --nic=*) NIC=${1#*=}; shift ;;
         -*) usage ;;
         *) [ -z "$n" ] || usage; n=$1; shift ;;
         esac
@@ -554,6 +559,9 @@ cmd_up() {
     [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le "$MAX_NODES" ] ||
         { echo "lab: error: N must be a number from 1 to $MAX_NODES" >&2; usage; }
     [[ $wait =~ ^[0-9]+$ ]] || { echo "lab: error: --wait takes seconds" >&2; usage; }
+    # a Linux interface name; not lo, which every node has already
+    [[ $NIC =~ ^[A-Za-z0-9_.-]{1,15}$ ]] && [ "$NIC" != lo ] && [ "$NIC" != . ] && [ "$NIC" != .. ] ||
+        { echo "lab: error: --nic takes a NIC name of 1 to 15 letters, digits, '_', '.' or '-' (not lo)" >&2; usage; }
     if [ -n "$rate" ] && ! rate_bytes "$rate" >/dev/null; then
         echo "lab: error: bad --bandwidth '$rate' (examples: 200mbit, 1gbit, 500kbit)" >&2
         usage
@@ -601,7 +609,7 @@ cmd_up() {
     UP_DONE=1
     trap - EXIT INT TERM
     local ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
-    log "$n node(s) up in $((ms / 1000)).$((ms % 1000 / 100))s (storage driver $driver${rate:+, links shaped to $rate})"
+    log "$n node(s) up in $((ms / 1000)).$((ms % 1000 / 100))s (NIC $NIC, storage driver $driver${rate:+, links shaped to $rate})"
     echo "cluster.yml: $LAB_DIR/cluster.yml"
     echo "known_hosts: $LAB_DIR/known_hosts"
     echo "ssh_config: $LAB_DIR/ssh_config"

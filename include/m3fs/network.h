@@ -114,6 +114,37 @@ void net_check_release(struct net_check *c);
 int net_verify(const struct m3fs_config *cfg, size_t node, const struct net_check *c,
                struct strbuf *summary, struct strbuf *err);
 
+/* --- where 3FS listens (src/prepare/nics.c) --------------------------------
+ * Upstream src/common/net/Listener.cc: a listener binds to the NICs that
+ * are up, hold an IPv4 address, are named for its type (en*, eth*, bond*,
+ * xgbe* for TCP and RDMA, ib* for IPoIB) and are in listenNics when set. */
+struct remote_session;
+struct net_nic {
+    char *name; /* the address's label: eth0, eth0:1 */
+    char *addr; /* IPv4 */
+    int up;     /* IFF_UP */
+};
+struct net_nics {
+    struct net_nic *v;
+    size_t n, alloc;
+};
+/* Parse templates/net-nics.sh output.  0, or -1 on a malformed line
+ * (release with net_nics_release either way). */
+int net_parse_nics(const char *out, struct net_nics *l);
+void net_nics_release(struct net_nics *l);
+/* Judge node `node` (config_node_listens): mgmtd's main group and the
+ * monitor collector must listen on the NIC holding the node's 3FS address
+ * (m3fs writes that address into every config); meta, storage and the
+ * Core groups need some NIC of their type.  0 with where it listens
+ * appended to summary (may be NULL), or -1 with one line per problem in
+ * err, each starting with the node's name and saying what to do. */
+int net_check_listeners(const struct m3fs_config *cfg, size_t node, const struct net_nics *l,
+                        struct strbuf *summary, struct strbuf *err);
+/* Read the node's NICs over s (templates/net-nics.sh) and judge them;
+ * returns as net_check_listeners, or -1 when they cannot be read. */
+int net_listen_preflight(struct remote_session *s, const struct m3fs_config *cfg, size_t node,
+                         struct strbuf *summary, struct strbuf *err);
+
 /* --- destroy --all -------------------------------------------------------- */
 /* Remove what prepare wrote, as listed in the node's record (only paths
  * under workDir/bin, serviceBasePath/m3fs-network.service and the m3fs

@@ -7,6 +7,9 @@
  * node before anything is copied.  Steps today:
  *
  *   docker     docker is installed and its daemon answers (records DockerRootDir)
+ *   host       kernel, CPU and OS checks (network.h)
+ *   listen     nodes with a 3FS listener: 3FS would listen on the node's
+ *              address (network.h, net_listen_preflight)
  *   inventory  (-a) which needed images each node already has (marker + image)
  *   space      (-a) free space in workDir and Docker's root >= 2 x bytes to send
  *   verify     (-a, local) the whole bundle checked against its manifest

@@ -10,6 +10,7 @@
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/network.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
 
@@ -88,20 +89,22 @@ static size_t *plan_nodes(const struct plan *p, size_t n_nodes, size_t *n)
 
 static int preflight_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
 {
-    (void)node, (void)arg;
-    return remote_run(s, "true", 1, 30000, NULL, err) ? 1 : 0;
+    const struct m3fs_config *cfg = arg;
+    if (remote_run(s, "true", 1, 30000, NULL, err)) return 1;
+    return config_node_listens(cfg, node) && net_listen_preflight(s, cfg, node, NULL, err);
 }
 
 /* Before anything changes: log in to every node the plan touches (in
- * parallel) and run a command as root there.  Fails naming every node that
- * cannot be used, and why. */
+ * parallel) and run a command as root there; on nodes that run a 3FS
+ * listener, check 3FS would find its NICs (docs/network.md).  Fails naming
+ * every node that cannot be used, and why. */
 static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc,
                      long parallel)
 {
     size_t n, *idx = plan_nodes(p, cfg->n_nodes, &n);
     struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
     for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-    size_t nfail = remote_ctx_run(rc, idx, n, parallel, preflight_node, NULL, errs);
+    size_t nfail = remote_ctx_run(rc, idx, n, parallel, preflight_node, (void *)cfg, errs);
     if (nfail) {
         struct strbuf msg = STRBUF_INIT;
         sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
@@ -113,8 +116,9 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
             if (strncmp(errs[k].buf, name, strlen(name))) sb_addf(&msg, "%s: ", name);
             sb_add(&msg, errs[k].buf, errs[k].len);
         }
-        sb_addf(&msg, "\nfix the node's host, port, login or sudo in %s (or take the node out of "
-                "the services), then run the same command again", cfg->file);
+        sb_addf(&msg, "\nfix what each line says (the node's host, port, login or sudo in %s, or "
+                "its NICs; or take the node out of the services), then run the same command "
+                "again", cfg->file);
         log_error("%s", msg.buf);
         sb_release(&msg);
     }

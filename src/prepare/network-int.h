@@ -16,6 +16,10 @@ int net_takes_part_all(const struct prep_run *r, size_t node);
 int net_local_host(struct prep_run *r, struct strbuf *err);
 int net_step_host(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
 
+/* Nodes that run a 3FS listener: where 3FS would listen (nics.c). */
+int net_takes_part_listen(const struct prep_run *r, size_t node);
+int net_step_listen(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+
 /* RXE: install the RDMA userspace packages. */
 int net_takes_part_packages(const struct prep_run *r, size_t node);
 int net_step_packages(struct remote_session *s, size_t node, void *arg, struct strbuf *err);

@@ -26,6 +26,8 @@ static const struct prep_step steps[] = {
     { "docker", "checking docker", -1, needs_images, NULL, prep_step_docker },
     { "host", "checking kernel, CPU and OS", -1, net_takes_part_all, net_local_host,
       net_step_host },
+    { "listen", "checking the NICs 3FS listens on", -1, net_takes_part_listen, NULL,
+      net_step_listen },
     { "inventory", "looking for images already loaded", 1, needs_images, NULL,
       prep_step_inventory },
     { "space", "checking free space", 1, has_sends, NULL, prep_step_space },

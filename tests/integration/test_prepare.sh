@@ -9,7 +9,10 @@
 #  - a damaged bundle is refused before anything is sent;
 #  - too little free space and a stopped dockerd fail the checks, naming the
 #    node and the fix, before anything is copied;
-#  - without -a a failing docker pull names the image and the node.
+#  - without -a a failing docker pull names the image and the node;
+#  - where 3FS would listen (prepare's and create's preflight, B3): listenNics
+#    naming a NIC the nodes lack, and a lab whose NIC is lan0 (a name 3FS
+#    never listens on), are refused before anything changes.
 set -u
 { # read as one compound command, so editing this file cannot disturb a run
 cd "$(dirname "$0")/../.."
@@ -42,7 +45,17 @@ case "\$1" in
 esac
 EOF
 printf '#!/bin/sh\necho %s  "$1"\n' "$(printf '1%.0s' $(seq 64))" >"$F/bin/sha256sum"
-chmod +x "$F/bin/docker" "$F/bin/sha256sum"
+# 127.0.0.1 is on lo, where 3FS never listens: this ip puts it on eth0 so the
+# NIC preflight passes and the image step is reached.
+cat >"$F/bin/ip" <<'IP'
+#!/bin/sh
+case "$*" in
+"-o link show") echo '1: eth0: <BROADCAST,UP,LOWER_UP> mtu 1500\    link/ether' ;;
+"-o -4 addr show") echo '1: eth0    inet 127.0.0.1/8 scope host eth0\       valid_lft forever' ;;
+*) exit 1 ;;
+esac
+IP
+chmod +x "$F/bin/docker" "$F/bin/sha256sum" "$F/bin/ip"
 cat >"$F/c.yml" <<EOF
 workDir: $F/wd
 nodes:
@@ -82,6 +95,9 @@ got1=$(images_on 1) got2=$(images_on 2) got3=$(images_on 3)
 [ "$got1" = "$want1" ] && [ "$got2" = "$want2" ] && [ "$got3" = "$want3" ] &&
     ok "docker images: n1 3fs+fdb, n2 clickhouse, n3 3fs, each also under $REG/" ||
     bad "docker images: n1='$got1' n2='$got2' n3='$got3'"
+has "lab-n1: 3FS listens TCP/RDMA on eth0 198.18.0.11" &&
+    has "lab-n3: 3FS listens TCP/RDMA on eth0 198.18.0.13" && ! has "lab-n2: 3FS listens" &&
+    ok "NIC preflight: 3FS listens on eth0 of the nodes that run it" || bad "NIC preflight"
 on 3 "ls -a /opt/3fs/images; cat /opt/3fs/images/3fs_20250410_amd64.docker.sha256" >"$W/out" 2>&1
 [ "$(grep -c part "$W/out")" -eq 0 ] && has "$SUM_3FS" && ! has clickhouse &&
     ok "n3: marker holds the bundle sha256, no .part file left, nothing else" || bad "n3 images dir"
@@ -105,6 +121,23 @@ if [ $rc -eq 0 ] && has "3 nodes: 2 images sent, 2 skipped" &&
     [ "$(on 3 cat /opt/3fs/images/3fs_20250410_amd64.docker.sha256)" = "$SUM_3FS" ]; then
     ok "changed marker (n3) and removed image (n1) detected and re-sent"
 else bad "re-send after corruption (rc=$rc)"; fi
+
+# --- listenNics naming a NIC the nodes lack: prepare and create refuse --------
+cp "$W/c.yml" "$W/nics.yml"
+echo 'listenNics: [eth1]' >>"$W/nics.yml"
+no_listener="lab-n1: mgmtd, monitor would not listen on 198.18.0.11, the node's 3FS address: it is on NIC eth0, which listenNics (eth1) does not include; add eth0 to listenNics"
+mx cluster prepare -c "$W/nics.yml" -a "$W/bundle.tar" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "$no_listener" && has "lab-n3: storage would find no NIC to listen on" &&
+    has "step 'listen' failed on 2 of 2 nodes" && ! has "sending"; then
+    ok "prepare: listenNics without the nodes' NIC refused at the listen step"
+else bad "prepare with listenNics [eth1] (rc=$rc)"; fi
+mx cluster create -c "$W/nics.yml" --skip-bench >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "$no_listener" && has "nothing was changed" &&
+    [ ! -e "$W/.m3fs" ] && [ -z "$(on 1 'docker ps -aq; ls /opt/3fs | grep -v images')" ]; then
+    ok "create: the same refusal in its preflight, nothing changed"
+else bad "create with listenNics [eth1] (rc=$rc)"; fi
 
 # --- a damaged bundle is refused before anything is sent ----------------------
 # One byte in the middle of the first image's data is inverted, so it
@@ -160,6 +193,30 @@ if [ $rc -eq 1 ] && has "lab-n3: docker is installed but its daemon does not ans
     [ -z "$(on 1 'ls /opt/3fs/images/*.sha256 2>/dev/null')" ]; then
     ok "stopped dockerd on n3 reported before any copy"
 else bad "docker down (rc=$rc)"; fi
+
+# --- a lab whose NIC is lan0: 3FS would listen nowhere, both refuse ------------
+scripts/lab.sh down >/dev/null 2>&1
+it_lab_up 1 --nic lan0
+{
+    printf 'name: nictest\nworkDir: /opt/3fs\nnetworkType: TCP\nnodes:\n'
+    prep_node "$M3FS_LAB_DIR" 1
+    printf 'services:\n'
+    for s in fdb clickhouse monitor mgmtd meta client; do printf '  %s: {nodes: [lab-n1]}\n' $s; done
+    printf '  storage: {nodes: [lab-n1], diskType: dir, replicationFactor: 1}\n'
+} >"$W/lan0.yml"
+lan0="lab-n1: mgmtd, monitor would not listen on 198.18.0.11, the node's 3FS address: it is on NIC lan0, and 3FS's TCP and RDMA listeners take only NICs named en*, eth*, bond* or xgbe*"
+mx cluster prepare -c "$W/lan0.yml" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "$lan0" && has "rename the NIC (a udev rule or a systemd .link file)" &&
+    has "step 'listen' failed on 1 of 1 node" && ! has "pulling images"; then
+    ok "prepare on a lab with NIC lan0 refused, naming the NIC rule and the fix"
+else bad "prepare on lan0 (rc=$rc)"; fi
+mx cluster create -c "$W/lan0.yml" --skip-bench >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "$lan0" && has "nothing was changed" &&
+    [ -z "$(on 1 'docker ps -aq')" ] && on 1 'test ! -e /opt/3fs'; then
+    ok "create on a lab with NIC lan0 refused in its preflight, nothing changed"
+else bad "create on lan0 (rc=$rc)"; fi
 
 it_done prepare
 exit

@@ -216,9 +216,12 @@ phase_done 'nvme disks'
 write_config() { # write_config TAG
     {
         printf 'name: vmtest\nworkDir: /opt/m3fs\nnetworkType: RXE\nnodes:\n'
+        # SSH reaches a VM through QEMU's port forward (host); 3FS uses its
+        # address on the wire NIC ens4 (address), which the NIC preflight
+        # checks 3FS would listen on.
         for i in 1 2; do
-            printf '  - {name: vm%s, host: %s, port: 10022, username: root, identityFile: %s, rdmaAddresses: [%s]}\n' \
-                "$i" "$(host_of "$i")" "$WORK/id" "$(l2_of "$i")"
+            printf '  - {name: vm%s, host: %s, address: %s, port: 10022, username: root, identityFile: %s, rdmaAddresses: [%s]}\n' \
+                "$i" "$(host_of "$i")" "$(l2_of "$i")" "$WORK/id" "$(l2_of "$i")"
         done
         cat <<'EOF'
 services:
