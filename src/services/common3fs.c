@@ -26,8 +26,8 @@ static int main_parts(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node
     net_vars(ctx, node, &pv);
     tmpl_set(&pv, "monitor_address", ctx->monitor_addr);
     tmpl_set(&pv, "service", sv->service);
-    int ib_mgmtd = !strcmp(cfg->network_type, "IB") && sv->kind == SVC_MGMTD;
-    tmpl_set(&pv, "rdma_network_type", ib_mgmtd ? "IPoIB" : "RDMA");
+    /* the type the NIC preflight judges by (config_listen_type) */
+    tmpl_set(&pv, "rdma_network_type", listen_type_name(config_listen_type(cfg, sv->kind)));
     tmpl_setf(&pv, "rdma_port", "%ld", sv->rdma_port);
     tmpl_setf(&pv, "tcp_port", "%ld", sv->tcp_port);
     int rc = log_part(ctx, sv->main, &pv);
