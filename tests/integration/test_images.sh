@@ -345,7 +345,7 @@ port_open 2 "$IP2" 9002 && port_open 2 10.98.0.2 9002 && ! port_open 2 10.99.0.2
     ! port_open 2 127.0.0.1 9002 && ok "B3: storage listens on eth0 and ethx1, not on p1p1 or lo" ||
     bad "B3: storage listeners on node 2"
 
-badst "storage: missing cluster_id" "required key 'cluster_id' is missing" '/^cluster_id/d' storage_main_launcher.toml
+badst "storage: missing cluster_id (the default '' differs from mgmtd's)" "Cluster id mismatch" '/^cluster_id/d' storage_main_launcher.toml
 badst "storage: TOML syntax error in launcher" "TOML syntax error" "s/^cluster_id = 'stage'/cluster_id = 'stage/" \
     storage_main_launcher.toml
 badst "B8: storage takes a cluster_id of 32 characters (then differs from mgmtd's)" "Cluster id mismatch" \
