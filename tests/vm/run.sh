@@ -14,7 +14,9 @@
 #
 # Phases (each timed): image, boot, nvme disks (vm1 has two emulated NVMe
 # disks: the storage disk tool must refuse to format without consent, format
-# and mount by label with it, and clear only what it formatted), CPU
+# and mount by label with it — a target path that resolves to the disk's
+# filesystem UUID as 3FS storage resolves it — and clear only what it
+# formatted), CPU
 # preflight (must refuse a non-avx2
 # tag on a CPU without AVX-512), prepare, checks, second prepare (nothing
 # changes), reboot (the boot unit brings rxe back), container, ib_write_bw.
@@ -181,6 +183,17 @@ vm 1 "test \"\$(blkid -L 3fs-data-0)\" = /dev/nvme0n1 && blkid -o value -s TYPE 
       grep -q '^LABEL=3fs-data-0 $B/data0 xfs ' /etc/fstab && mountpoint -q $B/data0 && test -d $B/data0/3fs &&
       $D check $B 1 nvme 4096 && $untouched" ||
     fail "nvme prepare did not leave an XFS disk mounted by label (or touched nvme1n1)"
+# allow_disk_without_uuid = false (m3fs's choice for nvme): storage must find
+# the UUID of the filesystem under its target path, as the storage container
+# sees it (BASE bound at /mnt/3fsdata, in a mount namespace of its own)
+vm 1 'cat >/tmp/target-uuid && chmod 0755 /tmp/target-uuid' <"$SRC/tests/vm/target-uuid.sh" ||
+    fail "cannot copy target-uuid.sh to vm1"
+out=$(vm 1 "unshare -m sh -c 'mkdir -p /mnt/3fsdata && mount --rbind $B /mnt/3fsdata &&
+        /tmp/target-uuid /mnt/3fsdata/data0/3fs' && blkid -o value -s UUID /dev/nvme0n1" 2>&1)
+uuid=$(sed -n 1p <<<"$out")
+[ "$(wc -l <<<"$out")" -eq 2 ] && [ -n "$uuid" ] && [ "$uuid" = "$(sed -n 2p <<<"$out")" ] ||
+    fail "the target path of an nvme disk does not resolve to its filesystem UUID: $out"
+echo "vm test: ok: the nvme target path resolves to the XFS UUID $uuid (allow_disk_without_uuid = false holds)"
 vm 1 "$D prepare $B 1 nvme 4096" || fail "a second nvme prepare (no consent needed: the disk has its label) failed"
 # a second disk holding ext4 is refused without consent, naming what it holds
 out=$(vm 1 "$D prepare $B 2 nvme 4096" 2>&1) && fail "nvme prepare formatted a disk holding ext4 without consent"
