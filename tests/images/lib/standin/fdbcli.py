@@ -1,6 +1,8 @@
-"""Stand-in fdbcli: `configure [new] <redundancy> <engine>` and `status [minimal]`."""
+"""Stand-in fdbcli: `configure [new] <redundancy> <engine>` and `status [minimal|json]`."""
+import json
 import os
 import sys
+import time
 
 from .common import Fail, RpcError, parse_cluster_text, rpc
 from .fdbserver import ENGINES, REPLICAS
@@ -62,7 +64,60 @@ def cmd_configure(coords, words):
     return 1
 
 
-def cmd_status(coords, words):
+# `configure ssd` / `memory` select FoundationDB's second versions of those
+# engines, and status reports them so (DatabaseConfiguration::toJSON).
+ENGINE_NAMES = {"ssd": "ssd-2", "memory": "memory-2"}
+
+
+def coordinator_states(coords):
+    """Each coordinator asked directly (not forwarded to the leader)."""
+    out = []
+    for c in coords:
+        try:
+            up = rpc(c, {"op": "ping", "local": True}, timeout=1.0).get("ok", False)
+        except RpcError:
+            up = False
+        out.append({"address": f"{c[0]}:{c[1]}", "reachable": bool(up)})
+    return out
+
+
+def status_json(coords, cluster_path):
+    """The fields of real `status json` (fdbclient/Schemas.cpp) that tools
+    read: client.database_status, client.coordinators, client.messages,
+    cluster.configuration.{redundancy_mode,storage_engine,coordinators_count}
+    and cluster.messages; nothing else is modelled."""
+    states = coordinator_states(coords)
+    quorum = sum(s["reachable"] for s in states) > len(states) // 2
+    client = {"cluster_file": {"path": cluster_path, "up_to_date": True},
+              "coordinators": {"coordinators": states, "quorum_reachable": quorum},
+              "database_status": {"available": False, "healthy": False},
+              "messages": [], "timestamp": int(time.time())}
+    doc = {"client": client}
+    if not quorum:
+        client["messages"].append({"name": "quorum_not_reachable",
+                                   "description": "Unable to reach a quorum of coordinators."})
+        return doc
+    reply = request(coords, {"op": "status"})
+    conf = reply.get("configuration")
+    if reply.get("ok") and reply.get("available") and conf:
+        client["database_status"] = {"available": True, "healthy": True}
+        doc["cluster"] = {"configuration": {
+            "redundancy_mode": conf["redundancy"],
+            "storage_engine": ENGINE_NAMES.get(conf["engine"], conf["engine"]),
+            "coordinators_count": len(coords)}, "messages": []}
+    else:
+        client["messages"].append({"name": "status_incomplete",
+                                   "description": "Unable to retrieve all status information."})
+        doc["cluster"] = {"messages": [{"name": "unreadable_configuration",
+                                        "description": reply.get("reason") or reply.get("msg")
+                                        or "Unable to read database configuration."}]}
+    return doc
+
+
+def cmd_status(coords, words, cluster_path):
+    if words[:1] == ["json"]:
+        print(json.dumps(status_json(coords, cluster_path), indent=2, sort_keys=True))
+        return 0
     reply = request(coords, {"op": "status"})
     if not reply.get("ok") or not reply.get("available"):
         print(UNAVAILABLE)
@@ -79,14 +134,14 @@ def cmd_status(coords, words):
     return 0
 
 
-def run_line(coords, line):
+def run_line(coords, line, cluster_path):
     words = line.split()
     if not words:
         return 0
     if words[0] == "configure":
         return cmd_configure(coords, words[1:])
     if words[0] == "status":
-        return cmd_status(coords, words[1:])
+        return cmd_status(coords, words[1:], cluster_path)
     if words[0] in ("exit", "quit"):
         return 0
     print(f"ERROR: Unknown command `{words[0]}'. Try `help'?")
@@ -105,5 +160,5 @@ def main():
     lines = opts["exec"].split(";") if opts["exec"] is not None else sys.stdin
     rc = 0
     for line in lines:
-        rc = run_line(coords, line.strip()) or rc
+        rc = run_line(coords, line.strip(), opts["cluster"]) or rc
     sys.exit(rc)
