@@ -1,0 +1,200 @@
+/* status/gather.c: one run of templates/m3fs-facts.sh per node over the
+ * worker pool (remote_ctx_run), the cluster probes riding along on the
+ * first node of their service, then one more round for probes whose node
+ * could not run them. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "m3fs/embedded.h"
+#include "m3fs/log.h"
+#include "m3fs/shquote.h"
+#include "status-int.h"
+
+struct round {
+    char **cmd;               /* per node index: the command, NULL when not in this round */
+    struct exec_result *res;  /* per node index */
+    double *before, *after;   /* this machine's clock around the run */
+    char *ran;                /* the script ran and exited 0 */
+};
+
+static double real_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* `sh -c SCRIPT m3fs-facts `, the script without its comment lines. */
+static void script_cmd(struct strbuf *sb)
+{
+    const struct m3fs_embedded_file *f = embedded_find("m3fs-facts.sh");
+    struct strbuf code = STRBUF_INIT;
+    for (const char *p = f ? f->data : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
+        p += n;
+    }
+    sb_adds(sb, "sh -c ");
+    sh_quote(sb, code.buf);
+    sb_adds(sb, " m3fs-facts");
+    sb_release(&code);
+}
+
+static int run_one(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    struct round *rd = arg;
+    struct exec_opts eo = { .timeout_ms = ST_EXEC_TIMEOUT_MS, .as_root = 1 };
+    struct exec_result *res = &rd->res[node];
+    rd->before[node] = real_now();
+    int rc = remote_exec(s, rd->cmd[node], &eo, res, err);
+    rd->after[node] = real_now();
+    if (rc) return 1;
+    if (res->timed_out || res->exit_status) {
+        sb_rtrim(&res->err);
+        sb_addf(err, "the status script %s", res->timed_out ? "timed out" : "failed");
+        if (!res->timed_out) sb_addf(err, " (exit %d)", res->exit_status);
+        if (res->err.len) sb_addf(err, ": %.300s", res->err.buf);
+        return 1;
+    }
+    rd->ran[node] = 1;
+    return 0;
+}
+
+static void round_init(struct round *rd, size_t n)
+{
+    rd->cmd = xcalloc(n ? n : 1, sizeof(*rd->cmd));
+    rd->res = xcalloc(n ? n : 1, sizeof(*rd->res));
+    rd->before = xcalloc(n ? n : 1, sizeof(double));
+    rd->after = xcalloc(n ? n : 1, sizeof(double));
+    rd->ran = xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < n; i++) exec_result_init(&rd->res[i]);
+}
+
+static void round_release(struct round *rd, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rd->cmd[i]);
+        exec_result_release(&rd->res[i]);
+    }
+    free(rd->cmd), free(rd->res), free(rd->before), free(rd->after), free(rd->ran);
+}
+
+/* Run the round's commands; errs[k] gets the error of the k-th node run. */
+static struct strbuf *run_round(const struct st_report *r, struct round *rd,
+                                const struct remote_opts *ro, long parallel, size_t **idx,
+                                size_t *n_idx)
+{
+    *n_idx = 0;
+    *idx = xcalloc(r->cfg->n_nodes ? r->cfg->n_nodes : 1, sizeof(**idx));
+    for (size_t i = 0; i < r->cfg->n_nodes; i++)
+        if (rd->cmd[i]) (*idx)[(*n_idx)++] = i;
+    struct strbuf *errs = xcalloc(*n_idx ? *n_idx : 1, sizeof(*errs));
+    for (size_t k = 0; k < *n_idx; k++) sb_init(&errs[k], 0);
+    struct remote_ctx *ctx = remote_ctx_new(r->cfg->nodes, r->cfg->n_nodes, ro);
+    remote_ctx_run(ctx, *idx, *n_idx, parallel, run_one, rd, errs);
+    remote_ctx_free(ctx);
+    for (size_t k = 0; k < *n_idx; k++) log_mask(&errs[k]);
+    return errs;
+}
+
+/* The node clock's offset from this machine's, NTP-style from the script's
+ * start and end times and ours around the run. */
+static void clock_offset(struct st_node *n, double before, double after)
+{
+    const struct st_facts *f = &n->facts;
+    if (!f->t0 || !f->t1 || f->t1 < f->t0 || after < before) {
+        n->offset_err_s = -1;
+        return;
+    }
+    n->offset_s = ((f->t0 - before) + (f->t1 - after)) / 2;
+    n->offset_err_s = ((after - before) - (f->t1 - f->t0)) / 2;
+    if (n->offset_err_s < 0) n->offset_err_s = 0;
+}
+
+static void read_node(struct st_report *r, struct round *rd, size_t i, struct strbuf *err)
+{
+    struct st_node *n = &r->nodes[i];
+    if (!rd->ran[i]) {
+        n->error = xstrdup(err->len ? err->buf : "no answer");
+        return;
+    }
+    struct strbuf perr = STRBUF_INIT;
+    n->reachable = 1;
+    if (st_parse_facts(rd->res[i].out.buf, rd->res[i].out.len, &n->facts, &perr))
+        n->error = xstrfmt("%s: cannot read the status script's output: %s",
+                           r->cfg->nodes[i].name, perr.buf);
+    clock_offset(n, rd->before[i], rd->after[i]);
+    sb_release(&perr);
+}
+
+static unsigned first_round(struct st_report *r, const struct remote_opts *ro, long parallel)
+{
+    size_t nn = r->cfg->n_nodes, *idx, n_idx;
+    struct round rd;
+    round_init(&rd, nn);
+    struct strbuf base = STRBUF_INIT;
+    script_cmd(&base);
+    for (size_t i = 0; i < nn; i++) {
+        struct strbuf c = STRBUF_INIT;
+        sb_add(&c, base.buf, base.len);
+        st_fact_args(r, i, &c);
+        st_probe_args(r, i, st_probe_first_at(r, i), &c);
+        rd.cmd[i] = sb_detach(&c);
+    }
+    struct strbuf *errs = run_round(r, &rd, ro, parallel, &idx, &n_idx);
+    unsigned left = 0;
+    for (size_t k = 0; k < n_idx; k++) {
+        size_t i = idx[k];
+        read_node(r, &rd, i, &errs[k]);
+        left |= st_probe_take(r, (long)i, &r->nodes[i].facts, st_probe_first_at(r, i));
+        sb_release(&errs[k]);
+    }
+    free(errs), free(idx);
+    sb_release(&base);
+    round_release(&rd, nn);
+    return left;
+}
+
+/* Probes whose first node could not run them, on another node of theirs. */
+static unsigned second_round(struct st_report *r, unsigned want, const struct remote_opts *ro,
+                             long parallel)
+{
+    size_t nn = r->cfg->n_nodes, *idx, n_idx;
+    unsigned *bits = xcalloc(nn ? nn : 1, sizeof(*bits)), b;
+    long node;
+    struct round rd;
+    round_init(&rd, nn);
+    for (unsigned w = want; (node = st_probe_fallback(r, w, &b)) >= 0; w &= ~b) bits[node] |= b;
+    struct strbuf base = STRBUF_INIT;
+    script_cmd(&base);
+    for (size_t i = 0; i < nn; i++) {
+        if (!bits[i]) continue;
+        struct strbuf c = STRBUF_INIT;
+        sb_add(&c, base.buf, base.len);
+        st_probe_args(r, i, bits[i], &c);
+        rd.cmd[i] = sb_detach(&c);
+    }
+    struct strbuf *errs = run_round(r, &rd, ro, parallel, &idx, &n_idx);
+    for (size_t k = 0; k < n_idx; k++) {
+        size_t i = idx[k];
+        struct st_facts f = { 0 };
+        struct strbuf perr = STRBUF_INIT;
+        if (rd.ran[i] && !st_parse_facts(rd.res[i].out.buf, rd.res[i].out.len, &f, &perr))
+            want = (want & ~bits[i]) | st_probe_take(r, (long)i, &f, bits[i]);
+        st_facts_release(&f);
+        sb_release(&perr), sb_release(&errs[k]);
+    }
+    free(errs), free(idx), free(bits);
+    sb_release(&base);
+    round_release(&rd, nn);
+    return want;
+}
+
+void st_gather(struct st_report *r, const struct remote_opts *ro, long parallel)
+{
+    unsigned left = first_round(r, ro, parallel);
+    if (left) left = second_round(r, left, ro, parallel);
+    if (left) st_probe_give_up(r, left);
+}
