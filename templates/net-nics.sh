@@ -2,7 +2,8 @@
 # line "nic <name> <address> <up>" per address, where <name> is the
 # address's label (eth0, or eth0:1 for an alias: what getifaddrs() reports
 # and 3FS compares with filter_list) and <up> is 1 when the NIC has IFF_UP
-# (upstream src/common/net/IfAddrs.h).  Run with `sh -s`.
+# (upstream src/common/net/IfAddrs.h); then one line "rdma <device>" per
+# RDMA (verbs) device in /sys/class/infiniband.  Run with `sh -s`.
 set -f
 command -v ip >/dev/null 2>&1 || { echo "the ip command (iproute2) is missing" >&2; exit 3; }
 links=$(ip -o link show) || exit 3
@@ -24,3 +25,7 @@ ip -o -4 addr show | while IFS= read -r line; do
     case $flags in *[\<,]UP[,\>]*) up=1 ;; esac
     printf 'nic %s %s %s\n' "$label" "$addr" "$up"
 done
+for d in /sys/class/infiniband/*; do
+    [ -e "$d" ] && printf 'rdma %s\n' "${d##*/}"
+done
+exit 0

@@ -127,6 +127,7 @@ struct net_nic {
 struct net_nics {
     struct net_nic *v;
     size_t n, alloc;
+    struct strvec rdma; /* RDMA (verbs) device names in /sys/class/infiniband */
 };
 /* Parse templates/net-nics.sh output.  0, or -1 on a malformed line
  * (release with net_nics_release either way). */
@@ -140,10 +141,16 @@ void net_nics_release(struct net_nics *l);
  * err, each starting with the node's name and saying what to do. */
 int net_check_listeners(const struct m3fs_config *cfg, size_t node, const struct net_nics *l,
                         struct strbuf *summary, struct strbuf *err);
-/* Read the node's NICs over s (templates/net-nics.sh) and judge them;
- * returns as net_check_listeners, or -1 when they cannot be read. */
+/* Read the node's NICs over s (templates/net-nics.sh) and judge them when
+ * the node holds a listener; returns as net_check_listeners, or -1 when they
+ * cannot be read.  Warns (networkType TCP) when the node has no RDMA device
+ * at all: real 3FS then exits at start (net_warn_no_rdma). */
 int net_listen_preflight(struct remote_session *s, const struct m3fs_config *cfg, size_t node,
                          struct strbuf *summary, struct strbuf *err);
+/* The warning for a node with no RDMA device in networkType TCP, appended
+ * to out; 0 when there is nothing to warn about. */
+int net_warn_no_rdma(const struct m3fs_config *cfg, size_t node, const struct net_nics *l,
+                     struct strbuf *out);
 
 /* --- destroy --all -------------------------------------------------------- */
 /* Remove what prepare wrote, as listed in the node's record (only paths

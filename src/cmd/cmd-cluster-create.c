@@ -91,7 +91,7 @@ static int preflight_node(struct remote_session *s, size_t node, void *arg, stru
 {
     const struct m3fs_config *cfg = arg;
     if (remote_run(s, "true", 1, 30000, NULL, err)) return 1;
-    return config_node_listens(cfg, node) && net_listen_preflight(s, cfg, node, NULL, err);
+    return config_node_runs_3fs(cfg, node) && net_listen_preflight(s, cfg, node, NULL, err);
 }
 
 /* Before anything changes: log in to every node the plan touches (in

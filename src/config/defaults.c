@@ -210,3 +210,8 @@ int config_node_listens(const struct m3fs_config *c, size_t node)
     return config_node_has(c, node, SVC_MGMTD) || config_node_has(c, node, SVC_META) ||
            config_node_has(c, node, SVC_STORAGE) || (mon->n_member && mon->member[0] == node);
 }
+
+int config_node_runs_3fs(const struct m3fs_config *c, size_t node)
+{
+    return config_node_listens(c, node) || config_node_has(c, node, SVC_CLIENT);
+}

@@ -119,7 +119,7 @@ static void check_top(struct vctx *v)
           "networkType '%s' is not supported", c->network_type);
     else if (!strcmp(c->network_type, "TCP"))
         W(v, "networkType", "use RDMA, IB, ERDMA or RXE for a real deployment",
-          "networkType TCP is experimental: real 3FS needs RDMA for its data path");
+          "networkType TCP is experimental: real 3FS still needs an RDMA device on every node");
     if (empty(c->log_level)) {
         free(c->log_level);
         c->log_level = xstrdup("INFO");

@@ -22,10 +22,15 @@
 
 /* ---- parsing ---------------------------------------------------------------- */
 
-static int parse_line(const char *line, struct net_nic *nic)
+/* 0 for a NIC line (filled in nic), 1 for an RDMA line, -1 for neither. */
+static int parse_line(const char *line, struct net_nic *nic, struct net_nics *l)
 {
     char name[64], addr[64];
     int up, end = 0;
+    if (sscanf(line, "rdma %63s%n", name, &end) == 1 && !line[end]) {
+        sv_push(&l->rdma, name);
+        return 1;
+    }
     if (sscanf(line, "nic %63s %63s %d%n", name, addr, &up, &end) != 3 || line[end]) return -1;
     nic->name = xstrdup(name);
     nic->addr = xstrdup(addr);
@@ -39,8 +44,9 @@ int net_parse_nics(const char *out, struct net_nics *l)
     int rc = 0;
     for (char *line = strtok_r(dup, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
         ALLOC_GROW(l->v, l->n, l->alloc);
-        if (parse_line(line, &l->v[l->n])) rc = -1;
-        else l->n++;
+        int kind = parse_line(line, &l->v[l->n], l);
+        if (kind < 0) rc = -1;
+        else if (kind == 0) l->n++;
     }
     free(dup);
     return rc;
@@ -50,6 +56,7 @@ void net_nics_release(struct net_nics *l)
 {
     for (size_t i = 0; i < l->n; i++) free(l->v[i].name), free(l->v[i].addr);
     free(l->v);
+    sv_clear(&l->rdma);
     memset(l, 0, sizeof(*l));
 }
 
@@ -237,18 +244,38 @@ int net_listen_preflight(struct remote_session *s, const struct m3fs_config *cfg
         sb_addf(err, "%s: cannot read its NICs from: '%s'", cfg->nodes[node].name, out.buf);
         rc = -1;
     }
-    if (!rc) rc = net_check_listeners(cfg, node, &l, summary, err);
+    struct strbuf warn = STRBUF_INIT;
+    if (!rc && net_warn_no_rdma(cfg, node, &l, &warn)) log_warn("%s", warn.buf);
+    if (!rc && config_node_listens(cfg, node)) rc = net_check_listeners(cfg, node, &l, summary, err);
+    sb_release(&warn);
     net_nics_release(&l);
     sb_release(&script);
     sb_release(&out);
     return rc;
 }
 
+/* Upstream IBDevice::openAll (src/common/net/ib/IBDevice.cc, ee9a5ce and
+ * later) fails with "No usable RDMA devices." when the host has no verbs
+ * device, and IBManager::startImpl returns that error whatever
+ * allow_no_usable_devices says: every 3FS process then exits at start.  A
+ * warning, not an error: an image built otherwise may run without one. */
+int net_warn_no_rdma(const struct m3fs_config *cfg, size_t node, const struct net_nics *l,
+                     struct strbuf *out)
+{
+    if (strcmp(cfg->network_type, "TCP") || l->rdma.n) return 0;
+    sb_addf(out, "%s: no RDMA device (/sys/class/infiniband is empty): 3FS %s exits at start "
+            "with \"No usable RDMA devices.\" even in networkType TCP (upstream "
+            "src/common/net/ib/IBDevice.cc); use networkType RXE, for which `m3fs cluster "
+            "prepare` adds a soft-RoCE device, unless your 3FS image was built to run "
+            "without one", cfg->nodes[node].name, cfg->images.img[IMG_3FS].tag);
+    return 1;
+}
+
 /* ---- the prepare step -------------------------------------------------------------- */
 
 int net_takes_part_listen(const struct prep_run *r, size_t node)
 {
-    return config_node_listens(r->cfg, node);
+    return config_node_runs_3fs(r->cfg, node);
 }
 
 int net_step_listen(struct remote_session *s, size_t node, void *arg, struct strbuf *err)

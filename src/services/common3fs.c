@@ -303,8 +303,9 @@ static void hb_hints(struct plan_ctx *ctx, struct step *s)
                   "config failed\" means a config file was refused: its launcher or app file, or "
                   "the main config mgmtd holds for it (init-cluster and set-config store it "
                   "without checking, so a bad one shows only when the service starts: upstream "
-                  "src/common/app/Utils.cc). Without a usable RDMA device a service exits at "
-                  "start unless ib_devices.allow_no_usable_devices (networkType TCP sets it).");
+                  "src/common/app/Utils.cc). With RDMA devices but none usable a service exits "
+                  "at start unless ib_devices.allow_no_usable_devices (networkType TCP sets it).");
+    step_add_hint(s, NO_RDMA_MATCH, NO_RDMA_HINT);
     step_add_hint(s, "not HEARTBEAT_CONNECTED yet",
                   "a meta or storage node missing from list-nodes never had a heartbeat "
                   "accepted by mgmtd: its service's log is in <workDir>/<service>/log/ on its "

@@ -70,9 +70,10 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
                   "mgmtd_main_app.toml, or the mgmtd_main.toml that init-cluster or set-config "
                   "stored in FoundationDB without checking it (upstream "
                   "src/client/cli/admin/InitCluster.cc, src/mgmtd/ops/SetConfigOperation.cc). "
-                  "Without a usable RDMA device mgmtd exits at start unless "
+                  "With RDMA devices but none usable mgmtd exits at start unless "
                   "ib_devices.allow_no_usable_devices (networkType TCP sets it). An empty "
                   "FoundationDB is not a cause: mgmtd then starts on built-in defaults.");
+    step_add_hint(s, NO_RDMA_MATCH, NO_RDMA_HINT);
     free(cli), free(cmd), free(check);
 }
 

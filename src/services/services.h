@@ -107,6 +107,15 @@ char *ctr_absent_cmd(const char *name, const char *path);
 
 /* admin_cli and its config inside a 3FS container. */
 #define ADMIN_CLI "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
+
+/* What a 3FS process's "No usable RDMA devices." means (hint of the waits). */
+#define NO_RDMA_MATCH "No usable RDMA devices"
+#define NO_RDMA_HINT                                                                          \
+    "the node has no RDMA (verbs) device at all. 3FS opens its IB manager at start and, "     \
+    "with no device, exits even in networkType TCP: allow_no_usable_devices only covers "     \
+    "devices without a usable port (upstream src/common/net/ib/IBDevice.cc, openAll and "     \
+    "IBManager::startImpl). Use networkType RXE so that `m3fs cluster prepare` adds a "      \
+    "soft-RoCE device on each node, or RDMA/IB hardware."
 /* admin_cli inside a running container: plain, or with the root token read
  * from /opt/3fs/etc/token.txt inside the container (never in argv). */
 char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);

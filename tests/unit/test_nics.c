@@ -235,6 +235,36 @@ static void test_script(void **state)
     free(ip), free(bin);
 }
 
+/* networkType TCP on a node without any RDMA device: real 3FS exits at
+ * start (IBDevice::openAll), so the preflight warns; RXE or a device: no. */
+static void test_no_rdma(void **state)
+{
+    (void)state;
+    struct strbuf out = STRBUF_INIT;
+    struct net_nics l = { 0 };
+    struct m3fs_config *tcp = load("TCP", ""), *rxe = load("RXE", "");
+    assert_int_equal(net_parse_nics("nic eth0 10.0.0.1 1\n", &l), 0);
+    assert_int_equal(l.rdma.n, 0);
+    assert_int_equal(net_warn_no_rdma(tcp, 0, &l, &out), 1);
+    expect_has(&out, "n1: no RDMA device");
+    expect_has(&out, "No usable RDMA devices.");
+    expect_has(&out, "networkType RXE");
+    sb_reset(&out);
+    assert_int_equal(net_warn_no_rdma(rxe, 0, &l, &out), 0);
+    net_nics_release(&l);
+    assert_int_equal(net_parse_nics("nic eth0 10.0.0.1 1\nrdma rxe0\nrdma mlx5_0\n", &l), 0);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.rdma.n, 2);
+    assert_string_equal(l.rdma.v[1], "mlx5_0");
+    assert_int_equal(net_warn_no_rdma(tcp, 0, &l, &out), 0);
+    assert_int_equal(out.len, 0);
+    net_nics_release(&l);
+    assert_int_equal(net_parse_nics("rdma\n", &l), -1); /* a device line needs a name */
+    net_nics_release(&l);
+    config_free(tcp), config_free(rxe);
+    sb_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_listen_nics),
         cmocka_unit_test(test_ib),
         cmocka_unit_test(test_script),
+        cmocka_unit_test(test_no_rdma),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
