@@ -26,8 +26,14 @@ void log_add_secret(const char *secret);
 void log_clear_secrets(void);
 /* What a secret is replaced by. */
 #define LOG_MASK "******"
-/* Replace every registered secret in sb by LOG_MASK. */
+/* Replace every registered secret in sb by LOG_MASK (binary-safe). */
 void log_mask(struct strbuf *sb);
+struct strvec;
+/* The same with more secret texts (extra may be NULL): every text of extra
+ * and every registered secret, longest first, so a secret that is part of
+ * a longer one cannot leave the rest of the longer one visible.  The one
+ * masking function for secret values (--dry-run, cluster logs). */
+void log_mask_with(struct strbuf *sb, const struct strvec *extra);
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -34,7 +34,7 @@ void sb_addchars(struct strbuf *sb, char c, size_t n);
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
-/* Replace every occurrence of `from` by `to`. */
+/* Replace every occurrence of `from` by `to` in all sb->len bytes (binary-safe). */
 void sb_replace_all(struct strbuf *sb, const char *from, const char *to);
 void sb_rtrim(struct strbuf *sb);
 

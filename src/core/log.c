@@ -40,12 +40,31 @@ void log_clear_secrets(void)
     pthread_mutex_unlock(&lock);
 }
 
+static int longer_first(const void *a, const void *b)
+{
+    size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+    return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+void log_mask_with(struct strbuf *sb, const struct strvec *extra)
+{
+    size_t n_extra = extra ? extra->n : 0;
+    pthread_mutex_lock(&lock);
+    size_t n = n_extra + secrets.n;
+    char **all = xcalloc(n ? n : 1, sizeof(*all));
+    for (size_t i = 0; i < n_extra; i++) all[i] = extra->v[i];
+    for (size_t i = 0; i < secrets.n; i++) all[n_extra + i] = secrets.v[i];
+    /* A secret inside a longer one must not break the longer one's match. */
+    qsort(all, n, sizeof(*all), longer_first);
+    for (size_t i = 0; i < n; i++)
+        if (*all[i]) sb_replace_all(sb, all[i], LOG_MASK);
+    pthread_mutex_unlock(&lock);
+    free(all);
+}
+
 void log_mask(struct strbuf *sb)
 {
-    pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < secrets.n; i++)
-        sb_replace_all(sb, secrets.v[i], LOG_MASK);
-    pthread_mutex_unlock(&lock);
+    log_mask_with(sb, NULL);
 }
 
 #define ESC(code) (color ? "\033[" code "m" : "")

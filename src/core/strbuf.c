@@ -162,13 +162,14 @@ void sb_replace_all(struct strbuf *sb, const char *from, const char *to)
     size_t flen = strlen(from);
     if (!flen || !sb->len) return;
     struct strbuf out = STRBUF_INIT;
-    const char *p = sb->buf, *hit;
-    while ((hit = strstr(p, from)) != NULL) {
+    const char *p = sb->buf, *end = sb->buf + sb->len, *hit;
+    /* memmem, not strstr: bytes after a NUL (binary logs) are searched too */
+    while ((hit = memmem(p, (size_t)(end - p), from, flen)) != NULL) {
         sb_add(&out, p, (size_t)(hit - p));
         sb_adds(&out, to);
         p = hit + flen;
     }
-    sb_adds(&out, p);
+    sb_add(&out, p, (size_t)(end - p));
     sb_release(sb);
     *sb = out;
 }

@@ -51,13 +51,13 @@ static long same_as(const struct step *s, size_t i)
     return -1;
 }
 
-/* The content, indented, with the target's masks masked (the caller
- * masks the registered secrets in everything). */
+/* The content, indented, with the target's masks and the registered
+ * secrets masked. */
 static void print_content(const struct step_target *t, struct strbuf *out)
 {
     struct strbuf text = STRBUF_INIT;
     sb_add(&text, t->content, t->len);
-    for (size_t i = 0; i < t->masks.n; i++) sb_replace_all(&text, t->masks.v[i], LOG_MASK);
+    log_mask_with(&text, &t->masks);
     const char *p = text.buf, *end = text.buf + text.len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
