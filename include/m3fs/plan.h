@@ -30,7 +30,6 @@
 #include "m3fs/config.h"
 #include "m3fs/strbuf.h"
 
-struct ct_table;
 struct remote_ctx;
 
 enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
@@ -124,32 +123,6 @@ void state_free(struct m3fs_state *st);
 void token_mint(uint32_t uid, const uint8_t random[8], struct strbuf *out);
 /* The raw CRC used by tokens (reflected CRC-32, init 0, no final xor). */
 uint32_t token_crc(const uint8_t *p, size_t n);
-
-/* --- plan building ------------------------------------------------------ */
-struct plan_ctx {
-    const struct m3fs_config *cfg;
-    struct m3fs_state *st;
-    int format_disks;       /* --format-disks: nvme disks may be formatted */
-    int destroy_all;        /* destroy --all */
-    /* computed by plan_ctx_init() */
-    int tcp;                /* networkType TCP */
-    char *mgmtd_addrs;      /* TOML array literal of all mgmtd addresses */
-    char *monitor_addr;     /* "ip:port" of the first monitor node */
-    char *fdb_cluster;      /* full fdb.cluster line */
-    char *image[IMG_COUNT]; /* image references, registry applied */
-    struct ct_table *ct;    /* chain table (create only) */
-    struct strbuf err;      /* why building failed */
-};
-
-/* Compute the shared values; for create also the chain table.  Returns 0,
- * or -1 with the reason in ctx->err. */
-int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3fs_state *st,
-                  int for_create);
-void plan_ctx_release(struct plan_ctx *ctx);
-
-/* The whole create / destroy plan.  0, or -1 with the reason in ctx->err. */
-int plan_build_create(struct plan_ctx *ctx, struct plan *p);
-int plan_build_destroy(struct plan_ctx *ctx, struct plan *p);
 
 /* Step construction helpers (src/plan/plan.c).  Strings are copied. */
 struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,

@@ -11,7 +11,7 @@
 #include "m3fs/config.h"
 #include "m3fs/log.h"
 #include "m3fs/network.h"
-#include "m3fs/plan.h"
+#include "m3fs/deploy.h"
 #include "m3fs/remote.h"
 
 static struct {

@@ -10,7 +10,7 @@
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
-#include "m3fs/plan.h"
+#include "m3fs/deploy.h"
 #include "m3fs/remote.h"
 
 static struct {

@@ -347,7 +347,7 @@ static void check_storage(struct vctx *v)
           c->mgmtd.stripe_size);
 }
 
-/* What plan_ctx_init() does with these values (src/plan/build.c): build
+/* What plan_ctx_init() does with these values (src/services/registry.c): build
  * the chain table with the native generator, then check it has at least
  * stripeSize chains.  Only the counts are computed here (the same rules,
  * src/chaintable/params.c), not the table.  Run when the storage values

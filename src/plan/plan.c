@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "m3fs/chaintable.h"
 #include "m3fs/sha256.h"
 #include "plan-int.h"
 
@@ -161,15 +160,4 @@ void plan_link(struct plan *p, const struct svc_dep *deps)
             }
         }
     }
-}
-
-void plan_ctx_release(struct plan_ctx *ctx)
-{
-    free(ctx->mgmtd_addrs);
-    free(ctx->monitor_addr);
-    free(ctx->fdb_cluster);
-    for (int i = 0; i < IMG_COUNT; i++) free(ctx->image[i]);
-    if (ctx->ct) ct_table_free(ctx->ct);
-    sb_release(&ctx->err);
-    memset(ctx, 0, sizeof(*ctx));
 }

@@ -7,7 +7,7 @@
 #ifndef M3FS_SERVICES_H
 #define M3FS_SERVICES_H
 
-#include "m3fs/plan.h"
+#include "m3fs/deploy.h"
 #include "m3fs/tmpl.h"
 
 /* One module's entry points, in the order of the issue. */

@@ -1,11 +1,12 @@
-/* plan/build.c: the shared values of a plan and the order of the service
- * modules for create and destroy. */
+/* services/registry.c: the list of 3FS services (see include/m3fs/deploy.h):
+ * the values every service module shares, the order the modules add their
+ * steps to a create or destroy plan, and which lane waits for which. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "m3fs/chaintable.h"
-#include "m3fs/plan.h"
-#include "../services/services.h"
+#include "m3fs/deploy.h"
+#include "services.h"
 
 static void mgmtd_addresses(struct plan_ctx *ctx)
 {
@@ -84,6 +85,17 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
     fdb_cluster(ctx);
     for (int k = 0; k < IMG_COUNT; k++) ctx->image[k] = config_image_ref(cfg, (enum img_kind)k);
     return for_create ? chain_table(ctx) : 0;
+}
+
+void plan_ctx_release(struct plan_ctx *ctx)
+{
+    free(ctx->mgmtd_addrs);
+    free(ctx->monitor_addr);
+    free(ctx->fdb_cluster);
+    for (int i = 0; i < IMG_COUNT; i++) free(ctx->image[i]);
+    if (ctx->ct) ct_table_free(ctx->ct);
+    sb_release(&ctx->err);
+    memset(ctx, 0, sizeof(*ctx));
 }
 
 /* What each service's lane waits for (3fs-reference §2 ordering): FDB and
