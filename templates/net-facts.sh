@@ -2,6 +2,7 @@
 echo "kernel=$(uname -r)"
 echo "machine=$(uname -m)"
 (
+    # shellcheck source=/dev/null # the node's file, not ours
     [ -r /etc/os-release ] && . /etc/os-release
     echo "os_id=${ID:-}"
     echo "os_like=${ID_LIKE:-}"

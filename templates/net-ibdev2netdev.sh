@@ -19,6 +19,7 @@ for p in "$SYS"/class/infiniband/*/ports/*; do
     dev=${dev##*/}
     nd=$(cat "$p/gid_attrs/ndevs/0" 2>/dev/null)
     [ -n "$nd" ] || nd=$(cat "$SYS/class/infiniband/$dev/parent" 2>/dev/null)
+    # shellcheck disable=SC2012 # netdev names are plain words
     [ -n "$nd" ] || nd=$(ls "$SYS/class/infiniband/$dev/device/net" 2>/dev/null | head -n 1)
     case $(cat "$p/state" 2>/dev/null) in
     *ACTIVE*) st=Up ;;

@@ -1,8 +1,10 @@
 # --- m3fs network helpers (templates/net-lib.sh, from `m3fs cluster prepare`) ---
+# shellcheck disable=SC2317 # a library: not every script that includes it calls every function
 # The node's rdmaAddresses from cluster.yml (netdev names or IPv4 addresses);
 # none means every candidate netdev.
 m3fs_filter_words() {
-    for w in {{ filter }}; do echo "$w"; done
+    set -- {{ filter }}
+    for w in "$@"; do echo "$w"; done
 }
 
 m3fs_ipv4_of() {
@@ -17,7 +19,8 @@ m3fs_candidates() {
         [ "$d" = lo ] && continue
         [ -d "$p/bridge" ] && continue
         t=$(cat "$p/type" 2>/dev/null)
-        case " {{ link_types }} " in *" ${t:-none} "*) ;; *) continue ;; esac
+        types=" {{ link_types }} "
+        case $types in *" ${t:-none} "*) ;; *) continue ;; esac
         case $d in docker*|veth*|br-*|virbr*|cni*|flannel*|cali*|vxlan*|tun*|tap*) continue ;; esac
         [ -e "$p/device" ] || [ -d "$p/bonding" ] || continue
         [ -n "$(m3fs_ipv4_of "$d")" ] || continue

@@ -9,8 +9,9 @@ command -v ip >/dev/null 2>&1 || { echo "the ip command (iproute2) is missing" >
 links=$(ip -o link show) || exit 3
 ip -o -4 addr show | while IFS= read -r line; do
     # "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global eth0\    valid_lft ..."
+    # shellcheck disable=SC2086 # split the line into its words
     set -- ${line%%\\*}
-    [ "$#" -ge 4 ] && [ "$3" = inet ] || continue
+    if [ "$#" -lt 4 ] || [ "$3" != inet ]; then continue; fi
     dev=${2%%@*}
     addr=${4%%/*}
     eval "label=\${$#}"
@@ -18,6 +19,7 @@ ip -o -4 addr show | while IFS= read -r line; do
     up=0
     # "2: eth0@if7: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu ..."
     flags=$(printf '%s\n' "$links" | while IFS= read -r l; do
+        # shellcheck disable=SC2086 # split the line into its words
         set -- $l
         n=${2%:}
         [ "${n%%@*}" = "$dev" ] && { printf '%s\n' "$3"; break; }

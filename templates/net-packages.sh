@@ -23,7 +23,8 @@ apt_install() {
     if [ -z "$missing" ]; then echo unchanged; return; fi
     export DEBIAN_FRONTEND=noninteractive
     updated=
-    if ! ls /var/lib/apt/lists/ 2>/dev/null | grep -q '_Packages'; then
+    lists=$(find /var/lib/apt/lists/ -maxdepth 1 -name '*_Packages*' 2>/dev/null)
+    if [ -z "$lists" ]; then
         apt-get update -q >>"$LOG" 2>&1 || fail "apt-get update failed"
         updated=1
     fi

@@ -54,7 +54,7 @@ m3fs_state() {
     if [ -r /sys/module/erdma/parameters/compat_mode ]; then
         echo "erdma compat_mode=$(cat /sys/module/erdma/parameters/compat_mode)"
     fi
-    m3fs_links | while read -r dev port st nd; do echo "RDMA link $dev/$port on netdev $nd"; done
+    m3fs_links | while read -r dev port _st nd; do echo "RDMA link $dev/$port on netdev $nd"; done
 }
 
 case ${1:-setup} in
