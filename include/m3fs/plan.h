@@ -1,25 +1,31 @@
-/* plan: deployment steps as data (cluster create / destroy).
+/* plan: remote work as data - the one step model and the one runner for
+ * every command that works on the nodes (cluster create, destroy, prepare).
  *
- * Owner: deployment engine (create/destroy engineer).
+ * A plan is a list of steps, built completely before anything runs, so
+ * --dry-run prints exactly what a real run does.  The step kinds:
  *
- * A plan is computed completely up front from the config and the local
- * state file, so --dry-run prints exactly what a real run does.  Nothing a
- * later step needs is scraped from remote output: the fdb cluster id and the
- * admin token are minted once and kept in the state file; the chain table
- * comes from the native generator (chaintable.h).
+ *   RUN   a shell command on each target node (skip_if: exit 0 = done)
+ *   PUT   files on each target node (skipped when sha256 and mode match;
+ *         a mode without group/other bits is secret: --dry-run masks it)
+ *   WAIT  a check polled on each target node until it succeeds
+ *   CALL  a C function on each node (struct step_call) for work that
+ *         depends on facts learned on the nodes by earlier steps (which
+ *         images a node lacks decides what is sent); which nodes take
+ *         part is asked when the step starts; --dry-run prints the
+ *         description each target carries
  *
- * A step is one operation (RUN a command, PUT a file, WAIT for a command to
- * succeed) on a list of targets (a PUT whose mode has no group/other bits is
- * secret: it is printed with its secret values masked); each target names a
- * node (index into cfg->nodes).  The runner runs a step's nodes in parallel (bounded), a
- * node's targets in order, and skips a target whose skip_if command exits 0
- * ("already done").  A step with a state_key is a one-time step: it is
- * skipped when the state file records state_key with the same value, and
- * recorded there after it succeeded.
+ * Each target names a node (index into cfg->nodes).  The runner, not the
+ * caller, does the rest: it starts a step when the steps it waits for have
+ * ended (plan_link() lanes, else one after another), runs the step's nodes
+ * in parallel (bounded) and a node's targets in order, collects every
+ * node's error into one report, logs progress ("[i/n] title"), stops
+ * starting steps after a failure or SIGINT, and skips what is done: a
+ * target whose skip_if exits 0, a PUT whose files match, and a one-time
+ * step (state_key) the state file records with the same value (recorded
+ * there after it succeeded).
  *
  * Ownership: a struct plan owns its steps, each step owns its strings and
- * targets; plan_free() releases everything.  struct plan_ctx borrows the
- * config and the state; plan_ctx_release() frees what it computed.
+ * targets (not a CALL's arg); plan_free() releases everything.
  * struct m3fs_state owns its strings; state_free(). */
 #ifndef M3FS_PLAN_H
 #define M3FS_PLAN_H
@@ -28,11 +34,25 @@
 #include <stdint.h>
 
 #include "m3fs/config.h"
+#include "m3fs/remote.h"
 #include "m3fs/strbuf.h"
 
-struct remote_ctx;
+enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT, STEP_CALL };
 
-enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
+/* A CALL step's code.  The runner asks takes_part (NULL: every target
+ * node) of each target node when the step starts; when none takes part
+ * the step logs "nothing to do".  Otherwise local (NULL: none) runs once,
+ * here, then on_node (NULL: none) on each node that takes part, in
+ * parallel.  Each returns 0, or non-zero with the reason in err.  arg is
+ * borrowed: it must outlive plan_run(). */
+struct step_call {
+    int (*takes_part)(void *arg, size_t node);
+    int (*local)(void *arg, struct strbuf *err);
+    remote_step_fn on_node;
+    void *arg;
+    const char *only_if; /* static: which nodes take part, for --dry-run */
+    const char *local_what; /* static: what local does, for --dry-run */
+};
 
 /* The only stdout line of a command that found nothing to do. */
 #define PLAN_DONE_MARK "m3fs: already done"
@@ -47,7 +67,8 @@ enum step_op { STEP_RUN, STEP_PUT, STEP_WAIT };
 
 struct step_target {
     size_t node;      /* index into cfg->nodes */
-    char *cmd;        /* RUN / WAIT: shell command line (values sh_quote()d) */
+    char *cmd;        /* RUN / WAIT: shell command line (values sh_quote()d);
+                       * CALL: what the call does there (for --dry-run) */
     char *skip_if;    /* RUN / PUT: exit 0 means "already done"; may be NULL */
     char *path;       /* PUT: remote path (its directory is created) */
     char *content;    /* PUT: bytes to write */
@@ -68,7 +89,8 @@ struct step {
     char *title;          /* "mgmtd: start containers" */
     const char *service;  /* static name: "fdb", "mgmtd", ... */
     enum step_op op;
-    long timeout_ms;      /* per command (RUN/PUT) or whole wait (WAIT) */
+    long timeout_ms;      /* per command (RUN/PUT) or whole wait (WAIT); a CALL's
+                           * code keeps its own timeouts */
     long interval_ms;     /* WAIT: poll interval */
     char *wait_for;       /* WAIT: what we wait for, for messages */
     char *state_key;      /* one-time step key in the state file, or NULL */
@@ -81,6 +103,7 @@ struct step {
     long suspect_ms;      /* WAIT: see PLAN_SUSPECT_MARK (0: never) */
     int prep;             /* needs nothing from other services (files, disks);
                            * set for every PUT step */
+    struct step_call call; /* CALL: the code */
     size_t *after;        /* indices of the steps that must end first */
     size_t n_after;
     struct step_target *t;
@@ -128,6 +151,11 @@ uint32_t token_crc(const uint8_t *p, size_t n);
 struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
                            const char *title);
 void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip_if);
+/* A CALL step (plan_add_step with STEP_CALL and the code) and its targets:
+ * `what` says what the call does on that node, for --dry-run. */
+struct step *plan_add_call(struct plan *p, const char *service, const char *title,
+                           const struct step_call *c);
+void step_add_call(struct step *s, size_t node, const char *what);
 void step_add_put(struct step *s, size_t node, const char *path, const char *content, size_t len,
                   unsigned mode);
 /* The last target added to s (a PUT) holds secret text: --dry-run masks it. */
@@ -171,7 +199,8 @@ struct run_stats {
  * once when the plan allows it).  After a failure no new step starts and
  * running waits stop.  Returns 0, -1 with every failed step's node errors in
  * err, or PLAN_INTERRUPTED after SIGINT (running commands are let finish;
- * the state is saved either way). */
+ * the state is saved either way).  st may be NULL when no step has a
+ * state_key (cluster prepare keeps no state). */
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
 

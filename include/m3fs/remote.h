@@ -141,6 +141,13 @@ typedef int (*remote_step_fn)(struct remote_session *s, size_t node, void *arg,
  * the number of nodes that failed. */
 size_t remote_ctx_run(struct remote_ctx *ctx, const size_t *idx, size_t n_idx, long parallel,
                       remote_step_fn fn, void *arg, struct strbuf *errs);
+/* The one way to collect per-node errors: remote_ctx_run() into n_idx
+ * fresh buffers (index k for node idx[k]; empty when that node succeeded;
+ * secrets masked with log_mask).  *failed (may be NULL): nodes that
+ * failed.  The caller frees the array with remote_errs_free(). */
+struct strbuf *remote_ctx_run_errs(struct remote_ctx *ctx, const size_t *idx, size_t n_idx,
+                                   long parallel, remote_step_fn fn, void *arg, size_t *failed);
+void remote_errs_free(struct strbuf *errs, size_t n);
 
 /* Node selection for commands: the union of the nodes of the given roles
  * (service keys: fdb, clickhouse, monitor, mgmtd, meta, storage, client,

@@ -144,14 +144,14 @@ static int run_all(const struct m3fs_config *c, struct remote_ctx *ctx, struct b
                    struct strbuf *err)
 {
     const struct m3fs_service *cl = &c->svc[SVC_CLIENT];
-    struct strbuf *errs = xcalloc(cl->n_member, sizeof(*errs));
-    for (size_t i = 0; i < cl->n_member; i++) sb_init(&errs[i], 0), sb_init(&j->json[i], 0);
-    int rc = remote_ctx_run(ctx, cl->member, cl->n_member, (long)cl->n_member, run_one, j, errs);
-    for (size_t i = 0; rc && i < cl->n_member; i++)
+    size_t failed;
+    for (size_t i = 0; i < cl->n_member; i++) sb_init(&j->json[i], 0);
+    struct strbuf *errs = remote_ctx_run_errs(ctx, cl->member, cl->n_member, (long)cl->n_member,
+                                              run_one, j, &failed);
+    for (size_t i = 0; failed && i < cl->n_member; i++)
         if (errs[i].len) sb_addf(err, "%s\n", errs[i].buf);
-    for (size_t i = 0; i < cl->n_member; i++) sb_release(&errs[i]);
-    free(errs);
-    return rc ? -1 : 0;
+    remote_errs_free(errs, cl->n_member);
+    return failed ? -1 : 0;
 }
 
 static void job_release(struct bench_job *j, size_t n)

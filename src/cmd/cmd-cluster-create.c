@@ -102,9 +102,9 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
                      long parallel)
 {
     size_t n, *idx = plan_nodes(p, cfg->n_nodes, &n);
-    struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
-    for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-    size_t nfail = remote_ctx_run(rc, idx, n, parallel, preflight_node, (void *)cfg, errs);
+    size_t nfail;
+    struct strbuf *errs =
+        remote_ctx_run_errs(rc, idx, n, parallel, preflight_node, (void *)cfg, &nfail);
     if (nfail) {
         struct strbuf msg = STRBUF_INIT;
         sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
@@ -122,8 +122,7 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
         log_error("%s", msg.buf);
         sb_release(&msg);
     }
-    for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
-    free(errs);
+    remote_errs_free(errs, n);
     free(idx);
     return nfail ? -1 : 0;
 }

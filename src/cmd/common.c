@@ -48,16 +48,12 @@ struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *
                              remote_step_fn fn, void *arg, size_t *failed)
 {
     struct remote_ctx *rc = remote_ctx_new(sel->cfg->nodes, sel->cfg->n_nodes, &ctx->ro);
-    struct strbuf *errs = xcalloc(sel->n ? sel->n : 1, sizeof(*errs));
-    for (size_t k = 0; k < sel->n; k++) sb_init(&errs[k], 0);
-    *failed = remote_ctx_run(rc, sel->idx, sel->n, ctx->parallel, fn, arg, errs);
+    struct strbuf *errs = remote_ctx_run_errs(rc, sel->idx, sel->n, ctx->parallel, fn, arg, failed);
     remote_ctx_free(rc);
-    for (size_t k = 0; k < sel->n; k++) log_mask(&errs[k]);
     return errs;
 }
 
 void cmd_errs_free(struct strbuf *errs, size_t n)
 {
-    for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
-    free(errs);
+    remote_errs_free(errs, n);
 }

@@ -47,6 +47,19 @@ void step_add_run(struct step *s, size_t node, const char *cmd, const char *skip
     t->skip_if = skip_if ? xstrdup(skip_if) : NULL;
 }
 
+struct step *plan_add_call(struct plan *p, const char *service, const char *title,
+                           const struct step_call *c)
+{
+    struct step *s = plan_add_step(p, service, STEP_CALL, title);
+    s->call = *c;
+    return s;
+}
+
+void step_add_call(struct step *s, size_t node, const char *what)
+{
+    new_target(s, node)->cmd = xstrdup(what);
+}
+
 void step_mask_last(struct step *s, const char *text)
 {
     if (s->n && text && *text) sv_push(&s->t[s->n - 1].masks, text);

@@ -8,7 +8,13 @@
 
 static const char *op_name(enum step_op op)
 {
-    return op == STEP_RUN ? "run" : op == STEP_PUT ? "put" : "wait";
+    return op == STEP_RUN ? "run" : op == STEP_PUT ? "put" : op == STEP_WAIT ? "wait" : "call";
+}
+
+static const char *target_verb(const struct step *s, const struct step_target *t)
+{
+    if (s->op == STEP_CALL) return "call";
+    return s->op == STEP_RUN ? "run" : t->watch ? "watch" : "until";
 }
 
 static void fmt_ms(long ms, struct strbuf *out)
@@ -28,6 +34,8 @@ static void print_header(const struct step *s, size_t idx, struct strbuf *out)
         sb_adds(out, " for up to ");
         fmt_ms(s->timeout_ms, out);
         sb_addf(out, ", waiting for %s", s->wait_for ? s->wait_for : "success");
+    } else if (s->op == STEP_CALL) {
+        if (s->call.only_if) sb_addf(out, ", only where %s", s->call.only_if);
     } else {
         sb_adds(out, ", timeout ");
         fmt_ms(s->timeout_ms, out);
@@ -87,14 +95,15 @@ void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strb
     for (size_t i = 0; i < p->n; i++) {
         const struct step *s = &p->steps[i];
         print_header(s, i + 1, out);
+        if (s->op == STEP_CALL && s->call.local_what)
+            sb_addf(out, "  here, before the nodes:\n      %s\n", s->call.local_what);
         for (size_t k = 0; k < s->n; k++) {
             const struct step_target *t = &s->t[k];
             if (!k || s->t[k - 1].node != t->node)
                 sb_addf(out, "  %s (%s):\n", cfg->nodes[t->node].name, cfg->nodes[t->node].host);
             if (t->skip_if) sb_addf(out, "      skip if: %s\n", t->skip_if);
             if (s->op == STEP_PUT) print_put(s, k, cfg, out);
-            else sb_addf(out, "      %s: %s\n",
-                         s->op == STEP_RUN ? "run" : t->watch ? "watch" : "until", t->cmd);
+            else sb_addf(out, "      %s: %s\n", target_verb(s, t), t->cmd);
         }
     }
     /* Mask every registered secret in what was added (belt and braces). */

@@ -1,7 +1,7 @@
-/* plan/run.c: the runner (see include/m3fs/plan.h).  Steps run in order;
- * a step's nodes run in parallel through remote_ctx_run(), each node's
- * targets in order.  Every wait has a deadline and reports what it waited
- * for and the last output it saw. */
+/* plan/run.c: the runner (see include/m3fs/plan.h).  A step starts when
+ * the steps it waits for have ended; its nodes run in parallel through
+ * remote_ctx_run_errs(), each node's targets in order.  Every wait has a
+ * deadline and reports what it waited for and the last output it saw. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
@@ -279,6 +280,11 @@ static int node_fn(struct remote_session *rs, size_t node, void *arg, struct str
 {
     struct job *j = arg;
     if (stopping()) return stop_reason(err), 1;
+    if (j->s->op == STEP_CALL) {
+        if (j->s->call.on_node(rs, node, j->s->call.arg, err)) return 1;
+        atomic_fetch_add(&j->changed, 1);
+        return 0;
+    }
     if (j->s->op == STEP_PUT) {
         size_t ch = 0, sk = 0;
         if (put_node_files(rs, j->s, node, &ch, &sk, err)) return 1;
@@ -350,10 +356,34 @@ static void log_end(const struct step *s, size_t i, size_t total, size_t ch, siz
 {
     struct strbuf d = STRBUF_INIT;
     format_duration_ms(ms, &d);
-    if (s->op == STEP_WAIT) log_info("[%zu/%zu] %s: ready (%s)", i + 1, total, s->title, d.buf);
+    if (s->op == STEP_CALL) log_info("[%zu/%zu] %s: done (%s)", i + 1, total, s->title, d.buf);
+    else if (s->op == STEP_WAIT) log_info("[%zu/%zu] %s: ready (%s)", i + 1, total, s->title, d.buf);
     else log_info("[%zu/%zu] %s: %zu changed, %zu already done (%s)", i + 1, total, s->title, ch,
                   sk, d.buf);
     sb_release(&d);
+}
+
+/* A CALL step's nodes: those of idx[0..*n) its takes_part accepts. */
+static void call_filter(const struct step *s, size_t *idx, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!s->call.takes_part || s->call.takes_part(s->call.arg, idx[i])) idx[k++] = idx[i];
+    *n = k;
+}
+
+/* A CALL step's local part; 0, or -1 with the report in err. */
+static int call_local(const struct sched *sc, size_t i, struct strbuf *err)
+{
+    const struct step *s = &sc->p->steps[i];
+    struct strbuf e = STRBUF_INIT;
+    int rc = s->call.local && s->call.local(s->call.arg, &e) ? -1 : 0;
+    if (rc) {
+        log_mask(&e);
+        sb_addf(err, "step %zu/%zu '%s' failed: %s", i + 1, sc->p->n, s->title, e.buf);
+    }
+    sb_release(&e);
+    return rc;
 }
 
 /* Run step i on its nodes; 0, or -1 with the report in err (left empty
@@ -361,15 +391,23 @@ static void log_end(const struct step *s, size_t i, size_t total, size_t ch, siz
 static int run_step(struct sched *sc, size_t i, struct strbuf *err)
 {
     const struct step *s = &sc->p->steps[i];
-    size_t n;
+    size_t n, nfail = 0;
     size_t *idx = step_nodes(s, &n);
-    struct strbuf *errs = xcalloc(n ? n : 1, sizeof(*errs));
-    for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
+    long t0 = now_ms();
+    if (s->op == STEP_CALL) {
+        call_filter(s, idx, &n);
+        if (!n) log_info("[%zu/%zu] %s: nothing to do", i + 1, sc->p->n, s->title);
+        else log_info("[%zu/%zu] %s (%zu node%s)", i + 1, sc->p->n, s->title, n, plural_s(n));
+        if (!n || call_local(sc, i, err) || !s->call.on_node) {
+            if (n && !err->len) log_end(s, i, sc->p->n, 0, 0, now_ms() - t0);
+            free(idx);
+            return err->len ? -1 : 0;
+        }
+    }
     struct job j = { .s = s };
     for (size_t k = 0; k < s->n; k++)
         if (!s->t[k].watch) atomic_fetch_add(&j.main_left, 1);
-    long t0 = now_ms();
-    size_t nfail = remote_ctx_run(sc->rc, idx, n, sc->parallel, node_fn, &j, errs);
+    struct strbuf *errs = remote_ctx_run_errs(sc->rc, idx, n, sc->parallel, node_fn, &j, &nfail);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
     pthread_mutex_lock(&sc->lock);
     sc->stats->changed += ch;
@@ -377,8 +415,7 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     pthread_mutex_unlock(&sc->lock);
     if (nfail && !only_stopped(errs, n)) report_failure(s, i, sc->p->n, nfail, n, errs, err);
     else if (!nfail) log_end(s, i, sc->p->n, ch, sk, now_ms() - t0);
-    for (size_t k = 0; k < n; k++) sb_release(&errs[k]);
-    free(errs);
+    remote_errs_free(errs, n);
     free(idx);
     return nfail ? -1 : 0;
 }
@@ -400,7 +437,7 @@ static void *step_thread(void *arg)
     if (once_done) {
         log_info("[%zu/%zu] %s: already done (state file)", a->i + 1, sc->p->n, s->title);
     } else {
-        log_info("[%zu/%zu] %s", a->i + 1, sc->p->n, s->title);
+        if (s->op != STEP_CALL) log_info("[%zu/%zu] %s", a->i + 1, sc->p->n, s->title);
         rc = run_step(sc, a->i, &err);
     }
     pthread_mutex_lock(&sc->lock);

@@ -164,3 +164,20 @@ size_t remote_ctx_run(struct remote_ctx *ctx, const size_t *idx, size_t n_idx, l
     struct run_args ra = { ctx, idx, fn, arg };
     return pool_run(n_idx, parallel, run_one, &ra, errs);
 }
+
+struct strbuf *remote_ctx_run_errs(struct remote_ctx *ctx, const size_t *idx, size_t n_idx,
+                                   long parallel, remote_step_fn fn, void *arg, size_t *failed)
+{
+    struct strbuf *errs = xcalloc(n_idx ? n_idx : 1, sizeof(*errs));
+    for (size_t k = 0; k < n_idx; k++) sb_init(&errs[k], 0);
+    size_t nfail = remote_ctx_run(ctx, idx, n_idx, parallel, fn, arg, errs);
+    for (size_t k = 0; k < n_idx; k++) log_mask(&errs[k]);
+    if (failed) *failed = nfail;
+    return errs;
+}
+
+void remote_errs_free(struct strbuf *errs, size_t n)
+{
+    for (size_t k = 0; errs && k < n; k++) sb_release(&errs[k]);
+    free(errs);
+}

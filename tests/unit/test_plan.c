@@ -819,6 +819,115 @@ static void test_run_watch_and_suspect(void **state)
     free(rm);
 }
 
+/* --- CALL steps: C code per node, nodes chosen when the step starts ---- */
+
+struct call_facts {
+    int seen[2];     /* set by the first step's on_node */
+    int ran[4][2];   /* step k ran on node i */
+    int local[4];    /* step k's local part ran */
+};
+
+static int call_takes_all(void *arg, size_t node)
+{
+    (void)arg, (void)node;
+    return 1;
+}
+
+static int call_takes_seen(void *arg, size_t node)
+{
+    return ((struct call_facts *)arg)->seen[node];
+}
+
+static int call_takes_none(void *arg, size_t node)
+{
+    (void)arg, (void)node;
+    return 0;
+}
+
+static int call_local(void *arg, struct strbuf *err)
+{
+    (void)err;
+    struct call_facts *f = arg;
+    for (int k = 0; k < 4; k++)
+        if (!f->local[k]) return f->local[k] = 1, 0;
+    return 0;
+}
+
+/* Step 0: learns that only node 1 has something to do. */
+static int call_learn(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
+{
+    (void)rs, (void)err;
+    struct call_facts *f = arg;
+    f->ran[0][node] = 1;
+    f->seen[node] = node == 1;
+    return 0;
+}
+
+static int call_act(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
+{
+    (void)rs, (void)err;
+    ((struct call_facts *)arg)->ran[1][node] = 1;
+    return 0;
+}
+
+static int call_fail(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
+{
+    (void)rs;
+    ((struct call_facts *)arg)->ran[2][node] = 1;
+    if (node == 1) sb_adds(err, "the disk is on fire");
+    return node == 1;
+}
+
+static void add_call(struct plan *p, const char *title, int (*takes)(void *, size_t),
+                     remote_step_fn fn, struct call_facts *f)
+{
+    struct step_call c = { .takes_part = takes, .local = call_local, .on_node = fn, .arg = f,
+                           .only_if = "the test says so", .local_what = "count" };
+    struct step *s = plan_add_call(p, "c", title, &c);
+    step_add_call(s, 0, "do the thing");
+    step_add_call(s, 1, "do the thing");
+}
+
+static void test_run_call(void **state)
+{
+    (void)state;
+    struct call_facts f = { 0 };
+    struct plan p = { 0 };
+    add_call(&p, "learn", call_takes_all, call_learn, &f);
+    add_call(&p, "idle", call_takes_none, call_act, &f);
+    add_call(&p, "act", call_takes_seen, call_act, &f);
+    add_call(&p, "fail", call_takes_all, call_fail, &f);
+    add_call(&p, "never", call_takes_all, call_act, &f);
+    struct strbuf out = STRBUF_INIT;
+    struct m3fs_config cfg = { .nodes = run_nodes, .n_nodes = 2 };
+    run_nodes[0].name = "n0", run_nodes[1].name = "n1";
+    run_nodes[0].host = run_nodes[1].host = "127.0.0.1";
+    plan_print(&p, &cfg, &out);
+    assert_non_null(strstr(out.buf, "[3] c: act\n    call on 2 nodes, only where the test says "
+                                    "so; after 2\n  here, before the nodes:\n      count\n"
+                                    "  n0 (127.0.0.1):\n      call: do the thing\n"));
+    sb_release(&out);
+    if (geteuid() != 0) { /* local runs go through sudo otherwise */
+        plan_free(&p);
+        skip();
+    }
+    struct strbuf err = STRBUF_INIT;
+    double secs;
+    assert_int_equal(run_local(&p, &err, &secs), -1);
+    /* the second step's nodes were chosen from what the first one learned */
+    assert_true(f.ran[0][0] && f.ran[0][1]);
+    assert_true(!f.ran[1][0] && f.ran[1][1]);
+    /* a step no node takes part in runs nothing, not even its local part:
+     * learn, act and fail ran theirs, "never" did not start */
+    assert_true(f.local[0] && f.local[1] && f.local[2] && !f.local[3]);
+    assert_true(f.ran[2][0] && f.ran[2][1]);
+    assert_non_null(strstr(err.buf, "step 4/5 'c: fail' failed on 1 of 2 nodes:\n  n1: the disk "
+                                    "is on fire"));
+    assert_null(strstr(err.buf, "never"));
+    sb_release(&err);
+    plan_free(&p);
+}
+
 static void check_golden(const char *name)
 {
     char *yml = xstrfmt("%s.yml", name), *txt = xstrfmt("%s.txt", name);
@@ -872,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_storage_graceful_stop),
         cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
+        cmocka_unit_test(test_run_call),
         cmocka_unit_test(test_golden),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
