@@ -24,12 +24,14 @@ static const struct cmd_entry *const artifact_cmds[] = {
 static const char *const cluster_aliases[] = { "c", NULL };
 extern const struct cmd_entry cmd_cluster_create_entry, cmd_cluster_destroy_entry;
 extern const struct cmd_entry cmd_cluster_bench_entry;
+extern const struct cmd_entry cmd_cluster_logs_entry;
 extern const struct cmd_entry cmd_cluster_status_entry, cmd_cluster_doctor_entry;
 static const struct cmd_entry *const cluster_cmds[] = {
     &cmd_cluster_prepare_entry,
     &cmd_cluster_create_entry, &cmd_cluster_destroy_entry,
     &cmd_cluster_bench_entry,
     &cmd_cluster_status_entry, &cmd_cluster_doctor_entry,
+    &cmd_cluster_logs_entry,
     &cmd_cluster_architecture_entry,
     &cmd_cluster_exec_entry,
     &cmd_cluster_copy_entry,
