@@ -1,10 +1,11 @@
 /* prepare: `m3fs cluster prepare` - get the nodes ready for `cluster create`.
- * Owner: prepare engineer.  User documentation: docs/prepare.md.
+ * User documentation: docs/prepare.md.
  *
- * A run is a list of steps (the table in src/prepare/prepare.c).  Each step
- * runs over its nodes with remote_ctx_run(); when a step fails on any node
- * the run stops before the next step, so every check has passed on every
- * node before anything is copied.  Steps today:
+ * A run is a plan (plan.h) of CALL steps built from the table in
+ * src/prepare/prepare.c and run by plan_run(): one step after another,
+ * each over the nodes that take part; when a step fails on any node no
+ * further step starts, so every check has passed on every node before
+ * anything is copied.  --dry-run prints the plan.  Steps today:
  *
  *   docker     docker is installed and its daemon answers (records DockerRootDir)
  *   host       kernel, CPU and OS checks (network.h)
@@ -15,8 +16,7 @@
  *   verify     (-a, local) the whole bundle checked against its manifest
  *   images     (-a) stream, check sha256 on the node, docker load, tag, clean up
  *   pull       (no -a) docker pull of each needed image
- *
- * Network preparation (the next issue) adds entries after the image steps.
+ *   net-*      RDMA packages (RXE), setup and verification (not with TCP)
  *
  * Ownership: prepare_run() borrows cfg and o; everything it allocates is
  * freed before it returns.  The helpers below write into caller-owned
@@ -36,10 +36,12 @@ struct prepare_opts {
     const char *bundle;    /* -a FILE, or NULL: docker pull on the nodes */
     long parallel;         /* nodes worked on at once, >= 1 */
     struct remote_opts ro; /* how to reach the nodes */
+    int dry_run;           /* print the plan, touch no node */
 };
 
-/* Run every step.  Progress goes to the log (stderr); a report per node and
- * image (sent / skipped and why / pulled) goes to stdout.  Returns 0 when
+/* Run every step (o->dry_run: print them, connect to no node; a bundle is
+ * still opened and matched, locally).  Progress goes to the log (stderr); a
+ * report per node and image (sent / skipped and why / pulled) to stdout.  Returns 0 when
  * every node is prepared, -1 otherwise (each error is logged, naming the
  * node and what to do). */
 int prepare_run(const struct m3fs_config *cfg, const struct prepare_opts *o);

@@ -9,24 +9,27 @@
 
 static struct {
     const char *bundle;
+    int dry_run;
 } o;
 
 static const struct opt_spec opts[] = {
     { OPT_T_STRING, 'a', "artifact", "bundle", &o.bundle, "FILE",
       "offline bundle from 'm3fs artifact download'; without it the nodes docker pull", 0 },
+    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step, its nodes and what runs; touch nothing"),
     OPT_END(),
 };
 
 static int exec_cluster_prepare(struct cmd_ctx *ctx)
 {
-    struct prepare_opts po = { .bundle = o.bundle, .parallel = ctx->parallel, .ro = ctx->ro };
+    struct prepare_opts po = { .bundle = o.bundle, .parallel = ctx->parallel, .ro = ctx->ro,
+                             .dry_run = o.dry_run };
     int rc = prepare_run(ctx->cfg, &po);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
 
 const struct cmd_entry cmd_cluster_prepare_entry = {
     .name = "prepare",
-    .usage = "-c FILE [-a BUNDLE] [-w DIR] [-r REGISTRY]",
+    .usage = "-c FILE [-a BUNDLE] [-w DIR] [-r REGISTRY] [--dry-run]",
     .summary = "Check the nodes and load the images each node's roles use (bundle or pull)",
     .opts = opts,
     .exec = exec_cluster_prepare,

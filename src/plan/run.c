@@ -357,7 +357,8 @@ static void log_end(const struct step *s, size_t i, size_t total, size_t ch, siz
     struct strbuf d = STRBUF_INIT;
     format_duration_ms(ms, &d);
     if (s->op == STEP_CALL) log_info("[%zu/%zu] %s: done (%s)", i + 1, total, s->title, d.buf);
-    else if (s->op == STEP_WAIT) log_info("[%zu/%zu] %s: ready (%s)", i + 1, total, s->title, d.buf);
+    else if (s->op == STEP_WAIT)
+        log_info("[%zu/%zu] %s: ready (%s)", i + 1, total, s->title, d.buf);
     else log_info("[%zu/%zu] %s: %zu changed, %zu already done (%s)", i + 1, total, s->title, ch,
                   sk, d.buf);
     sb_release(&d);

@@ -94,8 +94,9 @@ int prep_step_inventory(struct remote_session *s, size_t node, void *arg, struct
 
 /* --- local verification --------------------------------------------------------- */
 
-int prep_local_verify(struct prep_run *r, struct strbuf *err)
+int prep_local_verify(void *arg, struct strbuf *err)
 {
+    struct prep_run *r = arg;
     struct strbuf size = STRBUF_INIT;
     const struct artifact_manifest *m = artifact_bundle_manifest(r->b);
     uint64_t total = 0;

@@ -52,14 +52,9 @@ static int run_template(struct remote_session *s, const char *name, const char *
 
 /* ---- preflight ------------------------------------------------------------- */
 
-int net_takes_part_all(const struct prep_run *r, size_t node)
+int net_local_host(void *arg, struct strbuf *err)
 {
-    (void)r, (void)node;
-    return 1;
-}
-
-int net_local_host(struct prep_run *r, struct strbuf *err)
-{
+    struct prep_run *r = arg;
     (void)err;
     if (net_type_of(r->cfg) == NET_TCP)
         log_warn("networkType TCP is experimental: prepare sets up no RDMA, installs no "
@@ -91,8 +86,9 @@ int net_step_host(struct remote_session *s, size_t node, void *arg, struct strbu
 
 /* ---- packages -------------------------------------------------------------- */
 
-int net_takes_part_packages(const struct prep_run *r, size_t node)
+int net_takes_part_packages(void *arg, size_t node)
 {
+    const struct prep_run *r = arg;
     (void)node;
     return net_type_of(r->cfg) == NET_RXE;
 }
@@ -115,8 +111,9 @@ int net_step_packages(struct remote_session *s, size_t node, void *arg, struct s
 
 /* ---- setup ----------------------------------------------------------------- */
 
-int net_takes_part(const struct prep_run *r, size_t node)
+int net_takes_part(void *arg, size_t node)
 {
+    const struct prep_run *r = arg;
     (void)node;
     return net_type_of(r->cfg) != NET_TCP;
 }

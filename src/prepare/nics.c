@@ -273,8 +273,9 @@ int net_warn_no_rdma(const struct m3fs_config *cfg, size_t node, const struct ne
 
 /* ---- the prepare step -------------------------------------------------------------- */
 
-int net_takes_part_listen(const struct prep_run *r, size_t node)
+int net_takes_part_listen(void *arg, size_t node)
 {
+    const struct prep_run *r = arg;
     return config_node_runs_3fs(r->cfg, node);
 }
 

@@ -6,6 +6,7 @@
 #ifndef M3FS_PREPARE_INT_H
 #define M3FS_PREPARE_INT_H
 
+#include "m3fs/plan.h"
 #include "m3fs/prepare.h"
 
 #define PREP_CHECK_TIMEOUT_MS (60L * 1000)
@@ -37,14 +38,21 @@ struct prep_run {
     struct remote_ctx *rc;
 };
 
-/* One step: which nodes take part, an optional local part run first, and
- * the per-node part (remote_step_fn: arg is the struct prep_run). */
+/* One step of the table in prepare.c, turned into a plan CALL step (see
+ * struct step_call in plan.h; every arg is the struct prep_run).  The
+ * strings describe the step for --dry-run. */
 struct prep_step {
-    const char *name;
+    const char *name;                  /* "docker": the step's lane name */
     const char *title;                 /* for the log: "checking docker" */
     int with_bundle;                   /* 1: only with -a, 0: only without, -1: always */
-    int (*takes_part)(const struct prep_run *r, size_t node);
-    int (*local)(struct prep_run *r, struct strbuf *err);
+    const char *only_if;               /* which nodes take part, or NULL: all */
+    const char *what;                  /* what runs on each node */
+    const char *local_what;            /* what the local part does, or NULL */
+    int lists_images;                  /* --dry-run names the node's images */
+    int (*takes_part)(void *arg, size_t node); /* NULL: every node */
+    int (*may_take_part)(void *arg, size_t node); /* before any fact is known,
+                                                   * for --dry-run; NULL: takes_part */
+    int (*local)(void *arg, struct strbuf *err);
     remote_step_fn on_node;
 };
 
@@ -54,7 +62,7 @@ int prep_step_space(struct remote_session *s, size_t node, void *arg, struct str
 
 /* images.c */
 int prep_step_inventory(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
-int prep_local_verify(struct prep_run *r, struct strbuf *err);
+int prep_local_verify(void *arg, struct strbuf *err);
 int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
 int prep_step_pull(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
 

@@ -1,5 +1,5 @@
-/* `cluster prepare`: the list of steps and the loop that runs them over the
- * nodes, stopping at the first step that fails anywhere; then the report. */
+/* `cluster prepare`: the table of steps, turned into a plan of CALL steps
+ * run by plan_run() (include/m3fs/plan.h); then the report. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,34 +10,67 @@
 #include "network-int.h"
 #include "prepare-int.h"
 
-static int needs_images(const struct prep_run *r, size_t node)
+static int needs_images(void *arg, size_t node)
 {
+    const struct prep_run *r = arg;
     return r->node[node].images != 0;
 }
 
-static int has_sends(const struct prep_run *r, size_t node)
+/* Known only after the inventory step. */
+static int has_sends(void *arg, size_t node)
 {
+    const struct prep_run *r = arg;
     return r->node[node].send != 0;
 }
 
+#define NEEDS_IMAGE "a role of the node needs an image"
+#define SENDS "the inventory found images to send"
+
 /* Checks first; nothing is copied until every node passed them.  Network
- * preparation (next issue) goes after the image steps. */
+ * preparation goes after the image steps. */
 static const struct prep_step steps[] = {
-    { "docker", "checking docker", -1, needs_images, NULL, prep_step_docker },
-    { "host", "checking kernel, CPU and OS", -1, net_takes_part_all, net_local_host,
-      net_step_host },
-    { "listen", "checking the NICs 3FS listens on", -1, net_takes_part_listen, NULL,
-      net_step_listen },
-    { "inventory", "looking for images already loaded", 1, needs_images, NULL,
-      prep_step_inventory },
-    { "space", "checking free space", 1, has_sends, NULL, prep_step_space },
-    { "verify", "verifying the bundle", 1, has_sends, prep_local_verify, NULL },
-    { "images", "sending and loading images", 1, has_sends, NULL, prep_step_send },
-    { "pull", "pulling images", 0, needs_images, NULL, prep_step_pull },
-    { "net-packages", "installing RDMA packages", -1, net_takes_part_packages, NULL,
-      net_step_packages },
-    { "net-setup", "setting up RDMA networking", -1, net_takes_part, NULL, net_step_setup },
-    { "net-verify", "verifying RDMA links", -1, net_takes_part, NULL, net_step_verify },
+    { .name = "docker", .title = "checking docker", .with_bundle = -1, .only_if = NEEDS_IMAGE,
+      .what = "docker is installed and its daemon answers (docker info; records DockerRootDir)",
+      .takes_part = needs_images, .on_node = prep_step_docker },
+    { .name = "host", .title = "checking kernel, CPU and OS", .with_bundle = -1,
+      .what = "kernel, CPU flags the 3fs image needs, architecture and OS (net-host.sh)",
+      .local_what = "warn when networkType is TCP", .local = net_local_host,
+      .on_node = net_step_host },
+    { .name = "listen", .title = "checking the NICs 3FS listens on", .with_bundle = -1,
+      .only_if = "the node runs a 3FS service",
+      .what = "3FS would listen on the node's address (its NICs and RDMA devices)",
+      .takes_part = net_takes_part_listen, .on_node = net_step_listen },
+    { .name = "inventory", .title = "looking for images already loaded", .with_bundle = 1,
+      .only_if = NEEDS_IMAGE,
+      .lists_images = 1,
+      .what = "look for these images (docker image and marker sha256):",
+      .takes_part = needs_images, .on_node = prep_step_inventory },
+    { .name = "space", .title = "checking free space", .with_bundle = 1, .only_if = SENDS,
+      .what = "free space in workDir and Docker's root >= 2 x the bytes to send",
+      .takes_part = has_sends, .may_take_part = needs_images, .on_node = prep_step_space },
+    { .name = "verify", .title = "verifying the bundle", .with_bundle = 1, .only_if = SENDS,
+      .what = "(nothing on the node)",
+      .local_what = "read the whole bundle and check every image against its manifest",
+      .takes_part = has_sends, .may_take_part = needs_images, .local = prep_local_verify },
+    { .name = "images", .title = "sending and loading images", .with_bundle = 1, .only_if = SENDS,
+      .lists_images = 1,
+      .what = "send those of these images the inventory found missing or changed (stream, "
+              "check the sha256 there, docker load, tag, write the marker):",
+      .takes_part = has_sends, .may_take_part = needs_images, .on_node = prep_step_send },
+    { .name = "pull", .title = "pulling images", .with_bundle = 0, .only_if = NEEDS_IMAGE,
+      .lists_images = 1, .what = "docker pull",
+      .takes_part = needs_images, .on_node = prep_step_pull },
+    { .name = "net-packages", .title = "installing RDMA packages", .with_bundle = -1,
+      .only_if = "networkType is RXE", .what = "install the RDMA userspace packages "
+      "(net-packages.sh)", .takes_part = net_takes_part_packages, .on_node = net_step_packages },
+    { .name = "net-setup", .title = "setting up RDMA networking", .with_bundle = -1,
+      .only_if = "networkType is not TCP",
+      .what = "write the network files, load the modules, enable and run the boot unit",
+      .takes_part = net_takes_part, .on_node = net_step_setup },
+    { .name = "net-verify", .title = "verifying RDMA links", .with_bundle = -1,
+      .only_if = "networkType is not TCP",
+      .what = "links ACTIVE, uverbs devices present, fs.aio-max-nr set",
+      .takes_part = net_takes_part, .on_node = net_step_verify },
 };
 
 const char *prep_node_name(const struct prep_run *r, size_t node)
@@ -56,52 +89,6 @@ void prep_set_action(struct prep_image *pi, enum prep_action a, const char *fmt,
     free(pi->why);
     pi->why = sb_detach(&sb);
     pi->action = a;
-}
-
-static size_t report_errors(struct strbuf *errs, size_t n)
-{
-    size_t failed = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (errs[k].len) {
-            log_error("%s", errs[k].buf);
-            failed++;
-        }
-        sb_release(&errs[k]);
-    }
-    return failed;
-}
-
-/* Run one step; returns the number of nodes that failed (1 for a failed
- * local part). */
-static size_t run_step(struct prep_run *r, const struct prep_step *st)
-{
-    size_t *idx = xcalloc(r->cfg->n_nodes + 1, sizeof(*idx)), n = 0, failed = 0;
-    for (size_t i = 0; i < r->cfg->n_nodes; i++)
-        if (st->takes_part(r, i)) idx[n++] = i;
-    if (!n) {
-        log_info("%s: nothing to do", st->title);
-        free(idx);
-        return 0;
-    }
-    log_info("%s (%zu node%s)", st->title, n, plural_s(n));
-    struct strbuf err = STRBUF_INIT;
-    if (st->local && st->local(r, &err)) {
-        log_error("%s", err.buf);
-        failed = 1;
-    }
-    sb_release(&err);
-    if (!failed && st->on_node) {
-        struct strbuf *errs = xcalloc(n, sizeof(*errs));
-        for (size_t k = 0; k < n; k++) sb_init(&errs[k], 0);
-        remote_ctx_run(r->rc, idx, n, r->o->parallel, st->on_node, r, errs);
-        failed = report_errors(errs, n);
-        free(errs);
-        if (failed)
-            log_error("step '%s' failed on %zu of %zu node%s; prepare stopped there", st->name,
-                      failed, n, plural_s(n));
-    }
-    free(idx);
-    return failed;
 }
 
 struct tally {
@@ -202,19 +189,78 @@ static void release(struct prep_run *r)
     artifact_bundle_close(r->b);
 }
 
-static int run_steps(struct prep_run *r)
+/* What a step does on a node, for --dry-run: its description, with the
+ * node's images when the step works on them. */
+static void describe(const struct prep_run *r, const struct prep_step *ps, size_t node,
+                     struct strbuf *out)
+{
+    sb_adds(out, ps->what);
+    if (!ps->lists_images) return;
+    for (int k = 0; k < IMG_COUNT; k++) {
+        if (!(r->node[node].images & (1u << k))) continue;
+        char *ref = config_image_ref(r->cfg, (enum img_kind)k);
+        sb_addf(out, " %s", ref);
+        free(ref);
+    }
+}
+
+/* The plan: one CALL step per table entry that applies (-a or not), each
+ * after the one before, on the nodes that may take part. */
+static void build_plan(struct prep_run *r, struct plan *p)
 {
     int with_bundle = r->o->bundle != NULL;
     for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
-        if (steps[i].with_bundle >= 0 && steps[i].with_bundle != with_bundle) continue;
-        if (run_step(r, &steps[i])) return -1;
+        const struct prep_step *ps = &steps[i];
+        if (ps->with_bundle >= 0 && ps->with_bundle != with_bundle) continue;
+        struct step_call c = { .takes_part = ps->takes_part, .local = ps->local,
+                               .on_node = ps->on_node, .arg = r, .only_if = ps->only_if,
+                               .local_what = ps->local_what };
+        struct step *s = plan_add_call(p, ps->name, ps->title, &c);
+        int (*may)(void *, size_t) = ps->may_take_part ? ps->may_take_part : ps->takes_part;
+        struct strbuf what = STRBUF_INIT;
+        for (size_t n = 0; n < r->cfg->n_nodes; n++) {
+            if (may && !may(r, n)) continue;
+            sb_reset(&what);
+            describe(r, ps, n, &what);
+            step_add_call(s, n, what.buf);
+        }
+        sb_release(&what);
     }
-    return 0;
+}
+
+static void print_dry_run(const struct prep_run *r, const struct plan *p)
+{
+    struct strbuf out = STRBUF_INIT;
+    sb_addf(&out, "Plan for preparing cluster '%s' (%zu steps; images %s). Nothing was "
+            "changed.\n", r->cfg->name, p->n, r->o->bundle ? "from the bundle" : "by docker pull");
+    plan_print(p, r->cfg, &out);
+    fwrite(out.buf, 1, out.len, stdout);
+    fflush(stdout);
+    sb_release(&out);
+}
+
+static int run_plan(struct prep_run *r, const struct plan *p)
+{
+    struct strbuf err = STRBUF_INIT;
+    struct run_stats rs;
+    r->rc = remote_ctx_new(r->cfg->nodes, r->cfg->n_nodes, &r->o->ro);
+    plan_signals_install();
+    int rc = plan_run(p, NULL, r->rc, r->o->parallel, &rs, &err);
+    plan_signals_restore();
+    if (rc == PLAN_INTERRUPTED)
+        log_error("interrupted; run the same command again to go on (what is done is skipped)");
+    else if (rc)
+        log_error("%s\nprepare stopped there; fix the cause and run the same command again",
+                  err.buf);
+    sb_release(&err);
+    report(r);
+    return rc ? -1 : 0;
 }
 
 int prepare_run(const struct m3fs_config *cfg, const struct prepare_opts *o)
 {
     struct prep_run r = { .cfg = cfg, .o = o };
+    struct plan p = { 0 };
     unsigned needed = 0;
     r.node = xcalloc(cfg->n_nodes + 1, sizeof(*r.node));
     for (size_t i = 0; i < cfg->n_nodes; i++) needed |= r.node[i].images = config_node_images(cfg, i);
@@ -222,10 +268,11 @@ int prepare_run(const struct m3fs_config *cfg, const struct prepare_opts *o)
     if (!needed) {
         log_warn("no node has a role that needs an image; nothing to prepare");
     } else if (!o->bundle || !(rc = open_bundle(&r, needed))) {
-        r.rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &o->ro);
-        rc = run_steps(&r);
-        report(&r);
+        build_plan(&r, &p);
+        if (o->dry_run) print_dry_run(&r, &p);
+        else rc = run_plan(&r, &p);
     }
+    plan_free(&p);
     release(&r);
     return rc;
 }

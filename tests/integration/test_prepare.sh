@@ -83,6 +83,16 @@ prep_cluster_yml "$M3FS_LAB_DIR" "$W/c.yml" "$REG"
 images_on() { on "$1" "docker images --format '{{.Repository}}:{{.Tag}}'" | LC_ALL=C sort | tr '\n' ' '; }
 prepare() { mx cluster prepare -c "$W/c.yml" "$@" >"$W/out" 2>&1; }
 
+# --- --dry-run: every step, its nodes and what runs; nothing touched ----------
+prepare -a "$W/bundle.tar" --dry-run
+rc=$?
+if [ $rc -eq 0 ] && has "Plan for preparing cluster" && has "[1] docker: checking docker" &&
+    has "[7] images: sending and loading images" && has "call: docker is installed" &&
+    has "read the whole bundle and check every image" &&
+    [ -z "$(images_on 1)$(images_on 2)$(on 1 'ls -A /opt/3fs 2>/dev/null')" ]; then
+    ok "prepare --dry-run prints the plan and touches no node"
+else bad "prepare --dry-run (rc=$rc)"; fi
+
 # --- first run: exactly the right images on each node -------------------------
 prepare -a "$W/bundle.tar"
 rc=$?
@@ -129,7 +139,7 @@ no_listener="lab-n1: mgmtd, monitor would not listen on 198.18.0.11, the node's 
 mx cluster prepare -c "$W/nics.yml" -a "$W/bundle.tar" >"$W/out" 2>&1
 rc=$?
 if [ $rc -eq 1 ] && has "$no_listener" && has "lab-n3: storage would find no NIC to listen on" &&
-    has "step 'listen' failed on 2 of 2 nodes" && ! has "sending"; then
+    has "'listen: checking the NICs 3FS listens on' failed on 2 of 2 nodes" && ! has "sending"; then
     ok "prepare: listenNics without the nodes' NIC refused at the listen step"
 else bad "prepare with listenNics [eth1] (rc=$rc)"; fi
 mx cluster create -c "$W/nics.yml" --skip-bench >"$W/out" 2>&1
@@ -189,7 +199,7 @@ kill "$dpid" && for _ in $(seq 100); do kill -0 "$dpid" 2>/dev/null || break; sl
 prepare -a "$W/bundle.tar"
 rc=$?
 if [ $rc -eq 1 ] && has "lab-n3: docker is installed but its daemon does not answer" &&
-    has "systemctl start docker" && has "step 'docker' failed on 1 of 3 nodes" &&
+    has "systemctl start docker" && has "'docker: checking docker' failed on 1 of 3 nodes" &&
     [ -z "$(on 1 'ls /opt/3fs/images/*.sha256 2>/dev/null')" ]; then
     ok "stopped dockerd on n3 reported before any copy"
 else bad "docker down (rc=$rc)"; fi
@@ -208,7 +218,7 @@ lan0="lab-n1: mgmtd, monitor would not listen on 198.18.0.11, the node's 3FS add
 mx cluster prepare -c "$W/lan0.yml" >"$W/out" 2>&1
 rc=$?
 if [ $rc -eq 1 ] && has "$lan0" && has "rename the NIC (a udev rule or a systemd .link file)" &&
-    has "step 'listen' failed on 1 of 1 node" && ! has "pulling images"; then
+    has "'listen: checking the NICs 3FS listens on' failed on 1 of 1 node" && ! has "pulling images"; then
     ok "prepare on a lab with NIC lan0 refused, naming the NIC rule and the fix"
 else bad "prepare on lan0 (rc=$rc)"; fi
 mx cluster create -c "$W/lan0.yml" --skip-bench >"$W/out" 2>&1
