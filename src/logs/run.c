@@ -33,9 +33,8 @@ static void run_release(struct logs_run *r)
 static void nodes_phase(struct logs_run *r, struct remote_ctx *rc, struct logs_summary *sum)
 {
     const struct logs_opts *o = r->o;
-    struct strbuf *errs = xcalloc(o->n_nodes ? o->n_nodes : 1, sizeof(*errs));
-    for (size_t k = 0; k < o->n_nodes; k++) sb_init(&errs[k], 0);
-    remote_ctx_run(rc, o->nodes, o->n_nodes, o->parallel, node_collect, r, errs);
+    struct strbuf *errs =
+        remote_ctx_run_errs(rc, o->nodes, o->n_nodes, o->parallel, node_collect, r, NULL);
     for (size_t k = 0; k < o->n_nodes; k++) {
         const struct m3fs_node *n = &o->cfg->nodes[o->nodes[k]];
         int reached = r->reached[o->nodes[k]];
@@ -44,9 +43,8 @@ static void nodes_phase(struct logs_run *r, struct remote_ctx *rc, struct logs_s
         ix_node(&r->ix, n->name, n->host, reached ? NULL : errs[k].buf);
         if (reached) sum->reached++;
         else sum->unreachable++;
-        sb_release(&errs[k]);
     }
-    free(errs);
+    remote_errs_free(errs, o->n_nodes);
 }
 
 /* index.json, masked, as the archive's last entry. */
