@@ -1,6 +1,6 @@
 /* Internal to src/prepare: the network steps of `cluster prepare`
- * (network.c), listed in the step table of prepare.c.  Owner: network
- * engineer.  Every step function takes the struct prep_run as arg. */
+ * (network.c), listed in the step table of prepare.c.  Every step
+ * function takes the struct prep_run as arg. */
 #ifndef M3FS_NETWORK_INT_H
 #define M3FS_NETWORK_INT_H
 

@@ -1,8 +1,9 @@
 /* Internal to src/prepare: the state of one `cluster prepare` run and the
- * steps that work on it.  Owner: prepare engineer.
+ * steps that work on it.
  *
- * struct prep_run owns node[] (one entry per cfg->nodes, indexed like it)
- * and every string inside; prep_run_release() frees them. */
+ * struct prep_run owns node[] (one entry per cfg->nodes, indexed like it),
+ * every string inside, the bundle and the remote_ctx; release() in
+ * prepare.c frees them. */
 #ifndef M3FS_PREPARE_INT_H
 #define M3FS_PREPARE_INT_H
 
