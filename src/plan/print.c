@@ -17,6 +17,48 @@ static const char *target_verb(const struct step *s, const struct step_target *t
     return s->op == STEP_RUN ? "run" : t->watch ? "watch" : "until";
 }
 
+/* Length of the shell word at w as sh_quote() writes it ('...' runs joined
+ * by \'), and whether it spans lines. */
+static size_t quoted_len(const char *w, int *multiline)
+{
+    const char *p = w;
+    while (*p == '\'' || !strncmp(p, "\\'", 2)) {
+        if (*p == '\\') {
+            p += 2;
+            continue;
+        }
+        const char *e = strchr(p + 1, '\'');
+        if (!e) return 0;
+        if (memchr(p, '\n', (size_t)(e - p))) *multiline = 1;
+        p = e + 1;
+    }
+    return (size_t)(p - w);
+}
+
+/* cmd with each embedded script (`sh -c 'CODE' m3fs-NAME ...`, services'
+ * script_call) shown as <templates/m3fs-NAME.sh>: its text is in the
+ * source tree, and repeating it in every command would bury the arguments. */
+static void add_cmd(struct strbuf *out, const char *cmd)
+{
+    static const char lead[] = "sh -c ";
+    for (const char *p = cmd; *p;) {
+        const char *hit = strstr(p, lead);
+        int multi = 0;
+        size_t n = hit ? quoted_len(hit + strlen(lead), &multi) : 0;
+        const char *name = hit ? hit + strlen(lead) + n : NULL;
+        if (!hit || !n || !multi || strncmp(name, " m3fs-", 6)) {
+            size_t upto = hit ? (size_t)(hit - p) + strlen(lead) : strlen(p);
+            sb_add(out, p, upto);
+            p += upto;
+            continue;
+        }
+        size_t nl = strcspn(name + 1, " ");
+        sb_add(out, p, (size_t)(hit - p) + strlen(lead));
+        sb_addf(out, "<templates/%.*s.sh>", (int)nl, name + 1);
+        p = name;
+    }
+}
+
 static void fmt_ms(long ms, struct strbuf *out)
 {
     format_duration_ms(ms, out);
@@ -101,9 +143,17 @@ void plan_print(const struct plan *p, const struct m3fs_config *cfg, struct strb
             const struct step_target *t = &s->t[k];
             if (!k || s->t[k - 1].node != t->node)
                 sb_addf(out, "  %s (%s):\n", cfg->nodes[t->node].name, cfg->nodes[t->node].host);
-            if (t->skip_if) sb_addf(out, "      skip if: %s\n", t->skip_if);
+            if (t->skip_if) {
+                sb_adds(out, "      skip if: ");
+                add_cmd(out, t->skip_if);
+                sb_addch(out, '\n');
+            }
             if (s->op == STEP_PUT) print_put(s, k, cfg, out);
-            else sb_addf(out, "      %s: %s\n", target_verb(s, t), t->cmd);
+            else {
+                sb_addf(out, "      %s: ", target_verb(s, t));
+                add_cmd(out, t->cmd);
+                sb_addch(out, '\n');
+            }
         }
     }
     /* Mask every registered secret in what was added (belt and braces). */

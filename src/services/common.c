@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/embedded.h"
 #include "m3fs/sha256.h"
 #include "m3fs/network.h"
 #include "m3fs/shquote.h"
@@ -52,6 +53,40 @@ char *wd_path(const struct plan_ctx *ctx, const char *sub)
 int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out)
 {
     return tmpl_render_embedded(name, tv, out, &ctx->err);
+}
+
+/* `sh -c CODE NAME ` with CODE the script's lines that are not comments
+ * (it goes with every command that calls it). */
+static void script_code(struct strbuf *out, const char *name, const char *text)
+{
+    struct strbuf code = STRBUF_INIT;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
+        p += n;
+    }
+    sb_adds(out, "sh -c ");
+    sh_quote(out, code.buf);
+    sb_addf(out, " %.*s ", (int)(strlen(name) - 3), name);
+    sb_release(&code);
+}
+
+void script_call(struct strbuf *out, const char *name)
+{
+    const struct m3fs_embedded_file *f = embedded_find(name);
+    if (!f) abort(); /* a script missing from templates/: a build defect */
+    script_code(out, name, f->data);
+}
+
+int script_call_tmpl(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv,
+                     struct strbuf *out)
+{
+    struct strbuf script = STRBUF_INIT;
+    int rc = render(ctx, name, tv, &script);
+    if (!rc) script_code(out, name, script.buf);
+    sb_release(&script);
+    return rc;
 }
 
 void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv)
@@ -202,14 +237,6 @@ void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb)
     sb_release(&na);
 }
 
-/* docker stop (a graceful SIGTERM) then rm, of the container named q (quoted). */
-static void stop_rm(struct strbuf *sb, const char *q, long stop_s)
-{
-    sb_adds(sb, "docker stop ");
-    if (stop_s) sb_addf(sb, "-t %ld ", stop_s);
-    sb_addf(sb, "%s >/dev/null 2>&1; docker rm -f %s >/dev/null", q, q);
-}
-
 static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
 {
     struct strbuf sb = STRBUF_INIT;
@@ -222,30 +249,29 @@ static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
     sb_release(&sb);
 }
 
-/* The container's command checks for itself (one `docker container
- * inspect`): same digest and running is PLAN_DONE_MARK; otherwise an old
- * container is replaced. */
+/* The container's command checks for itself (templates/m3fs-ctr.sh run):
+ * same digest and running is PLAN_DONE_MARK; otherwise an old container
+ * is replaced. */
 void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
 {
     char hex[SHA256_HEX_LEN + 1];
     ctr_digest(c, hex);
-    struct strbuf cmd = STRBUF_INIT, name = STRBUF_INIT;
-    sh_quote(&name, c->name);
-    sb_addf(&cmd, "cur=$(docker container inspect -f '{{index .Config.Labels \"m3fs.digest\"}} "
-            "{{.State.Running}}' %s 2>/dev/null); if test \"$cur\" = '%s true'; then "
-            "echo '" PLAN_DONE_MARK "'; exit 0; fi; ", name.buf, hex);
-    if (c->net_args_file) net_args_read(c->net_args_file, &cmd);
-    if (c->pre.len) sb_addf(&cmd, "%s && ", c->pre.buf);
-    sb_addf(&cmd, "if test -n \"$cur\"; then printf 'note: replacing container %%s: its "
-            "configuration changed or it is not running\\n' %s >&2; ", name.buf);
-    stop_rm(&cmd, name.buf, c->stop_s);
-    sb_addf(&cmd, "; fi && docker run --detach --name %s --label m3fs.digest=%s", name.buf, hex);
-    if (c->stop_s) sb_addf(&cmd, " --stop-timeout %ld", c->stop_s);
+    struct strbuf cmd = STRBUF_INIT;
+    script_call(&cmd, "m3fs-ctr.sh");
+    sb_adds(&cmd, "run ");
+    sh_quote(&cmd, PLAN_DONE_MARK);
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, c->name);
+    sb_addf(&cmd, " %s ", hex);
+    if (c->stop_s) sb_addf(&cmd, "%ld ", c->stop_s);
+    else sb_adds(&cmd, "'' ");
+    sh_quote(&cmd, c->net_args_file ? c->net_args_file : "");
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, c->pre.buf);
     for (size_t i = 0; i < c->opts.n; i++) {
         sb_addch(&cmd, ' ');
         sh_quote(&cmd, c->opts.v[i]);
     }
-    if (c->net_args_file) sb_adds(&cmd, " \"$@\"");
     sb_addch(&cmd, ' ');
     sh_quote(&cmd, c->image);
     for (size_t i = 0; i < c->cmd.n; i++) {
@@ -254,17 +280,15 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     }
     step_add_run(s, node, cmd.buf, NULL);
     sb_release(&cmd);
-    sb_release(&name);
 }
 
 char *ctr_remove_cmd(const char *name, long stop_s)
 {
-    struct strbuf sb = STRBUF_INIT, q = STRBUF_INIT;
-    sh_quote(&q, name);
-    sb_addf(&sb, "if docker container inspect %s >/dev/null 2>&1; then ", q.buf);
-    stop_rm(&sb, q.buf, stop_s);
-    sb_adds(&sb, "; fi");
-    sb_release(&q);
+    struct strbuf sb = STRBUF_INIT;
+    script_call(&sb, "m3fs-ctr.sh");
+    sb_adds(&sb, "remove ");
+    sh_quote(&sb, name);
+    if (stop_s) sb_addf(&sb, " %ld", stop_s);
     return sb_detach(&sb);
 }
 
@@ -334,26 +358,36 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd)
 
 /* --- waits ---------------------------------------------------------------- */
 
-void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n)
+/* `sh -c SCRIPT m3fs-wait SUB GIVE_UP_MARK RESTARTS ` (templates/m3fs-wait.sh). */
+static void wait_script(struct strbuf *sb, const char *sub)
+{
+    script_call(sb, "m3fs-wait.sh");
+    sb_addf(sb, "%s ", sub);
+    sh_quote(sb, PLAN_GIVE_UP_MARK);
+    sb_addf(sb, " %d", CRASH_RESTARTS);
+}
+
+static void add_words(struct strbuf *sb, const char *const *words, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        struct strbuf q = STRBUF_INIT;
-        sh_quote(&q, ctrs[i]);
-        sb_addf(sb, "r=$(docker container inspect -f '{{.RestartCount}} {{.State.Status}}' %s "
-                "2>/dev/null); if test \"${r%%%% *}\" -ge %d 2>/dev/null && test \"${r#* }\" != "
-                "running; then printf '" PLAN_GIVE_UP_MARK "container %%s keeps restarting (%%s "
-                "restarts); its last log lines:\\n' %s \"${r%%%% *}\"; docker logs --tail 20 %s 2>&1 "
-                "| sed 's/^/    /'; exit 1; fi; ", q.buf, CRASH_RESTARTS, q.buf, q.buf);
-        sb_release(&q);
+        sb_addch(sb, ' ');
+        sh_quote(sb, words[i]);
     }
+}
+
+void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n)
+{
+    wait_script(sb, "guard");
+    add_words(sb, ctrs, n);
 }
 
 char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n)
 {
     struct strbuf sb = STRBUF_INIT;
-    sb_addf(&sb, "if { %s; }; then exit 0; fi; ", check);
-    crash_guard(&sb, ctrs, n);
-    sb_adds(&sb, "exit 1");
+    wait_script(&sb, "check");
+    sb_addf(&sb, " %zu", n);
+    add_words(&sb, ctrs, n);
+    sb_addf(&sb, " %s", check);
     return sb_detach(&sb);
 }
 

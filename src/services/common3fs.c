@@ -214,29 +214,14 @@ static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struc
     }
 }
 
-/* `sh -c SCRIPT m3fs-heartbeat ` with templates/m3fs-heartbeat.sh, its
- * comment lines left out (it goes with every poll). */
+/* `sh -c SCRIPT m3fs-heartbeat ` (templates/m3fs-heartbeat.sh). */
 static int hb_script(struct plan_ctx *ctx, struct strbuf *out)
 {
     struct tmpl_vars tv = TMPL_VARS_INIT;
-    struct strbuf script = STRBUF_INIT, code = STRBUF_INIT;
     tmpl_set(&tv, "suspect", PLAN_SUSPECT_MARK);
     tmpl_set(&tv, "admin_cli", ADMIN_CLI);
-    int rc = render(ctx, "m3fs-heartbeat.sh", &tv, &script);
-    for (const char *p = script.buf; !rc && *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
-        p += n;
-    }
-    if (!rc) {
-        sb_adds(out, "sh -c ");
-        sh_quote(out, code.buf);
-        sb_adds(out, " m3fs-heartbeat ");
-    }
-    sb_release(&code);
+    int rc = script_call_tmpl(ctx, "m3fs-heartbeat.sh", &tv, out);
     tmpl_vars_free(&tv);
-    sb_release(&script);
     return rc;
 }
 
@@ -277,7 +262,7 @@ static void hb_watches(struct plan_ctx *ctx, struct step *s, size_t mg0, const c
         struct strvec ctrs = STRVEC_INIT;
         hb_services(ctx, node, 0, &args, &ctrs);
         crash_guard(&cmd, (const char *const *)ctrs.v, ctrs.n);
-        sb_addf(&cmd, "%swatch%s", script, args.buf);
+        sb_addf(&cmd, " && %swatch%s", script, args.buf);
         step_add_watch(s, node, cmd.buf);
         sv_clear(&ctrs);
         sb_release(&cmd), sb_release(&args);

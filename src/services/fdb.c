@@ -39,28 +39,30 @@ static void start_step(struct plan_ctx *ctx, struct plan *p, const size_t *nodes
     free(logs);
 }
 
-static char *fdbcli(const struct plan_ctx *ctx, const char *what)
+/* `sh -c SCRIPT m3fs-fdb SUB CONTAINER [ARG]` (templates/m3fs-fdb.sh). */
+static char *fdb_script(const struct plan_ctx *ctx, const char *sub, const char *arg)
 {
     struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, "docker exec ");
+    script_call(&sb, "m3fs-fdb.sh");
+    sb_addf(&sb, "%s ", sub);
     sh_quote(&sb, ctx->cfg->svc[SVC_FDB].container_name);
-    sb_adds(&sb, " fdbcli --exec ");
-    sh_quote(&sb, what);
+    if (arg) {
+        sb_addch(&sb, ' ');
+        sh_quote(&sb, arg);
+    }
     return sb_detach(&sb);
 }
 
 static void configure_steps(struct plan_ctx *ctx, struct plan *p, size_t first, size_t n)
 {
     char *conf = xstrfmt("configure new %s ssd", redundancy(n));
-    char *cfgcmd = fdbcli(ctx, conf), *status = fdbcli(ctx, "status minimal");
-    char *avail = xstrfmt("%s | grep 'The database is available'", status);
+    char *cfg1 = fdb_script(ctx, "configure", conf + strlen("configure "));
+    char *avail = fdb_script(ctx, "available", NULL);
     char *title = xstrfmt("configure the database (%s)", conf);
     struct step *s = plan_add_step(p, "fdb", STEP_WAIT, title);
     s->wait_for = xstrfmt("'%s' to succeed", conf);
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
     s->interval_ms = 1000;
-    char *cfg1 = xstrfmt("out=$(%s 2>&1); rc=$?; echo \"$out\"; test $rc = 0 || "
-                         "echo \"$out\" | grep -q 'Database already exists'", cfgcmd);
     const char *ctr = ctx->cfg->svc[SVC_FDB].container_name;
     char *cmd = wait_guarded(cfg1, ctr), *avail_g = wait_guarded(avail, ctr);
     step_add_run(s, first, cmd, avail);
@@ -69,7 +71,7 @@ static void configure_steps(struct plan_ctx *ctx, struct plan *p, size_t first, 
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
     step_add_run(s, first, avail_g, NULL);
-    free(conf), free(cfgcmd), free(status), free(avail), free(title), free(cmd), free(cfg1);
+    free(conf), free(avail), free(title), free(cmd), free(cfg1);
     free(avail_g);
 }
 

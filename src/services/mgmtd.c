@@ -60,9 +60,14 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
     s->wait_for = xstrdup("admin_cli list-nodes to show PRIMARY_MGMTD");
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    char *cli = admin_cli_cmd(ctx->cfg->svc[SVC_MGMTD].container_name, "list-nodes", 0);
-    char *check = xstrfmt("%s | awk '/PRIMARY_MGMTD/ {f = 1} {print} END {exit !f}'", cli);
-    char *cmd = wait_guarded(check, ctx->cfg->svc[SVC_MGMTD].container_name);
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf check = STRBUF_INIT;
+    tmpl_set(&tv, "admin_cli", ADMIN_CLI);
+    if (script_call_tmpl(ctx, "m3fs-mgmtd.sh", &tv, &check)) abort(); /* every key is set */
+    tmpl_vars_free(&tv);
+    sb_adds(&check, "primary ");
+    sh_quote(&check, ctx->cfg->svc[SVC_MGMTD].container_name);
+    char *cmd = wait_guarded(check.buf, ctx->cfg->svc[SVC_MGMTD].container_name);
     step_add_run(s, first, cmd, NULL);
     step_add_hint(s, "keeps restarting",
                   "mgmtd keeps failing at start; its last log lines are above. \"Init config "
@@ -74,7 +79,7 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
                   "ib_devices.allow_no_usable_devices (networkType TCP sets it). An empty "
                   "FoundationDB is not a cause: mgmtd then starts on built-in defaults.");
     step_add_hint(s, NO_RDMA_MATCH, NO_RDMA_HINT);
-    free(cli), free(cmd), free(check);
+    free(cmd), sb_release(&check);
 }
 
 int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p)

@@ -42,6 +42,14 @@ void net_vars(const struct plan_ctx *ctx, size_t node, struct tmpl_vars *tv);
 char *wd_path(const struct plan_ctx *ctx, const char *sub);
 /* Render an embedded template into out; -1 with ctx->err set. */
 int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out);
+/* Shell beyond one simple command lives in scripts under templates/ and is
+ * called as `sh -c CODE NAME ARG...`: these append `sh -c CODE NAME ` (CODE:
+ * templates/NAME.sh without its comment lines; rendered with tv for the _tmpl
+ * form, which returns -1 with ctx->err set on a template error).  Callers
+ * append the arguments, each sh_quote()d. */
+void script_call(struct strbuf *out, const char *name);
+int script_call_tmpl(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv,
+                     struct strbuf *out);
 /* Variables every 3FS file uses: cluster id, mgmtd addresses, tcp flags,
  * log level. */
 void common_vars(const struct plan_ctx *ctx, struct tmpl_vars *tv);
@@ -169,11 +177,13 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
  * container's last log lines) when `container` on the same node has
  * restarted CRASH_RESTARTS times and is not running at that moment (it
  * waits for its next restart): a crash loop will not heal by waiting.  The
- * _n form guards several containers. */
+ * _n form guards several containers.  check is one simple command (its
+ * words sh_quote()d; shell beyond that goes in a script: script_call). */
 #define CRASH_RESTARTS 4
 char *wait_guarded(const char *check, const char *container);
 char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n);
-/* Append the guard alone (for a watch: it exits 1 after giving up). */
+/* Append the guard alone: a command that exits 1 after giving up, else 0
+ * (for a watch: `GUARD && WATCH`).  Both run templates/m3fs-wait.sh. */
 void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n);
 
 /* Indices of the nodes of a service (first_only: just the first). */

@@ -679,19 +679,23 @@ static void test_storage_graceful_stop(void **state)
             for (size_t k = 0; k < b.p.steps[i].n; k++) {
                 const char *cmd = b.p.steps[i].t[k].cmd;
                 if (!cmd) continue;
-                /* every removal of a storage container stops it first */
-                for (const char *p = cmd; (p = strstr(p, "docker rm -f '3fs-storage'")); p++) {
-                    const char *stop = strstr(cmd, "docker stop -t 300 '3fs-storage'");
-                    assert_true(stop && stop < p);
+                /* every removal or replacement of a storage container
+                 * (templates/m3fs-ctr.sh) gives it 300 s */
+#define RUN_OF(ctr) "m3fs-ctr run '" PLAN_DONE_MARK "' '" ctr "' "
+                const char *run = strstr(cmd, RUN_OF("3fs-storage"));
+                const char *rm = strstr(cmd, "m3fs-ctr remove '3fs-storage'");
+                if (rm) assert_non_null(strstr(rm, "'3fs-storage' 300"));
+                if (run) assert_non_null(strstr(run, " 300 '"));
+                if (rm || run) {
                     assert_true(b.p.steps[i].timeout_ms > 300000);
                     storage_stops++;
                 }
-                assert_null(strstr(cmd, "docker rm -f '3fs-meta'") &&
-                            !strstr(cmd, "docker stop '3fs-meta'") ? cmd : NULL);
-                if (create && strstr(cmd, "docker run --detach --name '3fs-storage'"))
-                    assert_non_null(strstr(cmd, " --stop-timeout 300 "));
-                if (strstr(cmd, "docker run --detach --name '3fs-meta'"))
-                    assert_null(strstr(cmd, "--stop-timeout"));
+                const char *rm_meta = strstr(cmd, "m3fs-ctr remove '3fs-meta'");
+                if (rm_meta) /* no STOP_S argument: docker stop's own grace */
+                    assert_true(strncmp(rm_meta + strlen("m3fs-ctr remove '3fs-meta'"), " 3", 2));
+                const char *run_meta = strstr(cmd, RUN_OF("3fs-meta"));
+                if (run_meta) assert_non_null(strstr(run_meta, "'' '"));
+#undef RUN_OF
             }
         assert_int_equal(storage_stops, create ? 3 : 6); /* replace; destroy: both steps */
         built_free(&b);
@@ -723,7 +727,8 @@ static void test_heartbeat_wait(void **state)
         assert_true(s->t[k].watch);
         assert_int_equal(s->t[k].node, k);
         assert_non_null(strstr(s->t[k].cmd, "m3fs-heartbeat watch 'meta on "));
-        assert_non_null(strstr(s->t[k].cmd, "'3fs-storage' 2>/dev/null); if test"));
+        assert_non_null(strstr(s->t[k].cmd, " m3fs-wait guard 'm3fs: give up: ' 4 '"));
+        assert_non_null(strstr(s->t[k].cmd, "'3fs-storage' && sh -c "));
         assert_null(strstr(s->t[k].cmd, "\n#")); /* the script's comments stay home */
     }
     assert_true(s->suspect_ms >= 30000 && s->suspect_ms < s->timeout_ms);

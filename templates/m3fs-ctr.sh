@@ -1,0 +1,60 @@
+# m3fs-ctr - run by m3fs (sh -c SCRIPT m3fs-ctr ...) to start or remove one
+# long-running container (src/services/common.c, ctr_add_run and
+# ctr_remove_cmd).  STOP_S, when not empty, is the seconds docker stop gives
+# SIGTERM before SIGKILL (docker stop -t, docker run --stop-timeout).
+#
+#   run DONE_MARK NAME DIGEST STOP_S NET_ARGS_FILE PRE OPTION... IMAGE [ARG]...
+#       A container NAME labelled m3fs.digest=DIGEST and running is left
+#       alone (prints DONE_MARK).  Otherwise the shell command PRE runs (may
+#       be empty), an old container NAME is stopped and removed, and a new
+#       one is started with the lines of NET_ARGS_FILE (if it exists; written
+#       by `m3fs cluster prepare`) and the OPTIONs before IMAGE.
+#   remove NAME STOP_S
+#       stop and remove container NAME if it exists.
+stop_rm() {
+    docker stop ${2:+-t "$2"} "$1" >/dev/null 2>&1
+    docker rm -f "$1" >/dev/null
+}
+
+run() {
+    done_mark=$1 name=$2 digest=$3 stop=$4 net_args=$5 pre=$6
+    shift 6
+    cur=$(docker container inspect -f '{{index .Config.Labels "m3fs.digest"}} {{.State.Running}}' "$name" 2>/dev/null)
+    if [ "$cur" = "$digest true" ]; then
+        echo "$done_mark"
+        exit 0
+    fi
+    if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
+    if [ -n "$cur" ]; then
+        printf 'note: replacing container %s: its configuration changed or it is not running\n' "$name" >&2
+        stop_rm "$name" "$stop" || exit 1
+    fi
+    # The network's arguments go first: append each line, then rotate the
+    # arguments given (OPTION... IMAGE [ARG]...) behind them.
+    if [ -f "$net_args" ]; then
+        n=$#
+        while IFS= read -r a || [ -n "$a" ]; do
+            if [ -n "$a" ]; then set -- "$@" "$a"; fi
+        done <"$net_args"
+        while [ "$n" -gt 0 ]; do
+            set -- "$@" "$1"
+            shift
+            n=$((n - 1))
+        done
+    fi
+    exec docker run --detach --name "$name" --label "m3fs.digest=$digest" ${stop:+--stop-timeout "$stop"} "$@"
+}
+
+case $1 in
+run)
+    shift
+    run "$@"
+    ;;
+remove)
+    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3"; fi
+    ;;
+*)
+    echo "m3fs-ctr: unknown command ${1:-(none)}" >&2
+    exit 2
+    ;;
+esac

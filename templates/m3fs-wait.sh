@@ -1,0 +1,48 @@
+# m3fs-wait - run by m3fs (sh -c SCRIPT m3fs-wait ...) in the waits of
+# `cluster create` (src/services/common.c, wait_guarded_n and crash_guard).
+#
+#   guard GIVE_UP_MARK RESTARTS CONTAINER...
+#       exit 1, printing GIVE_UP_MARK and the container's last log lines,
+#       when a CONTAINER has restarted at least RESTARTS times and is not
+#       running now (a crash loop: waiting longer cannot help); else exit 0.
+#   check GIVE_UP_MARK RESTARTS K CONTAINER_1 ... CONTAINER_K COMMAND [ARG]...
+#       exit 0 when COMMAND succeeds; otherwise the guard above for the K
+#       containers, then exit 1 (not yet).
+guard() {
+    mark=$1 max=$2
+    shift 2
+    for ctr; do
+        r=$(docker container inspect -f '{{.RestartCount}} {{.State.Status}}' "$ctr" 2>/dev/null) || continue
+        n=${r%% *} state=${r#* }
+        if [ "$n" -ge "$max" ] 2>/dev/null && [ "$state" != running ]; then
+            printf '%scontainer %s keeps restarting (%s restarts); its last log lines:\n' "$mark" "$ctr" "$n"
+            docker logs --tail 20 "$ctr" 2>&1 | sed 's/^/    /'
+            exit 1
+        fi
+    done
+}
+
+case $1 in
+guard)
+    shift
+    guard "$@"
+    ;;
+check)
+    mark=$2 max=$3 k=$4
+    shift 4
+    ctrs=
+    while [ "$k" -gt 0 ]; do
+        ctrs="$ctrs $1"
+        shift
+        k=$((k - 1))
+    done
+    if "$@"; then exit 0; fi
+    # shellcheck disable=SC2086 # container names are plain words
+    guard "$mark" "$max" $ctrs
+    exit 1
+    ;;
+*)
+    echo "m3fs-wait: unknown command ${1:-(none)}" >&2
+    exit 2
+    ;;
+esac
