@@ -133,55 +133,48 @@ static int table_files(struct plan_ctx *ctx, struct file_set *fs, size_t *parts)
     return rc;
 }
 
-/* Exit 0 when every id of ids_file shows in the output of the admin_cli
- * commands; prints how many are missing otherwise.  `filter` narrows the
- * rows that count (awk condition, "1" for all). */
-static char *all_listed(const struct plan_ctx *ctx, const char *ids_file, const char *cmds,
-                        const char *filter)
+/* `sh -c SCRIPT m3fs-chains WHAT CONTAINER IDS_FILE` (templates/m3fs-chains.sh):
+ * a check that every id of ids_file shows in a listing. */
+static char *chains_script(struct plan_ctx *ctx, const char *what, const char *ids_file)
 {
-    char *ids = wd_path(ctx, ids_file);
+    struct tmpl_vars tv = TMPL_VARS_INIT;
     struct strbuf sb = STRBUF_INIT;
-    sb_addf(&sb, "{ %s; } | awk 'NR == FNR {want[$1]; next} {print} (%s) {delete want[$1]} "
-            "END {n = 0; for (k in want) n++; if (n) print n \" not there yet\"; exit n > 0}' ",
-            cmds, filter);
+    tmpl_set(&tv, "admin_cli", ADMIN_CLI);
+    if (script_call_tmpl(ctx, "m3fs-chains.sh", &tv, &sb)) abort(); /* every key is set */
+    tmpl_vars_free(&tv);
+    char *ids = wd_path(ctx, ids_file);
+    sb_addf(&sb, "%s ", what);
+    sh_quote(&sb, container(ctx));
+    sb_addch(&sb, ' ');
     sh_quote(&sb, ids);
-    sb_adds(&sb, " -");
     free(ids);
     return sb_detach(&sb);
 }
+
+#define TARGET_IDS "mgmtd/config.d/chains/target_ids.txt"
 
 /* The create-target parts run at the same time, one admin_cli each; a
  * failed line does not stop the others (admin_cli goes on after errors),
  * and the check after them decides. */
 static void targets_step(struct plan_ctx *ctx, struct plan *p, size_t first, size_t parts)
 {
-    char *lt = admin_cli_cmd(container(ctx), "list-targets", 1);
-    char *lto = admin_cli_cmd(container(ctx), "list-targets --orphan", 1);
-    char *both = xstrfmt("%s; %s", lt, lto);
-    char *check = all_listed(ctx, "mgmtd/config.d/chains/target_ids.txt", both, "1");
+    char *check = chains_script(ctx, "targets", TARGET_IDS);
     struct strbuf cmd = STRBUF_INIT;
-    sb_adds(&cmd, "docker exec ");
-    sh_quote(&cmd, container(ctx));
-    sb_adds(&cmd, " sh -c ");
-    sh_quote(&cmd, "for f in \"$@\"; do /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
-                   "--config.user_info.token \"$(cat /opt/3fs/etc/token.txt)\" < \"$f\" & "
-                   "done; wait");
-    sb_adds(&cmd, " sh");
+    char *create = chains_script(ctx, "create-targets", TARGET_IDS);
+    sb_adds(&cmd, create);
     for (size_t i = 0; i < parts; i++) sb_addf(&cmd, " " CHAINS_DIR "/" CREATE_PART "%zu.txt", i);
-    sb_addf(&cmd, "; %s", check);
     char *title = xstrfmt("create %zu storage targets (create-target, %zu at a time)",
                           ctx->ct->n_targets, parts);
     struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
     step_add_run(s, first, cmd.buf, check);
     sb_release(&cmd);
-    free(lt), free(lto), free(both), free(check), free(title);
+    free(create), free(check), free(title);
 }
 
 static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
                          const struct file_set *fs)
 {
-    char *lc = admin_cli_cmd(container(ctx), "list-chains", 1);
-    char *check = all_listed(ctx, "mgmtd/config.d/chains/chain_ids.txt", lc, "1");
+    char *check = chains_script(ctx, "chains", "mgmtd/config.d/chains/chain_ids.txt");
     char *up = admin_cli_cmd(container(ctx), "upload-chains " CHAINS_DIR "/" CT_FILE_CHAINS, 1);
     char *title = xstrfmt("upload %zu chains (upload-chains)", ctx->ct->n_chains);
     struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
@@ -195,14 +188,12 @@ static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
     const struct strbuf *table = fs_get(fs, CT_FILE_TABLE);
     if (table) sha256_buf_hex(table->buf, table->len, hex);
     step_set_state(s, "upload-chain-table", hex);
-    free(lc), free(check), free(up), free(title), free(desc), free(upt);
+    free(check), free(up), free(title), free(desc), free(upt);
 }
 
 static void serving_step(struct plan_ctx *ctx, struct plan *p, size_t first)
 {
-    char *lt = admin_cli_cmd(container(ctx), "list-targets", 1);
-    char *check = all_listed(ctx, "mgmtd/config.d/chains/target_ids.txt", lt,
-                             "/SERVING/ && /UPTODATE/");
+    char *check = chains_script(ctx, "serving", TARGET_IDS);
     struct step *s = plan_add_step(p, "3fs", STEP_WAIT, "wait until every target is "
                                    "SERVING-UPTODATE");
     s->wait_for = xstrdup("every target of the chain table to be SERVING-UPTODATE in "
@@ -210,7 +201,7 @@ static void serving_step(struct plan_ctx *ctx, struct plan *p, size_t first)
     s->timeout_ms = (long)ctx->cfg->storage.wait_chains_serving_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
     step_add_run(s, first, check, NULL);
-    free(lt), free(check);
+    free(check);
 }
 
 int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
