@@ -9,8 +9,10 @@
 #       be empty), an old container NAME is stopped and removed, and a new
 #       one is started with the lines of NET_ARGS_FILE (if it exists; written
 #       by `m3fs cluster prepare`) and the OPTIONs before IMAGE.
-#   remove NAME STOP_S
-#       stop and remove container NAME if it exists.
+#   remove NAME STOP_S [PATH]
+#       stop and remove container NAME if it exists, then rm -rf PATH.
+#   absent NAME [PATH]
+#       exit 0 when container NAME does not exist and PATH is gone.
 stop_rm() {
     docker stop ${2:+-t "$2"} "$1" >/dev/null 2>&1
     docker rm -f "$1" >/dev/null
@@ -51,7 +53,12 @@ run)
     run "$@"
     ;;
 remove)
-    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3"; fi
+    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3" || exit 1; fi
+    if [ -n "$4" ]; then rm -rf "$4"; fi
+    ;;
+absent)
+    if docker container inspect "$2" >/dev/null 2>&1; then exit 1; fi
+    [ -z "$3" ] || ! [ -e "$3" ]
     ;;
 *)
     echo "m3fs-ctr: unknown command ${1:-(none)}" >&2

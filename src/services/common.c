@@ -282,24 +282,29 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     sb_release(&cmd);
 }
 
-char *ctr_remove_cmd(const char *name, long stop_s)
+char *ctr_remove_cmd(const char *name, long stop_s, const char *path)
 {
     struct strbuf sb = STRBUF_INIT;
     script_call(&sb, "m3fs-ctr.sh");
     sb_adds(&sb, "remove ");
     sh_quote(&sb, name);
     if (stop_s) sb_addf(&sb, " %ld", stop_s);
+    else if (path) sb_adds(&sb, " ''");
+    if (path) {
+        sb_addch(&sb, ' ');
+        sh_quote(&sb, path);
+    }
     return sb_detach(&sb);
 }
 
 char *ctr_absent_cmd(const char *name, const char *path)
 {
     struct strbuf sb = STRBUF_INIT;
-    sb_adds(&sb, "! docker container inspect ");
+    script_call(&sb, "m3fs-ctr.sh");
+    sb_adds(&sb, "absent ");
     sh_quote(&sb, name);
-    sb_adds(&sb, " >/dev/null 2>&1");
     if (path) {
-        sb_adds(&sb, " && ! test -e ");
+        sb_addch(&sb, ' ');
         sh_quote(&sb, path);
     }
     return sb_detach(&sb);

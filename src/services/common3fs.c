@@ -392,18 +392,12 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
     if (!n) return;
     char *title = xstrfmt("remove the container and %s files", svc);
     struct step *s = plan_add_step(p, svc, STEP_RUN, title);
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name,
-                              k == SVC_STORAGE ? STORAGE_STOP_S : 0);
     if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS;
     char *dir = wd_path(ctx, svc);
-    struct strbuf cmd = STRBUF_INIT;
-    sb_addf(&cmd, "%s && rm -rf ", rm);
-    sh_quote(&cmd, dir);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name,
+                              k == SVC_STORAGE ? STORAGE_STOP_S : 0, dir);
     char *skip = ctr_absent_cmd(ctx->cfg->svc[k].container_name, dir);
-    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip);
-    free(skip);
-    sb_release(&cmd);
-    free(rm);
-    free(dir);
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], rm, skip);
+    free(skip), free(rm), free(dir);
     free(title);
 }

@@ -108,8 +108,9 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
  * docker command and use "$@" among its options. */
 void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb);
 /* If container NAME exists: `docker stop` (SIGTERM, then SIGKILL after
- * stop_s seconds, 0: the container's own stop timeout), then `docker rm`. */
-char *ctr_remove_cmd(const char *name, long stop_s);
+ * stop_s seconds, 0: the container's own stop timeout), then `docker rm`;
+ * then rm -rf path (may be NULL).  templates/m3fs-ctr.sh remove. */
+char *ctr_remove_cmd(const char *name, long stop_s, const char *path);
 /* Exit 0 when container NAME does not exist and path (may be NULL) is gone. */
 char *ctr_absent_cmd(const char *name, const char *path);
 

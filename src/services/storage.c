@@ -91,7 +91,8 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     size_t n;
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, STORAGE_STOP_S);
+    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, STORAGE_STOP_S,
+                              NULL);
     char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", NULL);
     char *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
