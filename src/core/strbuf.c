@@ -160,7 +160,7 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
 void sb_replace_all(struct strbuf *sb, const char *from, const char *to)
 {
     size_t flen = strlen(from);
-    if (!flen || !sb->len) return;
+    if (!flen || !sb->len || !memmem(sb->buf, sb->len, from, flen)) return;
     struct strbuf out = STRBUF_INIT;
     const char *p = sb->buf, *end = sb->buf + sb->len, *hit;
     /* memmem, not strstr: bytes after a NUL (binary logs) are searched too */
