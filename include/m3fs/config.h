@@ -93,12 +93,18 @@ struct m3fs_pos_entry {
     struct yml_pos pos;
 };
 
+/* networkType and diskType, parsed once by config_validate() (the strings
+ * stay for messages and rendered files). */
+enum net_type { NET_TCP, NET_RDMA, NET_IB, NET_ERDMA, NET_RXE };
+enum disk_type { DISK_NVME, DISK_DIR };
+
 struct m3fs_config {
     char *file; /* path the config was read from */
 
     char *name;
     char *work_dir;
     char *network_type; /* upper-case */
+    enum net_type net;  /* network_type parsed */
     char *log_level;
     char *service_base_path;
     int64_t cmd_max_exit_timeout_ms;
@@ -139,6 +145,7 @@ struct m3fs_config {
     } meta;
     struct {
         char *disk_type;
+        enum disk_type disk; /* disk_type parsed */
         long sector_size, disk_num_per_node, rdma_port, tcp_port;
         long replication_factor, target_num_per_disk;
         int64_t target_id_prefix, chain_id_prefix;

@@ -31,7 +31,7 @@
 #include "m3fs/config.h"
 #include "m3fs/strbuf.h"
 
-enum net_type { NET_TCP, NET_RDMA, NET_IB, NET_ERDMA, NET_RXE };
+/* cfg->net (enum net_type is in config.h). */
 enum net_type net_type_of(const struct m3fs_config *cfg);
 
 #define NET_UNIT_NAME "m3fs-network.service"

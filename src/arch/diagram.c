@@ -201,7 +201,7 @@ static void network_summary(struct paint *p, const struct m3fs_config *c)
     }
     para(p->out, "Listen NICs:", t.buf);
     sb_reset(&t);
-    if (!strcmp(c->network_type, "TCP")) sb_adds(&t, "none (networkType TCP)");
+    if (c->net == NET_TCP) sb_adds(&t, "none (networkType TCP)");
     else if (c->rdma_devices.n) join(&t, &c->rdma_devices), sb_adds(&t, " (rdmaDevices)");
     else sb_adds(&t, "every usable one, at most 4 (rdmaDevices not set)");
     para(p->out, "RDMA devices:", t.buf);

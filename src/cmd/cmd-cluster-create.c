@@ -162,7 +162,7 @@ static void print_dry_run(const struct m3fs_config *cfg, const struct m3fs_state
     struct strbuf out = STRBUF_INIT;
     sb_addf(&out, "Plan for cluster '%s' (%zu steps; state file %s%s). Nothing was changed.\n",
             cfg->name, p->n, st->path, st->existed ? "" : ", not created yet");
-    if (!strcmp(cfg->network_type, "TCP"))
+    if (cfg->net == NET_TCP)
         sb_adds(&out, "warning: networkType TCP is experimental: real 3FS needs RDMA\n");
     plan_print(p, cfg, &out);
     fwrite(out.buf, 1, out.len, stdout);

@@ -41,7 +41,7 @@ static void print_consequences(const struct m3fs_config *cfg, FILE *out)
     fprintf(out, "This destroys 3FS cluster '%s' and ALL DATA stored in it:\n", cfg->name);
     list_service(cfg, SVC_CLIENT, "unmount and remove the FUSE client", 0, out);
     char *data = xstrfmt("remove containers and delete all data in %s/storage/3fsdata%s",
-                         cfg->work_dir, strcmp(cfg->storage.disk_type, "nvme") ? ""
+                         cfg->work_dir, cfg->storage.disk != DISK_NVME ? ""
                          : " (unmount; wipe the NVMe disks m3fs formatted)");
     list_service(cfg, SVC_STORAGE, data, 0, out);
     free(data);

@@ -32,6 +32,7 @@ void config_set_defaults(struct m3fs_config *c)
 {
     c->name = xstrdup("3fs");
     c->network_type = xstrdup("RDMA");
+    c->net = NET_RDMA;
     c->log_level = xstrdup("INFO");
     c->service_base_path = xstrdup("/lib/systemd/system/");
     c->cmd_max_exit_timeout_ms = MIN_MS(10);
@@ -61,6 +62,7 @@ void config_set_defaults(struct m3fs_config *c)
     c->meta.rdma_port = 8001;
     c->meta.tcp_port = 9001;
     c->storage.disk_type = xstrdup("nvme");
+    c->storage.disk = DISK_NVME;
     c->storage.sector_size = 4096;
     c->storage.disk_num_per_node = 1;
     c->storage.rdma_port = 8002;

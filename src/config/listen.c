@@ -28,7 +28,7 @@ const char *listen_nic_prefixes(enum listen_type t)
 
 enum listen_type config_listen_type(const struct m3fs_config *cfg, enum svc_kind k)
 {
-    if (!strcmp(cfg->network_type, "TCP")) return LISTEN_TCP;
-    if (!strcmp(cfg->network_type, "IB") && k == SVC_MGMTD) return LISTEN_IPOIB;
+    if (cfg->net == NET_TCP) return LISTEN_TCP;
+    if (cfg->net == NET_IB && k == SVC_MGMTD) return LISTEN_IPOIB;
     return LISTEN_RDMA;
 }

@@ -297,7 +297,7 @@ static void check_rdma_list(struct vctx *v, const struct strvec *l, const char *
           "%s names %zu devices: 3FS uses at most %d RDMA devices and fails at start when more "
           "are left after the filter (upstream IBDevice kMaxDeviceCnt)", key, l->n,
           IB_MAX_DEVICES);
-    if (l->n && !strcmp(v->c->network_type, "TCP"))
+    if (l->n && v->c->net == NET_TCP)
         W(v, key, "remove it, or use an RDMA networkType",
           "%s has no effect with networkType TCP: 3FS uses no RDMA device", key);
     sb_release(&p);

@@ -61,10 +61,11 @@ static void upcase(char *s)
     for (; *s; s++) *s = (char)toupper((unsigned char)*s);
 }
 
+/* 1 + the index of s in set, or 0. */
 static int one_of(const char *s, const char *const *set)
 {
-    for (; *set; set++)
-        if (!strcmp(s, *set)) return 1;
+    for (int i = 0; set[i]; i++)
+        if (!strcmp(s, set[i])) return i + 1;
     return 0;
 }
 
@@ -114,10 +115,13 @@ static void check_top(struct vctx *v)
     check_abs_path(v, "workDir", c->work_dir, "/opt/3fs");
     check_abs_path(v, "serviceBasePath", c->service_base_path, "/lib/systemd/system/");
     upcase(c->network_type);
-    if (!one_of(c->network_type, nets))
+    static const enum net_type net_of[] = { NET_IB, NET_RDMA, NET_ERDMA, NET_RXE, NET_TCP };
+    int ni = one_of(c->network_type, nets);
+    if (ni) c->net = net_of[ni - 1];
+    if (!ni)
         E(v, "networkType", "use one of RDMA, IB, ERDMA, RXE (or TCP, experimental)",
           "networkType '%s' is not supported", c->network_type);
-    else if (!strcmp(c->network_type, "TCP"))
+    else if (c->net == NET_TCP)
         W(v, "networkType", "use RDMA, IB, ERDMA or RXE for a real deployment",
           "networkType TCP is experimental: real 3FS still needs an RDMA device on every node");
     if (empty(c->log_level)) {
@@ -306,7 +310,9 @@ static void check_storage(struct vctx *v)
     struct m3fs_config *c = v->c;
     const long nstor = (long)c->svc[SVC_STORAGE].n_member;
     static const char *const types[] = { "dir", "nvme", NULL };
-    if (!one_of(c->storage.disk_type, types))
+    int di = one_of(c->storage.disk_type, types);
+    if (di) c->storage.disk = di == 1 ? DISK_DIR : DISK_NVME;
+    else
         E(v, "services.storage.diskType", "use 'nvme' (whole disks) or 'dir' (directories)",
           "diskType '%s' is not supported", c->storage.disk_type);
     if (!is_pow2(c->storage.sector_size) || c->storage.sector_size < 512 || c->storage.sector_size > 32768)
@@ -426,7 +432,7 @@ static void check_nvme_disks(struct vctx *v, size_t i)
     const char *name = n->name ? n->name : "?";
     struct strbuf p = STRBUF_INIT;
     sb_addf(&p, "nodes.%zu.nvmeDisks", i);
-    if (strcmp(c->storage.disk_type, "nvme"))
+    if (c->storage.disk != DISK_NVME)
         E(v, p.buf, "remove nvmeDisks, or set services.storage.diskType: nvme",
           "node '%s' lists nvmeDisks, but diskType is '%s'", name, c->storage.disk_type);
     else if (!config_node_has(c, i, SVC_STORAGE))

@@ -9,12 +9,7 @@
 
 enum net_type net_type_of(const struct m3fs_config *cfg)
 {
-    const char *t = cfg->network_type ? cfg->network_type : "RDMA";
-    if (!strcmp(t, "RXE")) return NET_RXE;
-    if (!strcmp(t, "ERDMA")) return NET_ERDMA;
-    if (!strcmp(t, "IB")) return NET_IB;
-    if (!strcmp(t, "TCP")) return NET_TCP;
-    return NET_RDMA;
+    return cfg->net;
 }
 
 static void wd_path(struct strbuf *sb, const struct m3fs_config *cfg, const char *rel)

@@ -262,7 +262,7 @@ int net_listen_preflight(struct remote_session *s, const struct m3fs_config *cfg
 int net_warn_no_rdma(const struct m3fs_config *cfg, size_t node, const struct net_nics *l,
                      struct strbuf *out)
 {
-    if (strcmp(cfg->network_type, "TCP") || l->rdma.n) return 0;
+    if (cfg->net != NET_TCP || l->rdma.n) return 0;
     sb_addf(out, "%s: no RDMA device (/sys/class/infiniband is empty): 3FS %s exits at start "
             "with \"No usable RDMA devices.\" even in networkType TCP (upstream "
             "src/common/net/ib/IBDevice.cc); use networkType RXE, for which `m3fs cluster "

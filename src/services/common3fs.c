@@ -48,7 +48,7 @@ static void storage_vars(struct plan_ctx *ctx, struct tmpl_vars *tv)
     sb_adds(&sb, " ]");
     tmpl_set(tv, "target_paths", sb.buf);
     tmpl_set(tv, "allow_disk_without_uuid",
-             strcmp(ctx->cfg->storage.disk_type, "dir") ? "false" : "true");
+             ctx->cfg->storage.disk == DISK_DIR ? "true" : "false");
     sb_release(&sb);
 }
 

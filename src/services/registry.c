@@ -76,7 +76,7 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
     ctx->cfg = cfg;
     ctx->st = st;
     sb_init(&ctx->err, 0);
-    ctx->tcp = !strcmp(cfg->network_type, "TCP");
+    ctx->tcp = cfg->net == NET_TCP;
     mgmtd_addresses(ctx);
     size_t n;
     const size_t *mon = svc_nodes(ctx, SVC_MONITOR, &n);

@@ -45,7 +45,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
         char *check = disks_cmd(ctx, "check", NULL);
         char *title = xstrfmt("prepare %ld data %s per node (%s)",
                               ctx->cfg->storage.disk_num_per_node,
-                              strcmp(ctx->cfg->storage.disk_type, "dir") ? "disks" : "directories",
+                              ctx->cfg->storage.disk == DISK_DIR ? "directories" : "disks",
                               ctx->cfg->storage.disk_type);
         struct step *s = plan_add_step(p, "storage", STEP_RUN, title);
         s->prep = 1;
@@ -54,7 +54,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
             step_add_run(s, nodes[i], prep, check);
             free(prep);
         }
-        if (!strcmp(ctx->cfg->storage.disk_type, "nvme"))
+        if (ctx->cfg->storage.disk == DISK_NVME)
             step_add_hint(s, "--format-disks", "NVMe disks are formatted only with your consent: "
                           "check the disks named above, then run again with --format-disks, or name "
                           "each node's data disks in its nvmeDisks.");

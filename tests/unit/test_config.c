@@ -114,6 +114,29 @@ static void test_base_loads(void **state)
     config_free(c);
 }
 
+/* networkType and diskType are parsed once into enums (any case for the
+ * network; the defaults RDMA and nvme). */
+static void test_type_enums(void **state)
+{
+    (void)state;
+    static const struct { const char *net; enum net_type want; } nets[] = {
+        { "ib", NET_IB }, { "RDMA", NET_RDMA }, { "erdma", NET_ERDMA }, { "Rxe", NET_RXE },
+        { "tcp", NET_TCP },
+    };
+    for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
+        char *extra = xstrfmt("    diskType: dir\nnetworkType: %s\n", nets[i].net);
+        struct m3fs_config *c = load_base(extra);
+        assert_non_null(c);
+        assert_int_equal(c->net, nets[i].want);
+        assert_int_equal(c->storage.disk, DISK_DIR);
+        config_free(c), free(extra);
+    }
+    struct m3fs_config *c = load(BASE);
+    assert_int_equal(c->net, NET_RDMA);
+    assert_int_equal(c->storage.disk, DISK_NVME);
+    config_free(c);
+}
+
 /* The settings test_defaults and test_every_key check, one field each. */
 struct settings {
     const char *name, *work_dir, *network_type, *log_level, *service_base_path;
@@ -1591,6 +1614,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base_loads),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_type_enums),
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_limits_accepted),
