@@ -222,6 +222,8 @@ const char *listen_nic_prefixes(enum listen_type t);
 enum listen_type config_listen_type(const struct m3fs_config *cfg, enum svc_kind k);
 
 /* Queries used by commands. */
+/* How messages name a node: its name, else its host (borrowed from n). */
+const char *config_node_label(const struct m3fs_node *n);
 int config_node_has(const struct m3fs_config *cfg, size_t node, enum svc_kind k);
 /* 3FS node id of `node` for mgmtd (1..), meta (100..), storage (10001..); 0 if none. */
 long config_node_id(const struct m3fs_config *cfg, size_t node, enum svc_kind k);

@@ -110,7 +110,7 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
         sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
         for (size_t k = 0; k < n; k++) {
             const struct m3fs_node *nd = &cfg->nodes[idx[k]];
-            const char *name = nd->name ? nd->name : nd->host;
+            const char *name = config_node_label(nd);
             if (!errs[k].len) continue;
             sb_adds(&msg, "\n  ");
             if (strncmp(errs[k].buf, name, strlen(name))) sb_addf(&msg, "%s: ", name);

@@ -151,6 +151,11 @@ struct yml_pos config_pos(const struct m3fs_config *c, const char *path)
     return (struct yml_pos){ 0, 0 };
 }
 
+const char *config_node_label(const struct m3fs_node *n)
+{
+    return n->name ? n->name : n->host;
+}
+
 int config_node_has(const struct m3fs_config *c, size_t node, enum svc_kind k)
 {
     for (size_t i = 0; i < c->svc[k].n_member; i++)

@@ -8,7 +8,7 @@
 
 static const char *node_label(const struct m3fs_config *cfg, size_t node)
 {
-    return cfg->nodes[node].name ? cfg->nodes[node].name : cfg->nodes[node].host;
+    return config_node_label(&cfg->nodes[node]);
 }
 
 /* ---- host facts ---------------------------------------------------------- */

@@ -12,8 +12,7 @@
 
 static const char *who(struct remote_session *s)
 {
-    const struct m3fs_node *n = remote_node(s);
-    return n->name ? n->name : n->host;
+    return config_node_label(remote_node(s));
 }
 
 /* Run cmd as root with `in` on stdin; non-zero exit is an error naming the

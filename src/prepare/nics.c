@@ -133,8 +133,7 @@ struct judge {
 
 static const char *node_name(const struct judge *j)
 {
-    const struct m3fs_node *n = &j->cfg->nodes[j->node];
-    return n->name ? n->name : n->host;
+    return config_node_label(&j->cfg->nodes[j->node]);
 }
 
 static void line_start(struct judge *j)

@@ -75,8 +75,7 @@ static const struct prep_step steps[] = {
 
 const char *prep_node_name(const struct prep_run *r, size_t node)
 {
-    const struct m3fs_node *n = &r->cfg->nodes[node];
-    return n->name ? n->name : n->host;
+    return config_node_label(&r->cfg->nodes[node]);
 }
 
 void prep_set_action(struct prep_image *pi, enum prep_action a, const char *fmt, ...)

@@ -149,7 +149,7 @@ static int run_one(void *p, size_t item, struct strbuf *err)
     release(ra->ctx, node, s);
     if (rc) {
         const struct m3fs_node *n = &ra->ctx->nodes[node];
-        const char *name = n->name ? n->name : n->host;
+        const char *name = config_node_label(n);
         /* Messages from the remote layer already name the node. */
         if (strncmp(e.buf, name, strlen(name))) sb_addf(err, "%s: ", name);
         sb_add(err, e.buf, e.len);

@@ -370,7 +370,7 @@ int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opt
     remote_wrap_cmd(&line, cmd, sudo, eo->timeout_ms);
     if (sudo && s->sudo == SUDO_PASSWORD) sb_addf(&in, "%s\n", s->node->password);
     if (eo->stdin_data) sb_add(&in, eo->stdin_data, eo->stdin_len);
-    log_debug("[%s] run: %s", s->node->name ? s->node->name : s->node->host, line.buf);
+    log_debug("[%s] run: %s", config_node_label(s->node), line.buf);
     int rc = exec_line(s, line.buf, &in, eo->timeout_ms, eo->stream_prefix, r, err);
     wipe_release(&in);
     sb_release(&line);

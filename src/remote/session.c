@@ -58,7 +58,7 @@ static const char *user_of(const struct m3fs_node *n)
 void remote_describe(const struct remote_session *s, struct strbuf *sb)
 {
     const struct m3fs_node *n = s->node;
-    sb_addf(sb, "%s (%s@%s:%ld%s)", n->name ? n->name : n->host, user_of(n), n->host,
+    sb_addf(sb, "%s (%s@%s:%ld%s)", config_node_label(n), user_of(n), n->host,
             n->port > 0 ? n->port : 22L, s->local ? ", local" : "");
 }
 
@@ -365,7 +365,7 @@ static int set_ssh_options(struct remote_session *s, const struct remote_opts *o
         ssh_options_set(s->ssh, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null") < 0 ||
         ssh_options_set(s->ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
         ssh_options_set(s->ssh, SSH_OPTIONS_NODELAY, &yes) < 0) {
-        sb_addf(err, "invalid SSH settings for node %s: %s", n->name ? n->name : n->host,
+        sb_addf(err, "invalid SSH settings for node %s: %s", config_node_label(n),
                 ssh_get_error(s->ssh));
         return -1;
     }
@@ -407,7 +407,7 @@ struct remote_session *remote_open(const struct m3fs_node *node, const struct re
         s->local = 1;
         s->is_root = geteuid() == 0;
         log_debug("node %s runs locally (host %s is this machine)",
-                  node->name ? node->name : node->host, node->host);
+                  config_node_label(node), node->host);
         return s;
     }
     if (ssh_connect_node(s, o, err)) {
