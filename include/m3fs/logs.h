@@ -8,8 +8,9 @@
  * answers), fdb `status json` (first fdb node that answers), and from this
  * machine cluster.yml and the state file.  Every part is one run of
  * templates/m3fs-logs.sh on the node whose stdout becomes one archive entry
- * (no remote output is parsed but the file list, logs_parse_list()); parts
- * are written as they arrive, nodes in parallel.  Each part is cut to its
+ * (no node output is parsed but the file list, logs_parse_list(), and the
+ * token files, logs_parse_tokens()); parts are written as they arrive,
+ * nodes in parallel.  Each part is cut to its
  * last max_bytes (on the node) and says so in index.json, the archive's
  * last entry, which also lists every failed part and unreachable node.
  *
@@ -104,5 +105,12 @@ int logs_rel_path_ok(const char *p);
  * paths; *bad counts unusable lines, *more the usable ones past max. */
 void logs_parse_list(const char *text, size_t len, size_t max, struct strvec *out,
                      size_t *bad, size_t *more);
+/* The secrets in a `tokens` answer (token files, one token a line): each
+ * line without its blanks, LOGS_TOKEN_MIN..LOGS_TOKEN_MAX bytes with no
+ * NUL, at most LOGS_MAX_TOKENS of them, appended to out. */
+#define LOGS_TOKEN_MIN 4
+#define LOGS_TOKEN_MAX 1024
+#define LOGS_MAX_TOKENS 16
+void logs_parse_tokens(const char *text, size_t len, struct strvec *out);
 
 #endif

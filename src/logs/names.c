@@ -1,5 +1,5 @@
-/* logs/names.c: the archive's names and the one parser of node output, the
- * file list (see include/m3fs/logs.h). */
+/* logs/names.c: the archive's names and the two parsers of node output,
+ * the file list and the token files (see include/m3fs/logs.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,5 +80,25 @@ void logs_parse_list(const char *text, size_t len, size_t max, struct strvec *ou
             free(line);
         }
         p += n + 1;
+    }
+}
+
+void logs_parse_tokens(const char *text, size_t len, struct strvec *out)
+{
+    const char *p = text, *end = text + len;
+    size_t n = 0;
+    while (p < end && n < LOGS_MAX_TOKENS) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end, *s = p;
+        while (s < e && (*s == ' ' || *s == '\t')) s++;
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
+        size_t k = (size_t)(e - s);
+        if (k >= LOGS_TOKEN_MIN && k <= LOGS_TOKEN_MAX && !memchr(s, '\0', k)) {
+            char *t = xstrndup(s, k);
+            sv_push(out, t);
+            free(t);
+            n++;
+        }
+        p = nl ? nl + 1 : end;
     }
 }

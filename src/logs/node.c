@@ -57,9 +57,10 @@ void node_read_tokens(struct logs_run *r, struct remote_session *s, const char *
                              .error = err.buf };
         run_record(r, &p, t);
     }
-    char *save = NULL;
-    for (char *line = strtok_r(out.buf, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save))
-        run_add_secret(r, line);
+    struct strvec tokens = STRVEC_INIT;
+    logs_parse_tokens(out.buf, out.len, &tokens);
+    for (size_t i = 0; i < tokens.n; i++) run_add_secret(r, tokens.v[i]);
+    sv_clear(&tokens);
     sb_release(&out);
     sb_release(&err);
 }

@@ -1,5 +1,6 @@
 /* fuzz_logs: libFuzzer target for what `cluster logs` does with bytes from
- * a node (untrusted): the file list parser (logs_parse_list) and the
+ * a node (untrusted): the file list and token parsers (logs_parse_list,
+ * logs_parse_tokens) and the
  * masking of a part, cut or not (logs_tail, logs_mask: secret values in
  * binary data, keys named like secrets).  After masking no secret may be
  * left: that is checked, not only the absence of crashes.  Seeds:
@@ -23,6 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     logs_parse_list((const char *)data, size, 50, &names, &bad, &more);
     for (size_t i = 0; i < names.n; i++)
         if (!logs_rel_path_ok(names.v[i])) abort();
+    sv_clear(&names);
+    logs_parse_tokens((const char *)data, size, &names);
+    if (names.n > LOGS_MAX_TOKENS) abort();
+    for (size_t i = 0; i < names.n; i++)
+        if (strlen(names.v[i]) < LOGS_TOKEN_MIN || strlen(names.v[i]) > LOGS_TOKEN_MAX) abort();
     sv_clear(&names);
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
         logs_secret_forms(secrets[i], &masks);

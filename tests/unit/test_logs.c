@@ -163,6 +163,18 @@ static void test_parse_list(void **state)
     assert_string_equal(out.v[1], "last");
     assert_int_equal(bad, 1);
     sv_clear(&out);
+    const char toks[] = " abcd1234 \r\n\nab\nx\0yzzzz\n\tTOKEN2==\t";
+    logs_parse_tokens(toks, sizeof(toks) - 1, &out);
+    assert_int_equal(out.n, 2); /* too short and NUL-holding lines left out */
+    assert_string_equal(out.v[0], "abcd1234");
+    assert_string_equal(out.v[1], "TOKEN2==");
+    sv_clear(&out);
+    struct strbuf many = STRBUF_INIT;
+    for (int i = 0; i < 40; i++) sb_addf(&many, "token-%02d\n", i);
+    logs_parse_tokens(many.buf, many.len, &out);
+    assert_int_equal(out.n, LOGS_MAX_TOKENS);
+    sv_clear(&out);
+    sb_release(&many);
     assert_true(logs_rel_path_ok("meta/log/meta_main.log"));
     assert_false(logs_rel_path_ok("."));
     assert_false(logs_rel_path_ok(""));
