@@ -1,4 +1,4 @@
-/* artifact: the offline image bundle.  Owner: artifact engineer.
+/* artifact: the offline image bundle.
  *
  * Three parts:
  *  - the manifest (manifest.json, cJSON): which images a bundle holds, with

@@ -1,5 +1,5 @@
 /* network: what `m3fs cluster prepare` does for the network, per networkType,
- * and what `cluster destroy --all` must undo.  Owner: network engineer.
+ * and what `cluster destroy --all` must undo.
  * User documentation: docs/network.md.
  *
  *   RXE    install the RDMA userspace packages; load rdma_rxe (persisted in

@@ -1,6 +1,6 @@
 /* sha256: SHA-256 digests as lower-case hex, on top of OpenSSL EVP.
  *
- * Owner: artifact engineer.  A struct sha256 holds an EVP context; it is
+ * A struct sha256 holds an EVP context; it is
  * created by sha256_init() and freed by sha256_final_hex() or sha256_free()
  * (both safe to call once each; sha256_free after final is a no-op).
  * Hex strings are written into caller-owned buffers of SHA256_HEX_LEN + 1. */

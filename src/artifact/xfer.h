@@ -1,5 +1,5 @@
 /* Internal to src/artifact: the libcurl multi transfer engine and its
- * progress display.  Owner: artifact engineer.
+ * progress display.
  *
  * A struct xfer is one URL fetched either into memory (a small checksum
  * file, capped) or into a "<file>.part" on disk that is resumed with HTTP
