@@ -25,8 +25,9 @@
  * The archive is written to "<out>.partial-XXXXXX" (0600) beside out and
  * renamed at the end; SIGINT/SIGTERM remove the partial file.
  *
- * Owner: cluster logs.  Functions returning char* return heap strings the
- * caller frees; strbufs and strvecs passed in are the caller's. */
+ * Ownership: functions returning char* return heap strings the caller
+ * frees; strbufs and strvecs passed in are the caller's and only appended
+ * to; logs_collect() borrows everything in logs_opts and keeps nothing. */
 #ifndef M3FS_LOGS_H
 #define M3FS_LOGS_H
 
