@@ -4,8 +4,9 @@
  *            a partial file renamed at the end;
  * index.c    index.json: every part and node with what happened to it;
  * mask.c     nothing secret in a part;
- * names.c    archive names and the file-list parser;
- * node.c     the parts of one node (m3fs-logs.sh over its session);
+ * names.c    archive names and the file-list and token parsers;
+ * part.c     one part: a run of m3fs-logs.sh, cut, masked, written, indexed;
+ * node.c     the parts of one node (over its session);
  * cluster.c  the parts taken once (admin_cli, fdb, this machine's files);
  * run.c      logs_collect(): the phases, progress, the summary. */
 #ifndef M3FS_LOGS_INT_H
