@@ -12,6 +12,7 @@
 #include "m3fs/log.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 #include "plan-int.h"
 
@@ -20,13 +21,12 @@
 /* "sha mode" lines, one per file, "- -" for a missing file. */
 static void check_cmd(const struct step_target *const *t, size_t n, struct strbuf *cmd)
 {
-    sb_adds(cmd, "for f in");
+    script_call(cmd, "m3fs-put.sh");
+    sb_adds(cmd, "check");
     for (size_t i = 0; i < n; i++) {
         sb_addch(cmd, ' ');
         sh_quote(cmd, t[i]->path);
     }
-    sb_adds(cmd, "; do if test -f \"$f\"; then printf '%s %s\\n' \"$(sha256sum < \"$f\" | "
-                 "cut -d ' ' -f 1)\" \"$(stat -c %a \"$f\")\"; else echo '- -'; fi; done");
 }
 
 /* Mark in `stale` the files whose sha256 or mode differ; -1 when the
@@ -92,12 +92,14 @@ static int make_tar(const struct step_target *const *t, size_t n, const char *st
     return rc;
 }
 
-/* mkdir the directories, extract, then chmod and rename each file. */
+/* mkdir the directories, extract, then chmod and rename each file
+ * (templates/m3fs-put.sh write). */
 static void write_cmd(const struct step_target *const *t, size_t n, const char *stale,
                       struct strbuf *cmd)
 {
     struct strbuf tmp = STRBUF_INIT;
-    sb_adds(cmd, "umask 077 && mkdir -p");
+    script_call(cmd, "m3fs-put.sh");
+    sb_adds(cmd, "write");
     for (size_t i = 0; i < n; i++) {
         if (!stale[i]) continue;
         char *d = xstrdup(t[i]->path);
@@ -105,16 +107,14 @@ static void write_cmd(const struct step_target *const *t, size_t n, const char *
         sh_quote(cmd, dirname(d));
         free(d);
     }
-    sb_adds(cmd, " && tar -x -o -f - -C /");
+    sb_adds(cmd, " --");
     for (size_t i = 0; i < n; i++) {
         if (!stale[i]) continue;
         sb_reset(&tmp);
         tmp_path(t[i]->path, &tmp);
-        sb_addf(cmd, " && chmod %04o ", t[i]->mode & 07777);
-        sh_quote(cmd, tmp.buf);
-        sb_adds(cmd, " && mv -f ");
-        sh_quote(cmd, tmp.buf);
         sb_addch(cmd, ' ');
+        sh_quote(cmd, tmp.buf);
+        sb_addf(cmd, " %04o ", t[i]->mode & 07777);
         sh_quote(cmd, t[i]->path);
     }
     sb_release(&tmp);

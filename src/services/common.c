@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "m3fs/embedded.h"
+#include "m3fs/script.h"
 #include "m3fs/sha256.h"
 #include "m3fs/network.h"
 #include "m3fs/shquote.h"
@@ -55,36 +55,12 @@ int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, s
     return tmpl_render_embedded(name, tv, out, &ctx->err);
 }
 
-/* `sh -c CODE NAME ` with CODE the script's lines that are not comments
- * (it goes with every command that calls it). */
-static void script_code(struct strbuf *out, const char *name, const char *text)
-{
-    struct strbuf code = STRBUF_INIT;
-    for (const char *p = text; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
-        p += n;
-    }
-    sb_adds(out, "sh -c ");
-    sh_quote(out, code.buf);
-    sb_addf(out, " %.*s ", (int)(strlen(name) - 3), name);
-    sb_release(&code);
-}
-
-void script_call(struct strbuf *out, const char *name)
-{
-    const struct m3fs_embedded_file *f = embedded_find(name);
-    if (!f) abort(); /* a script missing from templates/: a build defect */
-    script_code(out, name, f->data);
-}
-
 int script_call_tmpl(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv,
                      struct strbuf *out)
 {
     struct strbuf script = STRBUF_INIT;
     int rc = render(ctx, name, tv, &script);
-    if (!rc) script_code(out, name, script.buf);
+    if (!rc) script_call_text(out, name, script.buf);
     sb_release(&script);
     return rc;
 }

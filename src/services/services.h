@@ -9,6 +9,7 @@
 
 #include "m3fs/deploy.h"
 #include "m3fs/tmpl.h"
+#include "m3fs/script.h"
 
 /* One module's entry points, in the order of the issue. */
 int svc_fdb_create(struct plan_ctx *ctx, struct plan *p);
@@ -42,12 +43,8 @@ void net_vars(const struct plan_ctx *ctx, size_t node, struct tmpl_vars *tv);
 char *wd_path(const struct plan_ctx *ctx, const char *sub);
 /* Render an embedded template into out; -1 with ctx->err set. */
 int render(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv, struct strbuf *out);
-/* Shell beyond one simple command lives in scripts under templates/ and is
- * called as `sh -c CODE NAME ARG...`: these append `sh -c CODE NAME ` (CODE:
- * templates/NAME.sh without its comment lines; rendered with tv for the _tmpl
- * form, which returns -1 with ctx->err set on a template error).  Callers
- * append the arguments, each sh_quote()d. */
-void script_call(struct strbuf *out, const char *name);
+/* script_call() (m3fs/script.h) of templates/NAME rendered with tv; returns
+ * -1 with ctx->err set on a template error. */
 int script_call_tmpl(struct plan_ctx *ctx, const char *name, const struct tmpl_vars *tv,
                      struct strbuf *out);
 /* Variables every 3FS file uses: cluster id, mgmtd addresses, tcp flags,

@@ -1,0 +1,40 @@
+# m3fs-put - run by m3fs (sh -c SCRIPT m3fs-put ...) for the files of a PUT
+# step on one node (src/plan/put.c).
+#
+#   check FILE...
+#       one "SHA256 MODE" line per FILE (mode in octal), "- -" when missing.
+#   write DIR... -- TMP MODE FILE [TMP MODE FILE]...
+#       with umask 077: mkdir -p each DIR, extract the tar stream on stdin
+#       under /, then for each triple chmod MODE TMP and rename TMP to FILE
+#       (a file is replaced whole or not at all).
+case $1 in
+check)
+    shift
+    for f; do
+        if [ -f "$f" ]; then
+            printf '%s %s\n' "$(sha256sum <"$f" | cut -d ' ' -f 1)" "$(stat -c %a "$f")"
+        else
+            echo '- -'
+        fi
+    done
+    ;;
+write)
+    shift
+    umask 077
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        mkdir -p "$1" || exit 1
+        shift
+    done
+    shift
+    tar -x -o -f - -C / || exit 1
+    while [ $# -ge 3 ]; do
+        chmod "$2" "$1" || exit 1
+        mv -f "$1" "$3" || exit 1
+        shift 3
+    done
+    ;;
+*)
+    echo "m3fs-put: unknown command ${1:-(none)}" >&2
+    exit 2
+    ;;
+esac
