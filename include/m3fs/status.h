@@ -3,7 +3,8 @@
  *
  * Gathering.  st_gather() runs templates/m3fs-facts.sh once on every node
  * (one SSH round, all nodes at once over the worker pool): each node reports
- * its containers of this cluster, the FUSE mount, storage target paths,
+ * its containers of this cluster (Docker Engine API inspect documents through
+ * curl, else docker inspect), the FUSE mount, storage target paths,
  * limits, fs.aio-max-nr, CPU flags, RDMA links, the NIC of its 3FS address
  * and its token files.  The same run carries the cluster probes on the first
  * node of their service: admin_cli list-nodes / list-chains / list-targets

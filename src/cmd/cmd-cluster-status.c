@@ -52,10 +52,10 @@ static int one_round(const struct cmd_ctx *ctx, int color, struct strbuf *out)
     return rc;
 }
 
-/* A line saying when the view was gathered, then the view.  On a
- * terminal the first view clears the screen and each later one homes the
- * cursor, overwrites each line and clears what is left of the last view;
- * elsewhere views follow one another. */
+/* A line saying when the view was gathered (not with --json: one JSON
+ * document per view), then the view.  On a terminal the first view clears
+ * the screen and each later one homes the cursor, overwrites each line and
+ * clears what is left of the last view; elsewhere views follow one another. */
 static void show(const struct strbuf *view, int tty, int first)
 {
     char when[32] = "";
@@ -63,7 +63,7 @@ static void show(const struct strbuf *view, int tty, int first)
     struct tm tm;
     if (localtime_r(&now, &tm)) strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
     struct strbuf sb = STRBUF_INIT;
-    sb_addf(&sb, "every %lds, last at %s; Ctrl-C ends\n", o.watch, when);
+    if (!o.json) sb_addf(&sb, "every %lds, last at %s; Ctrl-C ends\n", o.watch, when);
     sb_add(&sb, view->buf, view->len);
     if (!tty) {
         if (!first) putchar('\n');

@@ -1,6 +1,7 @@
 /* status/facts.c: the parser of templates/m3fs-facts.sh's output (one fact
  * per line, tab-separated; docs/status.md).  Untrusted input: every field is
  * checked, nothing is indexed by a number read from it. */
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,59 @@ static int f_ctr(struct pstate *ps, char **a, size_t n)
     c->name = xstrdup(a[1]);
     c->state = xstrdup(a[2]);
     return n == 3 ? 0 : ctr_running_fields(ps, c, a);
+}
+
+static const cJSON *docker_config(const cJSON *j)
+{
+    return cJSON_GetObjectItemCaseSensitive(j, "Config");
+}
+
+static const char *json_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A Docker Engine API inspect document (GET /containers/NAME/json): the
+ * fields `docker inspect -f` would print; {"message": ...} for a name
+ * docker does not know. */
+static int ctr_from_json(struct pstate *ps, struct st_ctr *c, const cJSON *j)
+{
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(j, "State");
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(j, "RestartCount");
+    const char *status = json_str(state, "Status");
+    if (!cJSON_IsObject(state) && json_str(j, "message")) {
+        c->state = xstrdup("missing");
+        return 0;
+    }
+    if (!status || !cJSON_IsNumber(rc) || rc->valuedouble < 0 || rc->valuedouble > 1e9)
+        return bad(ps, "docker's inspect document lacks State.Status or RestartCount for", c->name);
+    c->state = xstrdup(status);
+    c->restarts = (long)rc->valuedouble;
+    const char *started = json_str(state, "StartedAt"), *image = json_str(docker_config(j), "Image");
+    c->started_at = started ? xstrdup(started) : NULL;
+    if (!started || st_parse_time(started, &c->started) || c->started < 0) c->started = 0;
+    c->image = image ? xstrdup(image) : NULL;
+    return 0;
+}
+
+static int f_ctrjson(struct pstate *ps, char **a, size_t n)
+{
+    struct st_facts *f = ps->f;
+    (void)n;
+    cJSON *j = cJSON_Parse(a[2]);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return bad(ps, "docker's answer is no JSON object for", a[1]);
+    }
+    ALLOC_GROW(f->ctr, f->n_ctr, f->n_ctr_alloc_);
+    struct st_ctr *c = &f->ctr[f->n_ctr++];
+    memset(c, 0, sizeof(*c));
+    c->name = xstrdup(a[1]);
+    int rc = ctr_from_json(ps, c, j);
+    if (rc) c->state = xstrdup("?");
+    cJSON_Delete(j);
+    return rc;
 }
 
 static int f_limits(struct pstate *ps, char **a, size_t n)
@@ -263,7 +317,7 @@ static const struct {
     { "target", 8, 8, f_target },      { "aio", 3, 3, f_aio },         { "cpu", 3, 3, f_cpu },
     { "rdma-tool", 2, 2, f_rdma_tool }, { "rdma", 5, 5, f_rdma },      { "nic", 4, 4, f_nic },
     { "token", 3, 3, f_token },        { "begin", 2, 2, f_begin },     { "end", 3, 3, f_end },
-    { "tz", 3, 3, f_tz },
+    { "tz", 3, 3, f_tz },              { "ctrjson", 3, 3, f_ctrjson },
 };
 
 static int one_line(struct pstate *ps, char *line, size_t len)

@@ -129,35 +129,47 @@ static void read_node(struct st_report *r, struct round *rd, size_t i, struct st
     sb_release(&perr);
 }
 
+/* The round's command of each node with bits[node] set (every node when
+ * with_facts): the script with the node's facts options when with_facts,
+ * and the probes of bits[node]. */
+static void round_cmds(const struct st_report *r, struct round *rd, const unsigned *bits,
+                       int with_facts)
+{
+    struct strbuf base = STRBUF_INIT;
+    script_cmd(&base);
+    for (size_t i = 0; i < r->cfg->n_nodes; i++) {
+        if (!with_facts && !bits[i]) continue;
+        struct strbuf c = STRBUF_INIT;
+        sb_add(&c, base.buf, base.len);
+        if (with_facts) st_fact_args(r, i, &c);
+        st_probe_args(r, i, bits[i], &c);
+        rd->cmd[i] = sb_detach(&c);
+    }
+    sb_release(&base);
+}
+
 static unsigned first_round(struct st_report *r, const struct remote_opts *ro, long parallel)
 {
     size_t nn = r->cfg->n_nodes, *idx, n_idx;
+    unsigned *bits = xcalloc(nn ? nn : 1, sizeof(*bits)), left = 0;
     struct round rd;
     round_init(&rd, nn);
-    struct strbuf base = STRBUF_INIT;
-    script_cmd(&base);
-    for (size_t i = 0; i < nn; i++) {
-        struct strbuf c = STRBUF_INIT;
-        sb_add(&c, base.buf, base.len);
-        st_fact_args(r, i, &c);
-        st_probe_args(r, i, st_probe_first_at(r, i), &c);
-        rd.cmd[i] = sb_detach(&c);
-    }
+    for (size_t i = 0; i < nn; i++) bits[i] = st_probe_first_at(r, i);
+    round_cmds(r, &rd, bits, 1);
     struct strbuf *errs = run_round(r, &rd, ro, parallel, &idx, &n_idx);
-    unsigned left = 0;
     for (size_t k = 0; k < n_idx; k++) {
         size_t i = idx[k];
         read_node(r, &rd, i, &errs[k]);
-        left |= st_probe_take(r, (long)i, &r->nodes[i].facts, st_probe_first_at(r, i));
+        left |= st_probe_take(r, (long)i, &r->nodes[i].facts, bits[i]);
         sb_release(&errs[k]);
     }
-    free(errs), free(idx);
-    sb_release(&base);
+    free(errs), free(idx), free(bits);
     round_release(&rd, nn);
     return left;
 }
 
-/* Probes whose first node could not run them, on another node of theirs. */
+/* Probes whose first node could not run them, on another node of theirs:
+ * returns those that still ran nowhere. */
 static unsigned second_round(struct st_report *r, unsigned want, const struct remote_opts *ro,
                              long parallel)
 {
@@ -167,15 +179,7 @@ static unsigned second_round(struct st_report *r, unsigned want, const struct re
     struct round rd;
     round_init(&rd, nn);
     for (unsigned w = want; (node = st_probe_fallback(r, w, &b)) >= 0; w &= ~b) bits[node] |= b;
-    struct strbuf base = STRBUF_INIT;
-    script_cmd(&base);
-    for (size_t i = 0; i < nn; i++) {
-        if (!bits[i]) continue;
-        struct strbuf c = STRBUF_INIT;
-        sb_add(&c, base.buf, base.len);
-        st_probe_args(r, i, bits[i], &c);
-        rd.cmd[i] = sb_detach(&c);
-    }
+    round_cmds(r, &rd, bits, 0);
     struct strbuf *errs = run_round(r, &rd, ro, parallel, &idx, &n_idx);
     for (size_t k = 0; k < n_idx; k++) {
         size_t i = idx[k];
@@ -187,7 +191,6 @@ static unsigned second_round(struct st_report *r, unsigned want, const struct re
         sb_release(&perr), sb_release(&errs[k]);
     }
     free(errs), free(idx), free(bits);
-    sb_release(&base);
     round_release(&rd, nn);
     return want;
 }

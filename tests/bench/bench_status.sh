@@ -47,7 +47,7 @@ mx cluster create -c "$cfg" --skip-bench >"$W/create.log" 2>&1 ||
 times=()
 for i in $(seq "$RUNS"); do
     t0=$(date +%s.%N)
-    mx cluster status -c "$cfg" >"$W/status.out" 2>&1
+    mx cluster status -c "$cfg" >"$W/status.out" 2>"$W/status.err"
     rc=$?
     t1=$(date +%s.%N)
     t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')

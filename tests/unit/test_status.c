@@ -255,6 +255,41 @@ static void test_facts_parse(void **state)
     sb_release(&err);
 }
 
+/* Containers as the Docker Engine API's inspect documents (the script's
+ * curl path). */
+static void test_facts_docker_api(void **state)
+{
+    (void)state;
+    const char *text =
+        "m3fs-facts\t1\ndocker\tok\n"
+        "ctrjson\t3fs-meta\t{\"Id\":\"ab\",\"State\":{\"Status\":\"running\",\"Pid\":42,"
+        "\"StartedAt\":\"2023-11-14T22:03:20.5Z\",\"Health\":{\"Status\":\"healthy\"}},"
+        "\"RestartCount\":3,\"Name\":\"/3fs-meta\",\"Config\":{\"Image\":\"open3fs/3fs:1\"}}\n"
+        "ctrjson\t3fs-storage\t{\"message\":\"No such container: 3fs-storage\"}\n"
+        "limits\t3fs-meta\t1048576\tunlimited\n";
+    struct st_facts f = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    assert_int_equal(st_parse_facts(text, strlen(text), &f, &err), 0);
+    const struct st_ctr *c = st_facts_ctr(&f, "3fs-meta");
+    assert_string_equal(c->state, "running");
+    assert_int_equal(c->restarts, 3);
+    assert_int_equal(c->started, NOW - 600);
+    assert_string_equal(c->image, "open3fs/3fs:1");
+    assert_string_equal(c->nofile, "1048576");
+    assert_string_equal(st_facts_ctr(&f, "3fs-storage")->state, "missing");
+    st_facts_release(&f);
+    const char *bad1 = "m3fs-facts\t1\nctrjson\tx\t{\"State\":{}}\n";
+    assert_int_equal(st_parse_facts(bad1, strlen(bad1), &f, &err), -1);
+    assert_contains(err.buf, "lacks State.Status");
+    st_facts_release(&f);
+    sb_reset(&err);
+    const char *bad2 = "m3fs-facts\t1\nctrjson\tx\t{\"State\n";
+    assert_int_equal(st_parse_facts(bad2, strlen(bad2), &f, &err), -1);
+    assert_contains(err.buf, "no JSON object for 'x' (line 2)");
+    st_facts_release(&f);
+    sb_release(&err);
+}
+
 static void expect_facts_error(const char *text, size_t len, const char *why)
 {
     struct st_facts f = { 0 };
@@ -619,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_fdb_status),
         cmocka_unit_test(test_facts_parse),
         cmocka_unit_test(test_facts_errors),
+        cmocka_unit_test(test_facts_docker_api),
         cmocka_unit_test_setup_teardown(test_healthy, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_faults_named, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_and_fdb, fx_setup, fx_teardown),
