@@ -54,6 +54,9 @@ struct step_call {
     const char *local_what; /* static: what local does, for --dry-run */
 };
 
+/* What plan_add_step() gives a step until its builder says otherwise. */
+#define STEP_DEFAULT_TIMEOUT_MS (5L * 60 * 1000)
+#define STEP_DEFAULT_INTERVAL_MS 2000L
 /* The only stdout line of a command that found nothing to do. */
 #define PLAN_DONE_MARK "m3fs: already done"
 /* A WAIT check that prints a line starting with this stops the wait at

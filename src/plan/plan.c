@@ -24,8 +24,8 @@ struct step *plan_add_step(struct plan *p, const char *service, enum step_op op,
     s->service = service;
     s->op = op;
     s->title = xstrfmt("%s: %s", service, title);
-    s->timeout_ms = 5 * 60 * 1000;
-    s->interval_ms = 2000;
+    s->timeout_ms = STEP_DEFAULT_TIMEOUT_MS;
+    s->interval_ms = STEP_DEFAULT_INTERVAL_MS;
     s->prep = op == STEP_PUT;
     if (p->n > 1) add_after(s, p->n - 2); /* one after another unless plan_link() */
     return s;

@@ -77,7 +77,7 @@ static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
     struct step *s = plan_add_step(p, "clickhouse", STEP_WAIT, "wait until ClickHouse answers");
     s->wait_for = xstrdup("clickhouse-client to answer SELECT 1");
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
-    s->interval_ms = 1000;
+    s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
     char *ping = ch_client(ctx, "SELECT 1");
     char *ping_g = wait_guarded(ping, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
     step_add_run(s, node, ping_g, NULL);

@@ -41,7 +41,7 @@ static void mounted_step(struct plan_ctx *ctx, struct plan *p, const size_t *nod
     s->wait_for = xstrfmt("a fuse.hf3fs mount at %s in /proc/mounts",
                           ctx->cfg->client.host_mountpoint);
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
-    s->interval_ms = 1000;
+    s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
     char *cmd = wait_guarded(test, ctx->cfg->svc[SVC_CLIENT].container_name);
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, NULL);
     free(test), free(cmd);

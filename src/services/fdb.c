@@ -62,7 +62,7 @@ static void configure_steps(struct plan_ctx *ctx, struct plan *p, size_t first, 
     struct step *s = plan_add_step(p, "fdb", STEP_WAIT, title);
     s->wait_for = xstrfmt("'%s' to succeed", conf);
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
-    s->interval_ms = 1000;
+    s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
     const char *ctr = ctx->cfg->svc[SVC_FDB].container_name;
     char *cmd = wait_guarded(cfg1, ctr), *avail_g = wait_guarded(avail, ctr);
     step_add_run(s, first, cmd, avail);

@@ -178,6 +178,9 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
  * _n form guards several containers.  check is one simple command (its
  * words sh_quote()d; shell beyond that goes in a script: script_call). */
 #define CRASH_RESTARTS 4
+/* Poll interval of the waits for a service's first answer (fdb configure,
+ * ClickHouse SELECT 1, the FUSE mount): cheap checks, soon true. */
+#define FIRST_ANSWER_INTERVAL_MS 1000L
 char *wait_guarded(const char *check, const char *container);
 char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n);
 /* Append the guard alone: a command that exits 1 after giving up, else 0
