@@ -108,6 +108,9 @@ struct ct_table {
 int ct_generate(const struct ct_params *p, struct ct_table **out, struct strbuf *err);
 void ct_table_free(struct ct_table *t);
 
+/* Append the upstream file called name (one of CT_FILE_*) to out; -1 for
+ * another name. */
+int ct_format(const struct ct_table *t, const char *name, struct strbuf *out);
 /* Write the four upstream files into dir (which must exist); each file is
  * written to a temporary name and renamed.  0 or -1 with err. */
 int ct_write_files(const struct ct_table *t, const char *dir, struct strbuf *err);

@@ -9,47 +9,47 @@
 
 #include "m3fs/chaintable.h"
 
-typedef void (*emit_fn)(const struct ct_table *t, FILE *f);
+typedef void (*emit_fn)(const struct ct_table *t, struct strbuf *out);
 
-static void emit_chains(const struct ct_table *t, FILE *f)
+static void emit_chains(const struct ct_table *t, struct strbuf *out)
 {
-    fputs("ChainId", f);
-    for (size_t j = 0; t->n_chains && j < t->chains[0].n; j++) fputs(",TargetId", f);
-    fputc('\n', f);
+    sb_adds(out, "ChainId");
+    for (size_t j = 0; t->n_chains && j < t->chains[0].n; j++) sb_adds(out, ",TargetId");
+    sb_addch(out, '\n');
     for (size_t c = 0; c < t->n_chains; c++) {
         const struct ct_chain *ch = &t->chains[c];
-        fprintf(f, "%u", ch->chain_id);
+        sb_addf(out, "%u", ch->chain_id);
         for (size_t j = 0; j < ch->n; j++)
-            fprintf(f, ",%llu", (unsigned long long)t->targets[ch->first + j].target_id);
-        fputc('\n', f);
+            sb_addf(out, ",%llu", (unsigned long long)t->targets[ch->first + j].target_id);
+        sb_addch(out, '\n');
     }
 }
 
-static void emit_table(const struct ct_table *t, FILE *f)
+static void emit_table(const struct ct_table *t, struct strbuf *out)
 {
-    fputs("ChainId\n", f);
-    for (size_t i = 0; i < t->n_order; i++) fprintf(f, "%u\n", t->order[i]);
+    sb_adds(out, "ChainId\n");
+    for (size_t i = 0; i < t->n_order; i++) sb_addf(out, "%u\n", t->order[i]);
 }
 
-static void emit_create(const struct ct_table *t, FILE *f)
+static void emit_create(const struct ct_table *t, struct strbuf *out)
 {
     for (size_t c = 0; c < t->n_chains; c++)
         for (size_t j = 0; j < t->chains[c].n; j++) {
             const struct ct_target *x = &t->targets[t->chains[c].first + j];
-            fprintf(f, "create-target --node-id %u --disk-index %u --target-id %llu "
+            sb_addf(out, "create-target --node-id %u --disk-index %u --target-id %llu "
                     "--chain-id %u  --use-new-chunk-engine\n", x->node_id, x->disk_index,
                     (unsigned long long)x->target_id, t->chains[c].chain_id);
         }
 }
 
-static void emit_remove(const struct ct_table *t, FILE *f)
+static void emit_remove(const struct ct_table *t, struct strbuf *out)
 {
     for (size_t c = 0; c < t->n_chains; c++)
         for (size_t j = 0; j < t->chains[c].n; j++) {
             const struct ct_target *x = &t->targets[t->chains[c].first + j];
             unsigned long long tid = (unsigned long long)x->target_id;
-            fprintf(f, "offline-target --node-id %u --target-id %llu\n", x->node_id, tid);
-            fprintf(f, "remove-target --node-id %u --target-id %llu\n", x->node_id, tid);
+            sb_addf(out, "offline-target --node-id %u --target-id %llu\n", x->node_id, tid);
+            sb_addf(out, "remove-target --node-id %u --target-id %llu\n", x->node_id, tid);
         }
 }
 
@@ -60,12 +60,14 @@ static int write_one(const struct ct_table *t, const char *dir, const char *name
     char *path = xstrfmt("%s/%s", dir, name);
     char *tmp = xstrfmt("%s/.%s.tmp", dir, name);
     int rc = -1;
+    struct strbuf text = STRBUF_INIT;
+    emit(t, &text);
     FILE *f = fopen(tmp, "w");
     if (!f) {
         sb_addf(err, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
-    emit(t, f);
+    fwrite(text.buf, 1, text.len, f);
     int bad = ferror(f);
     if (fclose(f) || bad) {
         sb_addf(err, "cannot write %s: %s", tmp, strerror(errno ? errno : EIO));
@@ -79,22 +81,34 @@ static int write_one(const struct ct_table *t, const char *dir, const char *name
     }
     rc = 0;
 out:
+    sb_release(&text);
     free(path);
     free(tmp);
     return rc;
 }
 
+static const struct {
+    const char *name;
+    emit_fn emit;
+} files[] = {
+    { CT_FILE_CHAINS, emit_chains },
+    { CT_FILE_TABLE, emit_table },
+    { CT_FILE_CREATE, emit_create },
+    { CT_FILE_REMOVE, emit_remove },
+};
+
+int ct_format(const struct ct_table *t, const char *name, struct strbuf *out)
+{
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (!strcmp(files[i].name, name)) {
+            files[i].emit(t, out);
+            return 0;
+        }
+    return -1;
+}
+
 int ct_write_files(const struct ct_table *t, const char *dir, struct strbuf *err)
 {
-    static const struct {
-        const char *name;
-        emit_fn emit;
-    } files[] = {
-        { CT_FILE_CHAINS, emit_chains },
-        { CT_FILE_TABLE, emit_table },
-        { CT_FILE_CREATE, emit_create },
-        { CT_FILE_REMOVE, emit_remove },
-    };
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         if (write_one(t, dir, files[i].name, files[i].emit, err)) return -1;
     return 0;

@@ -3,11 +3,8 @@
  * the native generator: create-target, upload-chains, upload-chain-table,
  * and a wait until every target is SERVING-UPTODATE.  Runs on the first
  * mgmtd node, inside its container. */
-#include <dirent.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "m3fs/chaintable.h"
 #include "m3fs/sha256.h"
@@ -52,20 +49,6 @@ static void id_lists(const struct ct_table *t, struct strbuf *targets, struct st
     for (size_t i = 0; i < t->n_chains; i++) sb_addf(chains, "%u\n", t->chains[i].chain_id);
 }
 
-static int read_into(const char *dir, const char *name, struct file_set *fs,
-                     struct strbuf *err)
-{
-    char *path = xstrfmt("%s/%s", dir, name);
-    struct strbuf sb = STRBUF_INIT;
-    int rc = sb_read_file(&sb, path);
-    if (rc < 0) sb_addf(err, "cannot read %s", path);
-    else fs_add(fs, name, &sb, 0644);
-    unlink(path);
-    sb_release(&sb);
-    free(path);
-    return rc;
-}
-
 /* The node id of a create-target line, or -1. */
 static long line_node(const char *line)
 {
@@ -103,25 +86,17 @@ static size_t create_parts(const struct plan_ctx *ctx, struct file_set *fs)
     return k;
 }
 
-/* The generator's files, written to a private temporary dir and read back. */
+/* The generator's files, formatted in memory. */
 static int table_files(struct plan_ctx *ctx, struct file_set *fs, size_t *parts)
 {
-    char dir[] = "/tmp/m3fs-chains.XXXXXX";
-    if (!mkdtemp(dir)) {
-        sb_adds(&ctx->err, "cannot create a temporary directory for the chain table");
-        return -1;
-    }
-    int rc = ct_write_files(ctx->ct, dir, &ctx->err);
     const char *names[] = { CT_FILE_CHAINS, CT_FILE_TABLE, CT_FILE_CREATE, CT_FILE_REMOVE };
+    int rc = 0;
     for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-        if (!rc) rc = read_into(dir, names[i], fs, &ctx->err);
-        else {
-            char *path = xstrfmt("%s/%s", dir, names[i]);
-            unlink(path);
-            free(path);
-        }
+        struct strbuf sb = STRBUF_INIT;
+        if (ct_format(ctx->ct, names[i], &sb)) abort(); /* names are ct's own */
+        fs_add(fs, names[i], &sb, 0644);
+        sb_release(&sb);
     }
-    rmdir(dir);
     if (!rc) {
         struct strbuf t = STRBUF_INIT, c = STRBUF_INIT;
         id_lists(ctx->ct, &t, &c);

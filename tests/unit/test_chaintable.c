@@ -186,6 +186,18 @@ static void test_golden_v5_k3_r6(void **state)
     assert_int_equal(count_lines(remove), 60);
     assert_true(!strncmp(remove, "offline-target --node-id 10001 --target-id 101000100101\n"
                                  "remove-target --node-id 10001 --target-id 101000100101\n", 110));
+    /* ct_format gives the same bytes in memory (what cluster create sends). */
+    const char *names[] = { CT_FILE_CHAINS, CT_FILE_TABLE, CT_FILE_CREATE, CT_FILE_REMOVE };
+    const char *files[] = { chains, table, create, remove };
+    for (size_t i = 0; i < 4; i++) {
+        struct strbuf sb = STRBUF_INIT;
+        assert_int_equal(ct_format(t, names[i], &sb), 0);
+        assert_string_equal(sb.buf, files[i]);
+        sb_release(&sb);
+    }
+    struct strbuf none = STRBUF_INIT;
+    assert_int_equal(ct_format(t, "other.csv", &none), -1);
+    sb_release(&none);
     struct ct_stats st;
     assert_int_equal(ct_verify(t, &(struct ct_expect){ 3, 1, 10 }, &st, NULL), 0);
     assert_int_equal(st.lambda_min, 3);
