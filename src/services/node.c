@@ -18,33 +18,35 @@ static int workdir_safe(const char *wd)
     return depth >= 2 && !strstr(wd, "/../") && !strstr(wd, "/./");
 }
 
-static void images_cmd(struct plan_ctx *ctx, size_t node, struct strbuf *cmd)
+/* templates/m3fs-node.sh purge: the node's images, then the workDir. */
+static void purge_cmd(struct plan_ctx *ctx, size_t node, struct strbuf *cmd)
 {
     unsigned m = config_node_images(ctx->cfg, node);
-    sb_adds(cmd, "true");
+    script_call(cmd, "m3fs-node.sh");
+    sb_adds(cmd, "purge ");
+    sh_quote(cmd, ctx->cfg->work_dir);
     for (int k = 0; k < IMG_COUNT; k++) {
         if (!(m & (1u << k)) || !ctx->image[k]) continue;
-        struct strbuf q = STRBUF_INIT;
-        sh_quote(&q, ctx->image[k]);
-        sb_addf(cmd, " && if docker image inspect %s >/dev/null 2>&1; then docker rmi %s "
-                ">/dev/null; fi", q.buf, q.buf);
-        sb_release(&q);
+        sb_addch(cmd, ' ');
+        sh_quote(cmd, ctx->image[k]);
     }
 }
 
 int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p)
 {
     char *bin = wd_path(ctx, "bin");
-    struct strbuf qb = STRBUF_INIT, qw = STRBUF_INIT, cmd = STRBUF_INIT, skip = STRBUF_INIT;
-    sh_quote(&qb, bin);
-    sh_quote(&qw, ctx->cfg->work_dir);
-    sb_addf(&cmd, "rmdir %s 2>/dev/null; rmdir %s 2>/dev/null; true", qb.buf, qw.buf);
-    sb_addf(&skip, "! test -d %s && { ! test -d %s || test -n \"$(ls -A %s)\"; }", qb.buf, qw.buf,
-            qw.buf);
+    struct strbuf args = STRBUF_INIT, cmd = STRBUF_INIT, skip = STRBUF_INIT;
+    sh_quote(&args, bin);
+    sb_addch(&args, ' ');
+    sh_quote(&args, ctx->cfg->work_dir);
+    script_call(&cmd, "m3fs-node.sh");
+    sb_addf(&cmd, "rmdir-empty %s", args.buf);
+    script_call(&skip, "m3fs-node.sh");
+    sb_addf(&skip, "rmdir-done %s", args.buf);
     struct step *s = plan_add_step(p, "node", STEP_RUN, "remove the workDir if m3fs left it "
                                    "empty");
     for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, skip.buf);
-    sb_release(&qb), sb_release(&qw), sb_release(&cmd), sb_release(&skip);
+    sb_release(&args), sb_release(&cmd), sb_release(&skip);
     free(bin);
     return 0;
 }
@@ -68,15 +70,11 @@ int svc_node_destroy_all(struct plan_ctx *ctx, struct plan *p)
     for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(n, i, nc.buf, ns.buf);
     sb_release(&nc), sb_release(&ns);
     struct step *s = plan_add_step(p, "node", STEP_RUN, "remove images and the workDir");
-    struct strbuf q = STRBUF_INIT;
-    sh_quote(&q, wd);
     for (size_t i = 0; i < ctx->cfg->n_nodes; i++) {
         struct strbuf cmd = STRBUF_INIT;
-        images_cmd(ctx, i, &cmd);
-        sb_addf(&cmd, " && rm -rf %s", q.buf);
+        purge_cmd(ctx, i, &cmd);
         step_add_run(s, i, cmd.buf, NULL);
         sb_release(&cmd);
     }
-    sb_release(&q);
     return 0;
 }

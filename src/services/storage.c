@@ -97,11 +97,9 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     char *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
     /* The tool is gone when a previous destroy finished; nothing to clear then. */
-    sb_addf(&cmd, "%s && if test -x ", rm);
-    sh_quote(&cmd, tool);
-    sb_addf(&cmd, "; then %s && rm -f ", clear);
-    sh_quote(&cmd, tool);
-    sb_adds(&cmd, "; fi");
+    sb_addf(&cmd, "%s && ", rm);
+    script_call(&cmd, "m3fs-node.sh");
+    sb_addf(&cmd, "tool-once %s", clear);
     char *skip = ctr_absent_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, base);
     struct step *s = plan_add_step(p, "storage", STEP_RUN, "remove the container and clear "
                                    "the data (dir: deleted; nvme: unmounted, wiped only if m3fs "
