@@ -72,6 +72,15 @@ static char *ch_client(const struct plan_ctx *ctx, const char *query)
     return sb_detach(&sb);
 }
 
+/* `sh -c SCRIPT m3fs-clickhouse SUB CONTAINER PORT` (templates/m3fs-clickhouse.sh). */
+static void ch_script(const struct plan_ctx *ctx, const char *sub, struct strbuf *out)
+{
+    script_call(out, "m3fs-clickhouse.sh");
+    sb_addf(out, "%s ", sub);
+    sh_quote(out, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
+    sb_addf(out, " %ld", ctx->cfg->ch.tcp_port);
+}
+
 static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
 {
     struct step *s = plan_add_step(p, "clickhouse", STEP_WAIT, "wait until ClickHouse answers");
@@ -82,20 +91,15 @@ static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
     char *ping_g = wait_guarded(ping, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
     step_add_run(s, node, ping_g, NULL);
     free(ping_g);
-    char *q = xstrfmt("EXISTS TABLE `%s`.`distributions`", ctx->cfg->ch.db);
-    char *exists = ch_client(ctx, q);
-    struct strbuf skip = STRBUF_INIT, cmd = STRBUF_INIT, inner = STRBUF_INIT;
-    sb_addf(&skip, "%s | grep -qx 1", exists);
-    sb_addf(&inner, "clickhouse-client --port %ld --multiquery < /tmp/sql/3fs-monitor.sql",
-            ctx->cfg->ch.tcp_port);
-    sb_adds(&cmd, "docker exec ");
-    sh_quote(&cmd, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
-    sb_adds(&cmd, " sh -c ");
-    sh_quote(&cmd, inner.buf);
+    struct strbuf skip = STRBUF_INIT, cmd = STRBUF_INIT;
+    ch_script(ctx, "has-tables", &skip);
+    sb_addch(&skip, ' ');
+    sh_quote(&skip, ctx->cfg->ch.db);
+    ch_script(ctx, "create-tables", &cmd);
     s = plan_add_step(p, "clickhouse", STEP_RUN, "create the 3FS monitor tables");
     step_add_run(s, node, cmd.buf, skip.buf);
-    free(ping), free(q), free(exists);
-    sb_release(&skip), sb_release(&cmd), sb_release(&inner);
+    free(ping);
+    sb_release(&skip), sb_release(&cmd);
 }
 
 int svc_clickhouse_create(struct plan_ctx *ctx, struct plan *p)
