@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "m3fs/embedded.h"
 #include "m3fs/shquote.h"
@@ -644,6 +645,25 @@ static void test_script_runs(void **state)
     sb_release(&cmd), sb_release(&out), sb_release(&err);
 }
 
+/* --watch takes 1..86400 seconds: a usage error (exit 2) otherwise. */
+static void test_watch_range(void **state)
+{
+    (void)state;
+    const char *bin = getenv("M3FS_BIN");
+    if (!bin) fail_msg("M3FS_BIN is not set (run the tests through ctest)");
+    char *dir = tu_tmpdir("m3fs-test-status-cli");
+    assert_non_null(dir);
+    tu_write(dir, "c.yml", yaml);
+    char *cmd = xstrfmt("'%s' cluster status -c '%s/c.yml' --watch 0 2>'%s/err'", bin, dir, dir);
+    int rc = system(cmd);
+    assert_true(WIFEXITED(rc));
+    assert_int_equal(WEXITSTATUS(rc), 2);
+    char *err = tu_read(dir, "err");
+    assert_contains(err, "--watch must be between 1 and 86400 seconds, not 0");
+    tu_rmtree(dir);
+    free(dir), free(cmd), free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,6 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_doctor_checks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_json_schema, fx_setup, fx_teardown),
         cmocka_unit_test(test_script_runs),
+        cmocka_unit_test(test_watch_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
