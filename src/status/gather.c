@@ -6,9 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "m3fs/embedded.h"
 #include "m3fs/log.h"
-#include "m3fs/shquote.h"
+#include "m3fs/script.h"
 #include "status-int.h"
 
 struct round {
@@ -23,23 +22,6 @@ static double real_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* `sh -c SCRIPT m3fs-facts `, the script without its comment lines. */
-static void script_cmd(struct strbuf *sb)
-{
-    const struct m3fs_embedded_file *f = embedded_find("m3fs-facts.sh");
-    struct strbuf code = STRBUF_INIT;
-    for (const char *p = f ? f->data : ""; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
-        p += n;
-    }
-    sb_adds(sb, "sh -c ");
-    sh_quote(sb, code.buf);
-    sb_adds(sb, " m3fs-facts");
-    sb_release(&code);
 }
 
 static int run_one(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
@@ -136,7 +118,7 @@ static void round_cmds(const struct st_report *r, struct round *rd, const unsign
                        int with_facts)
 {
     struct strbuf base = STRBUF_INIT;
-    script_cmd(&base);
+    script_call(&base, "m3fs-facts.sh");
     for (size_t i = 0; i < r->cfg->n_nodes; i++) {
         if (!with_facts && !bits[i]) continue;
         struct strbuf c = STRBUF_INIT;
