@@ -3,7 +3,9 @@
  * `sh -c CODE NAME ARG...`, CODE being the script without its comment lines.
  * These append `sh -c CODE NAME ` (NAME: the file name without ".sh") to
  * out; callers append the arguments, each sh_quote()d.  --dry-run shows the
- * call as `sh -c <templates/NAME.sh> NAME ...` (src/plan/print.c). */
+ * call as `sh -c <templates/NAME.sh> NAME ...` (src/plan/print.c).  Comment
+ * lines (first non-blank character '#') are left out, so a script with a
+ * here-document must not have lines in it that start with '#'. */
 #ifndef M3FS_SCRIPT_H
 #define M3FS_SCRIPT_H
 

@@ -19,11 +19,4 @@ void sh_quote(struct strbuf *sb, const char *s);
  * space.  An empty argv appends nothing. */
 void sh_quote_argv(struct strbuf *sb, const char *const *argv);
 
-/* Append `sh -c SCRIPT NAME`: a multi-line script (templates/m3fs-*.sh)
- * as one quoted word, its comment lines (first non-blank '#') left out so
- * the command line stays short, and NAME as its $0; the caller appends the
- * arguments, each through sh_quote().  A script with a here-document must
- * not have lines in it that start with '#'. */
-void sh_script_cmd(struct strbuf *sb, const char *script, const char *name);
-
 #endif

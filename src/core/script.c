@@ -12,7 +12,7 @@ void script_call_text(struct strbuf *out, const char *file, const char *text)
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (p[strspn(p, " ")] != '#') sb_add(&code, p, n);
+        if (p[strspn(p, " \t")] != '#') sb_add(&code, p, n);
         p += n;
     }
     size_t len = strlen(file);

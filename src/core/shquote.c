@@ -23,19 +23,3 @@ void sh_quote_argv(struct strbuf *sb, const char *const *argv)
         sh_quote(sb, argv[i]);
     }
 }
-
-void sh_script_cmd(struct strbuf *sb, const char *script, const char *name)
-{
-    struct strbuf code = STRBUF_INIT;
-    for (const char *p = script; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (p[strspn(p, " \t")] != '#') sb_add(&code, p, n);
-        p += n;
-    }
-    sb_adds(sb, "sh -c ");
-    sh_quote(sb, code.buf);
-    sb_addch(sb, ' ');
-    sh_quote(sb, name);
-    sb_release(&code);
-}

@@ -4,16 +4,16 @@
 #include <string.h>
 
 #include "logs-int.h"
-#include "m3fs/embedded.h"
 #include "m3fs/log.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 
-/* `sh -c SCRIPT m3fs-logs` */
+/* `sh -c SCRIPT m3fs-logs` (script_call, without its trailing space) */
 char *run_script_prefix(void)
 {
-    const struct m3fs_embedded_file *f = embedded_find("m3fs-logs.sh");
     struct strbuf sb = STRBUF_INIT;
-    sh_script_cmd(&sb, f ? f->data : "exit 2", "m3fs-logs");
+    script_call(&sb, "m3fs-logs.sh");
+    while (sb.len && sb.buf[sb.len - 1] == ' ') sb_setlen(&sb, sb.len - 1);
     return sb_detach(&sb);
 }
 

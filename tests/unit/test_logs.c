@@ -15,6 +15,7 @@
 
 #include "../../src/logs/logs-int.h"
 #include "m3fs/embedded.h"
+#include "m3fs/script.h"
 #include "m3fs/log.h"
 #include "m3fs/logs.h"
 #include "m3fs/shquote.h"
@@ -366,8 +367,8 @@ static void test_script(void **state)
     assert_int_equal(run_script(missing, &out), 1);
     /* the command line the nodes get: comment lines out, $0 named */
     struct strbuf cmd = STRBUF_INIT;
-    sh_script_cmd(&cmd, "# one\necho \"$0:$1\"\n\t# two 'x'\n", "nm");
-    sb_adds(&cmd, " 'a b'");
+    script_call_text(&cmd, "nm.sh", "# one\necho \"$0:$1\"\n\t# two 'x'\n");
+    sb_adds(&cmd, "'a b'");
     assert_null(strstr(cmd.buf, "one"));
     assert_null(strstr(cmd.buf, "two"));
     const char *sh[] = { "sh", "-c", cmd.buf, NULL };
