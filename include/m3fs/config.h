@@ -239,6 +239,11 @@ const struct strvec *config_node_rdma_devices(const struct m3fs_config *cfg, siz
 /* 1 when the node runs a process that holds a 3FS listener (mgmtd, meta,
  * storage, or the monitor collector: the first monitor node). */
 int config_node_listens(const struct m3fs_config *cfg, size_t node);
+struct ct_params;
+/* Fill p (after ct_params_init) with the chain-table numbers of the config:
+ * storage node count, replication factor, disks, targets per disk, id
+ * prefixes.  Node ids are left to the caller. */
+void config_chain_params(const struct m3fs_config *cfg, struct ct_params *p);
 /* 1 when the node runs any 3FS process (a listener above, or a FUSE client). */
 int config_node_runs_3fs(const struct m3fs_config *cfg, size_t node);
 /* Images used by a node's roles, as a bitmask of 1u << img_kind. */

@@ -78,13 +78,8 @@ static int params_from_config(struct cmd_ctx *ctx, struct ct_params *p, uint32_t
     *ids = xcalloc(st->n_member + 1, sizeof(**ids));
     for (size_t i = 0; i < st->n_member; i++)
         (*ids)[i] = (uint32_t)config_node_id(cfg, st->member[i], SVC_STORAGE);
-    p->v = (long)st->n_member;
+    config_chain_params(cfg, p);
     p->node_ids = *ids;
-    p->k = cfg->storage.replication_factor;
-    p->disks = cfg->storage.disk_num_per_node;
-    p->r_min = cfg->storage.target_num_per_disk;
-    p->target_prefix = (long)cfg->storage.target_id_prefix;
-    p->chain_prefix = (long)cfg->storage.chain_id_prefix;
     config_free(cfg);
     return EXIT_OK;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/chaintable.h"
 #include "m3fs/config.h"
 
 static const char *const svc_keys[SVC_COUNT] = {
@@ -216,6 +217,16 @@ int config_node_listens(const struct m3fs_config *c, size_t node)
     const struct m3fs_service *mon = &c->svc[SVC_MONITOR];
     return config_node_has(c, node, SVC_MGMTD) || config_node_has(c, node, SVC_META) ||
            config_node_has(c, node, SVC_STORAGE) || (mon->n_member && mon->member[0] == node);
+}
+
+void config_chain_params(const struct m3fs_config *c, struct ct_params *p)
+{
+    p->v = (long)c->svc[SVC_STORAGE].n_member;
+    p->k = c->storage.replication_factor;
+    p->disks = c->storage.disk_num_per_node;
+    p->r_min = c->storage.target_num_per_disk;
+    p->target_prefix = (long)c->storage.target_id_prefix;
+    p->chain_prefix = (long)c->storage.chain_id_prefix;
 }
 
 int config_node_runs_3fs(const struct m3fs_config *c, size_t node)

@@ -363,12 +363,7 @@ static void check_chain_table(struct vctx *v)
     const struct m3fs_config *c = v->c;
     struct ct_params p;
     ct_params_init(&p);
-    p.v = (long)c->svc[SVC_STORAGE].n_member;
-    p.k = c->storage.replication_factor;
-    p.disks = c->storage.disk_num_per_node;
-    p.r_min = c->storage.target_num_per_disk;
-    p.target_prefix = (long)c->storage.target_id_prefix;
-    p.chain_prefix = (long)c->storage.chain_id_prefix;
+    config_chain_params(c, &p);
     if (!p.v) return;
     struct strbuf why = STRBUF_INIT;
     long r = 0;

@@ -44,12 +44,7 @@ static int chain_table(struct plan_ctx *ctx)
     const struct m3fs_config *cfg = ctx->cfg;
     struct ct_params p;
     ct_params_init(&p);
-    p.v = (long)cfg->svc[SVC_STORAGE].n_member;
-    p.k = cfg->storage.replication_factor;
-    p.disks = cfg->storage.disk_num_per_node;
-    p.r_min = cfg->storage.target_num_per_disk;
-    p.target_prefix = (long)cfg->storage.target_id_prefix;
-    p.chain_prefix = (long)cfg->storage.chain_id_prefix;
+    config_chain_params(cfg, &p);
     if (!p.v) return 0;
     struct strbuf why = STRBUF_INIT;
     if (ct_generate(&p, &ctx->ct, &why) < 0) {
