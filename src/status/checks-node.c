@@ -179,7 +179,7 @@ static void tpath(const struct st_report *r, size_t i, const struct st_tpath *t,
 {
     size_t n = strlen(t->path);
     int dir_len = (int)(n >= 4 && !strcmp(t->path + n - 4, "/3fs") ? n - 4 : n);
-    if (!strcmp(r->cfg->storage.disk_type, "nvme") && !t->mount_point)
+    if (r->cfg->storage.disk == DISK_NVME && !t->mount_point)
         st_add(out, "target-path", ST_SEV_DEGRADED, (long)i,
                xstrfmt("%.*s on %s is not a mount point: its disk is not mounted", dir_len,
                        t->path, nname(r, i)),
