@@ -53,19 +53,7 @@ static void check_golden(const char *fixture, const char *golden, struct strbuf 
 {
     struct m3fs_config *c = load_fixture(fixture);
     diagram_render(c, 0, plain);
-    char *gp = tu_source_path(golden);
-    const char *upd = getenv("M3FS_UPDATE_GOLDEN");
-    if (upd && *upd) {
-        FILE *f = fopen(gp, "w");
-        assert_non_null(f);
-        fwrite(plain->buf, 1, plain->len, f);
-        fclose(f);
-    }
-    struct strbuf want = STRBUF_INIT;
-    if (sb_read_file(&want, gp)) fail_msg("cannot read %s", gp);
-    if (want.len != plain->len || memcmp(want.buf, plain->buf, want.len))
-        fail_msg("diagram of %s differs from %s; got:\n%s", fixture, golden, plain->buf);
-    sb_release(&want);
+    tu_check_golden(golden, plain->buf, plain->len);
 
     /* width, and colour: codes only with color=1, same text otherwise */
     assert_width(plain->buf, 80);
@@ -77,7 +65,6 @@ static void check_golden(const char *fixture, const char *golden, struct strbuf 
     assert_string_equal(stripped.buf, plain->buf);
     sb_release(&colored);
     sb_release(&stripped);
-    free(gp);
     config_free(c);
 }
 

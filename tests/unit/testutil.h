@@ -47,6 +47,26 @@ static inline char *tu_source_path(const char *rel)
     return xstrfmt("%s/%s", root, rel);
 }
 
+/* The one golden-file check: `got` must equal the file at rel (a path below
+ * $M3FS_SOURCE_DIR); with M3FS_UPDATE_GOLDEN set the file is rewritten
+ * first (review the diff before committing it). */
+static inline void tu_check_golden(const char *rel, const char *got, size_t len)
+{
+    char *path = tu_source_path(rel);
+    const char *upd = getenv("M3FS_UPDATE_GOLDEN");
+    if (upd && *upd) {
+        FILE *f = fopen(path, "w");
+        if (!f || fwrite(got, 1, len, f) != len || fclose(f)) fail_msg("cannot write %s", path);
+    }
+    struct strbuf want = STRBUF_INIT;
+    if (sb_read_file(&want, path)) fail_msg("cannot read %s", path);
+    if (want.len != len || memcmp(want.buf, got, len))
+        fail_msg("output differs from %s; review it and rerun with M3FS_UPDATE_GOLDEN=1 to "
+                 "accept. Got:\n%.*s", rel, (int)len, got);
+    sb_release(&want);
+    free(path);
+}
+
 /* A new directory /tmp/<prefix>-XXXXXX, or NULL when it cannot be made. */
 static inline char *tu_tmpdir(const char *prefix)
 {
