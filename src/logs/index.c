@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "logs-int.h"
+#include "m3fs/json.h"
 #include "m3fs/log.h"
 #include "m3fs/version.h"
 
@@ -62,33 +63,27 @@ void ix_node(struct logs_index *ix, const char *name, const char *host, const ch
     pthread_mutex_unlock(&ix->mu);
 }
 
-static void add_str(cJSON *o, const char *key, const char *v)
-{
-    if (v) cJSON_AddStringToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 static cJSON *part_json(const struct ix_part *p)
 {
     cJSON *o = cJSON_CreateObject();
-    add_str(o, "path", p->path);
-    add_str(o, "what", p->what);
-    add_str(o, "node", p->node);
-    add_str(o, "source", p->source);
+    json_add_str_or_null(o, "path", p->path);
+    json_add_str_or_null(o, "what", p->what);
+    json_add_str_or_null(o, "node", p->node);
+    json_add_str_or_null(o, "source", p->source);
     cJSON_AddNumberToObject(o, "size", (double)p->size);
     cJSON_AddBoolToObject(o, "truncated", p->truncated);
-    add_str(o, "status", p->status);
-    add_str(o, "error", p->error);
+    json_add_str_or_null(o, "status", p->status);
+    json_add_str_or_null(o, "error", p->error);
     return o;
 }
 
 static cJSON *node_json(const struct ix_node *n)
 {
     cJSON *o = cJSON_CreateObject();
-    add_str(o, "name", n->name);
-    add_str(o, "host", n->host);
-    add_str(o, "status", n->status);
-    add_str(o, "error", n->error);
+    json_add_str_or_null(o, "name", n->name);
+    json_add_str_or_null(o, "host", n->host);
+    json_add_str_or_null(o, "status", n->status);
+    json_add_str_or_null(o, "error", n->error);
     return o;
 }
 
@@ -99,10 +94,10 @@ static void add_head(cJSON *root, const struct ix_meta *m)
     gmtime_r(&m->created, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
     cJSON_AddStringToObject(root, "schema", "m3fs.logs/1");
-    add_str(root, "cluster", m->cluster);
+    json_add_str_or_null(root, "cluster", m->cluster);
     cJSON_AddStringToObject(root, "created", ts);
     cJSON_AddStringToObject(root, "m3fs_version", m3fs_version());
-    add_str(root, "options", m->options);
+    json_add_str_or_null(root, "options", m->options);
     if (m->since_s) cJSON_AddNumberToObject(root, "since_seconds", (double)m->since_s);
     else cJSON_AddNullToObject(root, "since_seconds");
     cJSON_AddNumberToObject(root, "max_bytes_per_part", (double)m->max_bytes);

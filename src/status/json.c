@@ -5,13 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/json.h"
 #include "status-int.h"
-
-static void str_or_null(cJSON *o, const char *k, const char *v)
-{
-    if (v) cJSON_AddStringToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
-}
 
 static void num_or_null(cJSON *o, const char *k, double v, int known)
 {
@@ -42,7 +37,7 @@ static cJSON *problems(const struct st_report *r, const struct st_findings *fs)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "check", f->check);
         cJSON_AddStringToObject(o, "severity", sev[f->sev]);
-        str_or_null(o, "node", node_name(r, f->node));
+        json_add_str_or_null(o, "node", node_name(r, f->node));
         cJSON_AddStringToObject(o, "what", f->what);
         cJSON_AddStringToObject(o, "fix", f->fix ? f->fix : c ? c->fix : "");
         cJSON_AddItemToArray(a, o);
@@ -60,14 +55,14 @@ static cJSON *container(const struct st_report *r, size_t node, enum svc_kind k)
     int64_t up = c ? st_ctr_uptime(r, node, c) : -1;
     cJSON_AddStringToObject(o, "role", svc_key(k));
     cJSON_AddStringToObject(o, "name", r->cfg->svc[k].container_name);
-    str_or_null(o, "state", c ? c->state : NULL);
+    json_add_str_or_null(o, "state", c ? c->state : NULL);
     num_or_null(o, "restarts", c ? (double)c->restarts : 0, c && strcmp(c->state, "missing"));
-    str_or_null(o, "started_at", c ? c->started_at : NULL);
+    json_add_str_or_null(o, "started_at", c ? c->started_at : NULL);
     num_or_null(o, "uptime_s", (double)up, up >= 0);
-    str_or_null(o, "image", c ? c->image : NULL);
+    json_add_str_or_null(o, "image", c ? c->image : NULL);
     cJSON_AddStringToObject(o, "expected_image", want);
-    str_or_null(o, "nofile", c ? c->nofile : NULL);
-    str_or_null(o, "memlock", c ? c->memlock : NULL);
+    json_add_str_or_null(o, "nofile", c ? c->nofile : NULL);
+    json_add_str_or_null(o, "memlock", c ? c->memlock : NULL);
     free(want);
     return o;
 }
@@ -105,8 +100,8 @@ static cJSON *node_of(const struct st_report *r, size_t i)
     cJSON_AddStringToObject(o, "name", r->cfg->nodes[i].name);
     cJSON_AddStringToObject(o, "host", r->cfg->nodes[i].host);
     cJSON_AddBoolToObject(o, "reachable", n->reachable);
-    str_or_null(o, "error", n->error);
-    str_or_null(o, "hostname", f->host);
+    json_add_str_or_null(o, "error", n->error);
+    json_add_str_or_null(o, "hostname", f->host);
     num_or_null(o, "clock_offset_s", n->offset_s, n->reachable && n->offset_err_s >= 0);
     cJSON_AddItemToObject(o, "containers", a = cJSON_CreateArray());
     for (size_t k = 0; k < nr; k++) cJSON_AddItemToArray(a, container(r, i, roles[k]));
@@ -119,8 +114,8 @@ static cJSON *node_of(const struct st_report *r, size_t i)
 
 static void where(cJSON *o, const struct st_report *r, const struct st_where *w)
 {
-    str_or_null(o, "node", node_name(r, w->node));
-    str_or_null(o, "error", w->error);
+    json_add_str_or_null(o, "node", node_name(r, w->node));
+    json_add_str_or_null(o, "error", w->error);
 }
 
 static cJSON *mnodes(const struct st_mgmtd *m)
@@ -205,8 +200,8 @@ static cJSON *fdb(const struct st_report *r)
     else cJSON_AddNullToObject(o, "available");
     if (ok && f->healthy >= 0) cJSON_AddBoolToObject(o, "healthy", f->healthy);
     else cJSON_AddNullToObject(o, "healthy");
-    str_or_null(o, "redundancy_mode", f->redundancy);
-    str_or_null(o, "storage_engine", f->engine);
+    json_add_str_or_null(o, "redundancy_mode", f->redundancy);
+    json_add_str_or_null(o, "storage_engine", f->engine);
     cJSON_AddItemToObject(o, "coordinators", a = cJSON_CreateArray());
     for (size_t i = 0; i < f->n_coords; i++) {
         cJSON *c = cJSON_CreateObject();
