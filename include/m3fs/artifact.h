@@ -28,7 +28,6 @@ struct m3fs_config;
 #define ARTIFACT_MANIFEST_NAME "manifest.json"
 #define ARTIFACT_FORMAT 1
 #define ARTIFACT_DEFAULT_BASE_URL "https://artifactory.open3fs.com/3fs"
-#define ARTIFACT_DEFAULT_CACHE_DIR "/tmp/3fs"
 
 struct artifact_image {
     char *name;   /* images.<key> of cluster.yml: "3fs", "fdb", "clickhouse", ... */
@@ -78,7 +77,8 @@ enum artifact_progress {
 
 struct artifact_dl_opts {
     const char *base_url;  /* file URL = base_url + "/" + file */
-    const char *cache_dir; /* created if missing */
+    const char *cache_dir; /* borrowed; created (0700) if missing; must be the
+                            * user's and not group/other writable */
     long parallel;         /* concurrent transfers, >= 1 */
     long retries;          /* extra attempts after a transient failure */
     long retry_delay_ms;   /* first backoff delay; doubled per retry */
@@ -92,6 +92,11 @@ struct artifact_dl_opts {
  * M3FS_ARTIFACT_RETRY_DELAY_MS, M3FS_ARTIFACT_STALL_TIMEOUT,
  * M3FS_ARTIFACT_PROGRESS_INTERVAL_MS (used by tests). */
 void artifact_dl_opts_init(struct artifact_dl_opts *o);
+
+/* The per-user default cache: $XDG_CACHE_HOME/m3fs when that is an absolute
+ * path, else <home>/.cache/m3fs ($HOME, else the passwd entry).  Returns a
+ * string the caller frees, or NULL with err set when no home is known. */
+char *artifact_default_cache_dir(struct strbuf *err);
 
 /* Make every image of m present and verified in o->cache_dir, filling in
  * size and sha256.  A cached file whose digest matches the published one is

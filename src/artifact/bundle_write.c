@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "m3fs/artifact.h"
 
 #define COPY_CHUNK (256 * 1024)
@@ -100,9 +101,12 @@ static int write_image(struct archive *a, const char *cache_dir, const struct ar
                        char *buf, struct strbuf *err)
 {
     char *path = xstrfmt("%s/%s", cache_dir, im->file);
-    int rc = -1, fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t had = err->len;
+    int rc = -1, fd = cache_open(path, O_RDONLY, err);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st)) {
+    if (fd < 0) {
+        if (err->len == had) sb_addf(err, "cannot read %s: %s", path, strerror(errno));
+    } else if (fstat(fd, &st)) {
         sb_addf(err, "cannot read %s: %s", path, strerror(errno));
     } else if ((uint64_t)st.st_size != im->size) {
         sb_addf(err, "%s has %lld bytes but %llu were verified; run the command again", path,

@@ -1,11 +1,13 @@
 /* artifact_download(): published checksums first, then the cache check,
  * then the missing files through the transfer engine (xfer.c). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "m3fs/log.h"
 #include "xfer.h"
 
@@ -26,7 +28,6 @@ void artifact_dl_opts_init(struct artifact_dl_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->base_url = ARTIFACT_DEFAULT_BASE_URL;
-    o->cache_dir = ARTIFACT_DEFAULT_CACHE_DIR;
     o->parallel = 4;
     o->retries = 5;
     o->retry_delay_ms = 1000;
@@ -38,30 +39,6 @@ void artifact_dl_opts_init(struct artifact_dl_opts *o)
     env_long("M3FS_ARTIFACT_RETRY_DELAY_MS", &o->retry_delay_ms, 0);
     env_long("M3FS_ARTIFACT_STALL_TIMEOUT", &o->stall_timeout_s, 1);
     env_long("M3FS_ARTIFACT_PROGRESS_INTERVAL_MS", &o->log_interval_ms, 1);
-}
-
-static int mkdir_p(const char *dir, struct strbuf *err)
-{
-    char *p = xstrdup(dir);
-    int rc = 0;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s) continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) && errno != EEXIST) {
-            sb_addf(err, "cannot create cache directory %s: %s", p, strerror(errno));
-            rc = -1;
-            break;
-        }
-        if (!(*s = c)) break;
-    }
-    struct stat st;
-    if (!rc && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
-        sb_addf(err, "cache directory %s is not a directory", dir);
-        rc = -1;
-    }
-    free(p);
-    return rc;
 }
 
 static char *file_url(const char *base, const char *file, const char *suffix)
@@ -96,30 +73,50 @@ static int fetch_sums(struct artifact_manifest *m, const struct artifact_dl_opts
     return rc;
 }
 
-/* 1 when the cache already holds the file with the published digest. */
-static int cached_ok(struct artifact_image *im, const char *cache_dir)
+/* Hash the cached file (opened safely); 0, 1 when absent, -1 with err set. */
+static int cached_sum(const char *path, char sum[SHA256_HEX_LEN + 1], uint64_t *size,
+                      struct strbuf *err)
+{
+    size_t had = err->len;
+    int fd = cache_open(path, O_RDONLY, err);
+    if (fd < 0) return err->len == had ? 1 : -1; /* absent: nothing said */
+    log_info("checking cached %s", path);
+    struct sha256 h;
+    sha256_init(&h);
+    int64_t n = sha256_fd_update(&h, fd, UINT64_MAX);
+    close(fd);
+    if (n < 0) {
+        sb_addf(err, "cannot read cached %s: %s", path, strerror(errno));
+        sha256_free(&h);
+        return -1;
+    }
+    sha256_final_hex(&h, sum);
+    *size = (uint64_t)n;
+    return 0;
+}
+
+/* 1 when the cache already holds the file with the published digest; 0 when
+ * it must be downloaded; -1 (err set) when the cache holds something unsafe. */
+static int cached_ok(struct artifact_image *im, const char *cache_dir, struct strbuf *err)
 {
     char *path = xstrfmt("%s/%s", cache_dir, im->file);
     char sum[SHA256_HEX_LEN + 1];
     uint64_t size;
-    int ok = 0;
-    if (access(path, F_OK)) {
+    int rc = cached_sum(path, sum, &size, err);
+    if (rc) {
         free(path);
-        return 0;
+        return rc > 0 ? 0 : -1;
     }
-    log_info("checking cached %s", path);
-    if (sha256_file_hex(path, sum, &size)) {
-        log_warn("cannot read cached %s (%s); downloading it again", path, strerror(errno));
-    } else if (strcmp(sum, im->sha256)) {
+    if (strcmp(sum, im->sha256)) {
         log_warn("cached %s has sha256 %s but the published one is %s; downloading it again",
                  path, sum, im->sha256);
+        unlink(path);
     } else {
         im->size = size;
-        ok = 1;
+        rc = 1;
     }
-    if (!ok) unlink(path);
     free(path);
-    return ok;
+    return rc;
 }
 
 static int fetch_files(struct artifact_manifest *m, const unsigned char *need,
@@ -151,15 +148,18 @@ static int fetch_files(struct artifact_manifest *m, const unsigned char *need,
 static int download(struct artifact_manifest *m, const struct artifact_dl_opts *o,
                     struct strbuf *err)
 {
-    if (mkdir_p(o->cache_dir, err) || fetch_sums(m, o, err)) return -1;
+    if (cache_dir_prepare(o->cache_dir, err) || fetch_sums(m, o, err)) return -1;
     unsigned char *need = xcalloc(m->n + 1, 1);
     size_t missing = 0;
-    for (size_t i = 0; i < m->n; i++) {
-        need[i] = !cached_ok(&m->img[i], o->cache_dir);
+    int rc = 0;
+    for (size_t i = 0; !rc && i < m->n; i++) {
+        int ok = cached_ok(&m->img[i], o->cache_dir, err);
+        rc = ok < 0 ? -1 : 0;
+        need[i] = !ok;
         missing += need[i];
-        if (!need[i]) log_info("%s: cached copy matches the published sha256", m->img[i].file);
+        if (ok > 0) log_info("%s: cached copy matches the published sha256", m->img[i].file);
     }
-    int rc = missing ? fetch_files(m, need, o, err) : 0;
+    if (!rc && missing) rc = fetch_files(m, need, o, err);
     free(need);
     return rc;
 }

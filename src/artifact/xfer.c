@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/version.h"
@@ -65,11 +66,8 @@ static void set_note(struct xfer *x, char *note)
 /* Open (and lock) the .part file and hash what it already holds. */
 static int part_open(struct xfer *x, struct strbuf *err)
 {
-    x->fd = open(x->part_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (x->fd < 0) {
-        sb_addf(err, "cannot open %s: %s", x->part_path, strerror(errno));
-        return -1;
-    }
+    x->fd = cache_open(x->part_path, O_RDWR | O_CREAT, err);
+    if (x->fd < 0) return -1;
     if (flock(x->fd, LOCK_EX | LOCK_NB)) {
         sb_addf(err, "%s is locked: another m3fs is downloading into this cache directory; "
                 "wait for it or use another --tmp-dir", x->part_path);

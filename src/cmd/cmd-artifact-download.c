@@ -1,6 +1,7 @@
 /* m3fs artifact download: fetch the images a cluster needs (verified against
  * their published sha256) and write them with a manifest into one bundle. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "m3fs/clock.h"
@@ -17,7 +18,7 @@ static struct {
 
 static const struct opt_spec opts[] = {
     OPT_STRING_REQ('o', "output", &o.output, "FILE", "bundle to write (a tar)"),
-    OPT_STRING('t', "tmp-dir", &o.tmp_dir, "DIR", "download cache directory (default /tmp/3fs)"),
+    OPT_STRING('t', "tmp-dir", &o.tmp_dir, "DIR", "download cache directory (default ~/.cache/m3fs)"),
     OPT_BOOL('z', "gzip", &o.gzip, "gzip the bundle"),
     OPT_STRING(0, "base-url", &o.base_url, "URL",
                "artifact server (default " ARTIFACT_DEFAULT_BASE_URL ")"),
@@ -48,10 +49,13 @@ static int run(struct m3fs_config *cfg, long parallel)
     struct strbuf err = STRBUF_INIT;
     int rc = EXIT_FAIL;
     artifact_dl_opts_init(&dl);
-    if (o.tmp_dir) dl.cache_dir = o.tmp_dir;
+    char *def = o.tmp_dir ? NULL : artifact_default_cache_dir(&err);
+    dl.cache_dir = o.tmp_dir ? o.tmp_dir : def;
     if (o.base_url) dl.base_url = o.base_url;
     dl.parallel = parallel; /* the global --parallel */
-    if (artifact_plan(cfg, &o.images, &m, &err)) {
+    if (!dl.cache_dir) {
+        log_error("%s", err.buf);
+    } else if (artifact_plan(cfg, &o.images, &m, &err)) {
         log_error("%s", err.buf);
         rc = EXIT_USAGE;
     } else if (artifact_download(&m, &dl, &err) ||
@@ -63,6 +67,7 @@ static int run(struct m3fs_config *cfg, long parallel)
     }
     artifact_manifest_free(&m);
     sb_release(&err);
+    free(def);
     return rc;
 }
 

@@ -457,6 +457,112 @@ static void test_write_cache_changed(void **state)
     free(out);
 }
 
+/* ---- download (file:// base URL, so no server is needed) ---- */
+
+/* A server dir holding one image and its .sha256sum; m describes it. */
+static char *make_server(struct artifact_manifest *m, const char *name)
+{
+    char *srv = tpath(name);
+    const char *file = "3fs_t_amd64.docker", *data = "image bytes\n";
+    assert_int_equal(mkdir(srv, 0755), 0);
+    char *p = xstrfmt("%s/%s", srv, file), *ps = xstrfmt("%s.sha256sum", p);
+    tu_write_file(p, data, strlen(data));
+    char sum[SHA256_HEX_LEN + 1];
+    sha256_buf_hex(data, strlen(data), sum);
+    char *line = xstrfmt("%s  %s\n", sum, file);
+    tu_write_file(ps, line, strlen(line));
+    artifact_manifest_add(m, "3fs", "open3fs/3fs", "t", "amd64", file);
+    free(line);
+    free(ps);
+    free(p);
+    return srv;
+}
+
+static int dl(struct artifact_manifest *m, const char *srv, const char *cache, struct strbuf *err)
+{
+    struct artifact_dl_opts o;
+    artifact_dl_opts_init(&o);
+    char *url = xstrfmt("file://%s", srv);
+    o.base_url = url;
+    o.cache_dir = cache;
+    o.retries = 0;
+    o.progress = ARTIFACT_PROGRESS_NONE;
+    int rc = artifact_download(m, &o, err);
+    free(url);
+    return rc;
+}
+
+static void test_download_file_url(void **state)
+{
+    (void)state;
+    struct artifact_manifest m = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    char *srv = make_server(&m, "srv-ok"), *cache = tpath("cache-ok/sub");
+    assert_int_equal(dl(&m, srv, cache, &err), 0);
+    assert_int_equal(m.img[0].size, strlen("image bytes\n"));
+    struct stat st;
+    assert_int_equal(stat(cache, &st), 0);
+    assert_int_equal(st.st_mode & 077, 0); /* created private */
+    artifact_manifest_free(&m);
+    sb_release(&err);
+    free(srv);
+    free(cache);
+}
+
+/* F1: a symlink planted as <file>.part must not be followed. */
+static void test_download_part_symlink(void **state)
+{
+    (void)state;
+    struct artifact_manifest m = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    char *srv = make_server(&m, "srv-ln"), *cache = tpath("cache-ln");
+    char *victim = tpath("victim"), *part = xstrfmt("%s/%s.part", cache, m.img[0].file);
+    assert_int_equal(mkdir(cache, 0700), 0);
+    tu_write_file(victim, "precious", 8);
+    assert_int_equal(symlink(victim, part), 0);
+    assert_int_equal(dl(&m, srv, cache, &err), -1);
+    assert_non_null(strstr(err.buf, part));
+    assert_non_null(strstr(err.buf, "not a regular file"));
+    char *got = tu_read(tmpdir, "victim");
+    assert_string_equal(got, "precious");
+    free(got);
+    artifact_manifest_free(&m);
+    sb_release(&err);
+    free(srv);
+    free(cache);
+    free(victim);
+    free(part);
+}
+
+/* F1: a cache dir others can write to (or owned by someone else) is refused. */
+static void test_download_cache_unsafe(void **state)
+{
+    (void)state;
+    struct artifact_manifest m = { 0 };
+    struct strbuf err = STRBUF_INIT;
+    char *srv = make_server(&m, "srv-un"), *cache = tpath("cache-un");
+    assert_int_equal(mkdir(cache, 0700), 0);
+    assert_int_equal(chmod(cache, 01777), 0);
+    assert_int_equal(dl(&m, srv, cache, &err), -1);
+    assert_non_null(strstr(err.buf, cache));
+    assert_non_null(strstr(err.buf, "writable by"));
+    if (geteuid() == 0) {
+        sb_reset(&err);
+        assert_int_equal(chmod(cache, 0755), 0);
+        assert_int_equal(chown(cache, 65534, 65534), 0);
+        assert_int_equal(dl(&m, srv, cache, &err), -1);
+        assert_non_null(strstr(err.buf, "owned by uid 65534"));
+    }
+    char *f = xstrfmt("%s/%s", cache, m.img[0].file);
+    struct stat st;
+    assert_int_equal(lstat(f, &st), -1); /* nothing written */
+    free(f);
+    artifact_manifest_free(&m);
+    sb_release(&err);
+    free(srv);
+    free(cache);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +576,9 @@ int main(void)
         cmocka_unit_test(test_bundle_damaged),
         cmocka_unit_test(test_bundle_foreign),
         cmocka_unit_test(test_write_cache_changed),
+        cmocka_unit_test(test_download_file_url),
+        cmocka_unit_test(test_download_part_symlink),
+        cmocka_unit_test(test_download_cache_unsafe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
