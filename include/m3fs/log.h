@@ -4,7 +4,7 @@
  * Secrets: every string registered with log_add_secret() is replaced by
  * "******" in everything the log prints, so a password that slips into a
  * command line still never reaches the terminal or --debug output.  The log
- * keeps its own copies of secrets; log_clear_secrets() frees them. */
+ * keeps its own copies of secrets; log_clear_secrets() zeroes and frees them. */
 #ifndef M3FS_LOG_H
 #define M3FS_LOG_H
 
@@ -22,8 +22,14 @@ int log_color(void);
 /* Decide colour for a stream from --no-color, NO_COLOR and isatty. */
 int log_color_wanted(FILE *stream, int no_color_flag);
 
+/* Copies secret (nothing for NULL or ""). */
 void log_add_secret(const char *secret);
+/* Zeroes and frees every registered secret. */
 void log_clear_secrets(void);
+/* Shortest secret the config accepts: masking is by substring, and a short
+ * secret would garble every message holding it and reveal it by the pattern
+ * (config validate refuses shorter passwords). */
+#define LOG_SECRET_MIN 8
 /* What a secret is replaced by. */
 #define LOG_MASK "******"
 /* Replace every registered secret in sb by LOG_MASK (binary-safe). */

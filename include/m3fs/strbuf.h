@@ -21,6 +21,8 @@ extern char sb_empty_[];
 #define STRBUF_INIT { sb_empty_, 0, 0 }
 
 void sb_init(struct strbuf *sb, size_t hint);
+/* Zero a NUL-terminated secret, then free it (NULL is fine). */
+void free_secret(char *s);
 void sb_release(struct strbuf *sb);
 char *sb_detach(struct strbuf *sb);
 void sb_grow(struct strbuf *sb, size_t extra);

@@ -89,7 +89,7 @@ static void node_free(struct m3fs_node *n)
     free(n->name);
     free(n->host);
     free(n->username);
-    free(n->password);
+    free_secret(n->password);
     free(n->password_file);
     free(n->password_env);
     free(n->identity_file);
@@ -105,7 +105,7 @@ static void group_free(struct m3fs_node_group *g)
 {
     free(g->name);
     free(g->username);
-    free(g->password);
+    free_secret(g->password);
     free(g->password_file);
     free(g->password_env);
     free(g->identity_file);
@@ -123,6 +123,10 @@ void config_free(struct m3fs_config *c)
         &c->pg.ro_password, &c->ch.db, &c->ch.user, &c->ch.password, &c->storage.disk_type,
         &c->client.host_mountpoint, &c->images.registry, &c->images.arch, &c->ui.task_info_color,
     };
+    free_secret(c->pg.password);
+    free_secret(c->pg.ro_password);
+    free_secret(c->ch.password);
+    c->pg.password = c->pg.ro_password = c->ch.password = NULL;
     for (size_t i = 0; i < ARRAY_SIZE(strs); i++) free(*strs[i]);
     sv_clear(&c->listen_nics);
     sv_clear(&c->rdma_devices);

@@ -149,6 +149,29 @@ static void check_top(struct vctx *v)
               "%s must be greater than zero", durs[i].key);
 }
 
+/* Refuse a secret too short to be masked (LOG_SECRET_MIN in log.h). */
+static void check_secret_len(struct vctx *v, const char *path, const char *secret,
+                             const char *kind, const char *who)
+{
+    size_t n = strlen(secret);
+    if (n >= LOG_SECRET_MIN) return;
+    struct strbuf what = STRBUF_INIT;
+    if (kind)
+        sb_addf(&what, "the password of %s '%s'", kind, who);
+    else
+        sb_adds(&what, path);
+    _Static_assert(LOG_SECRET_MIN == 8, "the hints below say 8");
+    E(v, path,
+      kind ? "use a password of at least 8 characters, or an SSH key (identityFile); m3fs masks "
+             "secrets in everything it prints, and a short one would garble the output and "
+             "show itself by the pattern"
+           : "use a password of at least 8 characters; m3fs masks secrets in everything it "
+             "prints, and a short one would garble the output and show itself by the pattern",
+      "%s has %zu character%s; the minimum is %d", what.buf, n, n == 1 ? "" : "s",
+      LOG_SECRET_MIN);
+    sb_release(&what);
+}
+
 /* Resolve a node's password source into n->password; register it as a secret. */
 static void resolve_secret(struct vctx *v, struct m3fs_node *n, const char *path)
 {
@@ -174,7 +197,7 @@ static void resolve_secret(struct vctx *v, struct m3fs_node *n, const char *path
                   "passwordFile '%s' can be read by other users", n->password_file);
             while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
                 sb_setlen(&sb, sb.len - 1);
-            free(n->password);
+            free_secret(n->password);
             n->password = sb_detach(&sb);
         }
         sb_release(&sb);
@@ -184,15 +207,22 @@ static void resolve_secret(struct vctx *v, struct m3fs_node *n, const char *path
             E(v, path, "export the variable before running m3fs, or use passwordFile",
               "environment variable '%s' (passwordEnv) is not set", n->password_env);
         } else {
-            free(n->password);
+            free_secret(n->password);
             n->password = xstrdup(e);
         }
     }
     if (n->password && !*n->password) {
-        free(n->password);
+        free_secret(n->password);
         n->password = NULL;
     }
-    if (n->password) log_add_secret(n->password);
+    if (!n->password) return;
+    log_add_secret(n->password);
+    const char *key = !empty(n->password_file) ? "passwordFile"
+                      : !empty(n->password_env) ? "passwordEnv" : "password";
+    char *kp = xstrfmt("%s.%s", path, key);
+    check_secret_len(v, kp, n->password, n->group ? "nodeGroup" : "node",
+                     n->group ? n->group : n->name);
+    free(kp);
 }
 
 static void check_nodes(struct vctx *v)
@@ -299,7 +329,10 @@ static void check_services(struct vctx *v)
     check_abs_path(v, "services.client.hostMountpoint", c->client.host_mountpoint, "/mnt/3fs");
     /* The well-known default is no secret, and masking it would blank the
      * word "password" in every message. */
-    if (!empty(c->ch.password) && strcmp(c->ch.password, "password")) log_add_secret(c->ch.password);
+    if (!empty(c->ch.password) && strcmp(c->ch.password, "password")) {
+        log_add_secret(c->ch.password);
+        check_secret_len(v, "services.clickhouse.password", c->ch.password, NULL, NULL);
+    }
     sb_release(&p);
 }
 

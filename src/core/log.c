@@ -36,6 +36,7 @@ void log_add_secret(const char *secret)
 void log_clear_secrets(void)
 {
     pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < secrets.n; i++) explicit_bzero(secrets.v[i], strlen(secrets.v[i]));
     sv_clear(&secrets);
     pthread_mutex_unlock(&lock);
 }

@@ -236,6 +236,13 @@ int sv_contains(const struct strvec *sv, const char *s)
     return 0;
 }
 
+void free_secret(char *s)
+{
+    if (!s) return;
+    explicit_bzero(s, strlen(s));
+    free(s);
+}
+
 void sv_clear(struct strvec *sv)
 {
     for (size_t i = 0; i < sv->n; i++) free(sv->v[i]);

@@ -383,7 +383,7 @@ static void test_script(void **state)
 
 /* --- one whole run against this machine ----------------------------------- */
 
-#define NODE_PW "n0de\"pw"
+#define NODE_PW "n0de\"pw-1"
 #define CH_PW "ch\"Secret&1"
 #define STATE_TOKEN "STATEtoken0123456789"
 #define NODE_TOKEN "NODEtoken0123456789"
@@ -393,7 +393,7 @@ static void whole_files(const char *dir)
 {
     char *yml = xstrfmt(
         "name: unit\nworkDir: %s/wd\nnetworkType: TCP\nnodes:\n"
-        "  - {name: n1, host: 127.0.0.1, username: root, password: 'n0de\"pw'}\n"
+        "  - {name: n1, host: 127.0.0.1, username: root, password: 'n0de\"pw-1'}\n"
         "services:\n"
         "  fdb: {nodes: [n1], containerName: m3fs-unit-fdb}\n"
         "  clickhouse: {nodes: [n1], password: 'ch\"Secret&1', containerName: m3fs-unit-ch}\n"
@@ -457,7 +457,7 @@ static void test_whole_run(void **state)
             fail_msg("no entry %s in:\n%s", entries[i], got.buf);
     assert_null(memmem(got.buf, got.len, "token.txt=", 10));
     assert_non_null(strstr(got.buf, "not collected: the file holds the admin token"));
-    const char *secrets[] = { NODE_PW, "n0de\\\"pw", CH_PW, "ch\\\"Secret&1", STATE_TOKEN,
+    const char *secrets[] = { NODE_PW, "n0de\\\"pw-1", CH_PW, "ch\\\"Secret&1", STATE_TOKEN,
                               NODE_TOKEN, UNKNOWN_PW };
     for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
         if (memmem(got.buf, got.len, secrets[i], strlen(secrets[i])))

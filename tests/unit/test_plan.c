@@ -98,7 +98,7 @@ static char *cluster_yaml_mgmtd(const char *net, const char *fdb_nodes, const ch
 {
     return xstrfmt("name: t\nnetworkType: %s\n%sservices:\n"
                    "  fdb: {nodes: [%s]}\n"
-                   "  clickhouse: {nodes: [a], password: 'pw\"x'}\n"
+                   "  clickhouse: {nodes: [a], password: 'pw\"x-s3cret'}\n"
                    "  monitor: {nodes: [b]}\n"
                    "  mgmtd: {nodes: [%s], stripeSize: 2}\n"
                    "  meta: {nodes: [b, c]}\n"
@@ -244,7 +244,7 @@ static void test_node_ids_and_monitor(void **state)
                            "mountpoint = \"/mnt/x\""));
     /* the ClickHouse password is TOML-escaped in the monitor config */
     assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"),
-                           "passwd = \"pw\\\"x\""));
+                           "passwd = \"pw\\\"x-s3cret\""));
     built_free(&b);
     free(y);
 }
@@ -322,20 +322,20 @@ static void test_secrets_masked(void **state)
     struct strbuf out = STRBUF_INIT;
     plan_print(&b.p, b.cfg, &out);
     assert_null(strstr(out.buf, TOKEN));
-    assert_null(strstr(out.buf, "pw\"x"));
+    assert_null(strstr(out.buf, "pw\"x-s3cret"));
     assert_null(strstr(out.buf, "pw\\\"x"));
     assert_null(strstr(out.buf, "content not shown"));
     assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", TOKEN), 1);
     assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/token.txt", TOKEN), 1);
-    assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "pw\"x"), 1);
-    assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"pw\\\"x\""), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "pw\"x-s3cret"), 1);
+    assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"pw\\\"x-s3cret\""), 1);
     assert_non_null(strstr(out.buf, "        | passwd = " LOG_MASK "\n"));
     /* the token never is in a remote command line */
     for (size_t i = 0; i < b.p.n; i++)
         for (size_t k = 0; k < b.p.steps[i].n; k++) {
             const struct step_target *t = &b.p.steps[i].t[k];
             if (t->cmd) assert_null(strstr(t->cmd, TOKEN));
-            if (t->cmd) assert_null(strstr(t->cmd, "pw\"x"));
+            if (t->cmd) assert_null(strstr(t->cmd, "pw\"x-s3cret"));
             if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
             if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
         }
@@ -348,7 +348,7 @@ static void test_secrets_masked(void **state)
     y = cluster_yaml("TCP", "a");
     sb_adds(&yd, y);
     free(y);
-    sb_replace_all(&yd, ", password: 'pw\"x'", "");
+    sb_replace_all(&yd, ", password: 'pw\"x-s3cret'", "");
     y = sb_detach(&yd);
     build(&b, y, 1);
     sb_init(&out, 0);
