@@ -67,11 +67,15 @@ struct m3fs_config;
 struct remote_ctx;
 
 /* Run a profile on every client node at once (one workload after another)
- * inside the client containers, against hostMountpoint.  Appends the table
- * to `table`; saves each node's fio JSON as <json_dir>/<node>-<workload>.json
- * when json_dir is not NULL.  0, or -1 with every node's error in err. */
+ * inside the client containers, against hostMountpoint, as a plan (one
+ * CALL step per fio run, src/plan), then remove the test files.  Appends
+ * the table to `table`; saves each node's fio JSON as
+ * <json_dir>/<node>-<workload>.json when json_dir is not NULL.  With
+ * dry_run not NULL, appends the plan there instead and runs nothing (rc
+ * may be NULL).  0, or -1 with every node's error in err. */
 int bench_run(const struct m3fs_config *cfg, struct remote_ctx *rc, const char *profile,
-              const char *json_dir, struct strbuf *table, struct strbuf *err);
+              const char *json_dir, struct strbuf *dry_run, struct strbuf *table,
+              struct strbuf *err);
 
 /* Where a run's fio JSON is kept: <dir of cluster.yml>/.m3fs/<name>.bench-<UTC
  * time> (the .m3fs directory is created 0700).  Caller frees. */

@@ -8,7 +8,8 @@
  * commands is declared in the entry and done by the dispatcher (as git's
  * RUN_SETUP): positional-word counts (`min_args`/`max_args`), `-c FILE` with
  * the config loaded into ctx->cfg (CMD_CONFIG), `-w/-r` overrides
- * (CMD_OVERRIDES), and the range of --parallel (1..`max_parallel`). */
+ * (CMD_OVERRIDES), `--dry-run` (CMD_DRY_RUN) and the range of --parallel
+ * (1..`max_parallel`). */
 #ifndef M3FS_CMD_H
 #define M3FS_CMD_H
 
@@ -26,6 +27,7 @@
 /* cmd_entry.flags: setup the dispatcher does before exec. */
 #define CMD_CONFIG 0x1    /* -c FILE (required), loaded and validated into ctx->cfg */
 #define CMD_OVERRIDES 0x2 /* with CMD_CONFIG: -w DIR and -r REGISTRY override the config */
+#define CMD_DRY_RUN 0x4   /* --dry-run into ctx->dry_run: print the plan, touch nothing */
 
 struct cmd_entry;
 struct m3fs_config;
@@ -40,6 +42,7 @@ struct cmd_ctx {
     struct remote_opts ro;   /* from the global options (host keys, local exec) */
     long parallel;           /* --parallel, checked against the entry's range */
     int no_color;            /* --no-color */
+    int dry_run;             /* CMD_DRY_RUN: --dry-run was given */
 };
 
 struct cmd_entry {
@@ -57,9 +60,11 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_root_entry;
 
-/* The options the dispatcher adds to an entry by its flags (for help and
- * tests): -c for CMD_CONFIG, -w/-r for CMD_OVERRIDES; NULL when none. */
-const struct opt_spec *cmd_setup_opts(const struct cmd_entry *e);
+/* The option tables the dispatcher adds to an entry by its flags (for help
+ * and tests): -c for CMD_CONFIG, -w/-r for CMD_OVERRIDES, --dry-run for
+ * CMD_DRY_RUN.  Fills out[] with static tables; returns how many. */
+#define CMD_SETUP_TABLES 2
+size_t cmd_setup_opts(const struct cmd_entry *e, const struct opt_spec *out[CMD_SETUP_TABLES]);
 
 /* Run the command line; returns the process exit code. */
 int cmd_main(int argc, char **argv);
@@ -78,7 +83,7 @@ struct config_overrides;
 struct m3fs_config *cmd_load_config(const char *path, const struct config_overrides *ov);
 
 /* Node selection and parallel runs for commands that act on chosen nodes
- * (cluster exec, cluster copy). */
+ * (cluster exec, cluster copy, cluster bench). */
 struct strbuf;
 struct strvec;
 struct remote_session;
@@ -98,14 +103,22 @@ int cmd_select_nodes(struct cmd_ctx *ctx, const struct strvec *roles,
                      const struct strvec *names, struct cmd_nodes *sel);
 void cmd_nodes_release(struct cmd_nodes *sel);
 
-/* Run fn on every selected node, ctx->parallel at a time, with ctx->ro
- * (see remote_ctx_run()).  Returns sel->n error buffers in
- * selection order, secrets masked (log_mask), empty for a node that
- * succeeded; free them with cmd_errs_free().  *failed: nodes that failed. */
+/* What cmd_run_nodes() runs: fn on each node (returns 0, or non-zero with
+ * the reason in err), as the one CALL step of a plan titled title ("run a
+ * command") of service; what: what fn does there, for --dry-run. */
+struct cmd_call {
+    const char *service, *title, *what;
+    int (*fn)(struct remote_session *s, size_t node, void *arg, struct strbuf *err);
+    void *arg;
+};
+/* Run call on every selected node through the plan runner (src/plan:
+ * ctx->parallel at a time, SIGINT stops it, progress logged).  With
+ * ctx->dry_run (CMD_DRY_RUN) prints the plan instead and returns NULL.
+ * Otherwise returns sel->n error buffers in selection order, secrets
+ * masked, empty for a node that succeeded (a failed connection included);
+ * free them with cmd_errs_free().  *failed: nodes that failed. */
 struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
-                             int (*fn)(struct remote_session *s, size_t node, void *arg,
-                                       struct strbuf *err),
-                             void *arg, size_t *failed);
+                             const struct cmd_call *call, size_t *failed);
 void cmd_errs_free(struct strbuf *errs, size_t n);
 
 #endif

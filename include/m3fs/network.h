@@ -40,6 +40,7 @@ enum net_type net_type_of(const struct m3fs_config *cfg);
 #define NET_MODPROBE_FILE "/etc/modprobe.d/m3fs-erdma.conf"
 #define NET_AIO_MAX_NR 67108864LL
 #define NET_SHIM_IN_CONTAINER "/usr/sbin/ibdev2netdev"
+#define NET_NICS_TIMEOUT_MS (60L * 1000) /* reading a node's NICs (net-nics.sh) */
 
 /* Paths on a node (appended to sb). */
 void net_script_path(struct strbuf *sb, const struct m3fs_config *cfg); /* <wd>/bin/m3fs-network-setup */

@@ -52,6 +52,10 @@ struct step_call {
     void *arg;
     const char *only_if; /* static: which nodes take part, for --dry-run */
     const char *local_what; /* static: what local does, for --dry-run */
+    struct strbuf *node_errs; /* NULL, or per cfg->nodes index (borrowed):
+                               * each node's error is added there too, a
+                               * failed connection's included (commands
+                               * that report per node: exec, copy) */
 };
 
 /* What plan_add_step() gives a step until its builder says otherwise. */

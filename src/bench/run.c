@@ -11,6 +11,7 @@
 #include "m3fs/bench.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/plan.h"
 #include "m3fs/remote.h"
 #include "m3fs/shquote.h"
 
@@ -45,26 +46,33 @@ static long fill_timeout_s(const struct bench_workload *ws, size_t n)
     return 600 + (long)(mib * jobs / 10);
 }
 
-/* Inside the client container: fio in a per-node directory of the mount. */
-static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, int direct,
-                   struct strbuf *out, struct strbuf *err)
+/* The command that runs job j's fio on node, inside the client container,
+ * in a per-node directory of the mount. */
+static void fio_cmd(const struct bench_job *j, size_t node, int direct, struct strbuf *cmd)
 {
     const struct m3fs_config *c = j->cfg;
-    struct strbuf dir = STRBUF_INIT, inner = STRBUF_INIT, cmd = STRBUF_INIT;
+    struct strbuf dir = STRBUF_INIT, inner = STRBUF_INIT;
     node_dir(c, node, &dir);
     sb_adds(&inner, "mkdir -p ");
     sh_quote(&inner, dir.buf);
     sb_adds(&inner, " && ");
     if (j->w) bench_fio_cmd(j->w, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
     else bench_fill_cmd(j->ws, j->nw, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
-    sb_adds(&cmd, "docker exec ");
-    sh_quote(&cmd, c->svc[SVC_CLIENT].container_name);
-    sb_adds(&cmd, " bash -c ");
-    sh_quote(&cmd, inner.buf);
-    long timeout_s = j->w ? j->w->runtime_s + 300 : fill_timeout_s(j->ws, j->nw);
-    int rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
+    sb_adds(cmd, "docker exec ");
+    sh_quote(cmd, c->svc[SVC_CLIENT].container_name);
+    sb_adds(cmd, " bash -c ");
+    sh_quote(cmd, inner.buf);
     sb_release(&dir);
     sb_release(&inner);
+}
+
+static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, int direct,
+                   struct strbuf *out, struct strbuf *err)
+{
+    struct strbuf cmd = STRBUF_INIT;
+    fio_cmd(j, node, direct, &cmd);
+    long timeout_s = j->w ? j->w->runtime_s + 300 : fill_timeout_s(j->ws, j->nw);
+    int rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
     sb_release(&cmd);
     return rc;
 }
@@ -90,19 +98,15 @@ static int run_one(struct remote_session *s, size_t node, void *arg, struct strb
     return rc;
 }
 
-static int cleanup_one(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+static void cleanup_cmd(const struct m3fs_config *c, size_t node, struct strbuf *cmd)
 {
-    const struct m3fs_config *c = arg;
-    struct strbuf dir = STRBUF_INIT, cmd = STRBUF_INIT;
+    struct strbuf dir = STRBUF_INIT;
     node_dir(c, node, &dir);
-    sb_adds(&cmd, "docker exec ");
-    sh_quote(&cmd, c->svc[SVC_CLIENT].container_name);
-    sb_adds(&cmd, " rm -rf ");
-    sh_quote(&cmd, dir.buf);
-    int rc = remote_run(s, cmd.buf, 1, 120000, NULL, err);
+    sb_adds(cmd, "docker exec ");
+    sh_quote(cmd, c->svc[SVC_CLIENT].container_name);
+    sb_adds(cmd, " rm -rf ");
+    sh_quote(cmd, dir.buf);
     sb_release(&dir);
-    sb_release(&cmd);
-    return rc;
 }
 
 static void save_json(const char *dir, const char *node, const char *wl, const struct strbuf *j)
@@ -121,6 +125,7 @@ static int collect(const struct m3fs_config *c, struct bench_job *j, const char 
 {
     const struct m3fs_service *cl = &c->svc[SVC_CLIENT];
     int bad = 0;
+    row->w = j->w;
     for (size_t i = 0; i < cl->n_member; i++) {
         const char *name = c->nodes[cl->member[i]].name;
         double iops, bw, lat;
@@ -138,60 +143,111 @@ static int collect(const struct m3fs_config *c, struct bench_job *j, const char 
     return bad ? -1 : 0;
 }
 
-/* One fio run on every client at once (w NULL: the fill); 0 or -1 with
- * the failing clients' messages in err. The JSON outputs go to json[]. */
-static int run_all(const struct m3fs_config *c, struct remote_ctx *ctx, struct bench_job *j,
-                   struct strbuf *err)
+/* One CALL step per fio run (the fill, then each workload) on every
+ * client node at once; jobs[k] is step k's. */
+static void add_fio_step(struct plan *p, struct bench_job *j, const char *title)
 {
-    const struct m3fs_service *cl = &c->svc[SVC_CLIENT];
-    size_t failed;
-    for (size_t i = 0; i < cl->n_member; i++) sb_init(&j->json[i], 0);
-    struct strbuf *errs = remote_ctx_run_errs(ctx, cl->member, cl->n_member, (long)cl->n_member,
-                                              run_one, j, &failed);
-    for (size_t i = 0; failed && i < cl->n_member; i++)
-        if (errs[i].len) sb_addf(err, "%s\n", errs[i].buf);
-    remote_errs_free(errs, cl->n_member);
-    return failed ? -1 : 0;
+    const struct m3fs_service *cl = &j->cfg->svc[SVC_CLIENT];
+    struct step_call call = { .on_node = run_one, .arg = j };
+    struct step *s = plan_add_call(p, "bench", title, &call);
+    for (size_t i = 0; i < cl->n_member; i++) {
+        struct strbuf cmd = STRBUF_INIT;
+        fio_cmd(j, cl->member[i], 1, &cmd);
+        step_add_call(s, cl->member[i], cmd.buf);
+        sb_release(&cmd);
+    }
 }
 
-static void job_release(struct bench_job *j, size_t n)
+struct bench_plan {
+    const struct m3fs_config *cfg;
+    const struct bench_workload *ws;
+    size_t nw;
+    struct bench_job *jobs; /* nw + 1: the fill, then each workload */
+    struct plan run, cleanup;
+};
+
+static void bench_plan_init(struct bench_plan *bp, const struct m3fs_config *c,
+                            const struct bench_workload *ws, size_t nw)
 {
-    for (size_t i = 0; i < n; i++) sb_release(&j->json[i]);
-    free(j->json);
-    free(j->buffered);
+    size_t nc = c->svc[SVC_CLIENT].n_member;
+    *bp = (struct bench_plan){ c, ws, nw, xcalloc(nw + 1, sizeof(*bp->jobs)), { 0 }, { 0 } };
+    for (size_t k = 0; k <= nw; k++) {
+        struct bench_job *j = &bp->jobs[k];
+        *j = (struct bench_job){ c, k ? &ws[k - 1] : NULL, ws, nw, xcalloc(nc, sizeof(*j->json)),
+                                 xcalloc(nc, sizeof(int)) };
+        for (size_t i = 0; i < nc; i++) sb_init(&j->json[i], 0);
+        struct strbuf title = STRBUF_INIT;
+        if (k) sb_addf(&title, "%s (%d s)", ws[k - 1].label, ws[k - 1].runtime_s);
+        else sb_addf(&title, "write the test files (%s each)", ws[0].size);
+        add_fio_step(&bp->run, j, title.buf);
+        sb_release(&title);
+    }
+    struct step *s = plan_add_step(&bp->cleanup, "bench", STEP_RUN, "remove the test files");
+    for (size_t i = 0; i < nc; i++) {
+        struct strbuf cmd = STRBUF_INIT;
+        cleanup_cmd(c, c->svc[SVC_CLIENT].member[i], &cmd);
+        step_add_run(s, c->svc[SVC_CLIENT].member[i], cmd.buf, NULL);
+        sb_release(&cmd);
+    }
+    s->timeout_ms = 120000;
+}
+
+static void bench_plan_release(struct bench_plan *bp)
+{
+    size_t nc = bp->cfg->svc[SVC_CLIENT].n_member;
+    for (size_t k = 0; k <= bp->nw; k++) {
+        for (size_t i = 0; i < nc; i++) sb_release(&bp->jobs[k].json[i]);
+        free(bp->jobs[k].json);
+        free(bp->jobs[k].buffered);
+    }
+    free(bp->jobs);
+    plan_free(&bp->run);
+    plan_free(&bp->cleanup);
+}
+
+/* Run the fio steps, then the cleanup whatever happened (its errors are
+ * not fatal); 0, -1 with the report in err, or PLAN_INTERRUPTED. */
+static int bench_plan_run(struct bench_plan *bp, struct remote_ctx *ctx, struct strbuf *err)
+{
+    long n = (long)bp->cfg->svc[SVC_CLIENT].n_member;
+    struct run_stats rs;
+    struct strbuf cerr = STRBUF_INIT;
+    plan_signals_install();
+    int status = plan_run(&bp->run, NULL, ctx, n, &rs, err);
+    if (status != PLAN_INTERRUPTED && plan_run(&bp->cleanup, NULL, ctx, n, &rs, &cerr))
+        log_warn("bench: %s", cerr.buf);
+    plan_signals_restore();
+    sb_release(&cerr);
+    if (status == PLAN_INTERRUPTED) sb_adds(err, "interrupted");
+    return status;
 }
 
 int bench_run(const struct m3fs_config *c, struct remote_ctx *ctx, const char *profile,
-              const char *json_dir, struct strbuf *table, struct strbuf *err)
+              const char *json_dir, struct strbuf *dry_run, struct strbuf *table,
+              struct strbuf *err)
 {
     size_t nw;
     const struct bench_workload *ws = bench_profile(profile, &nw);
-    const struct m3fs_service *cl = &c->svc[SVC_CLIENT];
     if (!ws) return sb_addf(err, "unknown profile '%s' (use quick or full)", profile), -1;
-    if (!cl->n_member) return sb_adds(err, "no client nodes in services.client"), -1;
-    if (json_dir) mkdir(json_dir, 0700);
-    struct bench_row *rows = xcalloc(nw, sizeof(*rows));
-    log_info("bench: writing the test files (%s each) on %zu client node%s", ws[0].size,
-             cl->n_member, plural_s(cl->n_member));
-    struct bench_job fill = { c, NULL, ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
-                              xcalloc(cl->n_member, sizeof(int)) };
-    int status = run_all(c, ctx, &fill, err);
-    job_release(&fill, cl->n_member);
-    for (size_t w = 0; w < nw && !status; w++) {
-        struct bench_job j = { c, &ws[w], ws, nw, xcalloc(cl->n_member, sizeof(struct strbuf)),
-                               xcalloc(cl->n_member, sizeof(int)) };
-        log_info("bench: %s on %zu client node%s (%d s)", ws[w].label, cl->n_member,
-                 plural_s(cl->n_member), ws[w].runtime_s);
-        rows[w].w = &ws[w];
-        status = run_all(c, ctx, &j, err);
-        if (!status) status = collect(c, &j, json_dir, &rows[w], err);
-        job_release(&j, cl->n_member);
+    if (!c->svc[SVC_CLIENT].n_member) return sb_adds(err, "no client nodes in services.client"), -1;
+    struct bench_plan bp;
+    bench_plan_init(&bp, c, ws, nw);
+    int status = 0;
+    if (dry_run) {
+        plan_print(&bp.run, c, dry_run);
+        sb_adds(dry_run, "\nThen, whether those steps succeeded or not:\n");
+        plan_print(&bp.cleanup, c, dry_run);
+    } else {
+        if (json_dir) mkdir(json_dir, 0700);
+        struct bench_row *rows = xcalloc(nw, sizeof(*rows));
+        status = bench_plan_run(&bp, ctx, err);
+        for (size_t w = 0; w < nw && !status; w++)
+            status = collect(c, &bp.jobs[w + 1], json_dir, &rows[w], err);
+        if (!status) bench_table(rows, nw, table);
+        free(rows);
     }
-    /* remove the benchmark files whatever happened (errors here are not fatal) */
-    remote_ctx_run(ctx, cl->member, cl->n_member, (long)cl->n_member, cleanup_one, (void *)c, NULL);
-    if (!status) bench_table(rows, nw, table);
-    free(rows);
-    return status;
+    bench_plan_release(&bp);
+    return status ? -1 : 0;
 }
 
 /* <dir of cluster.yml>/.m3fs/<name>.bench-<time>; caller frees. */

@@ -66,7 +66,13 @@ static int copy_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
                          struct copy_job *job)
 {
     size_t failed, n_idx = sel->n;
-    struct strbuf *errs = cmd_run_nodes(ctx, sel, copy_to_node, job, &failed);
+    struct strbuf what = STRBUF_INIT;
+    sb_addf(&what, "upload %s to %s (mode %04o%s)", job->local, job->remote, job->mode,
+            o.sudo ? ", owned by root" : "");
+    struct cmd_call call = { "copy", "upload a file", what.buf, copy_to_node, job };
+    struct strbuf *errs = cmd_run_nodes(ctx, sel, &call, &failed);
+    sb_release(&what);
+    if (!errs) return EXIT_OK; /* --dry-run */
     for (size_t k = 0; k < n_idx; k++) {
         const struct m3fs_node *n = &sel->cfg->nodes[sel->idx[k]];
         if (errs[k].len) printf("== %s (%s) failed\n%s\n", n->name, n->host, errs[k].buf);
@@ -104,11 +110,11 @@ static int exec_cluster_copy(struct cmd_ctx *ctx)
 
 const struct cmd_entry cmd_cluster_copy_entry = {
     .name = "copy",
-    .usage = "-c FILE [--role ROLE|--node NAME]... [--mode MODE] [--sudo] LOCAL REMOTE",
+    .usage = "-c FILE [--role ROLE|--node NAME]... [--mode MODE] [--sudo] [--dry-run] LOCAL REMOTE",
     .summary = "Upload a file to the selected nodes in parallel (REMOTE ending in / keeps the name)",
     .opts = opts,
     .exec = exec_cluster_copy,
-    .flags = CMD_CONFIG,
+    .flags = CMD_CONFIG | CMD_DRY_RUN,
     .min_args = 2,
     .max_args = 2,
 };

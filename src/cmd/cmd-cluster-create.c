@@ -15,11 +15,10 @@
 #include "m3fs/remote.h"
 
 static struct {
-    int dry_run, format_disks, skip_bench;
+    int format_disks, skip_bench;
 } o;
 
 static const struct opt_spec opts[] = {
-    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
     OPT_BOOL(0, "format-disks", &o.format_disks,
              "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
     OPT_BOOL(0, "skip-bench", &o.skip_bench, "do not run the fio benchmark at the end"),
@@ -32,7 +31,7 @@ static int run_bench(const struct m3fs_config *cfg, struct remote_ctx *rc)
     if (o.skip_bench || !cfg->svc[SVC_CLIENT].n_member) return 0;
     struct strbuf table = STRBUF_INIT, err = STRBUF_INIT;
     char *dir = bench_json_dir(cfg);
-    int r = bench_run(cfg, rc, "quick", dir, &table, &err);
+    int r = bench_run(cfg, rc, "quick", dir, NULL, &table, &err);
     if (r) log_error("3FS is deployed, but the benchmark failed (rerun it with "
                      "'m3fs cluster bench'):\n%s", err.buf);
     else printf("\nfio benchmark (quick profile; JSON in %s):\n%s", dir, table.buf);
@@ -185,7 +184,7 @@ static int exec_create(struct cmd_ctx *cctx)
     if (!st) log_error("%s", err.buf);
     else if (plan_ctx_init(&ctx, cfg, st, 1) < 0 || plan_build_create(&ctx, &p) < 0)
         log_error("cannot plan the deployment: %s", ctx.err.buf);
-    else if (o.dry_run) {
+    else if (cctx->dry_run) {
         print_dry_run(cfg, st, &p);
         rc = EXIT_OK;
     } else {

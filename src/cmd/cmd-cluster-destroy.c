@@ -14,13 +14,12 @@
 #include "m3fs/remote.h"
 
 static struct {
-    int all, yes, dry_run;
+    int all, yes;
 } o;
 
 static const struct opt_spec opts[] = {
     OPT_BOOL(0, "all", &o.all, "also remove images, m3fs tools and the whole workDir"),
     OPT_BOOL('y', "yes", &o.yes, "do not ask for confirmation"),
-    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step and remote command; touch nothing"),
     OPT_END(),
 };
 
@@ -113,7 +112,7 @@ static int exec_destroy(struct cmd_ctx *cctx)
     if (!st) log_error("%s", err.buf);
     else if (plan_ctx_init(&ctx, cfg, st, 0) < 0 || plan_build_destroy(&ctx, &p) < 0)
         log_error("cannot plan the removal: %s", ctx.err.buf);
-    else if (o.dry_run) {
+    else if (cctx->dry_run) {
         struct strbuf out = STRBUF_INIT;
         sb_addf(&out, "Plan to destroy cluster '%s' (%zu steps). Nothing was changed.\n",
                 cfg->name, p.n);

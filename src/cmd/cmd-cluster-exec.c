@@ -49,7 +49,7 @@ static int run_on_node(struct remote_session *s, size_t node, void *arg, struct 
     sb_release(&prefix);
     if (rc) return 1;
     nr->ran[node] = 1;
-    return nr->res[node].exit_status != 0 || nr->res[node].timed_out;
+    return 0; /* the command's own status is reported per node, not as an error */
 }
 
 /* One shell word: used as the command line; several: an argv, quoted. */
@@ -109,11 +109,19 @@ static int check_args(struct cmd_ctx *ctx, int *first)
 static int run_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
                         struct node_run *nr)
 {
-    size_t failed, unreachable = 0, n_idx = sel->n;
-    struct strbuf *errs = cmd_run_nodes(ctx, sel, run_on_node, nr, &failed);
+    size_t failed = 0, unreachable = 0, n_idx = sel->n;
+    struct strbuf what = STRBUF_INIT;
+    sb_addf(&what, "run%s: %s", o.sudo ? " as root" : "", nr->cmd);
+    struct cmd_call call = { "exec", "run a command", what.buf, run_on_node, nr };
+    struct strbuf *errs = cmd_run_nodes(ctx, sel, &call, &failed);
+    sb_release(&what);
+    if (!errs) return EXIT_OK; /* --dry-run */
     for (size_t k = 0; k < n_idx; k++) {
-        print_node(&sel->cfg->nodes[sel->idx[k]], nr, sel->idx[k], &errs[k]);
-        unreachable += nr->ran[sel->idx[k]] == 0;
+        size_t i = sel->idx[k];
+        print_node(&sel->cfg->nodes[i], nr, i, &errs[k]);
+        unreachable += nr->ran[i] == 0;
+        failed += !errs[k].len && (nr->res[i].exit_status != 0 || nr->res[i].timed_out ||
+                                   nr->res[i].signal[0]);
     }
     cmd_errs_free(errs, n_idx);
     printf("%zu node%s: %zu ok, %zu failed, %zu unreachable\n", n_idx, plural_s(n_idx),
@@ -147,10 +155,11 @@ static int exec_cluster_exec(struct cmd_ctx *ctx)
 
 const struct cmd_entry cmd_cluster_exec_entry = {
     .name = "exec",
-    .usage = "-c FILE [--role ROLE|--node NAME]... [--timeout D] [--sudo] [--stream] -- COMMAND...",
+    .usage = "-c FILE [--role ROLE|--node NAME]... [--timeout D] [--sudo] [--stream] [--dry-run] "
+             "-- COMMAND...",
     .summary = "Run a command on the selected nodes in parallel and show each node's output",
     .opts = opts,
     .exec = exec_cluster_exec,
-    .flags = CMD_CONFIG,
+    .flags = CMD_CONFIG | CMD_DRY_RUN,
     .max_args = -1,
 };

@@ -9,20 +9,18 @@
 
 static struct {
     const char *bundle;
-    int dry_run;
 } o;
 
 static const struct opt_spec opts[] = {
     { OPT_T_STRING, 'a', "artifact", "bundle", &o.bundle, "FILE",
       "offline bundle from 'm3fs artifact download'; without it the nodes docker pull", 0 },
-    OPT_BOOL(0, "dry-run", &o.dry_run, "print every step, its nodes and what runs; touch nothing"),
     OPT_END(),
 };
 
 static int exec_cluster_prepare(struct cmd_ctx *ctx)
 {
     struct prepare_opts po = { .bundle = o.bundle, .parallel = ctx->parallel, .ro = ctx->ro,
-                             .dry_run = o.dry_run };
+                             .dry_run = ctx->dry_run };
     int rc = prepare_run(ctx->cfg, &po);
     return rc ? EXIT_FAIL : EXIT_OK;
 }
@@ -33,5 +31,5 @@ const struct cmd_entry cmd_cluster_prepare_entry = {
     .summary = "Check the nodes and load the images each node's roles use (bundle or pull)",
     .opts = opts,
     .exec = exec_cluster_prepare,
-    .flags = CMD_CONFIG | CMD_OVERRIDES,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
 };

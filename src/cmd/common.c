@@ -7,6 +7,7 @@
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/plan.h"
 #include "m3fs/remote.h"
 
 struct m3fs_config *cmd_load_config(const char *path, const struct config_overrides *ov)
@@ -44,12 +45,57 @@ void cmd_nodes_release(struct cmd_nodes *sel)
     memset(sel, 0, sizeof(*sel));
 }
 
-struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
-                             remote_step_fn fn, void *arg, size_t *failed)
+static void print_plan(const struct plan *p, const struct m3fs_config *cfg, const char *title,
+                       size_t n_nodes)
 {
-    struct remote_ctx *rc = remote_ctx_new(sel->cfg->nodes, sel->cfg->n_nodes, &ctx->ro);
-    struct strbuf *errs = remote_ctx_run_errs(rc, sel->idx, sel->n, ctx->parallel, fn, arg, failed);
+    struct strbuf out = STRBUF_INIT;
+    sb_addf(&out, "Plan to %s on %zu node%s. Nothing was changed.\n", title, n_nodes,
+            plural_s(n_nodes));
+    plan_print(p, cfg, &out);
+    fwrite(out.buf, 1, out.len, stdout);
+    sb_release(&out);
+}
+
+/* Run plan p (one CALL step) over ctx's remote options; the per-node
+ * errors land in the step's node_errs. */
+static void run_call_plan(const struct cmd_ctx *ctx, const struct plan *p)
+{
+    struct remote_ctx *rc = remote_ctx_new(ctx->cfg->nodes, ctx->cfg->n_nodes, &ctx->ro);
+    struct strbuf err = STRBUF_INIT;
+    struct run_stats rs;
+    plan_signals_install();
+    int r = plan_run(p, NULL, rc, ctx->parallel, &rs, &err);
+    plan_signals_restore();
+    if (r == PLAN_INTERRUPTED) log_error("interrupted: run the command again to finish");
+    else if (r && err.len) log_debug("%s", err.buf);
+    sb_release(&err);
     remote_ctx_free(rc);
+}
+
+struct strbuf *cmd_run_nodes(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
+                             const struct cmd_call *call, size_t *failed)
+{
+    struct strbuf *all = xcalloc(sel->cfg->n_nodes, sizeof(*all));
+    for (size_t i = 0; i < sel->cfg->n_nodes; i++) sb_init(&all[i], 0);
+    struct step_call c = { .on_node = call->fn, .arg = call->arg, .node_errs = all };
+    struct plan p = { 0 };
+    struct step *s = plan_add_call(&p, call->service, call->title, &c);
+    for (size_t k = 0; k < sel->n; k++) step_add_call(s, sel->idx[k], call->what);
+    struct strbuf *errs = NULL;
+    *failed = 0;
+    if (ctx->dry_run) {
+        print_plan(&p, sel->cfg, call->title, sel->n);
+    } else {
+        run_call_plan(ctx, &p);
+        errs = xcalloc(sel->n, sizeof(*errs));
+        for (size_t k = 0; k < sel->n; k++) {
+            errs[k] = all[sel->idx[k]];
+            sb_init(&all[sel->idx[k]], 0);
+            *failed += errs[k].len > 0;
+        }
+    }
+    plan_free(&p);
+    remote_errs_free(all, sel->cfg->n_nodes);
     return errs;
 }
 

@@ -25,6 +25,7 @@ static struct {
 /* The values of the options the dispatcher adds by an entry's flags. */
 static struct {
     const char *config, *workdir, *registry;
+    int dry_run;
 } setup;
 
 static const struct opt_spec config_opts[] = {
@@ -37,6 +38,12 @@ static const struct opt_spec config_override_opts[] = {
     OPT_STRING('w', "workdir", &setup.workdir, "DIR", "override workDir of the config"),
     OPT_STRING('r', "registry", &setup.registry, "REGISTRY",
                "override images.registry of the config"),
+    OPT_END(),
+};
+
+static const struct opt_spec dry_run_opts[] = {
+    OPT_BOOL(0, "dry-run", &setup.dry_run, "print every step, its nodes and what runs; touch "
+             "nothing"),
     OPT_END(),
 };
 
@@ -64,10 +71,13 @@ static int listed(const struct cmd_entry *e)
     return !e->children || e->children[0];
 }
 
-const struct opt_spec *cmd_setup_opts(const struct cmd_entry *e)
+size_t cmd_setup_opts(const struct cmd_entry *e, const struct opt_spec *out[CMD_SETUP_TABLES])
 {
-    if (!(e->flags & CMD_CONFIG)) return NULL;
-    return e->flags & CMD_OVERRIDES ? config_override_opts : config_opts;
+    size_t n = 0;
+    if (e->flags & CMD_CONFIG)
+        out[n++] = e->flags & CMD_OVERRIDES ? config_override_opts : config_opts;
+    if (e->flags & CMD_DRY_RUN) out[n++] = dry_run_opts;
+    return n;
 }
 
 static const struct cmd_entry *find_child(const struct cmd_entry *g, const char *w)
@@ -103,10 +113,11 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out)
             sb_addf(&sb, "%s\n", (*c)->summary);
         }
     }
-    const struct opt_spec *so = cmd_setup_opts(e);
-    if (so || (e->opts && e->opts[0].type != OPT_T_END)) {
+    const struct opt_spec *so[CMD_SETUP_TABLES];
+    size_t n_so = cmd_setup_opts(e, so);
+    if (n_so || (e->opts && e->opts[0].type != OPT_T_END)) {
         sb_adds(&sb, "\nOptions:\n");
-        if (so) opt_usage(so, &sb);
+        for (size_t k = 0; k < n_so; k++) opt_usage(so[k], &sb);
         if (e->opts) opt_usage(e->opts, &sb);
     }
     sb_adds(&sb, "\nGlobal options:\n");
@@ -165,6 +176,7 @@ static int setup_and_exec(struct cmd_ctx *ctx)
     ctx->ro.accept_new_host_keys = g_opts.accept_new_host_keys;
     ctx->parallel = g_opts.parallel;
     ctx->no_color = g_opts.no_color;
+    ctx->dry_run = setup.dry_run;
     if (e->flags & CMD_CONFIG) {
         struct config_overrides ov = { .work_dir = setup.workdir, .registry = setup.registry };
         ctx->config_path = setup.config;
@@ -179,8 +191,12 @@ static int setup_and_exec(struct cmd_ctx *ctx)
 
 static int run_leaf(const struct cmd_entry *e, struct strbuf *path, int argc, char **argv)
 {
-    const struct opt_spec *const tables[] = { cmd_setup_opts(e) ? cmd_setup_opts(e) : global_opts,
-                                              e->opts ? e->opts : global_opts, global_opts, NULL };
+    /* the entry's setup options, its own, the global ones, NULL */
+    const struct opt_spec *tables[CMD_SETUP_TABLES + 3];
+    size_t n = cmd_setup_opts(e, tables);
+    if (e->opts) tables[n++] = e->opts;
+    tables[n++] = global_opts;
+    tables[n] = NULL;
     struct cmd_ctx ctx = { .entry = e, .path = path->buf };
     struct strbuf err = STRBUF_INIT;
     int help = 0, rc;

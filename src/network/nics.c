@@ -18,7 +18,6 @@
 #include "m3fs/network.h"
 #include "m3fs/remote.h"
 #include "m3fs/tmpl.h"
-#include "network-int.h"
 
 /* ---- parsing ---------------------------------------------------------------- */
 
@@ -237,7 +236,7 @@ int net_listen_preflight(struct remote_session *s, const struct m3fs_config *cfg
     int rc = tmpl_render_embedded("net-nics.sh", &none, &script, err);
     /* a non-root login's PATH may lack ip's directory */
     if (!rc)
-        rc = remote_run_input(s, "PATH=\"$PATH:/usr/sbin:/sbin\" sh -s", 0, PREP_CHECK_TIMEOUT_MS,
+        rc = remote_run_input(s, "PATH=\"$PATH:/usr/sbin:/sbin\" sh -s", 0, NET_NICS_TIMEOUT_MS,
                               script.buf, script.len, &out, err);
     if (!rc && net_parse_nics(out.buf, &l)) {
         sb_addf(err, "%s: cannot read its NICs from: '%s'", cfg->nodes[node].name, out.buf);
@@ -268,22 +267,4 @@ int net_warn_no_rdma(const struct m3fs_config *cfg, size_t node, const struct ne
             "prepare` adds a soft-RoCE device, unless your 3FS image was built to run "
             "without one", cfg->nodes[node].name, cfg->images.img[IMG_3FS].tag);
     return 1;
-}
-
-/* ---- the prepare step -------------------------------------------------------------- */
-
-int net_takes_part_listen(void *arg, size_t node)
-{
-    const struct prep_run *r = arg;
-    return config_node_runs_3fs(r->cfg, node);
-}
-
-int net_step_listen(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
-{
-    const struct prep_run *r = arg;
-    struct strbuf summary = STRBUF_INIT;
-    int rc = net_listen_preflight(s, r->cfg, node, &summary, err);
-    if (!rc) log_info("%s: 3FS listens %s", r->cfg->nodes[node].name, summary.buf);
-    sb_release(&summary);
-    return rc ? 1 : 0;
 }

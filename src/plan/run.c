@@ -409,6 +409,8 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     for (size_t k = 0; k < s->n; k++)
         if (!s->t[k].watch) atomic_fetch_add(&j.main_left, 1);
     struct strbuf *errs = remote_ctx_run_errs(sc->rc, idx, n, sc->parallel, node_fn, &j, &nfail);
+    for (size_t k = 0; s->call.node_errs && k < n; k++)
+        sb_add(&s->call.node_errs[idx[k]], errs[k].buf, errs[k].len);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
     pthread_mutex_lock(&sc->lock);
     sc->stats->changed += ch;

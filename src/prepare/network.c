@@ -262,3 +262,21 @@ int net_step_verify(struct remote_session *s, size_t node, void *arg, struct str
     sb_release(&script), sb_release(&out), sb_release(&sum);
     return rc ? 1 : 0;
 }
+
+/* ---- the listen preflight step (src/network/nics.c) ---------------------------------- */
+
+int net_takes_part_listen(void *arg, size_t node)
+{
+    const struct prep_run *r = arg;
+    return config_node_runs_3fs(r->cfg, node);
+}
+
+int net_step_listen(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    const struct prep_run *r = arg;
+    struct strbuf summary = STRBUF_INIT;
+    int rc = net_listen_preflight(s, r->cfg, node, &summary, err);
+    if (!rc) log_info("%s: 3FS listens %s", r->cfg->nodes[node].name, summary.buf);
+    sb_release(&summary);
+    return rc ? 1 : 0;
+}

@@ -248,8 +248,10 @@ static int usage_names(const char *usage, const struct opt_spec *o)
 static void usage_tree(const struct cmd_entry *e, struct strbuf *missing)
 {
     if (e->exec) {
-        const struct opt_spec *tables[] = { cmd_setup_opts(e), e->opts };
-        for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
+        const struct opt_spec *tables[CMD_SETUP_TABLES + 1];
+        size_t n = cmd_setup_opts(e, tables);
+        tables[n++] = e->opts;
+        for (size_t t = 0; t < n; t++)
             for (const struct opt_spec *o = tables[t]; o && o->type != OPT_T_END; o++)
                 if (!e->usage || !usage_names(e->usage, o))
                     sb_addf(missing, "%s: --%s\n", e->name, o->long_name);
@@ -615,6 +617,31 @@ static void test_debug(void **state)
     run_free(&r);
 }
 
+/* exec, copy and bench are plans too: --dry-run prints each node's call, runs nothing. */
+static void test_exec_copy_dry_run(void **state)
+{
+    (void)state;
+    struct run r;
+    RUN(&r, "cluster", "exec", "-c", sample_path, "--dry-run", "--role", "storage", "--",
+        "echo \"$HOME\"; false");
+    assert_int_equal(r.code, 0);
+    assert_contains(&r.out, "Plan to run a command on ");
+    assert_contains(&r.out, "call: run: echo \"$HOME\"; false");
+    run_free(&r);
+    RUN(&r, "cluster", "copy", "-c", sample_path, "--dry-run", "--mode", "0600", sample_path,
+        "/opt/x/");
+    assert_int_equal(r.code, 0);
+    assert_contains(&r.out, "Plan to upload a file on ");
+    assert_contains(&r.out, "/opt/x/cluster.yml.sample (mode 0600)");
+    run_free(&r);
+    RUN(&r, "cluster", "bench", "-c", sample_path, "--dry-run");
+    assert_int_equal(r.code, 0);
+    assert_contains(&r.out, "bench: write the test files");
+    assert_contains(&r.out, "--rw=randread");
+    assert_contains(&r.out, "rm -rf '/mnt/3fs/m3fs-bench/");
+    run_free(&r);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -660,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_config_validate),
         cmocka_unit_test(test_color),
         cmocka_unit_test(test_debug),
+        cmocka_unit_test(test_exec_copy_dry_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
