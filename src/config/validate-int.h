@@ -24,4 +24,9 @@ void val_warn(struct vctx *v, const char *path, const char *hint, const char *fm
  * service members resolved. */
 void check_network(struct vctx *v);
 
+/* validate-chars.c: the character sets of names, paths, hosts, users and
+ * image references (values that reach unit files, TOML, fstab, docker).
+ * Run before nodeGroups are expanded. */
+void check_chars(struct vctx *v);
+
 #endif

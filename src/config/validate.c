@@ -571,6 +571,7 @@ void config_validate(struct m3fs_config *c, struct diag_list *dl)
     struct vctx v = { c, dl };
     check_top(&v);
     check_nodes(&v);
+    check_chars(&v);
     config_expand(c, dl);
     check_group_secrets(&v);
     check_services(&v);

@@ -1192,6 +1192,61 @@ static void test_password_too_short(void **state)
     expect("services.clickhouse.password has 3 characters", DIAG_ERROR, 4, 29, "at least 8");
 }
 
+/* F4 of issue 20: values that reach unit files, TOML, fstab, docker and
+ * paths removed on the nodes are held to plain character sets. */
+static void test_hostile_values(void **state)
+{
+    (void)state;
+    struct {
+        const char *from, *to, *msg, *hint;
+        int line, col;
+    } bad[] = {
+        /* a line break would add an ExecStartPre= to the boot unit */
+        { "nodes:\n", "workDir: \"/opt/3fs\\nExecStartPre=/bin/sh -c x\"\nnodes:\n",
+          "workDir has a line break", "no spaces, quotes or line breaks", 1, 1 },
+        { "nodes:\n", "workDir: /opt/3fs/../../etc\nnodes:\n",
+          "workDir '/opt/3fs/../../etc' has a '..' segment", "without '.' or '..'", 1, 1 },
+        { "nodes:\n", "serviceBasePath: \"/etc/systemd/system\\t\"\nnodes:\n",
+          "serviceBasePath has a control char", NULL, 1, 1 },
+        /* a node name reaches paths that are removed */
+        { "name: n2", "name: ../../../dev", "the name of node #2 has '/'", "letters, digits", 5,
+          5 },
+        { "name: n2", "name: ..", "the name of node #2 '..' starts with '.'", "letter or digit",
+          5, 5 },
+        { "name: n2", "name: \"n 2\"", "the name of node #2 has a space", NULL, 5, 5 },
+        { "host: 10.0.0.2", "host: \"10.0.0.2;reboot\"", "host of node 'n2' has ';'",
+          "IP address or a host name", 6, 5 },
+        { "host: 10.0.0.2", "host: -oProxyCommand=x", "host of node 'n2' has '='", NULL, 6, 5 },
+        { "username: root\n  - name: n2", "username: \"root$(id)\"\n  - name: n2",
+          "username of node 'n1' has '('", "login name", 4, 5 },
+        { "  client: {nodes: [n1]}\n",
+          "  client: {nodes: [n1], hostMountpoint: \"/mnt/3 fs\"}\n",
+          "services.client.hostMountpoint has a space", "/etc/fstab", 14, 25 },
+        { "  meta: {nodes: [n1]}\n", "  meta: {nodes: [n1], containerName: \"m;x\"}\n",
+          "services.meta.containerName has ';'", NULL, 13, 23 },
+        { "nodes:\n", "images: {3fs: {tag: \"2025\\\"x\"}}\nnodes:\n",
+          "images.3fs.tag has '\"'", "a tag the same without '/'", 1, 16 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        struct strbuf y = STRBUF_INIT;
+        sb_adds(&y, BASE);
+        assert_true(strstr(y.buf, bad[i].from) != NULL);
+        char *at = strstr(y.buf, bad[i].from);
+        struct strbuf z = STRBUF_INIT;
+        sb_add(&z, y.buf, (size_t)(at - y.buf));
+        sb_adds(&z, bad[i].to);
+        sb_adds(&z, at + strlen(bad[i].from));
+        assert_null(load(z.buf));
+        expect(bad[i].msg, DIAG_ERROR, bad[i].line, bad[i].col, bad[i].hint);
+        sb_release(&y);
+        sb_release(&z);
+    }
+    /* ordinary values pass */
+    struct m3fs_config *c = load_base("workDir: /data/3fs-work_1\n");
+    expect_clean(c);
+    config_free(c);
+}
+
 /* ---- overrides and queries ---- */
 
 static void test_overrides(void **state)
@@ -1658,6 +1713,7 @@ int main(void)
         cmocka_unit_test(test_password_file),
         cmocka_unit_test(test_password_env),
         cmocka_unit_test(test_password_too_short),
+        cmocka_unit_test(test_hostile_values),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_image_ref_and_artifact),
         cmocka_unit_test(test_nvme_disks),
