@@ -10,9 +10,10 @@
 #         label through /etc/fstab (so it comes back after a reboot).  A disk
 #         that already carries the label is reused as it is.  With --disk
 #         (the node's nvmeDisks, COUNT of them) disk i is the i-th one named,
-#         and naming it is consent to format it; otherwise the free NVMe
-#         disks are taken in name order and formatted only with
-#         --format-disks.  A disk is never formatted when it or one of its
+#         and naming it is consent to format it; otherwise the blank NVMe
+#         disks (no signature that `wipefs -n` sees, no partition) are taken
+#         in name order and formatted only with --format-disks; a disk that
+#         holds anything is formatted only when nvmeDisks names it.  A disk is never formatted when it or one of its
 #         partitions is mounted.  Disks formatted here are listed in
 #         BASE.formatted; `clear` wipes only those and leaves others intact.
 set -eu
@@ -49,15 +50,31 @@ all_present() {
     done
 }
 
-# Whole NVMe disks with nothing of theirs mounted, in name order.
-free_disks() {
+# What DEV holds: its signatures (filesystem, LVM, md, partition table, as
+# `wipefs -n` sees them) and its partitions; empty when it is blank.
+holds() { # holds DEV
+    sig=$(wipefs -n -i -O TYPE "$1" 2>/dev/null | sort -u | paste -sd ' ' -)
+    parts=$(lsblk -nr -o NAME "$1" | sed 1d | paste -sd ' ' -)
+    echo "$sig${sig:+${parts:+ }}${parts:+partitions $parts}"
+}
+
+# Whole NVMe disks with nothing of theirs mounted and nothing on them, in
+# name order (issue 20 F5: a disk that holds anything is formatted only when
+# nvmeDisks names it).  With "held", the disks passed over for what they
+# hold instead, one "DEV (holds: ...)" per line.
+free_disks() { # free_disks [held]
     lsblk -dn -o NAME,TYPE | awk '$2 == "disk" && $1 ~ /^nvme/ {print $1}' | sort -V |
     while read -r d; do
         if lsblk -n -o MOUNTPOINT "/dev/$d" | grep -q .; then continue; fi
         if [ -n "$(blkid -o value -s LABEL "/dev/$d" 2>/dev/null)" ]; then
             case $(blkid -o value -s LABEL "/dev/$d") in 3fs-data-*) continue ;; esac
         fi
-        echo "$d"
+        h=$(holds "/dev/$d")
+        if [ "${1:-}" = held ]; then
+            [ -z "$h" ] || echo "/dev/$d (holds: $h)"
+        elif [ -z "$h" ]; then
+            echo "$d"
+        fi
     done
 }
 
@@ -73,7 +90,10 @@ listed_disk() { printf '%s' "$listed" | sed -n "$(($1 + 1))p"; }
 pick_disk() { # pick_disk I LABEL
     if [ -z "$listed" ]; then
         d=$(free_disks | head -n 1)
-        [ -n "$d" ] || die "no free NVMe disk left for $2 (need $count)"
+        if [ -z "$d" ]; then
+            held=$(free_disks held | paste -sd ';' - | sed 's/;/; /g')
+            die "no blank NVMe disk left for $2 (need $count)${held:+; passed over because they hold data: $held}; m3fs formats a disk that holds anything only when the node's nvmeDisks names it"
+        fi
         echo "/dev/$d"
         return
     fi
@@ -102,14 +122,13 @@ nvme_prepare() {
                 die "$label is already on $have, not on the disk nvmeDisks names for it; fix nvmeDisks (or clear the old disk)"
         else
             dev=$(pick_disk "$i" "$label")
-            sig=$(wipefs -i -O TYPE "$dev" 2>/dev/null | sort -u | paste -sd ' ')
-            parts=$(lsblk -nr -o NAME "$dev" | sed 1d | paste -sd ' ')
+            held=$(holds "$dev")
             mounts=$(lsblk -n -o MOUNTPOINT "$dev") || die "cannot list the mounts of $dev (lsblk failed)"
             [ -z "$mounts" ] || die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
             if [ -z "$listed" ] && [ "$consent" != --format-disks ]; then
-                die "$dev would be formatted as $label (it holds: ${sig:-nothing}${parts:+ partitions $parts}); run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
+                die "$dev would be formatted as $label (it holds: ${held:-nothing}); run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
             fi
-            echo "m3fs-disks: formatting $dev as XFS $label (it held: ${sig:-nothing}${parts:+ partitions $parts})" >&2
+            echo "m3fs-disks: formatting $dev as XFS $label (it held: ${held:-nothing})" >&2
             mkfs.xfs -f -L "$label" -s size="$sector" "$dev" >/dev/null
             echo "$dev $label" >>"$formatted"
             udevadm settle 2>/dev/null || true

@@ -195,10 +195,13 @@ uuid=$(sed -n 1p <<<"$out")
     fail "the target path of an nvme disk does not resolve to its filesystem UUID: $out"
 echo "vm test: ok: the nvme target path resolves to the XFS UUID $uuid (allow_disk_without_uuid = false holds)"
 vm 1 "$D prepare $B 1 nvme 4096" || fail "a second nvme prepare (no consent needed: the disk has its label) failed"
-# a second disk holding ext4 is refused without consent, naming what it holds
-out=$(vm 1 "$D prepare $B 2 nvme 4096" 2>&1) && fail "nvme prepare formatted a disk holding ext4 without consent"
-grep -q "/dev/nvme1n1 would be formatted as 3fs-data-1 (it holds: ext4)" <<<"$out" ||
+# a second disk holding ext4 is never taken, even with --format-disks, unless
+# nvmeDisks names it (issue 20 F5); the refusal names it and what it holds
+out=$(vm 1 "$D prepare $B 2 nvme 4096 --format-disks" 2>&1) &&
+    fail "nvme prepare --format-disks formatted a disk holding ext4 that nvmeDisks does not name"
+grep -q "no blank NVMe disk left for 3fs-data-1 (need 2); passed over because they hold data: /dev/nvme1n1 (holds: ext4)" <<<"$out" ||
     fail "nvme refusal for the ext4 disk: $out"
+vm 1 "$untouched" || fail "a refused nvme prepare touched the ext4 disk"
 # clear: unmounts, drops the fstab line, wipes only what it formatted
 vm 1 "$D clear $B 1 nvme 4096" >"$WORK/nvme.out" 2>&1 || fail "nvme clear: $(cat "$WORK/nvme.out")"
 vm 1 "! mountpoint -q $B/data0 && ! grep -q 3fs-data /etc/fstab &&
@@ -222,7 +225,7 @@ grep -q "/dev/nvme9n1 (nvmeDisks, for 3fs-data-1) is not a block device" <<<"$ou
     fail "nvme refusal for a missing named disk: $out"
 vm 1 "$D clear $B 1 nvme 4096 && ! mountpoint -q $B/data0 && test -z \"\$(blkid -p -o value -s TYPE /dev/nvme1n1)\"" ||
     fail "nvme clear after --disk did not unmount and wipe the disk it formatted"
-echo "vm test: ok: diskType nvme: refused without consent (blank and ext4 disks), XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one and a mismatched label refused"
+echo "vm test: ok: diskType nvme: refused without consent (blank disk), an ext4 disk never taken unless named, XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one and a mismatched label refused"
 phase_done 'nvme disks'
 
 # ---- cluster.yml, stand-in 3fs image and bundle --------------------------------
