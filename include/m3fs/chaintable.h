@@ -119,6 +119,9 @@ int ct_write_files(const struct ct_table *t, const char *dir, struct strbuf *err
  * create_target_cmd.txt from dir.  Format errors ("file:line: what") fail
  * with -1; rule violations are left for ct_verify(). */
 int ct_read_files(const char *dir, struct ct_table **out, struct strbuf *err);
+/* The largest chain-table file ct_read_files() reads (a FIFO or anything
+ * but a regular file is refused too). */
+#define CT_FILE_MAX (256u << 20)
 
 /* What the caller expects; 0 = not checked. */
 struct ct_expect {

@@ -42,6 +42,10 @@ void sb_rtrim(struct strbuf *sb);
 
 /* Read a whole file; returns 0 or -1 with errno set. */
 int sb_read_file(struct strbuf *sb, const char *path);
+/* Read a whole regular file of at most max bytes into sb: a FIFO, device or
+ * directory is refused without blocking, a larger file without reading it.
+ * Returns 0, or -1 with a message naming path appended to err. */
+int sb_read_file_max(struct strbuf *sb, const char *path, size_t max, struct strbuf *err);
 
 /* strvec: a growable NULL-terminated array of owned strings. */
 struct strvec {

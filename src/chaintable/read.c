@@ -69,8 +69,7 @@ static int load(const char *dir, const char *name, struct strbuf *data, struct c
                 struct strbuf *err)
 {
     char *path = xstrfmt("%s/%s", dir, name);
-    int rc = sb_read_file(data, path);
-    if (rc) sb_addf(err, "cannot read %s: %s", path, strerror(errno));
+    int rc = sb_read_file_max(data, path, CT_FILE_MAX, err);
     free(path);
     *c = (struct cursor){ data->buf, data->buf + data->len, name, 0 };
     return rc;

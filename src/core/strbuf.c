@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char sb_empty_[1];
@@ -234,6 +236,44 @@ int sv_contains(const struct strvec *sv, const char *s)
     for (size_t i = 0; i < sv->n; i++)
         if (!strcmp(sv->v[i], s)) return 1;
     return 0;
+}
+
+int sb_read_file_max(struct strbuf *sb, const char *path, size_t max, struct strbuf *err)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st)) {
+        sb_addf(err, "cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    int rc = -1;
+    if (!S_ISREG(st.st_mode))
+        sb_addf(err, "cannot read %s: not a regular file", path);
+    else if ((uint64_t)st.st_size > max)
+        sb_addf(err, "cannot read %s: larger than %zu bytes", path, max);
+    else
+        rc = 0;
+    size_t start = sb->len;
+    while (!rc) {
+        sb_grow(sb, 8192);
+        size_t room = sb->alloc - sb->len - 1, left = max - (sb->len - start) + 1;
+        ssize_t n = read(fd, sb->buf + sb->len, room < left ? room : left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (n < 0) sb_addf(err, "cannot read %s: %s", path, strerror(errno));
+            rc = n < 0 ? -1 : 1;
+            break;
+        }
+        sb_setlen(sb, sb->len + (size_t)n);
+        if (sb->len - start > max) { /* grew while read */
+            sb_addf(err, "cannot read %s: larger than %zu bytes", path, max);
+            rc = -1;
+        }
+    }
+    close(fd);
+    return rc < 0 ? -1 : 0;
 }
 
 void free_secret(char *s)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "m3fs/chaintable.h"
@@ -521,6 +522,55 @@ static void test_read_crlf_and_chunk_size(void **state)
     remove_tmpdir(dir);
 }
 
+/* Issue 20: a FIFO or a huge file under a chain-table name is refused
+ * without reading it (the read used to block on a FIFO, and grow without
+ * end on an endless one); each file empty is a format error, not a crash. */
+static void test_read_refuses_odd_files(void **state)
+{
+    (void)state;
+    char *dir;
+    struct ct_table *t = roundtrip_dir(&dir), *r = NULL;
+    struct strbuf err = STRBUF_INIT;
+    char *p = xstrfmt("%s/%s", dir, CT_FILE_CHAINS);
+    alarm(20); /* the old read blocked here for ever */
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    assert_int_equal(ct_read_files(dir, &r, &err), -1);
+    assert_null(r);
+    assert_non_null(strstr(err.buf, "not a regular file"));
+    alarm(0);
+    sb_reset(&err);
+    assert_int_equal(unlink(p), 0);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(ftruncate(fileno(f), (off_t)CT_FILE_MAX + 1), 0);
+    fclose(f);
+    assert_int_equal(ct_read_files(dir, &r, &err), -1);
+    assert_non_null(strstr(err.buf, "larger than"));
+    static const char *const names[] = { CT_FILE_CHAINS, CT_FILE_CREATE, CT_FILE_TABLE };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        ct_table_free(t);
+        remove_tmpdir(dir);
+        t = roundtrip_dir(&dir);
+        tu_write(dir, names[i], "");
+        sb_reset(&err);
+        int rc = ct_read_files(dir, &r, &err);
+        if (!rc) {
+            struct strbuf rep = STRBUF_INIT;
+            assert_true(ct_verify(r, NULL, NULL, &rep) > 0);
+            sb_release(&rep);
+            ct_table_free(r);
+            r = NULL;
+        } else {
+            assert_non_null(strstr(err.buf, names[i]));
+        }
+    }
+    free(p);
+    sb_release(&err);
+    ct_table_free(t);
+    remove_tmpdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_read_roundtrip),
         cmocka_unit_test(test_verify_catches),
         cmocka_unit_test(test_read_crlf_and_chunk_size),
+        cmocka_unit_test(test_read_refuses_odd_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
