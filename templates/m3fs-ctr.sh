@@ -1,7 +1,8 @@
 # m3fs-ctr - run by m3fs (sh -c SCRIPT m3fs-ctr ...) to start or remove one
-# long-running container (src/services/common.c, ctr_add_run and
-# ctr_remove_cmd).  STOP_S, when not empty, is the seconds docker stop gives
-# SIGTERM before SIGKILL (docker stop -t, docker run --stop-timeout).
+# long-running container, or run a throw-away one (src/services/common.c:
+# ctr_add_run, admin_cli_once_cmd, ctr_remove_cmd).  STOP_S, when not empty,
+# is the seconds docker stop gives SIGTERM before SIGKILL (docker stop -t,
+# docker run --stop-timeout).
 #
 #   run DONE_MARK NAME DIGEST STOP_S NET_ARGS_FILE PRE OPTION... IMAGE [ARG]...
 #       A container NAME labelled m3fs.digest=DIGEST and running is left
@@ -9,6 +10,11 @@
 #       be empty), an old container NAME is stopped and removed, and a new
 #       one is started with the lines of NET_ARGS_FILE (if it exists; written
 #       by `m3fs cluster prepare`) and the OPTIONs before IMAGE.
+#   once NAME NET_ARGS_FILE PRE OPTION... IMAGE [ARG]...
+#       A throw-away container NAME (admin_cli before mgmtd runs): PRE runs,
+#       an old container NAME is removed, and a new one runs in the
+#       foreground with --rm, the lines of NET_ARGS_FILE and the OPTIONs;
+#       its exit status is the script's.
 #   remove NAME STOP_S [PATH]
 #       stop and remove container NAME if it exists, then rm -rf PATH.
 #   absent NAME [PATH]
@@ -31,6 +37,21 @@ run() {
         printf 'note: replacing container %s: its configuration changed or it is not running\n' "$name" >&2
         stop_rm "$name" "$stop" || exit 1
     fi
+    docker_run run "$name" "$digest" "$stop" "$net_args" "$@"
+}
+
+once() {
+    name=$1 net_args=$2 pre=$3
+    shift 3
+    if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
+    docker rm -f "$name" >/dev/null 2>&1
+    docker_run once "$name" '' '' "$net_args" "$@"
+}
+
+# docker_run MODE NAME DIGEST STOP_S NET_ARGS_FILE OPTION... IMAGE [ARG]...
+docker_run() {
+    mode=$1 name=$2 digest=$3 stop=$4 net_args=$5
+    shift 5
     # The network's arguments go first: append each line, then rotate the
     # arguments given (OPTION... IMAGE [ARG]...) behind them.
     if [ -f "$net_args" ]; then
@@ -44,6 +65,7 @@ run() {
             n=$((n - 1))
         done
     fi
+    if [ "$mode" = once ]; then exec docker run --rm --name "$name" "$@"; fi
     exec docker run --detach --name "$name" --label "m3fs.digest=$digest" ${stop:+--stop-timeout "$stop"} "$@"
 }
 
@@ -51,6 +73,10 @@ case $1 in
 run)
     shift
     run "$@"
+    ;;
+once)
+    shift
+    once "$@"
     ;;
 remove)
     if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3" || exit 1; fi

@@ -167,7 +167,9 @@ void ctr_release(struct ctr_spec *c)
     sb_release(&c->pre);
 }
 
-void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc)
+/* ctr_3fs_opts(), with --restart unless-stopped or not (a --rm container). */
+static void ctr_3fs_opts_restart(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc,
+                                 int restart)
 {
     char *dir = wd_path(ctx, svc);
     sv_push(&c->opts, "--network");
@@ -195,22 +197,9 @@ void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc)
     c->net_args_file = sb_detach(&na);
 }
 
-static void net_args_read(const char *file, struct strbuf *sb)
+void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc)
 {
-    sb_adds(sb, "set --; if test -f ");
-    sh_quote(sb, file);
-    sb_adds(sb, "; then while IFS= read -r a || test -n \"$a\"; do test -n \"$a\" && "
-                "set -- \"$@\" \"$a\"; done < ");
-    sh_quote(sb, file);
-    sb_adds(sb, "; fi; ");
-}
-
-void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb)
-{
-    struct strbuf na = STRBUF_INIT;
-    net_docker_args_path(&na, ctx->cfg);
-    net_args_read(na.buf, sb);
-    sb_release(&na);
+    ctr_3fs_opts_restart(ctx, c, svc, 1);
 }
 
 static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
@@ -223,6 +212,24 @@ static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
     sb_add(&sb, c->digest_text.buf, c->digest_text.len);
     sha256_buf_hex(sb.buf, sb.len, hex);
     sb_release(&sb);
+}
+
+/* m3fs-ctr.sh's NET_ARGS_FILE PRE OPTION... IMAGE [ARG]... for c. */
+static void ctr_add_args(struct strbuf *cmd, const struct ctr_spec *c)
+{
+    sh_quote(cmd, c->net_args_file ? c->net_args_file : "");
+    sb_addch(cmd, ' ');
+    sh_quote(cmd, c->pre.buf);
+    for (size_t i = 0; i < c->opts.n; i++) {
+        sb_addch(cmd, ' ');
+        sh_quote(cmd, c->opts.v[i]);
+    }
+    sb_addch(cmd, ' ');
+    sh_quote(cmd, c->image);
+    for (size_t i = 0; i < c->cmd.n; i++) {
+        sb_addch(cmd, ' ');
+        sh_quote(cmd, c->cmd.v[i]);
+    }
 }
 
 /* The container's command checks for itself (templates/m3fs-ctr.sh run):
@@ -241,19 +248,7 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     sb_addf(&cmd, " %s ", hex);
     if (c->stop_s) sb_addf(&cmd, "%ld ", c->stop_s);
     else sb_adds(&cmd, "'' ");
-    sh_quote(&cmd, c->net_args_file ? c->net_args_file : "");
-    sb_addch(&cmd, ' ');
-    sh_quote(&cmd, c->pre.buf);
-    for (size_t i = 0; i < c->opts.n; i++) {
-        sb_addch(&cmd, ' ');
-        sh_quote(&cmd, c->opts.v[i]);
-    }
-    sb_addch(&cmd, ' ');
-    sh_quote(&cmd, c->image);
-    for (size_t i = 0; i < c->cmd.n; i++) {
-        sb_addch(&cmd, ' ');
-        sh_quote(&cmd, c->cmd.v[i]);
-    }
+    ctr_add_args(&cmd, c);
     step_add_run(s, node, cmd.buf, NULL);
     sb_release(&cmd);
 }
@@ -306,34 +301,27 @@ char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token)
     return sb_detach(&sb);
 }
 
+/* admin_cli in a throw-away container (m3fs-ctr.sh once): the options of
+ * every 3FS container (ctr_3fs_opts) but --restart, on mgmtd's directories. */
 char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd)
 {
-    char *dir = wd_path(ctx, "mgmtd");
+    struct ctr_spec c;
     char *name = xstrfmt("%s-admin", ctx->cfg->svc[SVC_MGMTD].container_name);
+    ctr_init(ctx, &c, name, ctx->image[IMG_3FS]);
+    ctr_3fs_opts_restart(ctx, &c, "mgmtd", 0);
+    sv_push(&c.opts, "--entrypoint");
+    sv_push(&c.opts, "/opt/3fs/bin/admin_cli");
+    sv_push(&c.cmd, "-cfg");
+    sv_push(&c.cmd, "/opt/3fs/etc/admin_cli.toml");
+    sv_push(&c.cmd, cli_cmd);
     struct strbuf sb = STRBUF_INIT;
-    net_args_prologue(ctx, &sb);
-    sb_adds(&sb, "mkdir -p ");
-    char *log = xstrfmt("%s/log", dir);
-    sh_quote(&sb, log);
-    sb_adds(&sb, " && docker rm -f ");
-    sh_quote(&sb, name);
-    sb_adds(&sb, " >/dev/null 2>&1; docker run --rm --name ");
-    sh_quote(&sb, name);
-    sb_adds(&sb, " --network host --privileged --volume /dev:/dev --volume ");
-    char *v = xstrfmt("%s/config.d:/opt/3fs/etc", dir);
-    sh_quote(&sb, v);
-    sb_adds(&sb, " --volume ");
-    char *v2 = xstrfmt("%s:/var/log/3fs", log);
-    sh_quote(&sb, v2);
-    sb_adds(&sb, " \"$@\" --entrypoint /opt/3fs/bin/admin_cli ");
-    sh_quote(&sb, ctx->image[IMG_3FS]);
-    sb_adds(&sb, " -cfg /opt/3fs/etc/admin_cli.toml ");
-    sh_quote(&sb, cli_cmd);
-    free(dir);
+    script_call(&sb, "m3fs-ctr.sh");
+    sb_adds(&sb, "once ");
+    sh_quote(&sb, c.name);
+    sb_addch(&sb, ' ');
+    ctr_add_args(&sb, &c);
+    ctr_release(&c);
     free(name);
-    free(log);
-    free(v);
-    free(v2);
     return sb_detach(&sb);
 }
 

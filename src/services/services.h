@@ -99,11 +99,6 @@ void ctr_release(struct ctr_spec *c);
 void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc);
 /* Add the RUN target (with its skip_if) for c to s. */
 void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
-/* Shell words that load the network's `docker run` arguments written by
- * prepare (<workDir>/network/docker-args: the ibdev2netdev shim mount, the
- * eRDMA provider mounts), one per line, into "$@": append them before the
- * docker command and use "$@" among its options. */
-void net_args_prologue(const struct plan_ctx *ctx, struct strbuf *sb);
 /* If container NAME exists: `docker stop` (SIGTERM, then SIGKILL after
  * stop_s seconds, 0: the container's own stop timeout), then `docker rm`;
  * then rm -rf path (may be NULL).  templates/m3fs-ctr.sh remove. */
