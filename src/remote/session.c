@@ -83,10 +83,13 @@ static int is_loopback(const struct sockaddr *a)
     return 0;
 }
 
-/* 1 when host resolves to an address of this machine. */
+/* 1 when host is an IP literal of this machine.  Names are not resolved
+ * (AI_NUMERICHOST): DNS or /etc/hosts must not turn a node into "run here,
+ * without SSH" (issue 20). */
 static int host_is_this_machine(const char *host)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICHOST };
     struct addrinfo *res = NULL;
     struct ifaddrs *ifs = NULL;
     int found = 0;

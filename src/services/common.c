@@ -174,8 +174,10 @@ static void ctr_3fs_opts_restart(struct plan_ctx *ctx, struct ctr_spec *c, const
     char *dir = wd_path(ctx, svc);
     sv_push(&c->opts, "--network");
     sv_push(&c->opts, "host");
-    sv_push(&c->opts, "--restart");
-    sv_push(&c->opts, "unless-stopped");
+    if (restart) {
+        sv_push(&c->opts, "--restart");
+        sv_push(&c->opts, "unless-stopped");
+    }
     sv_push(&c->opts, "--privileged");
     sv_push(&c->opts, "--ulimit");
     sv_push(&c->opts, "nofile=1048576:1048576");

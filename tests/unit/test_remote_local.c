@@ -57,6 +57,27 @@ static void exec_local(const char *cmd, const struct exec_opts *eo, struct exec_
     remote_close(s);
 }
 
+/* Issue 20: a host NAME never takes the local path, even one that resolves
+ * to this machine (DNS or /etc/hosts must not decide it); IP literals do. */
+static void test_local_only_for_ip_literals(void **state)
+{
+    (void)state;
+    struct m3fs_node n = local_node();
+    n.host = "localhost";
+    struct remote_opts o = { .allow_local = 1, .connect_timeout_s = 3 };
+    struct strbuf err = STRBUF_INIT;
+    struct remote_session *s = remote_open(&n, &o, &err);
+    if (s) {
+        assert_false(remote_is_local(s));
+        remote_close(s);
+    }
+    assert_null(s); /* over SSH to port 1, where nothing listens */
+    sb_release(&err);
+    n.host = "::1";
+    s = open_local(&n);
+    remote_close(s);
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -245,6 +266,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_only_for_ip_literals),
         cmocka_unit_test(test_exec_captures_streams_and_status),
         cmocka_unit_test(test_exec_stdin),
         cmocka_unit_test(test_timeout_kills_the_command),
