@@ -9,7 +9,8 @@
 #                    the lab goes down and W is removed.
 # it_skip REASON     print "SKIP: REASON" and exit 77.
 # it_lab_up N [ARGS] bring up an N-node lab (ARGS: more `lab.sh up` options,
-#                    e.g. --nic lan0), first waiting (up to 900 s) for
+#                    e.g. --nic lan0), first waiting (up to M3FS_LAB_WAIT,
+#                    default 900 s) for
 #                    another lab on this machine to go down; set KH (the lab's
 #                    known_hosts).  On failure print the lab's log and exit 1.
 # ok MSG / bad MSG   count a pass / a failure; bad also shows $W/out
@@ -48,7 +49,7 @@ it_workdir() {
 }
 
 it_lab_up() {
-    scripts/lab.sh up "$@" --wait 900 >"$W/lab.log" 2>&1 || {
+    scripts/lab.sh up "$@" --wait "${M3FS_LAB_WAIT:-900}" >"$W/lab.log" 2>&1 || {
         cat "$W/lab.log"
         echo "FAIL: lab up"
         exit 1
