@@ -3,12 +3,18 @@
 # directories of one node.
 #
 #   m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks] [--disk DEV]...
+#              [--label-prefix P]
 #
 # BASE/data<i>/3fs (i = 0..COUNT-1) are the 3FS target paths.
 #   dir:  plain directories.
-#   nvme: one whole NVMe disk per index, XFS labelled 3fs-data-<i>, mounted by
-#         label through /etc/fstab (so it comes back after a reboot).  A disk
-#         that already carries the label is reused as it is.  With --disk
+#   nvme: one whole NVMe disk per index, XFS labelled <P>-<i>, mounted by
+#         label through /etc/fstab (so it comes back after a reboot).  m3fs
+#         passes P = 3fs-<4 hex digits of the cluster name's sha256>, so two
+#         clusters on one node never take each other's disks (default
+#         3fs-data, the label before issue 20; a disk this BASE formatted
+#         under it is still reused).  A disk that already carries the label
+#         is reused as it is; one labelled 3fs-* (another cluster's) is never
+#         taken.  With --disk
 #         (the node's nvmeDisks, COUNT of them) disk i is the i-th one named,
 #         and naming it is consent to format it; otherwise the blank NVMe
 #         disks (no signature that `wipefs -n` sees, no partition) are taken
@@ -17,7 +23,7 @@
 #         partitions is mounted.  Disks formatted here are listed in
 #         BASE.formatted; `clear` wipes only those and leaves others intact.
 set -eu
-op=$1 base=$2 count=$3 type=$4 sector=$5 consent='' listed=''
+op=$1 base=$2 count=$3 type=$4 sector=$5 consent='' listed='' prefix=3fs-data
 shift 5
 while [ $# -gt 0 ]; do
     case $1 in
@@ -25,10 +31,17 @@ while [ $# -gt 0 ]; do
     --disk) [ $# -ge 2 ] || { echo "m3fs-disks: --disk needs a device" >&2; exit 1; }
         listed="$listed$2
 "; shift ;;
+    --label-prefix) [ $# -ge 2 ] || { echo "m3fs-disks: --label-prefix needs a value" >&2; exit 1; }
+        prefix=$2; shift ;;
     *) echo "m3fs-disks: unknown argument $1" >&2; exit 1 ;;
     esac
     shift
 done
+case $prefix in
+'' | *[!A-Za-z0-9-]*) echo "m3fs-disks: bad --label-prefix '$prefix'" >&2; exit 1 ;;
+esac
+# XFS labels hold 12 bytes: <prefix>-<i> with i < 1000
+[ "${#prefix}" -le 8 ] || { echo "m3fs-disks: --label-prefix '$prefix' is longer than 8" >&2; exit 1; }
 formatted="$base.formatted"
 tag="# m3fs $base"
 
@@ -67,7 +80,7 @@ free_disks() { # free_disks [held]
     while read -r d; do
         if lsblk -n -o MOUNTPOINT "/dev/$d" | grep -q .; then continue; fi
         if [ -n "$(blkid -o value -s LABEL "/dev/$d" 2>/dev/null)" ]; then
-            case $(blkid -o value -s LABEL "/dev/$d") in 3fs-data-*) continue ;; esac
+            case $(blkid -o value -s LABEL "/dev/$d") in 3fs-*) continue ;; esac
         fi
         h=$(holds "/dev/$d")
         if [ "${1:-}" = held ]; then
@@ -101,7 +114,7 @@ pick_disk() { # pick_disk I LABEL
     [ -n "$d" ] || die "nvmeDisks names no disk for $2 (need $count)"
     [ -b "$d" ] || die "$d (nvmeDisks, for $2) is not a block device on this node"
     have=$(blkid -p -o value -s LABEL "$d" 2>/dev/null || true)
-    case $have in 3fs-data-*) die "$d (nvmeDisks, for $2) already holds 3FS data disk $have" ;; esac
+    case $have in 3fs-*) die "$d (nvmeDisks, for $2) already holds 3FS data disk $have (this or another cluster's)" ;; esac
     echo "$d"
 }
 
@@ -112,10 +125,22 @@ named_is() { # named_is I DEV
     [ -n "$want" ] && [ "$(readlink -f "$want")" = "$(readlink -f "$2")" ]
 }
 
+# The label of data index I: <prefix>-<I>, or the pre-issue-20 3fs-data-<I>
+# when this BASE formatted a disk under it (listed in BASE.formatted).
+label_for() { # label_for I
+    if [ "$prefix" != 3fs-data ] && ! blkid -L "$prefix-$1" >/dev/null 2>&1 &&
+        [ -f "$formatted" ] && grep -q " 3fs-data-$1\$" "$formatted" &&
+        blkid -L "3fs-data-$1" >/dev/null 2>&1; then
+        echo "3fs-data-$1"
+    else
+        echo "$prefix-$1"
+    fi
+}
+
 nvme_prepare() {
     i=0
     while [ "$i" -lt "$count" ]; do
-        label=3fs-data-$i mnt=$base/data$i
+        label=$(label_for "$i") mnt=$base/data$i
         mkdir -p "$mnt"
         if have=$(blkid -L "$label" 2>/dev/null); then
             named_is "$i" "$have" ||

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/sha256.h"
 #include "m3fs/shquote.h"
 #include "services.h"
 
@@ -21,6 +22,14 @@ static char *disks_cmd(struct plan_ctx *ctx, const char *op, const struct strvec
     sb_addf(&sb, " %ld", cfg->storage.sector_size);
     if (!strcmp(op, "prepare")) {
         if (ctx->format_disks) sb_adds(&sb, " --format-disks");
+        if (cfg->storage.disk == DISK_NVME) {
+            /* per cluster (issue 20 F5): 3fs-<4 hex of sha256(name)>, so two
+             * clusters on a node never take each other's disks; an XFS label
+             * holds 12 bytes, "<prefix>-<i>" */
+            char hex[SHA256_HEX_LEN + 1];
+            sha256_buf_hex(cfg->name, strlen(cfg->name), hex);
+            sb_addf(&sb, " --label-prefix 3fs-%.4s", hex);
+        }
         for (size_t i = 0; disks && i < disks->n; i++) {
             sb_adds(&sb, " --disk ");
             sh_quote(&sb, disks->v[i]);

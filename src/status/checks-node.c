@@ -183,7 +183,7 @@ static void tpath(const struct st_report *r, size_t i, const struct st_tpath *t,
         st_add(out, "target-path", ST_SEV_DEGRADED, (long)i,
                xstrfmt("%.*s on %s is not a mount point: its disk is not mounted", dir_len,
                        t->path, nname(r, i)),
-               xstrfmt("mount it again (`mount -a` mounts the disks m3fs labelled 3fs-data-<i> "
+               xstrfmt("mount it again (`mount -a` mounts the disks m3fs labelled 3fs-<id>-<i> "
                        "through /etc/fstab), check with `findmnt %.*s`, then `docker restart %s`",
                        dir_len, t->path, r->cfg->svc[SVC_STORAGE].container_name));
     if (!t->exists)

@@ -12,7 +12,7 @@
 TU_TMPDIR_FIXTURE("m3fs-test-disks")
 
 /* Stubs read the node's disks from $FAKE: one line per disk,
- * "NAME SIGNATURES PARTITIONS" ("-" for none). */
+ * "NAME SIGNATURES PARTITIONS [LABEL]" ("-" for none). */
 static const char *const stubs[][2] = {
     { "lsblk",
       "#!/bin/sh\n"
@@ -23,7 +23,15 @@ static const char *const stubs[][2] = {
       "    awk -v d=\"$d\" '$1 == d && $3 != \"-\" {print $3}' \"$FAKE\" | tr , '\\n' ;;\n"
       "*) echo \"lsblk stub: $*\" >&2; exit 1 ;;\n"
       "esac\n" },
-    { "blkid", "#!/bin/sh\nexit 2\n" },
+    { "blkid",
+      "#!/bin/sh\n"
+      "case \"$1\" in\n"
+      "-L) awk -v l=\"$2\" '$4 == l {print \"/dev/\" $1; f = 1} END {exit f ? 0 : 2}' "
+      "\"$FAKE\" ;;\n"
+      "*) for a; do dev=$a; done\n"
+      "    awk -v d=\"${dev#/dev/}\" '$1 == d && $4 != \"\" && $4 != \"-\" {print $4}' "
+      "\"$FAKE\" ;;\n"
+      "esac\n" },
     { "wipefs",
       "#!/bin/sh\n"
       "case \"$*\" in *-a*) echo 'wipefs stub: no -a here' >&2; exit 1 ;; esac\n"
@@ -107,11 +115,34 @@ static void test_held_disks_refused(void **state)
      * a real block device, tests/vm/run.sh.) */
 }
 
+/* F5: labels are per cluster; a disk carrying another cluster's label
+ * (3fs-*) is never taken, and this cluster's label goes on the disk. */
+static void test_labels_per_cluster(void **state)
+{
+    (void)state;
+    struct run r = run_disks("nvme0n1 xfs - 3fs-beef-0\nnvme1n1 xfs - 3fs-data-0\n"
+                             "nvme2n1 - -\n", 1, "--format-disks --label-prefix 3fs-c0de");
+    if (!strstr(r.mkfs, "-L 3fs-c0de-0")) fprintf(stderr, "mkfs: %s\nerr: %s\n", r.mkfs, r.err);
+    assert_non_null(strstr(r.mkfs, "-L 3fs-c0de-0 -s size=4096 /dev/nvme2n1"));
+    run_free(&r);
+    /* only disks carrying 3fs-* labels: nothing left, nothing formatted */
+    r = run_disks("nvme0n1 xfs - 3fs-beef-0\n", 1, "--format-disks --label-prefix 3fs-c0de");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.mkfs, "");
+    assert_non_null(strstr(r.err, "no blank NVMe disk left for 3fs-c0de-0"));
+    run_free(&r);
+    r = run_disks("nvme0n1 - -\n", 1, "--format-disks --label-prefix 'a b'");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "bad --label-prefix"));
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auto_pick_skips_held_disks),
         cmocka_unit_test(test_held_disks_refused),
+        cmocka_unit_test(test_labels_per_cluster),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
