@@ -1,11 +1,12 @@
 /* status/gather.c: one run of templates/m3fs-facts.sh per node over the
  * worker pool (remote_ctx_run), the cluster probes riding along on the
- * first node of their service, then one more round for probes whose node
- * could not run them. */
+ * nodes probes.c places them on, then one more round for probes whose
+ * node could not run them.  --debug logs each node's time. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/script.h"
 #include "status-int.h"
@@ -15,6 +16,7 @@ struct round {
     struct exec_result *res;  /* per node index */
     double *before, *after;   /* this machine's clock around the run */
     char *ran;                /* the script ran and exited 0 */
+    double start;             /* this machine's clock when the round began */
 };
 
 static double real_now(void)
@@ -32,6 +34,9 @@ static int run_one(struct remote_session *s, size_t node, void *arg, struct strb
     rd->before[node] = real_now();
     int rc = remote_exec(s, rd->cmd[node], &eo, res, err);
     rd->after[node] = real_now();
+    log_debug("%s: status script ran in %.3f s, %.3f s after the round began (connect)",
+              remote_node(s)->name, rd->after[node] - rd->before[node],
+              rd->before[node] - rd->start);
     if (rc) return 1;
     if (res->timed_out || res->exit_status) {
         sb_rtrim(&res->err);
@@ -75,8 +80,12 @@ static struct strbuf *run_round(const struct st_report *r, struct round *rd,
     struct strbuf *errs = xcalloc(*n_idx ? *n_idx : 1, sizeof(*errs));
     for (size_t k = 0; k < *n_idx; k++) sb_init(&errs[k], 0);
     struct remote_ctx *ctx = remote_ctx_new(r->cfg->nodes, r->cfg->n_nodes, ro);
+    rd->start = real_now();
     remote_ctx_run(ctx, *idx, *n_idx, parallel, run_one, rd, errs);
+    double ran = real_now();
     remote_ctx_free(ctx);
+    log_debug("status round on %zu node%s: %.3f s, closing the sessions %.3f s", *n_idx,
+              plural_s(*n_idx), ran - rd->start, real_now() - ran);
     for (size_t k = 0; k < *n_idx; k++) log_mask(&errs[k]);
     return errs;
 }
@@ -118,6 +127,7 @@ static void round_cmds(const struct st_report *r, struct round *rd, const unsign
                        int with_facts)
 {
     struct strbuf base = STRBUF_INIT;
+    sb_adds(&base, "exec "); /* no shell left waiting between timeout and the script */
     script_call(&base, "m3fs-facts.sh");
     for (size_t i = 0; i < r->cfg->n_nodes; i++) {
         if (!with_facts && !bits[i]) continue;

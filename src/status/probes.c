@@ -195,13 +195,49 @@ void st_probe_args(const struct st_report *r, size_t node, unsigned want, struct
     }
 }
 
+/* The nodes a probe may run on: its service's, in cluster.yml order
+ * (ClickHouse's container runs on its first node only). */
+static size_t n_choices(const struct m3fs_config *cfg, size_t i)
+{
+    const struct m3fs_service *s = &cfg->svc[probes[i].svc];
+    return probes[i].svc == SVC_CLICKHOUSE && s->n_member ? 1 : s->n_member;
+}
+
+/* Where each probe runs first (-1: its service has no node).  Spread over
+ * the service's nodes, so that no one node runs every probe (each is a
+ * `docker exec`, the slowest part of a node's run): the probes with the
+ * fewest nodes to choose from are placed first, each on the node with the
+ * fewest probes so far (the first such); a service's rows go together. */
+static void placement(const struct m3fs_config *cfg, long at[ARRAY_SIZE(probes)])
+{
+    enum { NP = ARRAY_SIZE(probes) };
+    char placed[NP] = { 0 };
+    size_t *load = xcalloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof(*load));
+    for (size_t done = 0; done < NP; done++) {
+        size_t b = NP;
+        for (size_t i = 0; i < NP; i++)
+            if (!placed[i] && (b == NP || n_choices(cfg, i) < n_choices(cfg, b))) b = i;
+        int sibling = 0; /* a row of the same service is placed: go with it */
+        for (size_t j = 0; j < NP; j++)
+            if (placed[j] && probes[j].svc == probes[b].svc) at[b] = at[j], sibling = 1;
+        placed[b] = 1;
+        if (sibling) continue;
+        at[b] = -1;
+        const struct m3fs_service *s = &cfg->svc[probes[b].svc];
+        for (size_t m = 0; m < n_choices(cfg, b); m++)
+            if (at[b] < 0 || load[s->member[m]] < load[at[b]]) at[b] = (long)s->member[m];
+        if (at[b] >= 0) load[at[b]]++;
+    }
+    free(load);
+}
+
 unsigned st_probe_first_at(const struct st_report *r, size_t node)
 {
+    long at[ARRAY_SIZE(probes)];
     unsigned bits = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {
-        const struct m3fs_service *s = &r->cfg->svc[probes[i].svc];
-        if (s->n_member && s->member[0] == node) bits |= 1u << i;
-    }
+    placement(r->cfg, at);
+    for (size_t i = 0; i < ARRAY_SIZE(probes); i++)
+        if (at[i] == (long)node) bits |= 1u << i;
     return bits;
 }
 
@@ -227,14 +263,15 @@ unsigned st_probe_take(struct st_report *r, long node, const struct st_facts *f,
     return left;
 }
 
-/* A node of service k other than its first that answered and runs the
- * service's container, or -1. */
-static long other_running(const struct st_report *r, enum svc_kind k)
+/* A node of probe i's service other than the one it ran on first that
+ * answered and runs the service's container, or -1. */
+static long other_running(const struct st_report *r, size_t i, long first)
 {
-    const struct m3fs_service *s = &r->cfg->svc[k];
-    for (size_t m = 1; k != SVC_CLICKHOUSE && m < s->n_member; m++) {
+    const struct m3fs_service *s = &r->cfg->svc[probes[i].svc];
+    for (size_t m = 0; m < n_choices(r->cfg, i); m++) {
         const struct st_node *n = &r->nodes[s->member[m]];
-        const struct st_ctr *c = n->reachable ? st_facts_ctr(&n->facts, s->container_name) : NULL;
+        if ((long)s->member[m] == first || !n->reachable) continue;
+        const struct st_ctr *c = st_facts_ctr(&n->facts, s->container_name);
         if (c && !strcmp(c->state, "running")) return (long)s->member[m];
     }
     return -1;
@@ -242,10 +279,12 @@ static long other_running(const struct st_report *r, enum svc_kind k)
 
 long st_probe_fallback(const struct st_report *r, unsigned want, unsigned *bits)
 {
+    long at[ARRAY_SIZE(probes)];
     *bits = 0;
+    placement(r->cfg, at);
     for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {
         if (!(want & (1u << i))) continue;
-        long node = other_running(r, probes[i].svc);
+        long node = other_running(r, i, at[i]);
         if (node < 0) continue;
         for (size_t j = 0; j < ARRAY_SIZE(probes); j++)
             if ((want & (1u << j)) && probes[j].svc == probes[i].svc) *bits |= 1u << j;

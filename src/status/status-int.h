@@ -8,7 +8,7 @@
 #include "m3fs/status.h"
 
 /* Timeouts of a status round: the script bounds each of its own waits
- * (10 s for docker and probes, 2 s for a stat or df); the whole command is
+ * (10 s for docker, 6 s for a probe, 2 s for a stat or df); the whole command is
  * killed after ST_EXEC_TIMEOUT_MS. */
 #define ST_EXEC_TIMEOUT_MS 20000L
 
@@ -32,10 +32,12 @@ void st_fact_args(const struct st_report *r, size_t node, struct strbuf *args);
 /* Read the outputs (in f) of the wanted probes that ran on node into the
  * report; returns the bits of those that did not run and still want a node. */
 unsigned st_probe_take(struct st_report *r, long node, const struct st_facts *f, unsigned want);
-/* Bits of the probes whose first choice is node. */
+/* Bits of the probes whose first choice is node: each probe is placed on a
+ * node of its service, spread so that no one node runs them all. */
 unsigned st_probe_first_at(const struct st_report *r, size_t node);
-/* After the first round: a node other than the first of a service with
- * wanted probes that answered and runs the service's container, or -1;
+/* After the first round: a node of a service with wanted probes, other
+ * than the one they were placed on, that answered and runs the service's
+ * container, or -1;
  * *bits gets that service's wanted probes. */
 long st_probe_fallback(const struct st_report *r, unsigned want, unsigned *bits);
 /* Record why the wanted probes ran nowhere. */

@@ -19,6 +19,7 @@
 #include "m3fs/shquote.h"
 #include "m3fs/status.h"
 #include "testutil.h"
+#include "../../src/status/status-int.h"
 
 #define NOW 1700000000 /* 2023-11-14 22:13:20 UTC */
 
@@ -599,6 +600,46 @@ static void test_json_schema(void **state)
     sb_release(&out);
 }
 
+/* ---- where the probes run ------------------------------------------------ */
+
+/* Spread over their services' nodes (admin-lists is probe 0, fdb-status 1,
+ * clickhouse 2): ClickHouse has one node to choose, mgmtd two, fdb three;
+ * a probe whose node does not answer goes to another node of its service
+ * whose container runs. */
+static void test_probe_placement(void **state)
+{
+    (void)state;
+    struct m3fs_config *cfg = tu_load_yaml(
+        "name: t\nworkDir: /w\nnetworkType: RDMA\nnodes:\n"
+        "  - {name: n1, host: 10.0.0.1, username: root}\n"
+        "  - {name: n2, host: 10.0.0.2, username: root}\n"
+        "  - {name: n3, host: 10.0.0.3, username: root}\n"
+        "services:\n  fdb: {nodes: [n1, n2, n3]}\n  clickhouse: {nodes: [n1]}\n"
+        "  monitor: {nodes: [n1]}\n  mgmtd: {nodes: [n1, n2]}\n  meta: {nodes: [n1, n2]}\n"
+        "  storage: {nodes: [n1, n2, n3], diskType: nvme, diskNumPerNode: 1}\n");
+    struct st_report r;
+    st_report_init(&r, cfg);
+    assert_int_equal(st_probe_first_at(&r, 0), 4u); /* clickhouse */
+    assert_int_equal(st_probe_first_at(&r, 1), 1u); /* admin-lists */
+    assert_int_equal(st_probe_first_at(&r, 2), 2u); /* fdb-status */
+    /* n2 did not answer; n1 and n3 did, their containers running */
+    const char *f1 = "m3fs-facts\t1\nctr\t3fs-mgmtd\trunning\t0\t-\ti\t7\n"
+                     "ctr\t3fs-fdb\trunning\t0\t-\ti\t8\n";
+    const char *f3 = "m3fs-facts\t1\nctr\t3fs-fdb\texited\t0\t-\ti\t0\n";
+    struct strbuf err = STRBUF_INIT;
+    assert_int_equal(st_parse_facts(f1, strlen(f1), &r.nodes[0].facts, &err), 0);
+    assert_int_equal(st_parse_facts(f3, strlen(f3), &r.nodes[2].facts, &err), 0);
+    r.nodes[0].reachable = r.nodes[2].reachable = 1;
+    unsigned bits;
+    assert_int_equal(st_probe_fallback(&r, 1u, &bits), 0); /* admin-lists on n1 */
+    assert_int_equal(bits, 1u);
+    assert_int_equal(st_probe_fallback(&r, 2u, &bits), 0); /* fdb: n3's is exited, n1's runs */
+    assert_int_equal(bits, 2u);
+    st_report_release(&r);
+    config_free(cfg);
+    sb_release(&err);
+}
+
 /* ---- the facts script on this machine --------------------------------- */
 
 static void test_script_runs(void **state)
@@ -671,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_fdb_status),
         cmocka_unit_test(test_facts_parse),
         cmocka_unit_test(test_facts_errors),
+        cmocka_unit_test(test_probe_placement),
         cmocka_unit_test(test_facts_docker_api),
         cmocka_unit_test_setup_teardown(test_healthy, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_faults_named, fx_setup, fx_teardown),
