@@ -18,9 +18,9 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
                    size_t *changed, size_t *skipped, struct strbuf *err);
 
 /* A RUN target's command that reports "already done" itself: the
- * target's skip_if, when set, runs first in the same command; a command
- * that finds nothing to do prints PLAN_DONE_MARK as its only output line
- * and exits 0. */
+ * target's skip_if, when set, runs first in the same exchange
+ * (templates/m3fs-step.sh); a command that finds nothing to do prints
+ * PLAN_DONE_MARK as its only output line and exits 0. */
 void run_cmd_with_skip(const struct step_target *t, struct strbuf *out);
 int run_output_says_done(const char *out);
 

@@ -11,6 +11,8 @@
 
 #include "m3fs/clock.h"
 #include "m3fs/log.h"
+#include "m3fs/script.h"
+#include "m3fs/shquote.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
 #include "plan-int.h"
@@ -133,10 +135,16 @@ static int exec_cmd(struct remote_session *rs, const char *cmd, long timeout_ms,
 
 void run_cmd_with_skip(const struct step_target *t, struct strbuf *out)
 {
-    if (t->skip_if)
-        sb_addf(out, "if ( %s ) >/dev/null 2>&1 </dev/null; then echo '" PLAN_DONE_MARK "'; "
-                "exit 0; fi; ", t->skip_if);
-    sb_adds(out, t->cmd);
+    if (!t->skip_if) {
+        sb_adds(out, t->cmd);
+        return;
+    }
+    script_call(out, "m3fs-step.sh");
+    sh_quote(out, PLAN_DONE_MARK);
+    sb_addch(out, ' ');
+    sh_quote(out, t->skip_if);
+    sb_addch(out, ' ');
+    sh_quote(out, t->cmd);
 }
 
 int run_output_says_done(const char *out)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +825,33 @@ static void test_run_watch_and_suspect(void **state)
     free(rm);
 }
 
+/* A RUN target's skip_if decides on the node (templates/m3fs-step.sh): the
+ * command runs, quotes intact, until the check passes, then never. */
+static void test_run_skip_if(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip(); /* local runs go through sudo otherwise */
+    char dir[] = "/tmp/test_plan_skip.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *skip_if = xstrfmt("test -e %s/done", dir);
+    char *cmd = xstrfmt("echo \"it's $((1 + 1))\" >> %s/ran", dir);
+    char *ran = xstrfmt("%s/ran", dir), *done = xstrfmt("%s/done", dir);
+    struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+    double secs;
+    for (int round = 0; round < 2; round++) {
+        struct plan p = { 0 };
+        step_add_run(plan_add_step(&p, "t", STEP_RUN, "run"), 0, cmd, skip_if);
+        assert_int_equal(run_local(&p, &err, &secs), 0);
+        plan_free(&p);
+        if (!round) assert_int_equal(close(open(done, O_CREAT | O_WRONLY, 0600)), 0);
+    }
+    assert_int_equal(sb_read_file(&out, ran), 0);
+    assert_string_equal(out.buf, "it's 2\n"); /* once: the second round was skipped */
+    unlink(ran), unlink(done), rmdir(dir);
+    free(skip_if), free(cmd), free(ran), free(done);
+    sb_release(&err), sb_release(&out);
+}
+
 /* --- CALL steps: C code per node, nodes chosen when the step starts ---- */
 
 struct call_facts {
@@ -974,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_storage_graceful_stop),
         cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
+        cmocka_unit_test(test_run_skip_if),
         cmocka_unit_test(test_run_call),
         cmocka_unit_test(test_golden),
     };
