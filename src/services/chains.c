@@ -20,27 +20,6 @@ static const char *container(const struct plan_ctx *ctx)
     return ctx->cfg->svc[SVC_MGMTD].container_name;
 }
 
-static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
-{
-    struct strbuf cmd = STRBUF_INIT;
-    sb_adds(&cmd, "docker exec ");
-    sh_quote(&cmd, container(ctx));
-    sb_adds(&cmd, " sh -c ");
-    sh_quote(&cmd, "exec /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "
-                   "\"user-add --root --admin --token $(cat /opt/3fs/etc/token.txt) 0 root\"");
-    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the root user with the minted "
-                                   "admin token (user-add)");
-    step_add_run(s, first, cmd.buf, NULL);
-    step_set_state(s, "user-add", "root");
-    char *hint = xstrfmt("user 0 (root) already exists, but the state file %s does not "
-                         "record creating it, so its token is unknown here. Copy the state "
-                         "file of the run that created this cluster, or destroy the cluster "
-                         "and create it again.", ctx->st->path);
-    step_add_hint(s, "xist", hint);
-    free(hint);
-    sb_release(&cmd);
-}
-
 /* Lines "id\n" of every target or chain id. */
 static void id_lists(const struct ct_table *t, struct strbuf *targets, struct strbuf *chains)
 {
@@ -108,22 +87,44 @@ static int table_files(struct plan_ctx *ctx, struct file_set *fs, size_t *parts)
     return rc;
 }
 
-/* `sh -c SCRIPT m3fs-chains WHAT CONTAINER IDS_FILE` (templates/m3fs-chains.sh):
- * a check that every id of ids_file shows in a listing. */
+/* `sh -c SCRIPT m3fs-chains WHAT CONTAINER [IDS_FILE]` (templates/m3fs-chains.sh):
+ * with ids_file a check that every id of it shows in a listing.  Caller frees. */
 static char *chains_script(struct plan_ctx *ctx, const char *what, const char *ids_file)
 {
     struct tmpl_vars tv = TMPL_VARS_INIT;
     struct strbuf sb = STRBUF_INIT;
-    tmpl_set(&tv, "admin_cli", ADMIN_CLI);
+    tmpl_set(&tv, "admin_cli_root", ADMIN_CLI_ROOT);
     if (script_call_tmpl(ctx, "m3fs-chains.sh", &tv, &sb)) abort(); /* every key is set */
     tmpl_vars_free(&tv);
-    char *ids = wd_path(ctx, ids_file);
     sb_addf(&sb, "%s ", what);
     sh_quote(&sb, container(ctx));
-    sb_addch(&sb, ' ');
-    sh_quote(&sb, ids);
-    free(ids);
+    if (ids_file) {
+        char *ids = wd_path(ctx, ids_file);
+        sb_addch(&sb, ' ');
+        sh_quote(&sb, ids);
+        free(ids);
+    }
     return sb_detach(&sb);
+}
+
+/* The root user with the minted token, through templates/m3fs-chains.sh
+ * (the token goes on admin_cli's stdin, never argv); skipped when user-stat 0
+ * already validates that token, e.g. after a run stopped once user-add had
+ * finished on the node but before the state file recorded it. */
+static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    char *cmd = chains_script(ctx, "user-add", NULL);
+    char *skip = chains_script(ctx, "user-ok", NULL);
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the root user with the minted "
+                                   "admin token (user-add)");
+    step_add_run(s, first, cmd, skip);
+    step_set_state(s, "user-add", "root");
+    char *hint = xstrfmt("user 0 (root) already exists, but the state file %s does not "
+                         "record creating it, so its token is unknown here. Copy the state "
+                         "file of the run that created this cluster, or destroy the cluster "
+                         "and create it again.", ctx->st->path);
+    step_add_hint(s, "xist", hint);
+    free(hint), free(cmd), free(skip);
 }
 
 #define TARGET_IDS "mgmtd/config.d/chains/target_ids.txt"

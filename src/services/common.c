@@ -291,14 +291,7 @@ char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token)
     struct strbuf sb = STRBUF_INIT;
     sb_adds(&sb, "docker exec ");
     sh_quote(&sb, container);
-    if (with_token) {
-        sb_adds(&sb, " sh -c ");
-        sh_quote(&sb, "exec " ADMIN_CLI " --config.user_info.token "
-                      "\"$(cat /opt/3fs/etc/token.txt)\" \"$@\"");
-        sb_adds(&sb, " admin_cli ");
-    } else {
-        sb_adds(&sb, " " ADMIN_CLI " ");
-    }
+    sb_adds(&sb, with_token ? " " ADMIN_CLI_ROOT " " : " " ADMIN_CLI " ");
     sh_quote(&sb, cli_cmd);
     return sb_detach(&sb);
 }

@@ -52,6 +52,23 @@ static void storage_vars(struct plan_ctx *ctx, struct tmpl_vars *tv)
     sb_release(&sb);
 }
 
+/* admin_cli.toml plus the root token (ADMIN_CLI_ROOT_TOML, 0600): what
+ * admin_cli reads the token from inside the mgmtd container. */
+static int add_root_cli(struct plan_ctx *ctx, struct file_set *fs, const struct tmpl_vars *tv)
+{
+    struct strbuf sb = STRBUF_INIT;
+    int rc = render(ctx, "admin_cli.toml", tv, &sb);
+    if (!rc) {
+        sb_adds(&sb, "\n# the root token (m3fs's state file); this file is 0600\n"
+                     "[user_info]\ntoken = ");
+        toml_str(&sb, ctx->st->token);
+        sb_addch(&sb, '\n');
+        fs_add(fs, ADMIN_CLI_ROOT_TOML, &sb, 0600);
+    }
+    sb_release(&sb);
+    return rc;
+}
+
 /* Render template `tname` as file `fname` into fs. */
 static int add_file(struct plan_ctx *ctx, struct file_set *fs, const char *tname,
                     const char *fname, const struct tmpl_vars *tv, unsigned mode)
@@ -95,6 +112,7 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
     if (!rc) rc = add_file(ctx, fs, "fdb.cluster", "fdb.cluster", &tv, 0644);
     if (!rc && (sv->kind == SVC_MGMTD || sv->kind == SVC_CLIENT))
         rc = add_file(ctx, fs, "token.txt", "token.txt", &tv, 0600);
+    if (!rc && sv->kind == SVC_MGMTD) rc = add_root_cli(ctx, fs, &tv);
     tmpl_vars_free(&tv);
     free(launcher);
     free(app);

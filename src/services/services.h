@@ -118,7 +118,7 @@ char *ctr_absent_cmd(const char *name, const char *path);
     "IBManager::startImpl). Use networkType RXE so that `m3fs cluster prepare` adds a "      \
     "soft-RoCE device on each node, or RDMA/IB hardware."
 /* admin_cli inside a running container: plain, or with the root token read
- * from /opt/3fs/etc/token.txt inside the container (never in argv). */
+ * from ADMIN_CLI_ROOT_TOML inside the container (never in argv). */
 char *admin_cli_cmd(const char *container, const char *cli_cmd, int with_token);
 /* admin_cli in a throw-away container using <wd>/mgmtd/config.d, for when
  * no mgmtd container runs yet (init-cluster). */
@@ -157,6 +157,12 @@ void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
  * HEARTBEAT_CONNECTED: one list-nodes poll on the first mgmtd node, a watch
  * on every other meta/storage node (crash loops, refused heartbeats). */
 int svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane);
+/* The same with the root token: admin_cli_root.toml (0600, mgmtd nodes only)
+ * is admin_cli.toml plus [user_info] token.  admin_cli takes the token only
+ * as the config item user_info.token (upstream src/client/bin/admin_cli.cc,
+ * UserConfig; no token file), so it comes from this file, never argv. */
+#define ADMIN_CLI_ROOT_TOML "admin_cli_root.toml"
+#define ADMIN_CLI_ROOT "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/" ADMIN_CLI_ROOT_TOML
 void svc3fs_all_release(struct svc3fs_all *all);
 /* PUT config files step + set-config step + container step.  extra_opts
  * are extra docker options. */

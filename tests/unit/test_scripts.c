@@ -13,6 +13,7 @@
  * network-gen.c, src/services/). */
 static const char *const samples[][2] = {
     { "admin_cli", "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml" },
+    { "admin_cli_root", "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli_root.toml" },
     { "container", "'3fs-mgmtd'" },
     { "filter", "'eth0' '10.0.0.5'" },
     { "link_types", "1 32" },

@@ -194,14 +194,38 @@ class Cli:
                 ["IsRootUser", str(user["root"]).lower()], ["IsAdmin", str(user["admin"]).lower()],
                 ["Gid", str(user["gid"])], ["SupplementaryGids", ""]]
 
-    def ensure_admin(self, users):
+    def ensure_admin(self, users, self_uid=None):
+        """AdminUserCtrl.cc ensureAdmin: the caller's token (user_info.token)
+        must validate; uid 0, an admin, or the user asked about (self) pass."""
         tok = dig(self.cfg, "user_info.token", "")
         uid = tokens.decode_uid(tok)
-        user = users.get(f"users/{uid}") if uid is not None else None
-        if user is None or user["token"] != tok:
+        if uid is None:
+            raise Fail("Token decode failed", 25, "StatusCode::AuthenticationFail")
+        user = users.get(f"users/{uid}")
+        if user is None:
+            raise Fail(f"Uid {uid} not found", 25, "StatusCode::AuthenticationFail")
+        if user["token"] != tok:
             raise Fail("Token validate failed", 25, "StatusCode::AuthenticationFail")
-        if uid != 0 and not user["admin"]:
+        if uid != 0 and not user["admin"] and self_uid != uid:
             raise Fail("Not Admin", 25, "StatusCode::AuthenticationFail")
+
+    def user_stat(self, args):
+        """AdminUserCtrl.cc UserStatHandler: user-stat <uid>, FDB-direct,
+        ensureAdmin with self = uid, then the user's attributes."""
+        _, pos = split_opts(args, {}, {})
+        if len(pos) != 1:
+            raise usage_error("usage: user-stat <uid>")
+        uid = parse_int(pos[0], "uid", 0, UINT32)
+        users = self.kv().list("users/")
+        self.ensure_admin(users, uid)
+        user = users.get(f"users/{uid}")
+        if user is None:
+            raise Fail(f"Uid {uid} not found", 3000, "MetaCode::NotFound")
+        return [["Uid", str(uid)], ["Name", user["name"]],
+                ["Token", f"{user['token']}(Expired at N/A)"],
+                ["IsRootUser", str(user["root"]).lower()],
+                ["IsAdmin", str(user["admin"]).lower()],
+                ["Gid", str(user["gid"])], ["SupplementaryGids", ""]]
 
     # ------------------------------------------------------------ via mgmtd
     def set_config(self, args):
@@ -402,6 +426,7 @@ class Cli:
 
 
 COMMANDS = {"init-cluster": Cli.init_cluster, "user-add": Cli.user_add,
+            "user-stat": Cli.user_stat,
             "set-config": Cli.set_config, "list-nodes": Cli.list_nodes,
             "register-node": Cli.register_node, "help": Cli.help,
             "create-target": Cli.create_target, "upload-chains": Cli.upload_chains,
