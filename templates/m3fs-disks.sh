@@ -102,7 +102,10 @@ listed_disk() { printf '%s' "$listed" | sed -n "$(($1 + 1))p"; }
 # The disk for data index i: the i-th listed one, else the first free one.
 pick_disk() { # pick_disk I LABEL
     if [ -z "$listed" ]; then
-        d=$(free_disks | head -n 1)
+        # the first blank disk not already chosen for a lower index
+        d=$(free_disks | while read -r x; do
+            case " $chosen " in *" $x "*) ;; *) echo "$x" ;; esac
+        done | head -n 1)
         if [ -z "$d" ]; then
             held=$(free_disks held | paste -sd ';' - | sed 's/;/; /g')
             die "no blank NVMe disk left for $2 (need $count)${held:+; passed over because they hold data: $held}; m3fs formats a disk that holds anything only when the node's nvmeDisks names it"
@@ -137,22 +140,41 @@ label_for() { # label_for I
     fi
 }
 
-nvme_prepare() {
-    i=0
+# Decide every index before touching anything (issue 20 F5): one line per
+# index, "I LABEL DEV" (DEV "-": the labelled disk is reused); the disks to
+# be formatted without consent are collected in $unconsented.
+nvme_plan() {
+    i=0 chosen='' unconsented=''
     while [ "$i" -lt "$count" ]; do
-        label=$(label_for "$i") mnt=$base/data$i
-        mkdir -p "$mnt"
+        label=$(label_for "$i")
         if have=$(blkid -L "$label" 2>/dev/null); then
             named_is "$i" "$have" ||
                 die "$label is already on $have, not on the disk nvmeDisks names for it; fix nvmeDisks (or clear the old disk)"
+            echo "$i $label -"
         else
             dev=$(pick_disk "$i" "$label")
-            held=$(holds "$dev")
             mounts=$(lsblk -n -o MOUNTPOINT "$dev") || die "cannot list the mounts of $dev (lsblk failed)"
             [ -z "$mounts" ] || die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
+            chosen="$chosen ${dev#/dev/}"
             if [ -z "$listed" ] && [ "$consent" != --format-disks ]; then
-                die "$dev would be formatted as $label (it holds: ${held:-nothing}); run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
+                held=$(holds "$dev")
+                unconsented="$unconsented${unconsented:+; }$dev would be formatted as $label (it holds: ${held:-nothing})"
             fi
+            echo "$i $label $dev"
+        fi
+        i=$((i + 1))
+    done
+    [ -z "$unconsented" ] ||
+        die "$unconsented; run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
+}
+
+nvme_prepare() {
+    todo=$(nvme_plan)
+    while read -r i label dev; do
+        mnt=$base/data$i
+        mkdir -p "$mnt"
+        if [ "$dev" != - ]; then
+            held=$(holds "$dev")
             echo "m3fs-disks: formatting $dev as XFS $label (it held: ${held:-nothing})" >&2
             mkfs.xfs -f -L "$label" -s size="$sector" "$dev" >/dev/null
             echo "$dev $label" >>"$formatted"
@@ -161,8 +183,9 @@ nvme_prepare() {
         fstab_add "$label" "$mnt"
         mountpoint -q "$mnt" || mount -o noatime,nodiratime -L "$label" "$mnt"
         mkdir -p "$mnt/3fs"
-        i=$((i + 1))
-    done
+    done <<EOF
+$todo
+EOF
 }
 
 nvme_clear() {

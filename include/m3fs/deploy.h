@@ -30,6 +30,10 @@ struct plan_ctx {
     char *image[IMG_COUNT]; /* image references, registry applied */
     struct ct_table *ct;    /* chain table (create only) */
     struct strbuf err;      /* why building failed */
+    /* stop / start / restart: what takes part, set after plan_ctx_init()
+     * (which clears them); 0 / NULL: every service / node */
+    unsigned only_roles;              /* bits 1u << enum svc_kind */
+    const unsigned char *only_nodes;  /* borrowed; per cfg->nodes: 1 = selected */
 };
 
 /* Compute the shared values; for create also the chain table.  Returns 0,
@@ -41,5 +45,31 @@ void plan_ctx_release(struct plan_ctx *ctx);
 /* The whole create / destroy plan.  0, or -1 with the reason in ctx->err. */
 int plan_build_create(struct plan_ctx *ctx, struct plan *p);
 int plan_build_destroy(struct plan_ctx *ctx, struct plan *p);
+/* Stop or start the containers of a created cluster (docs/lifecycle.md),
+ * the services and nodes of ctx->only_roles / only_nodes, in dependency
+ * order: stop clients first and fdb last; start the reverse with create's
+ * waits.  Appended to p (restart: stop, then start).  0, or -1 with the
+ * reason in ctx->err. */
+int plan_build_stop(struct plan_ctx *ctx, struct plan *p);
+int plan_build_start(struct plan_ctx *ctx, struct plan *p);
+
+/* cluster upgrade (docs/lifecycle.md): the 3FS containers moved to the
+ * image ctx->image[IMG_3FS] one unit (one service on one node) at a time:
+ * the monitor, mgmtd, meta, storage, then the FUSE clients, each in the
+ * order of its node list, each followed by the wait that says 3FS took it
+ * back (the primary mgmtd; HEARTBEAT_CONNECTED; for storage also every
+ * target SERVING-UPTODATE; the mount).  First a check that the image is on
+ * every node.  Unit i's last step records upgrade_unit_key(i) = image in
+ * the state file (a resumed run skips it). */
+size_t upgrade_unit_count(const struct plan_ctx *ctx);
+/* "storage on n2", or NULL past the last unit; caller frees. */
+char *upgrade_unit_name(const struct plan_ctx *ctx, size_t i);
+/* "upgrade storage on n2"; caller frees. */
+char *upgrade_unit_key(const struct plan_ctx *ctx, size_t i);
+int plan_build_upgrade(struct plan_ctx *ctx, struct plan *p);
+/* Unit i alone with image (a rollback: the old one), recorded in the
+ * state file when record.  0, or -1 with the reason in ctx->err. */
+int plan_build_upgrade_unit(struct plan_ctx *ctx, size_t i, const char *image, int record,
+                            struct plan *p);
 
 #endif

@@ -204,4 +204,27 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     }
     fs_release(&fs);
     return rc;
+
+/* After meta, storage or mgmtd started again: create's waits until every
+ * meta and storage node is HEARTBEAT_CONNECTED and every target of the
+ * chain table (the ids create wrote on the first mgmtd node) is
+ * SERVING-UPTODATE. */
+int svc_chains_start(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    svc_nodes(ctx, SVC_MGMTD, &n);
+    if (!n || !(life_selected(ctx, SVC_MGMTD) || life_selected(ctx, SVC_META) ||
+                life_selected(ctx, SVC_STORAGE)))
+        return 0;
+    if (svc3fs_heartbeat(ctx, p, "3fs") < 0) return -1;
+    svc_chains_serving_wait(ctx, p);
+    return 0;
+}
+
+void svc_chains_serving_wait(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
+    if (n && ctx->cfg->svc[SVC_STORAGE].n_member) serving_step(ctx, p, mg[0]);
+}
 }

@@ -81,7 +81,7 @@ static void ch_script(const struct plan_ctx *ctx, const char *sub, struct strbuf
     sb_addf(out, " %ld", ctx->cfg->ch.tcp_port);
 }
 
-static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
+static void ping_step(struct plan_ctx *ctx, struct plan *p, size_t node)
 {
     struct step *s = plan_add_step(p, "clickhouse", STEP_WAIT, "wait until ClickHouse answers");
     s->wait_for = xstrdup("clickhouse-client to answer SELECT 1");
@@ -90,15 +90,19 @@ static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
     char *ping = ch_client(ctx, "SELECT 1");
     char *ping_g = wait_guarded(ping, ctx->cfg->svc[SVC_CLICKHOUSE].container_name);
     step_add_run(s, node, ping_g, NULL);
-    free(ping_g);
+    free(ping_g), free(ping);
+}
+
+static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
+{
+    ping_step(ctx, p, node);
     struct strbuf skip = STRBUF_INIT, cmd = STRBUF_INIT;
     ch_script(ctx, "has-tables", &skip);
     sb_addch(&skip, ' ');
     sh_quote(&skip, ctx->cfg->ch.db);
     ch_script(ctx, "create-tables", &cmd);
-    s = plan_add_step(p, "clickhouse", STEP_RUN, "create the 3FS monitor tables");
+    struct step *s = plan_add_step(p, "clickhouse", STEP_RUN, "create the 3FS monitor tables");
     step_add_run(s, node, cmd.buf, skip.buf);
-    free(ping);
     sb_release(&skip), sb_release(&cmd);
 }
 
@@ -124,5 +128,24 @@ int svc_clickhouse_create(struct plan_ctx *ctx, struct plan *p)
 int svc_clickhouse_destroy(struct plan_ctx *ctx, struct plan *p)
 {
     svc_remove_steps(ctx, p, SVC_CLICKHOUSE, "clickhouse", 1);
+    return 0;
+}
+
+int svc_clickhouse_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    life_stop_step(ctx, p, SVC_CLICKHOUSE, 1, 0);
+    return 0;
+}
+
+/* The container, then create's wait until it answers. */
+int svc_clickhouse_start(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    size_t *nodes = life_nodes(ctx, SVC_CLICKHOUSE, 1, &n);
+    if (n) {
+        life_start_step(ctx, p, SVC_CLICKHOUSE, 1);
+        ping_step(ctx, p, nodes[0]);
+    }
+    free(nodes);
     return 0;
 }

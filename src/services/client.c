@@ -91,3 +91,62 @@ int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
     svc_remove_steps(ctx, p, SVC_CLIENT, "client", 0);
     return 0;
 }
+
+/* `sh -c SCRIPT m3fs-life SUB [DONE_MARK] CONTAINER MP` (templates/m3fs-life.sh). */
+static char *life_client(struct plan_ctx *ctx, const char *sub, int done_mark)
+{
+    struct strbuf sb = STRBUF_INIT;
+    script_call(&sb, "m3fs-life.sh");
+    sb_adds(&sb, sub);
+    if (done_mark) {
+        sb_addch(&sb, ' ');
+        sh_quote(&sb, PLAN_DONE_MARK);
+    }
+    sb_addch(&sb, ' ');
+    sh_quote(&sb, ctx->cfg->svc[SVC_CLIENT].container_name);
+    sb_addch(&sb, ' ');
+    sh_quote(&sb, ctx->cfg->client.host_mountpoint);
+    return sb_detach(&sb);
+}
+
+/* First of all: the FUSE process ends with its container; its mount is
+ * then dropped (a mount without its process only fails every call). */
+int svc_client_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    size_t *nodes = life_nodes(ctx, SVC_CLIENT, 0, &n);
+    if (n) {
+        char *cmd = life_client(ctx, "client-stop", 0), *skip = life_client(ctx, "client-stopped", 0);
+        struct step *s = plan_add_step(p, "client", STEP_RUN, "stop containers and unmount 3FS");
+        for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, skip);
+        free(cmd), free(skip);
+    }
+    free(nodes);
+    return 0;
+}
+
+/* Last: the host mountpoint made a shared mount again (a reboot undoes
+ * m3fs's bind mount), the container started, create's wait for the mount. */
+int svc_client_start(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    size_t *nodes = life_nodes(ctx, SVC_CLIENT, 0, &n);
+    if (n) {
+        share_step(ctx, p, nodes, n);
+        char *cmd = life_client(ctx, "client-start", 1);
+        struct step *s = plan_add_step(p, "client", STEP_RUN, "start containers");
+        for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, NULL);
+        step_add_hint(s, "does not exist on this node",
+                      "stop and start work on a cluster `m3fs cluster create` made; create it "
+                      "(again) with the same cluster.yml.");
+        mounted_step(ctx, p, nodes, n);
+        free(cmd);
+    }
+    free(nodes);
+    return 0;
+}
+
+void svc_client_mounted_wait(struct plan_ctx *ctx, struct plan *p, size_t node)
+{
+    mounted_step(ctx, p, &node, 1);
+}

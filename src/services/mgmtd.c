@@ -118,3 +118,28 @@ int svc_mgmtd_destroy(struct plan_ctx *ctx, struct plan *p)
     free(path);
     return 0;
 }
+
+int svc_mgmtd_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    life_stop_step(ctx, p, SVC_MGMTD, 0, 0);
+    return 0;
+}
+
+/* The containers, then create's wait for the primary (on the first mgmtd
+ * node: list-nodes there names it, whichever node holds it). */
+int svc_mgmtd_start(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
+    if (!n || !life_selected(ctx, SVC_MGMTD)) return 0;
+    life_start_step(ctx, p, SVC_MGMTD, 0);
+    wait_primary(ctx, p, nodes[0]);
+    return 0;
+}
+
+void svc_mgmtd_primary_wait(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
+    if (n) wait_primary(ctx, p, nodes[0]);
+}

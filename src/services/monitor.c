@@ -79,3 +79,17 @@ int svc_monitor_destroy(struct plan_ctx *ctx, struct plan *p)
     svc_remove_steps(ctx, p, SVC_MONITOR, "monitor", 1);
     return 0;
 }
+
+int svc_monitor_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    life_stop_step(ctx, p, SVC_MONITOR, 1, 0);
+    return 0;
+}
+
+/* create has no wait for the monitor either: 3FS services send their
+ * metrics whenever it answers. */
+int svc_monitor_start(struct plan_ctx *ctx, struct plan *p)
+{
+    life_start_step(ctx, p, SVC_MONITOR, 1);
+    return 0;
+}

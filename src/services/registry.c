@@ -131,3 +131,32 @@ int plan_build_destroy(struct plan_ctx *ctx, struct plan *p)
         if (mods[i](ctx, p) < 0) return -1;
     return ctx->destroy_all ? svc_node_destroy_all(ctx, p) : svc_node_destroy_dirs(ctx, p);
 }
+
+/* stop: clients first (nothing may write through a mount whose servers are
+ * going), storage before meta and mgmtd (it flushes and reports to mgmtd
+ * while it stops), fdb last (mgmtd keeps the cluster's state there).
+ * Steps run one after another. */
+int plan_build_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    int (*const mods[])(struct plan_ctx *, struct plan *) = {
+        svc_client_stop, svc_storage_stop, svc_meta_stop, svc_mgmtd_stop,
+        svc_monitor_stop, svc_clickhouse_stop, svc_fdb_stop,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
+        if (mods[i](ctx, p) < 0) return -1;
+    return 0;
+}
+
+/* start: the reverse of stop, each service with create's waits; the
+ * heartbeat and SERVING-UPTODATE waits (lane "3fs") after meta and storage
+ * are both back, the clients last. */
+int plan_build_start(struct plan_ctx *ctx, struct plan *p)
+{
+    int (*const mods[])(struct plan_ctx *, struct plan *) = {
+        svc_fdb_start, svc_clickhouse_start, svc_monitor_start, svc_mgmtd_start,
+        svc_meta_start, svc_storage_start, svc_chains_start, svc_client_start,
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
+        if (mods[i](ctx, p) < 0) return -1;
+    return 0;
+}

@@ -30,6 +30,55 @@ int svc_clickhouse_destroy(struct plan_ctx *ctx, struct plan *p);
 int svc_fdb_destroy(struct plan_ctx *ctx, struct plan *p);
 int svc_node_destroy_all(struct plan_ctx *ctx, struct plan *p);
 int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p);
+/* The workDir's ownership marker (<workDir>/.m3fs-cluster holding the
+ * cluster name, node.c): create writes it first on every node; destroy
+ * first checks on every node that the resolved workDir is no system
+ * directory and holds this cluster's marker, and deletes nothing otherwise.
+ * Both refuse (-1, ctx->err) a workDir of the deny list here already. */
+int svc_node_create_mark(struct plan_ctx *ctx, struct plan *p);
+#define WORKDIR_MARKER ".m3fs-cluster"
+/* 1 when wd is no plain absolute path or a system directory (node.c). */
+int workdir_denied(const char *wd);
+int svc_node_destroy_guard(struct plan_ctx *ctx, struct plan *p);
+
+/* stop / start of a created cluster (plan_build_stop/start): each service's
+ * steps on its selected nodes (lifecycle.c).  Nothing when none is selected. */
+int svc_client_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_storage_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_meta_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_mgmtd_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_monitor_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_clickhouse_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_fdb_stop(struct plan_ctx *ctx, struct plan *p);
+int svc_fdb_start(struct plan_ctx *ctx, struct plan *p);
+int svc_clickhouse_start(struct plan_ctx *ctx, struct plan *p);
+int svc_monitor_start(struct plan_ctx *ctx, struct plan *p);
+int svc_mgmtd_start(struct plan_ctx *ctx, struct plan *p);
+int svc_meta_start(struct plan_ctx *ctx, struct plan *p);
+int svc_storage_start(struct plan_ctx *ctx, struct plan *p);
+int svc_chains_start(struct plan_ctx *ctx, struct plan *p);
+int svc_client_start(struct plan_ctx *ctx, struct plan *p);
+/* create's waits, for upgrade: the primary mgmtd; every target
+ * SERVING-UPTODATE; 3FS mounted on one client node. */
+void svc_mgmtd_primary_wait(struct plan_ctx *ctx, struct plan *p);
+void svc_chains_serving_wait(struct plan_ctx *ctx, struct plan *p);
+void svc_client_mounted_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
+
+/* lifecycle.c: the selection (ctx->only_roles, only_nodes) and the
+ * container steps every service's stop / start uses. */
+/* 1 when service k takes part (its role selected and one of its nodes). */
+int life_selected(const struct plan_ctx *ctx, enum svc_kind k);
+/* The selected nodes of service k (first_only: only its first node may
+ * be); caller frees; *n may be 0. */
+size_t *life_nodes(const struct plan_ctx *ctx, enum svc_kind k, int first_only, size_t *n);
+/* A step "stop containers" (SIGTERM, SIGKILL after stop_s seconds; 0: the
+ * container's own stop timeout) on the selected nodes, skipped on a node
+ * where the container is not running; nothing when none is selected. */
+void life_stop_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int first_only,
+                    long stop_s);
+/* A step "start containers" (docker start; running ones are done; a
+ * missing one fails: create first) on the selected nodes. */
+void life_start_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int first_only);
 
 /* Append s as a TOML basic string ("..." with escapes). */
 void toml_str(struct strbuf *sb, const char *s);

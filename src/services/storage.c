@@ -120,3 +120,17 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     svc_remove_steps(ctx, p, SVC_STORAGE, "storage", 0);
     return 0;
 }
+
+/* Gracefully: SIGTERM and STORAGE_STOP_S to flush, as destroy gives it. */
+int svc_storage_stop(struct plan_ctx *ctx, struct plan *p)
+{
+    life_stop_step(ctx, p, SVC_STORAGE, 0, STORAGE_STOP_S);
+    return 0;
+}
+
+/* Its waits (heartbeats, targets SERVING-UPTODATE) are svc_chains_start. */
+int svc_storage_start(struct plan_ctx *ctx, struct plan *p)
+{
+    life_start_step(ctx, p, SVC_STORAGE, 0);
+    return 0;
+}

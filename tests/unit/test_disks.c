@@ -137,12 +137,33 @@ static void test_labels_per_cluster(void **state)
     run_free(&r);
 }
 
+/* F5: every index is decided before anything is formatted: a node that
+ * cannot get all its disks gets none formatted, and a refusal for lack of
+ * consent names every disk that would be formatted. */
+static void test_all_decided_first(void **state)
+{
+    (void)state;
+    struct run r = run_disks("nvme0n1 - -\nnvme1n1 ext4 -\n", 2, "--format-disks");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.mkfs, ""); /* nvme0n1 was formatted before the run stopped */
+    assert_non_null(strstr(r.err, "no blank NVMe disk left for 3fs-data-1 (need 2)"));
+    run_free(&r);
+    r = run_disks("nvme0n1 - -\nnvme1n1 - -\n", 2, "");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.mkfs, "");
+    assert_non_null(strstr(r.err, "/dev/nvme0n1 would be formatted as 3fs-data-0 (it holds: "
+                                  "nothing); /dev/nvme1n1 would be formatted as 3fs-data-1"));
+    assert_non_null(strstr(r.err, "run again with --format-disks"));
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_auto_pick_skips_held_disks),
         cmocka_unit_test(test_held_disks_refused),
         cmocka_unit_test(test_labels_per_cluster),
+        cmocka_unit_test(test_all_decided_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

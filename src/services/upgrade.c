@@ -1,0 +1,169 @@
+/* services/upgrade.c: `cluster upgrade` (include/m3fs/deploy.h,
+ * docs/lifecycle.md): the 3FS containers moved to another image one unit
+ * (one service on one node) at a time, each followed by the wait that says
+ * 3FS is whole again.  A unit's container is the very container create
+ * starts (the service module's own step, rendered with the other image), so
+ * a unit already on the image is skipped by its digest, and a rollback is
+ * the same step with the old image. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "m3fs/shquote.h"
+#include "services.h"
+
+/* The order: the monitor, mgmtd, meta, storage, FUSE clients; inside a
+ * service the order of its node list. */
+static const enum svc_kind unit_kinds[] = {
+    SVC_MONITOR, SVC_MGMTD, SVC_META, SVC_STORAGE, SVC_CLIENT,
+};
+
+static int (*creator(enum svc_kind k))(struct plan_ctx *, struct plan *)
+{
+    switch (k) {
+    case SVC_MONITOR: return svc_monitor_create;
+    case SVC_MGMTD: return svc_mgmtd_create;
+    case SVC_META: return svc_meta_create;
+    case SVC_STORAGE: return svc_storage_create;
+    default: return svc_client_create;
+    }
+}
+
+/* Unit i: its service and node; 0, or -1 when there is no unit i. */
+static int unit_at(const struct plan_ctx *ctx, size_t i, enum svc_kind *k, size_t *node)
+{
+    for (size_t u = 0; u < ARRAY_SIZE(unit_kinds); u++) {
+        size_t n;
+        const size_t *nodes = svc_nodes(ctx, unit_kinds[u], &n);
+        if (unit_kinds[u] == SVC_MONITOR && n > 1) n = 1; /* as create */
+        if (i < n) {
+            *k = unit_kinds[u], *node = nodes[i];
+            return 0;
+        }
+        i -= n;
+    }
+    return -1;
+}
+
+size_t upgrade_unit_count(const struct plan_ctx *ctx)
+{
+    size_t i = 0, node;
+    enum svc_kind k;
+    while (!unit_at(ctx, i, &k, &node)) i++;
+    return i;
+}
+
+char *upgrade_unit_name(const struct plan_ctx *ctx, size_t i)
+{
+    enum svc_kind k;
+    size_t node;
+    if (unit_at(ctx, i, &k, &node)) return NULL;
+    return xstrfmt("%s on %s", svc_key(k), ctx->cfg->nodes[node].name);
+}
+
+char *upgrade_unit_key(const struct plan_ctx *ctx, size_t i)
+{
+    char *name = upgrade_unit_name(ctx, i);
+    char *key = name ? xstrfmt("upgrade %s", name) : NULL;
+    free(name);
+    return key;
+}
+
+/* The command create runs to start k's container on node, with image:
+ * from the service module's own plan.  Caller frees; NULL with ctx->err
+ * set when the module cannot render its files. */
+static char *container_cmd(struct plan_ctx *ctx, enum svc_kind k, size_t node,
+                           const char *image)
+{
+    char *saved = ctx->image[IMG_3FS];
+    ctx->image[IMG_3FS] = xstrdup(image);
+    struct plan tmp = { 0 };
+    char *cmd = NULL;
+    if (creator(k)(ctx, &tmp) == 0) {
+        for (size_t i = 0; i < tmp.n && !cmd; i++) {
+            const struct step *s = &tmp.steps[i];
+            if (s->op != STEP_RUN || strcmp(s->service, svc_key(k)) || !strstr(s->title, ": start"))
+                continue;
+            for (size_t t = 0; t < s->n && !cmd; t++)
+                if (s->t[t].node == node) cmd = xstrdup(s->t[t].cmd);
+        }
+        if (!cmd) sb_addf(&ctx->err, "%s has no container on %s", svc_key(k),
+                          ctx->cfg->nodes[node].name);
+    }
+    plan_free(&tmp);
+    free(ctx->image[IMG_3FS]);
+    ctx->image[IMG_3FS] = saved;
+    return cmd;
+}
+
+/* What tells that 3FS took the unit back. */
+static int unit_waits(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, size_t node)
+{
+    switch (k) {
+    case SVC_MGMTD: svc_mgmtd_primary_wait(ctx, p); return 0;
+    case SVC_META: return svc3fs_heartbeat(ctx, p, "meta");
+    case SVC_STORAGE:
+        if (svc3fs_heartbeat(ctx, p, "storage") < 0) return -1;
+        svc_chains_serving_wait(ctx, p);
+        return 0;
+    case SVC_CLIENT: svc_client_mounted_wait(ctx, p, node); return 0;
+    default: return 0; /* the monitor: create waits for nothing either */
+    }
+}
+
+int plan_build_upgrade_unit(struct plan_ctx *ctx, size_t i, const char *image, int record,
+                            struct plan *p)
+{
+    enum svc_kind k;
+    size_t node;
+    if (unit_at(ctx, i, &k, &node)) return -1;
+    char *cmd = container_cmd(ctx, k, node, image);
+    if (!cmd) return -1;
+    char *title = xstrfmt("move %s to %s", ctx->cfg->nodes[node].name, image);
+    struct step *s = plan_add_step(p, svc_key(k), STEP_RUN, title);
+    if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS; /* SIGTERM, time to flush */
+    step_add_run(s, node, cmd, NULL);
+    free(title), free(cmd);
+    size_t before = p->n;
+    if (unit_waits(ctx, p, k, node) < 0) return -1;
+    if (record) {
+        char *key = upgrade_unit_key(ctx, i);
+        step_set_state(&p->steps[p->n > before ? p->n - 1 : before - 1], key, image);
+        free(key);
+    }
+    return 0;
+}
+
+/* Before any unit: the image is on every node that runs one. */
+static void image_check(struct plan_ctx *ctx, struct plan *p, size_t n_units)
+{
+    const char *image = ctx->image[IMG_3FS];
+    unsigned char *seen = xcalloc(ctx->cfg->n_nodes ? ctx->cfg->n_nodes : 1, 1);
+    struct strbuf cmd = STRBUF_INIT;
+    sb_adds(&cmd, "docker image inspect --format '{{.Id}}' ");
+    sh_quote(&cmd, image);
+    char *title = xstrfmt("check that %s is on every node", image);
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, title);
+    for (size_t i = 0; i < n_units; i++) {
+        enum svc_kind k;
+        size_t node;
+        if (unit_at(ctx, i, &k, &node) || seen[node]) continue;
+        seen[node] = 1;
+        step_add_run(s, node, cmd.buf, NULL);
+    }
+    char *hint = xstrfmt("%s is not on the node: load it there first (with its tag in "
+                         "cluster.yml's images, `m3fs cluster prepare` does); no container was "
+                         "changed.", image);
+    step_add_hint(s, "No such image", hint);
+    free(hint), free(title), free(seen);
+    sb_release(&cmd);
+}
+
+int plan_build_upgrade(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n = upgrade_unit_count(ctx);
+    if (!n) return 0;
+    image_check(ctx, p, n);
+    for (size_t i = 0; i < n; i++)
+        if (plan_build_upgrade_unit(ctx, i, ctx->image[IMG_3FS], 1, p) < 0) return -1;
+    return 0;
+}

@@ -1,0 +1,133 @@
+#!/bin/bash
+# Integration test of `m3fs cluster stop`, `start` and `restart` on a 3-node
+# lab (scripts/lab.sh: fdb, clickhouse, monitor on lab-n1; mgmtd and meta on
+# lab-n1 and lab-n2; storage on all three; the FUSE client on lab-n3) with
+# the stand-in images, loaded the user's way:
+#  * --dry-run prints the order and changes nothing; a bad --role / --node is
+#    a usage error naming what exists;
+#  * stop: every container stopped (none removed), 3FS unmounted, the data
+#    kept; a second stop does nothing;
+#  * start: `cluster status` exit 0 and a file written through FUSE before
+#    the stop reads back the same;
+#  * stop/start --role storage: only storage stops; back healthy;
+#  * restart --node lab-n2: every container there restarted, none elsewhere;
+#  * a node "rebooted" (lab-n3's dockerd stopped, its mounts dropped, dockerd
+#    started again: containers come back by their restart policy, 3FS not
+#    mounted): start mounts 3FS again and the file reads back.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+. tests/integration/lib-create.sh
+IT_SHOW_END=tail
+it_init
+"$M" cluster stop --help >/dev/null 2>&1 || it_skip "this m3fs has no 'cluster stop'"
+it_workdir lifecycle
+it_lab_up 3
+CFG=$M3FS_LAB_DIR/cluster.yml
+NODES="1 2 3"
+
+cr_images_loaded "$CFG"
+mx cluster create -c "$CFG" --skip-bench >"$W/create.log" 2>&1 ||
+    { tail -40 "$W/create.log"; echo "FAIL: cluster create"; exit 1; }
+on 3 'head -c 3000000 /dev/urandom >/mnt/3fs/life.bin && sync /mnt/3fs/life.bin' ||
+    { echo "FAIL: could not write through FUSE"; exit 1; }
+SUM=$(on 3 'sha256sum </mnt/3fs/life.bin')
+
+running() { local i; for i in $NODES; do on "$i" 'docker ps -q | wc -l'; done | paste -sd' '; }
+all_ctrs() { local i; for i in $NODES; do on "$i" 'docker ps -aq | wc -l'; done | paste -sd' '; }
+mounted() { on 3 'grep -c " /mnt/3fs fuse.hf3fs " /proc/mounts'; }
+started_at() { on "$1" 'docker ps --format "{{.Names}}" | sort | xargs docker inspect -f "{{.Name}} {{.State.StartedAt}}"'; }
+healthy() { mx cluster status -c "$CFG" >"$W/status" 2>&1; }
+intact() { [ "$(on 3 'sha256sum </mnt/3fs/life.bin' 2>&1)" = "$SUM" ]; }
+BEFORE=$(running)
+TOTAL=$(all_ctrs)
+
+# --- dry-run and usage errors -------------------------------------------------
+mx cluster stop -c "$CFG" --dry-run >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "[1] client: stop containers and unmount 3FS" &&
+    has "[2] storage: stop containers (SIGTERM, up to 300 s to finish)" &&
+    has "[7] fdb: stop containers" && [ "$(running)" = "$BEFORE" ]; then
+    ok "stop --dry-run prints clients first, storage with its flush time, fdb last; nothing stopped"
+else bad "stop --dry-run (rc=$rc)"; fi
+
+mx cluster start -c "$CFG" --node lab-n9 >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && has "no node named 'lab-n9'" && has "lab-n1, lab-n2, lab-n3"; then
+    ok "an unknown --node is a usage error naming the nodes"
+else bad "--node lab-n9 (rc=$rc)"; fi
+mx cluster stop -c "$CFG" --role store >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && has "unknown service 'store'" && [ "$(running)" = "$BEFORE" ]; then
+    ok "an unknown --role is a usage error naming the services"
+else bad "--role store (rc=$rc)"; fi
+
+# --- stop all, start all --------------------------------------------------------
+t0=$(date +%s)
+mx cluster stop -c "$CFG" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "3FS cluster 'lab' stopped" && [ "$(running)" = "0 0 0" ] &&
+    [ "$(all_ctrs)" = "$TOTAL" ] && [ "$(mounted)" = 0 ] &&
+    on 2 'test -d /opt/3fs/storage/3fsdata/data0 && test -d /opt/3fs/fdb/data'; then
+    ok "stop: every container stopped, none removed, 3FS unmounted, data kept ($(($(date +%s) - t0)) s)"
+else bad "stop (rc=$rc; running $(running), all $(all_ctrs) of $TOTAL, mounted $(mounted))"; fi
+
+mx cluster stop -c "$CFG" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "(0 actions ran"; then ok "a second stop does nothing"
+else bad "second stop (rc=$rc)"; fi
+
+t0=$(date +%s)
+mx cluster start -c "$CFG" >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "3FS cluster 'lab' started" && [ "$(running)" = "$BEFORE" ] &&
+    [ "$(mounted)" = 1 ] && healthy && intact; then
+    ok "start: every container back, status healthy, the file intact ($(($(date +%s) - t0)) s)"
+else bad "start (rc=$rc; running $(running) want $BEFORE; mounted $(mounted))"; cat "$W/status"; fi
+
+# --- one role ------------------------------------------------------------------
+mx cluster stop -c "$CFG" --role storage >"$W/out" 2>&1
+rc=$?
+st_running=$(for i in $NODES; do on "$i" 'docker ps -q --filter name=^3fs-storage$ | wc -l'; done | paste -sd' ')
+meta_running=$(on 2 'docker ps -q --filter name=^3fs-meta$ | wc -l')
+if [ $rc -eq 0 ] && [ "$st_running" = "0 0 0" ] && [ "$meta_running" = 1 ] &&
+    [ "$(mounted)" = 1 ] && ! has "meta: stop"; then
+    ok "stop --role storage stops storage only"
+else bad "stop --role storage (rc=$rc; storage running: $st_running, meta: $meta_running)"; fi
+
+mx cluster start -c "$CFG" --role storage >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "3fs: wait until every target is SERVING-UPTODATE" &&
+    [ "$(running)" = "$BEFORE" ] && healthy && intact; then
+    ok "start --role storage: targets SERVING-UPTODATE, healthy, the file intact"
+else bad "start --role storage (rc=$rc)"; cat "$W/status"; fi
+
+# --- restart one node ----------------------------------------------------------------
+b1=$(started_at 1) b2=$(started_at 2) b3=$(started_at 3)
+mx cluster restart -c "$CFG" --node lab-n2 >"$W/out" 2>&1
+rc=$?
+a2=$(started_at 2)
+same2=$(comm -12 <(echo "$b2") <(echo "$a2") | wc -l)
+if [ $rc -eq 0 ] && has "3FS cluster 'lab' restarted (lab-n2)" && [ "$same2" = 0 ] &&
+    [ "$(echo "$a2" | wc -l)" = "$(echo "$b2" | wc -l)" ] &&
+    [ "$(started_at 1)" = "$b1" ] && [ "$(started_at 3)" = "$b3" ] && healthy && intact; then
+    ok "restart --node lab-n2: its $(echo "$a2" | wc -l) containers restarted, no other; healthy; the file intact"
+else bad "restart --node lab-n2 (rc=$rc; unchanged on n2: $same2)"; cat "$W/status"; fi
+
+# --- a node rebooted --------------------------------------------------------------
+# dockerd stops its containers when it ends; the node's mounts go as at a
+# reboot (the FUSE mount and m3fs's shared bind mount of /mnt/3fs); dockerd
+# starts the containers again by their restart policy (unless-stopped).
+if cr_dockerd_stop 3 &&
+    on 3 'while grep -q " /mnt/3fs " /proc/mounts; do umount -l /mnt/3fs || exit 1; done' &&
+    cr_dockerd_start 3; then
+    mx cluster start -c "$CFG" >"$W/out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$(mounted)" = 1 ] && [ "$(running)" = "$BEFORE" ] && healthy && intact; then
+        ok "after lab-n3 'rebooted', start mounts 3FS again; healthy; the file intact"
+    else bad "start after a reboot (rc=$rc; mounted $(mounted); running $(running))"; cat "$W/status"; fi
+else
+    bad "could not restart lab-n3's dockerd"
+fi
+
+it_done "lifecycle"

@@ -1,0 +1,417 @@
+/* test_lifecycle: the plans of `cluster stop`, `start` and `restart`
+ * (plan_build_stop / plan_build_start): the order of the services, storage
+ * stopped with its flush time, create's waits after a start, the
+ * --role / --node selection, the dry-run text of tests/golden/plan/tcp3.yml
+ * against tests/golden/lifecycle/ (M3FS_UPDATE_GOLDEN=1 rewrites it), and
+ * templates/m3fs-life.sh run against a fake docker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "m3fs/config.h"
+#include "m3fs/deploy.h"
+#include "m3fs/plan.h"
+#include "m3fs/strbuf.h"
+#include "testutil.h"
+
+TU_TMPDIR_FIXTURE("m3fs-life")
+
+#define TOKEN "AAADBih28QACBQig2wABBAfI"
+
+struct built {
+    struct m3fs_config *cfg;
+    struct m3fs_state *st;
+    struct plan_ctx ctx;
+    struct plan p;
+};
+
+static char *golden_yaml(void)
+{
+    char *path = tu_source_path("tests/golden/plan/tcp3.yml");
+    struct strbuf sb = STRBUF_INIT;
+    if (sb_read_file(&sb, path) < 0) fail_msg("cannot read %s", path);
+    free(path);
+    return sb_detach(&sb);
+}
+
+/* op: 's' stop, 'S' start, 'r' restart; roles: bits of svc_kind (0: all);
+ * node: the one selected node's name, or NULL for all. */
+static void build(struct built *b, char op, unsigned roles, const char *node,
+                  unsigned char *sel)
+{
+    memset(b, 0, sizeof(*b));
+    char *yaml = golden_yaml();
+    b->cfg = tu_load_yaml(yaml);
+    free(yaml);
+    b->st = state_new_fixed("/work/.m3fs/t.state.json", "abcdefghij:0123456789", TOKEN);
+    assert_int_equal(plan_ctx_init(&b->ctx, b->cfg, b->st, 0), 0);
+    b->ctx.only_roles = roles;
+    if (node) {
+        memset(sel, 0, b->cfg->n_nodes);
+        for (size_t i = 0; i < b->cfg->n_nodes; i++)
+            if (!strcmp(b->cfg->nodes[i].name, node)) sel[i] = 1;
+        b->ctx.only_nodes = sel;
+    }
+    if (op != 'S') assert_int_equal(plan_build_stop(&b->ctx, &b->p), 0);
+    if (op != 's') assert_int_equal(plan_build_start(&b->ctx, &b->p), 0);
+}
+
+static void built_free(struct built *b)
+{
+    plan_free(&b->p);
+    plan_ctx_release(&b->ctx);
+    state_free(b->st);
+    config_free(b->cfg);
+}
+
+/* The title ("service: what") of every step, one a line. */
+static char *titles(const struct plan *p)
+{
+    struct strbuf sb = STRBUF_INIT;
+    for (size_t i = 0; i < p->n; i++) sb_addf(&sb, "%s\n", p->steps[i].title);
+    return sb_detach(&sb);
+}
+
+static void test_stop_order(void **state)
+{
+    (void)state;
+    struct built b;
+    build(&b, 's', 0, NULL, NULL);
+    char *t = titles(&b.p);
+    assert_string_equal(t, "client: stop containers and unmount 3FS\n"
+                           "storage: stop containers (SIGTERM, up to 300 s to finish)\n"
+                           "meta: stop containers\n"
+                           "mgmtd: stop containers\n"
+                           "monitor: stop containers\n"
+                           "clickhouse: stop containers\n"
+                           "fdb: stop containers\n");
+    for (size_t i = 0; i < b.p.n; i++) {
+        const struct step *s = &b.p.steps[i];
+        assert_int_equal(s->op, STEP_RUN);
+        /* one after another */
+        if (i) {
+            assert_int_equal(s->n_after, 1);
+            assert_int_equal(s->after[0], i - 1);
+        }
+        for (size_t k = 0; k < s->n; k++) {
+            assert_non_null(s->t[k].skip_if); /* a stopped container is done */
+            assert_non_null(strstr(s->t[k].cmd, "m3fs-life"));
+        }
+    }
+    /* storage: docker stop -t 300 (upstream storage_main.service TimeoutStopSec=5m),
+     * and the step outlives it */
+    const struct step *st = &b.p.steps[1];
+    assert_int_equal(st->n, 3);
+    assert_non_null(strstr(st->t[0].cmd, " stop '3fs-storage' '300'"));
+    assert_true(st->timeout_ms > 300L * 1000);
+    assert_null(strstr(b.p.steps[2].t[0].cmd, "'300'"));
+    /* monitor and clickhouse: the first node only, as create */
+    assert_int_equal(b.p.steps[4].n, 1);
+    assert_int_equal(b.p.steps[5].n, 1);
+    free(t);
+    built_free(&b);
+}
+
+static void test_start_order(void **state)
+{
+    (void)state;
+    struct built b;
+    build(&b, 'S', 0, NULL, NULL);
+    char *t = titles(&b.p);
+    assert_string_equal(t, "fdb: start containers\n"
+                           "fdb: wait until the database is available\n"
+                           "clickhouse: start containers\n"
+                           "clickhouse: wait until ClickHouse answers\n"
+                           "monitor: start containers\n"
+                           "mgmtd: start containers\n"
+                           "mgmtd: wait for the primary mgmtd\n"
+                           "meta: start containers\n"
+                           "storage: start containers\n"
+                           "3fs: wait until every meta and storage node is HEARTBEAT_CONNECTED "
+                           "in list-nodes\n"
+                           "3fs: wait until every target is SERVING-UPTODATE\n"
+                           "client: make the host mountpoint a shared mount\n"
+                           "client: start containers\n"
+                           "client: wait until 3FS is mounted\n");
+    const struct step *s = &b.p.steps[8];
+    assert_int_equal(s->n, 3);
+    assert_non_null(strstr(s->t[0].cmd, "start 'm3fs: already done' '3fs-storage'"));
+    assert_int_equal(b.p.steps[10].op, STEP_WAIT);
+    assert_non_null(strstr(b.p.steps[10].t[0].cmd, "serving"));
+    assert_non_null(strstr(b.p.steps[12].t[0].cmd, "client-start 'm3fs: already done' "
+                                                   "'3fs-client' '/mnt/3fs'"));
+    free(t);
+    built_free(&b);
+}
+
+/* --role storage --node n2: the storage steps on n2 only, then the cluster's
+ * waits (their checks run where create runs them). */
+static void test_selection(void **state)
+{
+    (void)state;
+    struct built b;
+    unsigned char sel[8];
+    build(&b, 'r', 1u << SVC_STORAGE, "n2", sel);
+    char *t = titles(&b.p);
+    assert_string_equal(t, "storage: stop containers (SIGTERM, up to 300 s to finish)\n"
+                           "storage: start containers\n"
+                           "3fs: wait until every meta and storage node is HEARTBEAT_CONNECTED "
+                           "in list-nodes\n"
+                           "3fs: wait until every target is SERVING-UPTODATE\n");
+    assert_int_equal(b.p.steps[0].n, 1);
+    assert_string_equal(b.cfg->nodes[b.p.steps[0].t[0].node].name, "n2");
+    assert_int_equal(b.p.steps[1].n, 1);
+    assert_string_equal(b.cfg->nodes[b.p.steps[1].t[0].node].name, "n2");
+    free(t);
+    built_free(&b);
+
+    /* --node n3: what runs there (client, storage, fdb), nothing else */
+    build(&b, 's', 0, "n3", sel);
+    t = titles(&b.p);
+    assert_string_equal(t, "client: stop containers and unmount 3FS\n"
+                           "storage: stop containers (SIGTERM, up to 300 s to finish)\n"
+                           "fdb: stop containers\n");
+    free(t);
+    built_free(&b);
+
+    /* --role monitor --node n2: the monitor runs on n1 only: nothing */
+    build(&b, 'r', 1u << SVC_MONITOR, "n2", sel);
+    assert_int_equal(b.p.n, 0);
+    built_free(&b);
+
+    /* --role client: no wait of the 3FS servers */
+    build(&b, 'S', 1u << SVC_CLIENT, NULL, NULL);
+    assert_int_equal(b.p.n, 3);
+    assert_string_equal(b.p.steps[0].service, "client");
+    built_free(&b);
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    const char *names[] = { "tcp3-stop.txt", "tcp3-start.txt" };
+    for (int i = 0; i < 2; i++) {
+        struct built b;
+        build(&b, i ? 'S' : 's', 0, NULL, NULL);
+        struct strbuf out = STRBUF_INIT;
+        plan_print(&b.p, b.cfg, &out);
+        char *rel = xstrfmt("tests/golden/lifecycle/%s", names[i]);
+        tu_check_golden(rel, out.buf, out.len);
+        free(rel);
+        sb_release(&out);
+        built_free(&b);
+    }
+}
+
+/* --- templates/m3fs-life.sh against a fake docker ---------------------- */
+
+/* A docker that answers `container inspect` from $FAKE_STATE (absent,
+ * true, false) and logs every other call to $FAKE_LOG. */
+static const char *FAKE_DOCKER =
+    "#!/bin/sh\n"
+    "if [ \"$1 $2\" = 'container inspect' ]; then\n"
+    "  [ \"$FAKE_STATE\" = absent ] && exit 1\n"
+    "  case \"$3\" in -f) echo \"$FAKE_STATE\" ;; esac\n"
+    "  exit 0\n"
+    "fi\n"
+    "echo \"$*\" >>\"$FAKE_LOG\"\n";
+
+/* Run the script with args; returns its exit status, output in out. */
+static int life(const char *fake_state, const char *args, struct strbuf *out)
+{
+    char *script = tu_source_path("templates/m3fs-life.sh");
+    char *log = xstrfmt("%s/log", tmpdir);
+    remove(log);
+    char *cmd = xstrfmt("PATH=%s:$PATH FAKE_STATE=%s FAKE_LOG=%s sh %s %s 2>&1", tmpdir,
+                        fake_state, log, script, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char buf[512];
+    size_t n;
+    sb_reset(out);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) sb_add(out, buf, n);
+    int st = pclose(f);
+    struct strbuf lg = STRBUF_INIT;
+    if (sb_read_file(&lg, log) == 0) sb_addf(out, "log: %s", lg.buf);
+    sb_release(&lg);
+    free(script), free(log), free(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_script(void **state)
+{
+    (void)state;
+    tu_write(tmpdir, "docker", FAKE_DOCKER);
+    char *docker = xstrfmt("%s/docker", tmpdir);
+    assert_int_equal(chmod(docker, 0755), 0);
+    free(docker);
+    struct strbuf out = STRBUF_INIT;
+    assert_int_equal(life("true", "stop 3fs-storage 300", &out), 0);
+    assert_string_equal(out.buf, "log: stop -t 300 3fs-storage\n");
+    assert_int_equal(life("true", "stop 3fs-meta", &out), 0);
+    assert_string_equal(out.buf, "log: stop 3fs-meta\n");
+    assert_int_equal(life("false", "stop 3fs-meta", &out), 0);
+    assert_string_equal(out.buf, ""); /* stopped: nothing to do */
+    assert_int_equal(life("absent", "stop 3fs-meta", &out), 0);
+    assert_int_equal(life("true", "stopped 3fs-meta", &out), 1);
+    assert_int_equal(life("false", "stopped 3fs-meta", &out), 0);
+    assert_int_equal(life("true", "start DONE 3fs-meta", &out), 0);
+    assert_string_equal(out.buf, "DONE\n");
+    assert_int_equal(life("false", "start DONE 3fs-meta", &out), 0);
+    assert_string_equal(out.buf, "log: start 3fs-meta\n");
+    assert_int_equal(life("absent", "start DONE 3fs-meta", &out), 1);
+    assert_non_null(strstr(out.buf, "container 3fs-meta does not exist on this node"));
+    /* the client: not mounted at a path no one mounts, so a running client
+     * is restarted (its mount did not reach the node) */
+    assert_int_equal(life("true", "client-start DONE 3fs-client /nonexistent/m3fs", &out), 0);
+    assert_string_equal(out.buf, "log: restart 3fs-client\n");
+    assert_int_equal(life("false", "client-start DONE 3fs-client /nonexistent/m3fs", &out), 0);
+    assert_string_equal(out.buf, "log: start 3fs-client\n");
+    assert_int_equal(life("false", "client-stopped 3fs-client /nonexistent/m3fs", &out), 0);
+    assert_int_equal(life("true", "client-stop 3fs-client /nonexistent/m3fs", &out), 0);
+    assert_string_equal(out.buf, "log: stop 3fs-client\n");
+    assert_int_equal(life("true", "bogus", &out), 2);
+    sb_release(&out);
+}
+
+
+/* --- cluster upgrade --------------------------------------------------- */
+
+static void build_upgrade(struct built *b, const char *tag)
+{
+    memset(b, 0, sizeof(*b));
+    char *yaml = golden_yaml();
+    b->cfg = tu_load_yaml(yaml);
+    free(yaml);
+    free(b->cfg->images.img[IMG_3FS].tag);
+    b->cfg->images.img[IMG_3FS].tag = xstrdup(tag);
+    b->st = state_new_fixed("/work/.m3fs/t.state.json", "abcdefghij:0123456789", TOKEN);
+    assert_int_equal(plan_ctx_init(&b->ctx, b->cfg, b->st, 0), 0);
+    assert_int_equal(plan_build_upgrade(&b->ctx, &b->p), 0);
+}
+
+/* Index of the step "svc: move NODE to ..." or -1. */
+static long move_step(const struct plan *p, const char *svc, const char *node)
+{
+    char *want = xstrfmt("%s: move %s to ", svc, node);
+    long at = -1;
+    for (size_t i = 0; i < p->n && at < 0; i++)
+        if (!strncmp(p->steps[i].title, want, strlen(want))) at = (long)i;
+    free(want);
+    return at;
+}
+
+static void test_upgrade_order(void **state)
+{
+    (void)state;
+    struct built b;
+    build_upgrade(&b, "20990101");
+    const char *img = "open3fs/3fs:20990101";
+    /* monitor; mgmtd, meta, storage one node at a time; the client last */
+    assert_int_equal(upgrade_unit_count(&b.ctx), 9);
+    const char *order[][2] = { { "monitor", "n1" }, { "mgmtd", "n1" }, { "mgmtd", "n2" },
+                               { "meta", "n1" },    { "meta", "n2" },  { "storage", "n1" },
+                               { "storage", "n2" }, { "storage", "n3" }, { "client", "n3" } };
+    /* first: the image on every node that runs a unit, nothing moved yet */
+    assert_non_null(strstr(b.p.steps[0].title, "3fs: check that open3fs/3fs:20990101 is on "
+                                                "every node"));
+    assert_int_equal(b.p.steps[0].n, 3);
+    assert_non_null(strstr(b.p.steps[0].t[0].cmd, "docker image inspect"));
+    long prev = 0;
+    for (size_t u = 0; u < 9; u++) {
+        long at = move_step(&b.p, order[u][0], order[u][1]);
+        assert_true(at > prev);
+        const struct step *s = &b.p.steps[at];
+        assert_int_equal(s->n, 1); /* one node per unit */
+        assert_string_equal(b.cfg->nodes[s->t[0].node].name, order[u][1]);
+        assert_non_null(strstr(s->t[0].cmd, img));
+        assert_non_null(strstr(s->t[0].cmd, "m3fs-ctr"));
+        /* the unit's last step records it in the state file */
+        long next = u + 1 < 9 ? move_step(&b.p, order[u + 1][0], order[u + 1][1])
+                              : (long)b.p.n;
+        char *key = upgrade_unit_key(&b.ctx, u);
+        char *name = xstrfmt("upgrade %s on %s", order[u][0], order[u][1]);
+        assert_string_equal(key, name);
+        assert_non_null(b.p.steps[next - 1].state_key);
+        assert_string_equal(b.p.steps[next - 1].state_key, key);
+        assert_string_equal(b.p.steps[next - 1].state_val, img);
+        free(key), free(name);
+        /* storage: SIGTERM with time to flush, then heartbeats and every
+         * target SERVING-UPTODATE before the next storage node */
+        if (!strcmp(order[u][0], "storage")) {
+            assert_true(s->timeout_ms > 300L * 1000);
+            assert_int_equal(next - at, 3);
+            assert_non_null(strstr(b.p.steps[at + 1].title, "HEARTBEAT_CONNECTED"));
+            assert_non_null(strstr(b.p.steps[at + 2].title, "SERVING-UPTODATE"));
+            assert_int_equal(b.p.steps[at + 2].op, STEP_WAIT);
+        }
+        if (!strcmp(order[u][0], "mgmtd"))
+            assert_non_null(strstr(b.p.steps[at + 1].title, "wait for the primary mgmtd"));
+        if (!strcmp(order[u][0], "meta"))
+            assert_non_null(strstr(b.p.steps[at + 1].title, "HEARTBEAT_CONNECTED"));
+        if (!strcmp(order[u][0], "client"))
+            assert_non_null(strstr(b.p.steps[at + 1].title, "wait until 3FS is mounted"));
+        prev = at;
+    }
+    /* every step waits for the one before: one unit at a time */
+    for (size_t i = 1; i < b.p.n; i++) {
+        assert_int_equal(b.p.steps[i].n_after, 1);
+        assert_int_equal(b.p.steps[i].after[0], i - 1);
+    }
+    /* a rollback: the unit alone, on the old image, not recorded */
+    struct plan rb = { 0 };
+    assert_int_equal(plan_build_upgrade_unit(&b.ctx, 6, "open3fs/3fs:20250410", 0, &rb), 0);
+    assert_int_equal(rb.n, 3);
+    assert_non_null(strstr(rb.steps[0].title, "storage: move n2 to open3fs/3fs:20250410"));
+    assert_non_null(strstr(rb.steps[0].t[0].cmd, "open3fs/3fs:20250410"));
+    for (size_t i = 0; i < rb.n; i++) assert_null(rb.steps[i].state_key);
+    plan_free(&rb);
+    built_free(&b);
+}
+
+static void test_upgrade_same_container(void **state)
+{
+    (void)state;
+    /* on the image create used, a unit's command is create's own (same
+     * digest): a unit already moved is skipped by the container step */
+    struct built up, cr;
+    build_upgrade(&up, "20250410");
+    memset(&cr, 0, sizeof(cr));
+    char *yaml = golden_yaml();
+    cr.cfg = tu_load_yaml(yaml);
+    free(yaml);
+    cr.st = state_new_fixed("/work/.m3fs/t.state.json", "abcdefghij:0123456789", TOKEN);
+    assert_int_equal(plan_ctx_init(&cr.ctx, cr.cfg, cr.st, 1), 0);
+    assert_int_equal(plan_build_create(&cr.ctx, &cr.p), 0);
+    long at = move_step(&up.p, "storage", "n2");
+    const char *cmd = up.p.steps[at].t[0].cmd;
+    int found = 0;
+    for (size_t i = 0; i < cr.p.n; i++)
+        for (size_t t = 0; t < cr.p.steps[i].n; t++)
+            if (cr.p.steps[i].t[t].cmd && !strcmp(cr.p.steps[i].t[t].cmd, cmd)) found = 1;
+    assert_true(found);
+    built_free(&up);
+    built_free(&cr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stop_order),
+        cmocka_unit_test(test_start_order),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_script),
+        cmocka_unit_test(test_upgrade_order),
+        cmocka_unit_test(test_upgrade_same_container),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
