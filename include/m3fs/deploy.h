@@ -27,6 +27,8 @@ struct plan_ctx {
     char *mgmtd_addrs;      /* TOML array literal of all mgmtd addresses */
     char *monitor_addr;     /* "ip:port" of the first monitor node */
     char *fdb_cluster;      /* full fdb.cluster line */
+    const char *ch_password; /* ClickHouse password: cluster.yml's when it sets
+                              * one, else the state file's minted one (borrowed) */
     char *image[IMG_COUNT]; /* image references, registry applied */
     struct ct_table *ct;    /* chain table (create only) */
     struct strbuf err;      /* why building failed */

@@ -127,6 +127,8 @@ struct m3fs_state {
     char *path;         /* where it is saved */
     char *fdb_id;       /* "<10 [a-z0-9]>:<10 [a-z0-9]>" (before '@') */
     char *token;        /* root admin token (secret, registered with the log) */
+    char *ch_password;  /* ClickHouse password minted for a cluster.yml that sets
+                         * none (secret, registered); NULL in state_new_fixed() */
     int existed;        /* the file was there when loaded */
     void *json;         /* cJSON object of everything else ("done" keys) */
 };
@@ -139,12 +141,32 @@ char *state_path_for(const char *config_path, const char *cluster_name);
 struct m3fs_state *state_load(const char *path, struct strbuf *err);
 /* A state from fixed values (tests, dry-run golden files). */
 struct m3fs_state *state_new_fixed(const char *path, const char *fdb_id, const char *token);
-/* Write atomically with mode 0600 (creating the .m3fs directory 0700). */
+/* Write atomically with mode 0600 (creating the .m3fs directory 0700; an
+ * existing one must be this user's real directory, writable by no one else;
+ * the temporary file is created O_EXCL|O_NOFOLLOW).  state_load() reads
+ * only a regular file of this user, never through a symlink. */
 int state_save(struct m3fs_state *st, struct strbuf *err);
 /* Value recorded for a one-time step, or NULL. */
 const char *state_get_done(const struct m3fs_state *st, const char *key);
 void state_set_done(struct m3fs_state *st, const char *key, const char *val);
 void state_clear_done(struct m3fs_state *st);
+/* A one-time step that was started but is not recorded done: the runner
+ * marks it before running it and clears the mark when its outcome is known
+ * (recorded done, or its command ended with an exit status).  A mark left
+ * means the last run lost the step mid-way (killed, SSH dropped): the step
+ * may have finished on the node (see init-cluster in services/mgmtd.c). */
+void state_set_started(struct m3fs_state *st, const char *key);
+void state_clear_started(struct m3fs_state *st, const char *key);
+int state_started(const struct m3fs_state *st, const char *key);
+/* Take the lock of a cluster against a second create/destroy/prepare on it:
+ * <dir of cluster.yml>/.m3fs/<name>.lock (flock, holding this pid).
+ * Returns its descriptor (held until cluster_unlock() or the process ends),
+ * or -1 with the reason in err (another m3fs holds it: its pid). */
+int cluster_lock(const char *config_path, const char *cluster_name, struct strbuf *err);
+void cluster_unlock(int fd);
+/* 0 when the state file still holds st's fdb id and token (or still is not
+ * there when st was fresh), else -1 with the reason in err. */
+int state_unchanged(const struct m3fs_state *st, struct strbuf *err);
 void state_free(struct m3fs_state *st);
 
 /* Mint a 3FS admin token for uid (3fs-reference §2): base64 of 18 permuted
@@ -205,13 +227,14 @@ struct run_stats {
 /* Run the steps, each once the steps it waits for have ended (several at
  * once when the plan allows it).  After a failure no new step starts and
  * running waits stop.  Returns 0, -1 with every failed step's node errors in
- * err, or PLAN_INTERRUPTED after SIGINT (running commands are let finish;
+ * err, or PLAN_INTERRUPTED after SIGINT, SIGTERM or SIGHUP (running commands are let finish;
  * the state is saved either way).  st may be NULL when no step has a
  * state_key (cluster prepare keeps no state). */
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
 
-/* Install / remove the SIGINT handler used by plan_run (a second SIGINT
+/* Install / remove the handler of SIGINT, SIGTERM and SIGHUP used by
+ * plan_run: each stops the run like Ctrl-C (a second one of the same signal
  * kills the process). */
 void plan_signals_install(void);
 void plan_signals_restore(void);

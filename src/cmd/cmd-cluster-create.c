@@ -130,10 +130,19 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
 {
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
+    /* one run per cluster; the state this plan was made from is still the file's */
+    int lock = cluster_lock(cfg->file, cfg->name, &err);
+    if (lock < 0 || state_unchanged(st, &err) < 0) {
+        log_error("%s", err.buf);
+        cluster_unlock(lock);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     if (preflight(cfg, p, rc, cctx->parallel) < 0 || state_save(st, &err) < 0) {
         if (err.len) log_error("%s", err.buf);
         remote_ctx_free(rc);
+        cluster_unlock(lock);
         sb_release(&err);
         return EXIT_FAIL;
     }
@@ -151,6 +160,7 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         log_error("%s\nnothing was undone: fix the cause and run the same command again to "
                   "resume (state: %s)", err.buf, st->path);
     remote_ctx_free(rc);
+    cluster_unlock(lock);
     sb_release(&err);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }

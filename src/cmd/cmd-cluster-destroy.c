@@ -80,6 +80,12 @@ static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const 
 {
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
+    int lock = cluster_lock(cfg->file, cfg->name, &err); /* one run per cluster */
+    if (lock < 0) {
+        log_error("%s", err.buf);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     struct run_stats rs;
     plan_signals_install();
@@ -96,6 +102,7 @@ static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const 
     } else {
         log_error("%s\nfix the cause and run the same command again to finish", err.buf);
     }
+    cluster_unlock(lock);
     sb_release(&err);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }

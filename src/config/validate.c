@@ -333,6 +333,11 @@ static void check_services(struct vctx *v)
         log_add_secret(c->ch.password);
         check_secret_len(v, "services.clickhouse.password", c->ch.password, NULL, NULL);
     }
+    else if (config_pos(c, "services.clickhouse.password").line)
+        W(v, "services.clickhouse.password",
+          "remove the key (m3fs then keeps a random one in its state file) or set your own",
+          "the ClickHouse password is the well-known default '%s', and ClickHouse listens on "
+          "every address", c->ch.password);
     sb_release(&p);
 }
 

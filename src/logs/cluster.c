@@ -57,6 +57,7 @@ static void state_part(struct logs_run *r)
     struct m3fs_state *s = state_load(path, &err);
     if (s) {
         run_add_secret(r, s->token);
+        run_add_secret(r, s->ch_password); /* minted when cluster.yml sets none */
         state_free(s);
         local_file(r, "m3fs state file", path, "local/state.json");
     } else {

@@ -35,7 +35,11 @@ static void stop_reason(struct strbuf *err)
 {
     sb_adds(err, g_intr ? "interrupted" : STOPPED_MSG);
 }
-static struct sigaction g_old_int;
+/* SIGTERM (kill, a service manager) and SIGHUP (the terminal or SSH session
+ * went away) stop a run the way Ctrl-C does: running commands finish, the
+ * state file is saved, a second run resumes. */
+static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction g_old[sizeof(g_sigs) / sizeof(g_sigs[0])];
 
 static void on_sigint(int sig)
 {
@@ -48,15 +52,15 @@ void plan_signals_install(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second Ctrl-C kills */
+    sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second one kills */
     sigemptyset(&sa.sa_mask);
     g_intr = 0;
-    sigaction(SIGINT, &sa, &g_old_int);
+    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &sa, &g_old[i]);
 }
 
 void plan_signals_restore(void)
 {
-    sigaction(SIGINT, &g_old_int, NULL);
+    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &g_old[i], NULL);
 }
 
 int plan_interrupted(void)
@@ -431,6 +435,16 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     return nfail ? -1 : 0;
 }
 
+/* Record in the state file that one-time step s starts (state_started()). */
+static int mark_started(struct sched *sc, const struct step *s, struct strbuf *err)
+{
+    pthread_mutex_lock(&sc->lock);
+    state_set_started(sc->st, s->state_key);
+    int rc = state_save(sc->st, err);
+    pthread_mutex_unlock(&sc->lock);
+    return rc;
+}
+
 /* A step's thread: skip a one-time step the state file records, else run
  * it and record it; then mark it ended. */
 static void *step_thread(void *arg)
@@ -449,9 +463,15 @@ static void *step_thread(void *arg)
         log_info("[%zu/%zu] %s: already done (state file)", a->i + 1, sc->p->n, s->title);
     } else {
         if (s->op != STEP_CALL) log_info("[%zu/%zu] %s", a->i + 1, sc->p->n, s->title);
-        rc = run_step(sc, a->i, &err);
+        if (s->state_key) rc = mark_started(sc, s, &err);
+        if (!rc) rc = run_step(sc, a->i, &err);
     }
     pthread_mutex_lock(&sc->lock);
+    if (rc && !once_done && s->state_key && strstr(err.buf, "exit status ")) {
+        /* it ended on the node: nothing was lost mid-way */
+        state_clear_started(sc->st, s->state_key);
+        state_save(sc->st, &err);
+    }
     if (!rc && !once_done && s->state_key) {
         state_set_done(sc->st, s->state_key, s->state_val);
         if (s->also_key) state_set_done(sc->st, s->also_key, s->also_val);

@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -91,6 +93,16 @@ struct m3fs_state *state_new_fixed(const char *path, const char *fdb_id, const c
     return st;
 }
 
+/* A random ClickHouse password (24 of [a-z0-9], ~124 bits), registered as a
+ * secret. */
+static void mint_ch_password(struct m3fs_state *st)
+{
+    struct strbuf pw = STRBUF_INIT;
+    random_word(&pw, 24);
+    st->ch_password = sb_detach(&pw);
+    log_add_secret(st->ch_password);
+}
+
 static struct m3fs_state *state_fresh(const char *path)
 {
     struct strbuf id = STRBUF_INIT, tok = STRBUF_INIT;
@@ -101,6 +113,7 @@ static struct m3fs_state *state_fresh(const char *path)
     fill_random(r, sizeof(r));
     token_mint(0, r, &tok);
     struct m3fs_state *st = state_new_fixed(path, id.buf, tok.buf);
+    mint_ch_password(st);
     sb_release(&id);
     sb_release(&tok);
     return st;
@@ -128,20 +141,53 @@ static struct m3fs_state *state_parse(const char *path, const char *text, struct
         return NULL;
     }
     struct m3fs_state *st = state_new_fixed(path, id, tok);
+    const char *pw = json_str(root, "clickhouse_password");
+    if (pw) {
+        st->ch_password = xstrdup(pw);
+        log_add_secret(pw);
+    } else {
+        mint_ch_password(st); /* a state file written before m3fs minted one */
+    }
     cJSON_Delete(st->json);
     st->json = root;
     st->existed = 1;
     return st;
 }
 
+/* The state file's text, read without following a symlink, from a regular
+ * file of this user; 0, 1 when there is none, -1 with the reason in err. */
+static int read_own_file(const char *path, struct strbuf *text, struct strbuf *err)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat sb;
+    if (fd < 0 && errno == ENOENT) return 1;
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        sb_addf(err, "cannot read state file %s: %s%s", path, strerror(errno),
+                errno == ELOOP ? " (it is a symlink: m3fs reads only its own file)" : "");
+    } else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+        sb_addf(err, "state file %s is not a regular file of uid %u; move it away", path,
+                (unsigned)geteuid());
+    } else {
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(fd, buf, sizeof(buf))) > 0) sb_add(text, buf, (size_t)n);
+        if (n == 0) {
+            close(fd);
+            return 0;
+        }
+        sb_addf(err, "cannot read state file %s: %s", path, strerror(errno));
+    }
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
 struct m3fs_state *state_load(const char *path, struct strbuf *err)
 {
     struct strbuf text = STRBUF_INIT;
-    if (sb_read_file(&text, path) < 0) {
+    int r = read_own_file(path, &text, err);
+    if (r) {
         sb_release(&text);
-        if (errno == ENOENT) return state_fresh(path);
-        sb_addf(err, "cannot read state file %s: %s", path, strerror(errno));
-        return NULL;
+        return r > 0 ? state_fresh(path) : NULL;
     }
     struct m3fs_state *st = state_parse(path, text.buf, err);
     sb_release(&text);
@@ -183,22 +229,121 @@ void state_set_done(struct m3fs_state *st, const char *key, const char *val)
     cJSON *e = cJSON_AddObjectToObject(d, key);
     cJSON_AddStringToObject(e, "value", val);
     set_now(e, "at");
+    state_clear_started(st, key);
+}
+
+static cJSON *started_obj(struct m3fs_state *st)
+{
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "started");
+    if (!cJSON_IsObject(d)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(st->json, "started");
+        d = cJSON_AddObjectToObject(st->json, "started");
+    }
+    return d;
+}
+
+void state_set_started(struct m3fs_state *st, const char *key)
+{
+    set_now(started_obj(st), key);
+}
+
+void state_clear_started(struct m3fs_state *st, const char *key)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(started_obj(st), key);
+}
+
+int state_started(const struct m3fs_state *st, const char *key)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "started");
+    return cJSON_GetObjectItemCaseSensitive(d, key) != NULL;
 }
 
 void state_clear_done(struct m3fs_state *st)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(st->json, "done");
+    cJSON_DeleteItemFromObjectCaseSensitive(st->json, "started");
 }
 
-static int mkdir_parent(const char *path, struct strbuf *err)
+/* --- the lock of a cluster ------------------------------------------------ */
+
+static int private_dir(const char *path, struct strbuf *err);
+
+/* The pid written in a held lock file, or 0. */
+static long lock_holder(int fd)
+{
+    char buf[32] = "";
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+int cluster_lock(const char *config_path, const char *cluster_name, struct strbuf *err)
+{
+    char *state = state_path_for(config_path, cluster_name);
+    char *copy = xstrdup(state);
+    char *path = xstrfmt("%s/%s.lock", dirname(copy), cluster_name);
+    int fd = -1;
+    if (private_dir(state, err) == 0) {
+        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) sb_addf(err, "cannot open the lock file %s: %s", path, strerror(errno));
+    }
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK)
+            sb_addf(err, "cluster '%s' is in use: another m3fs (pid %ld) holds its lock %s; "
+                    "wait until it ends, then run this command again", cluster_name,
+                    lock_holder(fd), path);
+        else sb_addf(err, "cannot lock %s: %s", path, strerror(errno));
+        close(fd);
+        fd = -1;
+    } else if (fd >= 0) {
+        char pid[32];
+        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+            log_warn("cannot write the pid into %s: %s", path, strerror(errno));
+    }
+    free(path), free(copy), free(state);
+    return fd;
+}
+
+int state_unchanged(const struct m3fs_state *st, struct strbuf *err)
+{
+    struct strbuf e = STRBUF_INIT;
+    struct m3fs_state *now = state_load(st->path, &e);
+    int changed = !now || now->existed != st->existed ||
+                  (now->existed && (strcmp(now->fdb_id, st->fdb_id) || strcmp(now->token, st->token)));
+    if (changed)
+        sb_addf(err, "the state file %s changed while this run was planned (another m3fs "
+                "run?): run the command again%s%s", st->path, e.len ? ": " : "", e.buf);
+    state_free(now);
+    sb_release(&e);
+    return changed ? -1 : 0;
+}
+
+void cluster_unlock(int fd)
+{
+    if (fd >= 0) close(fd);
+}
+
+/* The .m3fs directory of path: created 0700; an existing one must be a real
+ * directory (not a symlink) owned by this user and writable by no one else,
+ * so nobody else can swap the state file or its temporary file. */
+static int private_dir(const char *path, struct strbuf *err)
 {
     char *copy = xstrdup(path);
     char *dir = dirname(copy);
-    int rc = 0;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    struct stat sb;
+    int rc = -1;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         sb_addf(err, "cannot create %s: %s", dir, strerror(errno));
-        rc = -1;
-    }
+    else if (lstat(dir, &sb) < 0)
+        sb_addf(err, "cannot read %s: %s", dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        sb_addf(err, "%s is not a directory (a symlink?); m3fs keeps its state there only in "
+                "a directory of its own: move it away", dir);
+    else if (sb.st_uid != geteuid() || (sb.st_mode & 022))
+        sb_addf(err, "%s is owned by uid %u or writable by others (mode %03o); m3fs keeps its "
+                "state only in a directory of its own: chown it to uid %u and chmod 700",
+                dir, (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777), (unsigned)geteuid());
+    else rc = 0;
     free(copy);
     return rc;
 }
@@ -206,7 +351,8 @@ static int mkdir_parent(const char *path, struct strbuf *err)
 static int write_file_0600(const char *path, const char *data, size_t len, struct strbuf *err)
 {
     char *tmp = xstrfmt("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unlink(tmp); /* a leftover of this pid; O_EXCL below refuses anything planted */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int rc = -1;
     if (fd < 0) {
         sb_addf(err, "cannot write %s: %s", tmp, strerror(errno));
@@ -235,9 +381,11 @@ int state_save(struct m3fs_state *st, struct strbuf *err)
     cJSON_AddStringToObject(j, "fdb_cluster_id", st->fdb_id);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "token");
     cJSON_AddStringToObject(j, "token", st->token);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "clickhouse_password");
+    if (st->ch_password) cJSON_AddStringToObject(j, "clickhouse_password", st->ch_password);
     if (!cJSON_GetObjectItemCaseSensitive(j, "created_at")) set_now(j, "created_at");
     set_now(j, "updated_at");
-    if (mkdir_parent(st->path, err) < 0) return -1;
+    if (private_dir(st->path, err) < 0) return -1;
     char *text = cJSON_Print(j);
     int rc = write_file_0600(st->path, text, strlen(text), err);
     cJSON_free(text);
@@ -252,5 +400,6 @@ void state_free(struct m3fs_state *st)
     free(st->path);
     free(st->fdb_id);
     free(st->token);
+    free(st->ch_password);
     free(st);
 }

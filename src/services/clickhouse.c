@@ -15,7 +15,7 @@ static int files(struct plan_ctx *ctx, struct step *put, size_t node, struct str
     tmpl_setf(&tv, "tcp_port", "%ld", cfg->ch.tcp_port);
     tmpl_set(&tv, "db", cfg->ch.db);
     tmpl_set(&tv, "user", cfg->ch.user);
-    tmpl_set(&tv, "password", cfg->ch.password);
+    tmpl_set(&tv, "password", ctx->ch_password);
     int rc = render(ctx, "clickhouse-config.xml", &tv, &xml);
     if (!rc) rc = render(ctx, "3fs-monitor.sql", &tv, &sql);
     if (!rc) rc = render(ctx, "clickhouse.env", &tv, &env);
@@ -26,7 +26,7 @@ static int files(struct plan_ctx *ctx, struct step *put, size_t node, struct str
         step_add_put(put, node, a, xml.buf, xml.len, 0644);
         step_add_put(put, node, b, sql.buf, sql.len, 0644);
         step_add_put(put, node, c, env.buf, env.len, 0600);
-        step_mask_last(put, cfg->ch.password);
+        step_mask_last(put, ctx->ch_password);
         sb_addf(digest, "%s\n%s\n%s\n", xml.buf, sql.buf, env.buf);
         free(a), free(b), free(c);
     }

@@ -38,7 +38,14 @@ static void init_cluster(struct plan_ctx *ctx, struct plan *p, const struct svc3
 {
     size_t first = all->nodes[0];
     const struct m3fs_config *cfg = ctx->cfg;
-    char *cli = xstrfmt("init-cluster --mgmtd /opt/3fs/etc/mgmtd_main.toml 1 %ld %ld",
+    /* The last run started init-cluster and lost it mid-way (killed, SSH
+     * dropped): it may have stored the config already, so this run lets it
+     * exist.  The root layout is kept as it is and the config stored as the
+     * next version (upstream src/client/cli/admin/InitCluster.cc,
+     * --allow-config-existed); a cluster m3fs did not start keeps failing
+     * "existed" below, and user-add checks the token in any case. */
+    const char *again = state_started(ctx->st, "init-cluster") ? "--allow-config-existed " : "";
+    char *cli = xstrfmt("init-cluster %s--mgmtd /opt/3fs/etc/mgmtd_main.toml 1 %ld %ld", again,
                         cfg->mgmtd.chunk_size, cfg->mgmtd.stripe_size);
     char *cmd = admin_cli_once_cmd(ctx, cli);
     struct step *s = plan_add_step(p, "mgmtd", STEP_RUN, "initialise the cluster (init-cluster)");

@@ -19,7 +19,7 @@ static int render_toml(struct plan_ctx *ctx, struct strbuf *out)
     toml_str(&sb, cfg->ch.db);
     tmpl_set(&tv, "db_toml", sb.buf);
     sb_reset(&sb);
-    toml_str(&sb, cfg->ch.password);
+    toml_str(&sb, ctx->ch_password);
     tmpl_set(&tv, "password_toml", sb.buf);
     sb_reset(&sb);
     toml_str(&sb, cfg->ch.user);
@@ -49,7 +49,7 @@ int svc_monitor_create(struct plan_ctx *ctx, struct plan *p)
     struct step *s = plan_add_step(p, "monitor", STEP_PUT, "write monitor_collector_main.toml");
     step_add_put(s, nodes[0], path, toml.buf, toml.len, 0600);
     struct strbuf pw = STRBUF_INIT; /* as the file has it: a TOML string */
-    toml_str(&pw, ctx->cfg->ch.password);
+    toml_str(&pw, ctx->ch_password);
     step_mask_last(s, pw.buf);
     sb_release(&pw);
 

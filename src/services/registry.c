@@ -78,6 +78,10 @@ int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3
     ctx->monitor_addr =
         n ? xstrfmt("%s:%ld", config_node_addr(cfg, mon[0]), cfg->monitor.port) : xstrdup("");
     fdb_cluster(ctx);
+    /* ClickHouse listens on every address: with no password in cluster.yml
+     * it gets the state file's random one, not the image's well-known one */
+    int pw_set = config_pos(cfg, "services.clickhouse.password").line > 0;
+    ctx->ch_password = pw_set || !st->ch_password ? cfg->ch.password : st->ch_password;
     for (int k = 0; k < IMG_COUNT; k++) ctx->image[k] = config_image_ref(cfg, (enum img_kind)k);
     return for_create ? chain_table(ctx) : 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -507,6 +508,114 @@ static void test_state_file(void **state)
     assert_int_equal(system(rm), 0);
     free(rm), free(cfgp), free(path), free(want);
     sb_release(&err);
+}
+
+/* Section 5: the .m3fs directory and the state file are m3fs's own: a
+ * symlink or a directory others may write is refused, a planted temporary
+ * file is not written through.  F6/F7: started marks, the minted ClickHouse
+ * password, the lock. */
+static void test_state_guarded(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_plan_guard.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *cfgp = xstrfmt("%s/cluster.yml", dir), *mdir = xstrfmt("%s/.m3fs", dir);
+    char *path = state_path_for(cfgp, "c1"), *other = xstrfmt("%s/elsewhere", dir);
+    struct strbuf err = STRBUF_INIT;
+    struct m3fs_state *st = state_load(path, &err);
+    assert_non_null(st);
+    assert_non_null(st->ch_password); /* F7: minted, 24 random characters */
+    assert_int_equal(strlen(st->ch_password), 24);
+    /* .m3fs as a symlink to a directory elsewhere: refused */
+    assert_int_equal(mkdir(other, 0700), 0);
+    assert_int_equal(symlink(other, mdir), 0);
+    assert_int_equal(state_save(st, &err), -1);
+    assert_non_null(strstr(err.buf, "not a directory"));
+    assert_int_equal(unlink(mdir), 0);
+    /* writable by others: refused */
+    sb_reset(&err);
+    assert_int_equal(mkdir(mdir, 0777), 0);
+    assert_int_equal(chmod(mdir, 0777), 0);
+    assert_int_equal(state_save(st, &err), -1);
+    assert_non_null(strstr(err.buf, "writable by others"));
+    assert_int_equal(chmod(mdir, 0700), 0);
+    /* a planted temporary file (a symlink to a victim) is not written through */
+    char *victim = xstrfmt("%s/victim", other), *tmp = xstrfmt("%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(victim, "w");
+    fputs("victim\n", f);
+    fclose(f);
+    assert_int_equal(symlink(victim, tmp), 0);
+    state_set_started(st, "init-cluster");
+    assert_int_equal(state_save(st, &err), 0);
+    struct strbuf v = STRBUF_INIT;
+    assert_int_equal(sb_read_file(&v, victim), 0);
+    assert_string_equal(v.buf, "victim\n");
+    /* started marks and the password survive a reload; done clears started */
+    struct m3fs_state *st2 = state_load(path, &err);
+    assert_non_null(st2);
+    assert_true(state_started(st2, "init-cluster"));
+    assert_string_equal(st2->ch_password, st->ch_password);
+    state_set_done(st2, "init-cluster", "1");
+    assert_false(state_started(st2, "init-cluster"));
+    assert_int_equal(state_unchanged(st, &err), 0);
+    /* a state file that is a symlink is not read */
+    assert_int_equal(rename(path, victim), 0);
+    assert_int_equal(symlink(victim, path), 0);
+    sb_reset(&err);
+    assert_null(state_load(path, &err));
+    assert_non_null(strstr(err.buf, "symlink"));
+    assert_int_equal(unlink(path), 0);
+    /* the lock: a second holder is refused with the first one's pid */
+    int fd = cluster_lock(cfgp, "c1", &err);
+    assert_true(fd >= 0);
+    pid_t kid = fork();
+    if (kid == 0) {
+        struct strbuf e = STRBUF_INIT;
+        int fd2 = cluster_lock(cfgp, "c1", &e);
+        char *want = xstrfmt("another m3fs (pid %ld) holds its lock %s/c1.lock", (long)getppid(),
+                             mdir);
+        _exit(fd2 < 0 && strstr(e.buf, want) ? 0 : 1);
+    }
+    int ws = 0;
+    assert_int_equal(waitpid(kid, &ws, 0), kid);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    cluster_unlock(fd);
+    fd = cluster_lock(cfgp, "c1", &err);
+    assert_true(fd >= 0);
+    cluster_unlock(fd);
+    state_free(st), state_free(st2);
+    sb_release(&v), sb_release(&err);
+    char *rm = xstrfmt("rm -rf %s", dir);
+    assert_int_equal(system(rm), 0);
+    free(rm), free(cfgp), free(mdir), free(path), free(other), free(victim), free(tmp);
+}
+
+/* F7: with no password in cluster.yml, ClickHouse and the monitor get the
+ * state's minted one; a password in cluster.yml wins. */
+static void test_clickhouse_password(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a");
+    struct strbuf yd = STRBUF_INIT;
+    sb_adds(&yd, y);
+    sb_replace_all(&yd, ", password: 'pw\"x-s3cret'", "");
+    struct built b;
+    memset(&b, 0, sizeof(b));
+    b.cfg = tu_load_yaml(yd.buf);
+    b.st = state_new_fixed("/work/.m3fs/test.state.json", "abcdefghij:0123456789", TOKEN);
+    b.st->ch_password = xstrdup("minted0123456789minted01");
+    assert_int_equal(plan_ctx_init(&b.ctx, b.cfg, b.st, 1), 0);
+    assert_int_equal(plan_build_create(&b.ctx, &b.p), 0);
+    assert_non_null(strstr(put_content(&b, 0, "clickhouse.env"),
+                           "CLICKHOUSE_PASSWORD=minted0123456789minted01"));
+    assert_non_null(strstr(put_content(&b, 1, "monitor_collector_main.toml"),
+                           "passwd = \"minted0123456789minted01\""));
+    built_free(&b);
+    build(&b, y, 1); /* cluster.yml's own password */
+    assert_null(strstr(put_content(&b, 0, "clickhouse.env"), "minted"));
+    built_free(&b);
+    sb_release(&yd);
+    free(y);
 }
 
 static void test_destroy_order(void **state)
@@ -1033,3 +1142,5 @@ int main(void)
     log_clear_secrets();
     return rc;
 }
+        cmocka_unit_test(test_state_guarded),
+        cmocka_unit_test(test_clickhouse_password),
