@@ -204,6 +204,7 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     }
     fs_release(&fs);
     return rc;
+}
 
 /* After meta, storage or mgmtd started again: create's waits until every
  * meta and storage node is HEARTBEAT_CONNECTED and every target of the
@@ -226,5 +227,4 @@ void svc_chains_serving_wait(struct plan_ctx *ctx, struct plan *p)
     size_t n;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
     if (n && ctx->cfg->svc[SVC_STORAGE].n_member) serving_step(ctx, p, mg[0]);
-}
 }

@@ -157,6 +157,12 @@ char *ctr_absent_cmd(const char *name, const char *path);
 
 /* admin_cli and its config inside a 3FS container. */
 #define ADMIN_CLI "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
+/* The same with the root token: admin_cli_root.toml (0600, mgmtd nodes only)
+ * is admin_cli.toml plus [user_info] token.  admin_cli takes the token only
+ * as the config item user_info.token (upstream src/client/bin/admin_cli.cc,
+ * UserConfig; no token file), so it comes from this file, never argv. */
+#define ADMIN_CLI_ROOT_TOML "admin_cli_root.toml"
+#define ADMIN_CLI_ROOT "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/" ADMIN_CLI_ROOT_TOML
 
 /* What a 3FS process's "No usable RDMA devices." means (hint of the waits). */
 #define NO_RDMA_MATCH "No usable RDMA devices"
@@ -206,12 +212,6 @@ void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
  * HEARTBEAT_CONNECTED: one list-nodes poll on the first mgmtd node, a watch
  * on every other meta/storage node (crash loops, refused heartbeats). */
 int svc3fs_heartbeat(struct plan_ctx *ctx, struct plan *p, const char *lane);
-/* The same with the root token: admin_cli_root.toml (0600, mgmtd nodes only)
- * is admin_cli.toml plus [user_info] token.  admin_cli takes the token only
- * as the config item user_info.token (upstream src/client/bin/admin_cli.cc,
- * UserConfig; no token file), so it comes from this file, never argv. */
-#define ADMIN_CLI_ROOT_TOML "admin_cli_root.toml"
-#define ADMIN_CLI_ROOT "/opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/" ADMIN_CLI_ROOT_TOML
 void svc3fs_all_release(struct svc3fs_all *all);
 /* PUT config files step + set-config step + container step.  extra_opts
  * are extra docker options. */
