@@ -210,6 +210,9 @@ struct svc_dep {
     const char *deps[4]; /* NULL-terminated when shorter */
 };
 void plan_link(struct plan *p, const struct svc_dep *deps);
+/* After plan_link(): every step that waits for nothing waits for step 0
+ * (a check or mark that must come before anything else). */
+void plan_first_gate(struct plan *p);
 
 /* Dry-run text: every step, its nodes and exact commands; every PUT's
  * content with its masks (step_mask_last) masked; every registered secret

@@ -156,6 +156,12 @@ static size_t last_of(const struct plan *p, const char *service, size_t i)
     return last;
 }
 
+void plan_first_gate(struct plan *p)
+{
+    for (size_t i = 1; i < p->n; i++)
+        if (!p->steps[i].n_after) add_after(&p->steps[i], 0);
+}
+
 void plan_link(struct plan *p, const struct svc_dep *deps)
 {
     for (size_t i = 0; i < p->n; i++) {

@@ -18,6 +18,82 @@ static int workdir_safe(const char *wd)
     return depth >= 2 && !strstr(wd, "/../") && !strstr(wd, "/./");
 }
 
+/* System directories never taken as a workDir (m3fs deletes under it); the
+ * same list is in templates/m3fs-node.sh, checked there on the path the
+ * node resolves. */
+static const char *const denied_dirs[] = {
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
+    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/lib",
+    "/var/log", "/var/tmp", "/var/cache", "/var/run", "/var/lib/docker",
+};
+
+int workdir_denied(const char *wd)
+{
+    if (wd[0] != '/') return 1;
+    struct strbuf n = STRBUF_INIT; /* wd without repeated and trailing slashes */
+    int bad = 0;
+    for (const char *p = wd; *p && !bad; ) {
+        while (*p == '/') p++;
+        size_t len = strcspn(p, "/");
+        if (!len) break;
+        bad = (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
+        sb_addch(&n, '/');
+        sb_add(&n, p, len);
+        p += len;
+    }
+    if (!n.len) sb_addch(&n, '/');
+    for (size_t i = 0; !bad && i < ARRAY_SIZE(denied_dirs); i++) bad = !strcmp(n.buf, denied_dirs[i]);
+    sb_release(&n);
+    return bad;
+}
+
+static int check_denied(struct plan_ctx *ctx)
+{
+    if (!workdir_denied(ctx->cfg->work_dir)) return 0;
+    sb_addf(&ctx->err, "workDir '%s' is a system directory (or not a plain absolute path); "
+            "m3fs creates and deletes its files under workDir, so it must be a directory of "
+            "its own, e.g. /opt/3fs", ctx->cfg->work_dir);
+    return -1;
+}
+
+/* `sh -c <m3fs-node.sh> m3fs-node WHAT WORKDIR NAME` into sb. */
+static void marker_cmd(const struct plan_ctx *ctx, const char *what, struct strbuf *sb)
+{
+    script_call(sb, "m3fs-node.sh");
+    sb_addf(sb, "%s ", what);
+    sh_quote(sb, ctx->cfg->work_dir);
+    sb_addch(sb, ' ');
+    sh_quote(sb, ctx->cfg->name);
+}
+
+int svc_node_create_mark(struct plan_ctx *ctx, struct plan *p)
+{
+    if (check_denied(ctx)) return -1;
+    struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT;
+    marker_cmd(ctx, "mark", &cmd);
+    marker_cmd(ctx, "marked", &skip);
+    struct step *s = plan_add_step(p, "node", STEP_RUN, "mark the workDir as this cluster's "
+                                   "(" WORKDIR_MARKER ")");
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, skip.buf);
+    step_add_hint(s, "belongs to", "another cluster's m3fs uses this workDir on that node: "
+                  "give this cluster another workDir (workDir in cluster.yml, or -w)");
+    sb_release(&cmd), sb_release(&skip);
+    return 0;
+}
+
+int svc_node_destroy_guard(struct plan_ctx *ctx, struct plan *p)
+{
+    if (check_denied(ctx)) return -1;
+    struct strbuf cmd = STRBUF_INIT;
+    marker_cmd(ctx, "owned", &cmd);
+    struct step *s = plan_add_step(p, "node", STEP_RUN, "check that the workDir is this "
+                                   "cluster's (" WORKDIR_MARKER ") before deleting anything");
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, NULL);
+    sb_release(&cmd);
+    return 0;
+}
+
 /* templates/m3fs-node.sh purge: the node's images, then the workDir. */
 static void purge_cmd(struct plan_ctx *ctx, size_t node, struct strbuf *cmd)
 {

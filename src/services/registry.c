@@ -116,20 +116,22 @@ static const struct svc_dep create_deps[] = {
 int plan_build_create(struct plan_ctx *ctx, struct plan *p)
 {
     int (*const mods[])(struct plan_ctx *, struct plan *) = {
-        svc_fdb_create, svc_clickhouse_create, svc_monitor_create, svc_mgmtd_create,
-        svc_meta_create, svc_storage_create, svc_chains_create, svc_client_create,
+        svc_node_create_mark, svc_fdb_create, svc_clickhouse_create, svc_monitor_create,
+        svc_mgmtd_create, svc_meta_create, svc_storage_create, svc_chains_create,
+        svc_client_create,
     };
     for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
         if (mods[i](ctx, p) < 0) return -1;
     plan_link(p, create_deps);
+    plan_first_gate(p); /* the workDir's marker before anything is written there */
     return 0;
 }
 
 int plan_build_destroy(struct plan_ctx *ctx, struct plan *p)
 {
     int (*const mods[])(struct plan_ctx *, struct plan *) = {
-        svc_client_destroy, svc_storage_destroy, svc_meta_destroy, svc_mgmtd_destroy,
-        svc_monitor_destroy, svc_clickhouse_destroy, svc_fdb_destroy,
+        svc_node_destroy_guard, svc_client_destroy, svc_storage_destroy, svc_meta_destroy,
+        svc_mgmtd_destroy, svc_monitor_destroy, svc_clickhouse_destroy, svc_fdb_destroy,
     };
     for (size_t i = 0; i < ARRAY_SIZE(mods); i++)
         if (mods[i](ctx, p) < 0) return -1;

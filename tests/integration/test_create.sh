@@ -163,7 +163,7 @@ rc=$?
 # /opt/3fs/images.
 left() {
     for i in 1 2 3; do
-        on "$i" 'docker ps -aq; ls -A /opt/3fs 2>/dev/null | grep -vx images; grep fuse.hf3fs /proc/mounts'
+        on "$i" 'docker ps -aq; ls -A /opt/3fs 2>/dev/null | grep -vx -e images -e .m3fs-cluster; grep fuse.hf3fs /proc/mounts'
     done
 }
 # ... and with --all, nothing at all: no images, no workDir.

@@ -29,7 +29,7 @@ NODES="1 2 3 4 5"
 left() {
     local i
     for i in $NODES; do
-        on "$i" 'docker ps -aq; ls -A /opt/3fs 2>/dev/null | grep -vx images;
+        on "$i" 'docker ps -aq; ls -A /opt/3fs 2>/dev/null | grep -vx -e images -e .m3fs-cluster;
                  grep -E " (/mnt/3fs|/opt/3fs[^ ]*) " /proc/mounts' | sed "s/^/lab-n$i: /"
     done
 }

@@ -340,7 +340,6 @@ static void test_secrets_masked(void **state)
             if (t->cmd) assert_null(strstr(t->cmd, "pw\"x-s3cret"));
             if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
             if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
-        }
             /* F2: nor does the token reach an argv on the node (admin_cli
              * takes it from admin_cli_root.toml; user-add reads it on stdin) */
             for (int w = 0; w < 2; w++) {
@@ -356,7 +355,7 @@ static void test_secrets_masked(void **state)
         if (node > 1) {
             assert_null(root);
             continue;
-    sb_release(&out);
+        }
         assert_non_null(root);
         assert_non_null(strstr(root, "[user_info]\ntoken = \"" TOKEN "\"\n"));
     }
@@ -364,6 +363,7 @@ static void test_secrets_masked(void **state)
         for (size_t k = 0; b.p.steps[i].op == STEP_PUT && k < b.p.steps[i].n; k++)
             if (strstr(b.p.steps[i].t[k].path, "admin_cli_root.toml"))
                 assert_int_equal(b.p.steps[i].t[k].mode, 0600);
+    sb_release(&out);
     built_free(&b);
     free(y);
     /* The default password is not a registered secret (log_add_secret
@@ -408,8 +408,8 @@ static int write_tomls(const char *yaml, const char *dir)
         for (size_t k = 0; b.p.steps[i].op == STEP_PUT && k < b.p.steps[i].n; k++) {
             const struct step_target *t = &b.p.steps[i].t[k];
             const char *base = strrchr(t->path, '/') ? strrchr(t->path, '/') + 1 : t->path;
-            size_t lb = strlen(base);
             if (!strcmp(base, "admin_cli_root.toml")) base = "admin_cli.toml"; /* its schema */
+            size_t lb = strlen(base);
             if (lb < 5 || strcmp(base + lb - 5, ".toml")) continue;
             for (size_t f = 0; f < N_TOML_FILES; f++)
                 if (!strcmp(base, TOML_FILES[f])) seen[f]++;
@@ -664,12 +664,17 @@ static void test_create_links(void **state)
     for (size_t i = 0; i < b.p.n; i++) {
         const struct step *s = &b.p.steps[i];
         for (size_t k = 0; k < s->n_after; k++) assert_true(s->after[k] < i);
-        if (s->op == STEP_PUT)  /* files wait for nothing outside their lane */
+        if (s->op == STEP_PUT)  /* files wait for nothing outside their lane but the mark */
             for (size_t k = 0; k < s->n_after; k++)
-                assert_string_equal(b.p.steps[s->after[k]].service, s->service);
+                if (s->after[k]) assert_string_equal(b.p.steps[s->after[k]].service, s->service);
+        if (i) assert_true(s->n_after > 0); /* F3: nothing before the workDir's marker */
     }
-    assert_int_equal(b.p.steps[step_index(&b, "fdb: start containers")].n_after, 0);
-    assert_int_equal(b.p.steps[step_index(&b, "clickhouse: write config")].n_after, 0);
+    assert_non_null(strstr(b.p.steps[0].title, "node: mark the workDir"));
+    assert_non_null(strstr(b.p.steps[0].t[0].cmd, "m3fs-node mark '/opt/3fs' 't'"));
+    size_t fdb = step_index(&b, "fdb: start containers");
+    assert_int_equal(b.p.steps[fdb].n_after, 1);
+    assert_true(waits_for(&b, fdb, 0));
+    assert_true(waits_for(&b, step_index(&b, "clickhouse: write config"), 0));
     size_t init = step_index(&b, "init-cluster");
     assert_true(waits_for(&b, init, step_index(&b, "fdb: wait until the database")));
     assert_false(waits_for(&b, init, step_index(&b, "monitor: start the container")));
@@ -683,6 +688,48 @@ static void test_create_links(void **state)
     assert_true(waits_for(&b, hb, step_index(&b, "storage: start containers")));
     assert_true(waits_for(&b, step_index(&b, "set-config --type FUSE"),
                           step_index(&b, "SERVING-UPTODATE")));
+    built_free(&b);
+    free(y);
+}
+
+/* F3: a workDir that is a system directory is refused when planning. */
+static void check_workdir_refused(const char *wd, int create, int all)
+{
+    char *y = cluster_yaml("TCP", "a");
+    struct strbuf yd = STRBUF_INIT;
+    sb_addf(&yd, "workDir: '%s'\n%s", wd, y);
+    struct m3fs_config *cfg = tu_load_yaml(yd.buf);
+    struct m3fs_state *st = state_new_fixed("/x/.m3fs/t.state.json", "abcdefghij:0123456789",
+                                            TOKEN);
+    struct plan_ctx ctx = { .destroy_all = all };
+    struct plan p = { 0 };
+    int rc = plan_ctx_init(&ctx, cfg, st, create);
+    if (!rc) rc = create ? plan_build_create(&ctx, &p) : plan_build_destroy(&ctx, &p);
+    if (rc != -1 || !strstr(ctx.err.buf, "system directory"))
+        fail_msg("workDir %s (create %d, all %d) not refused: %s", wd, create, all, ctx.err.buf);
+    plan_free(&p);
+    plan_ctx_release(&ctx);
+    state_free(st);
+    config_free(cfg);
+    sb_release(&yd);
+    free(y);
+}
+
+static void test_workdir_guard(void **state)
+{
+    (void)state;
+    const char *bad[] = { "/", "/var/lib", "/var/lib/", "//var//lib", "/usr", "/etc", "/home",
+                          "/root", "/boot" };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        for (int mode = 0; mode < 3; mode++) check_workdir_refused(bad[i], mode == 0, mode == 2);
+    /* destroy checks the marker on every node before anything else */
+    char *y = cluster_yaml("TCP", "a");
+    struct built b;
+    build(&b, y, 0);
+    assert_non_null(strstr(b.p.steps[0].title, "node: check that the workDir is this cluster's"));
+    assert_int_equal(b.p.steps[0].n, 5);
+    assert_non_null(strstr(b.p.steps[0].t[0].cmd, "m3fs-node owned '/opt/3fs' 't'"));
+    assert_null(b.p.steps[0].t[0].skip_if);
     built_free(&b);
     free(y);
 }
@@ -1126,9 +1173,12 @@ int main(void)
         cmocka_unit_test(test_secrets_masked),
         cmocka_unit_test(test_toml_valid),
         cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_state_guarded),
+        cmocka_unit_test(test_clickhouse_password),
         cmocka_unit_test(test_destroy_order),
         cmocka_unit_test(test_create_links),
         cmocka_unit_test(test_destroy_links),
+        cmocka_unit_test(test_workdir_guard),
         cmocka_unit_test(test_real_3fs_settings),
         cmocka_unit_test(test_mgmtd_config_upload),
         cmocka_unit_test(test_storage_graceful_stop),
@@ -1142,5 +1192,3 @@ int main(void)
     log_clear_secrets();
     return rc;
 }
-        cmocka_unit_test(test_state_guarded),
-        cmocka_unit_test(test_clickhouse_password),
