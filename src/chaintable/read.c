@@ -254,7 +254,7 @@ static struct cmd_line *find_cmd(struct cmd_list *cl, uint64_t tid)
 /* Give every target its node and disk index from its create-target line. */
 static void join_cmds(struct ct_table *t, struct cmd_list *cl)
 {
-    qsort(cl->v, cl->n, sizeof(*cl->v), cmp_cmd);
+    if (cl->n) qsort(cl->v, cl->n, sizeof(*cl->v), cmp_cmd); /* v is NULL when empty */
     for (size_t i = 1; i < cl->n; i++)
         if (cl->v[i].target_id == cl->v[i - 1].target_id)
             problem(t, xstrfmt(CT_FILE_CREATE ":%ld: target %llu is created again (first at "

@@ -114,7 +114,7 @@ static void check_order(struct vctx *c, const uint32_t *ids)
 {
     const struct ct_table *t = c->t;
     uint32_t *seen = xmalloc((t->n_order + 1) * sizeof(*seen));
-    memcpy(seen, t->order, t->n_order * sizeof(*seen));
+    if (t->n_order) memcpy(seen, t->order, t->n_order * sizeof(*seen)); /* order may be NULL */
     qsort(seen, t->n_order, sizeof(*seen), ct_cmp_u32);
     if (!t->n_order) note(c, 1, "the chain table lists no chains");
     for (size_t i = 0; i < t->n_order; i++) {
