@@ -71,12 +71,18 @@ int net_render_lib(const struct m3fs_config *cfg, size_t node, struct strbuf *ou
 int net_render_with_lib(const struct m3fs_config *cfg, size_t node, const char *name,
                         struct strbuf *out, struct strbuf *err);
 
-/* Command that writes stdin (or, when producer is non-NULL, the output of
- * that shell snippet) to `path` with `mode` unless the file already has
- * that content and mode; records path in `record`.  It prints "written" or
- * "unchanged". */
-void net_put_cmd(struct strbuf *cmd, const char *path, unsigned mode, const char *record,
-                 const char *producer);
+/* The commands prepare runs on a node (templates/m3fs-net.sh), appended
+ * to cmd.  net_put_cmd: stdin to `path` with `mode` unless the file already
+ * has that content and mode; records path in `record`; prints "written" or
+ * "unchanged".  net_docker_args_cmd: the same for <workDir>/network/
+ * docker-args (the shim mount; for ERDMA the provider, found on the node).
+ * net_aio_cmd: fs.aio-max-nr at least NET_AIO_MAX_NR, prints "set" when
+ * raised.  net_unit_cmd: enable and run the boot unit (daemon-reload first
+ * when reload), prints each change it made. */
+void net_put_cmd(struct strbuf *cmd, const char *path, unsigned mode, const char *record);
+void net_docker_args_cmd(const struct m3fs_config *cfg, struct strbuf *cmd);
+void net_aio_cmd(struct strbuf *cmd);
+void net_unit_cmd(const struct m3fs_config *cfg, int reload, struct strbuf *cmd);
 
 /* --- preflight ---------------------------------------------------------- */
 struct net_facts {

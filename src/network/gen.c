@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "m3fs/network.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 #include "m3fs/tmpl.h"
 
@@ -173,22 +174,52 @@ int net_node_files(const struct m3fs_config *cfg, size_t node, struct net_files 
     return 0;
 }
 
-void net_put_cmd(struct strbuf *cmd, const char *path, unsigned mode, const char *record,
-                 const char *producer)
+/* `sh -c <m3fs-net.sh> m3fs-net SUB ` */
+static void net_script(struct strbuf *cmd, const char *sub)
 {
-    sb_adds(cmd, "p=");
+    script_call(cmd, "m3fs-net.sh");
+    sb_addf(cmd, "%s ", sub);
+}
+
+void net_put_cmd(struct strbuf *cmd, const char *path, unsigned mode, const char *record)
+{
+    net_script(cmd, "put");
     sh_quote(cmd, path);
-    sb_adds(cmd, "; r=");
+    sb_addf(cmd, " %o ", mode);
     sh_quote(cmd, record);
-    sb_addf(cmd, "; m=%o; ", mode);
-    sb_adds(cmd, "t=\"$p.m3fs-new\"; mkdir -p \"$(dirname \"$p\")\" \"$(dirname \"$r\")\" || "
-                 "exit 1; ");
-    if (producer) sb_addf(cmd, "{ %s\n} >\"$t\" || { rm -f \"$t\"; exit 1; }; ", producer);
-    else sb_adds(cmd, "cat >\"$t\" || { rm -f \"$t\"; exit 1; }; ");
-    sb_adds(cmd, "grep -qxF \"$p\" \"$r\" 2>/dev/null || echo \"$p\" >>\"$r\" || exit 1; "
-                 "if cmp -s \"$t\" \"$p\" && [ \"$(stat -c %a \"$p\")\" = \"$m\" ]; then "
-                 "rm -f \"$t\"; echo unchanged; "
-                 "else chmod \"$m\" \"$t\" && mv -f \"$t\" \"$p\" && echo written; fi");
+}
+
+void net_docker_args_cmd(const struct m3fs_config *cfg, struct strbuf *cmd)
+{
+    struct strbuf path = STRBUF_INIT, rec = STRBUF_INIT, shim = STRBUF_INIT, vol = STRBUF_INIT;
+    net_docker_args_path(&path, cfg);
+    net_record_path(&rec, cfg);
+    net_shim_path(&shim, cfg);
+    sb_addf(&vol, "--volume=%s:" NET_SHIM_IN_CONTAINER ":ro", shim.buf);
+    net_script(cmd, "docker-args");
+    sh_quote(cmd, path.buf);
+    sb_addch(cmd, ' ');
+    sh_quote(cmd, rec.buf);
+    sb_addch(cmd, ' ');
+    sh_quote(cmd, vol.buf);
+    if (net_type_of(cfg) == NET_ERDMA) sb_adds(cmd, " erdma");
+    sb_release(&path), sb_release(&rec), sb_release(&shim), sb_release(&vol);
+}
+
+void net_aio_cmd(struct strbuf *cmd)
+{
+    net_script(cmd, "aio");
+    sb_addf(cmd, "%lld", NET_AIO_MAX_NR);
+}
+
+void net_unit_cmd(const struct m3fs_config *cfg, int reload, struct strbuf *cmd)
+{
+    struct strbuf sp = STRBUF_INIT;
+    net_script_path(&sp, cfg);
+    net_script(cmd, "unit");
+    sh_quote(cmd, sp.buf);
+    sb_addf(cmd, " " NET_UNIT_NAME " %d", reload ? 1 : 0);
+    sb_release(&sp);
 }
 
 void net_destroy_skip_if(const struct m3fs_config *cfg, struct strbuf *cmd)
@@ -206,22 +237,12 @@ void net_destroy_cmd(const struct m3fs_config *cfg, struct strbuf *cmd)
     net_record_path(&rec, cfg);
     wd_path(&bin, cfg, "bin/");
     net_unit_path(&unit, cfg);
-    sb_adds(cmd, "r=");
+    net_script(cmd, "destroy");
     sh_quote(cmd, rec.buf);
-    sb_adds(cmd, "; u=");
+    sb_addch(cmd, ' ');
     sh_quote(cmd, unit.buf);
-    sb_adds(cmd, "; b=");
+    sb_addch(cmd, ' ');
     sh_quote(cmd, bin.buf);
-    sb_adds(cmd,
-            "; [ -f \"$r\" ] || exit 0; "
-            "if grep -qxF \"$u\" \"$r\" && [ -d /run/systemd/system ]; then "
-            "systemctl stop " NET_UNIT_NAME " >/dev/null 2>&1; "
-            "systemctl disable " NET_UNIT_NAME " >/dev/null 2>&1; fi; "
-            "while IFS= read -r f; do case $f in "
-            "\"$u\"|\"$b\"*|" NET_SYSCTL_FILE "|" NET_MODULES_FILE "|" NET_MODPROBE_FILE "|"
-            "\"${r%/*}\"/docker-args) rm -f -- \"$f\" && echo \"removed $f\";; "
-            "*) echo \"not removing $f (not a file m3fs writes)\" >&2;; esac; done <\"$r\"; "
-            "rm -f \"$r\"; rmdir \"${r%/*}\" 2>/dev/null; "
-            "if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; true");
+    sb_adds(cmd, " " NET_UNIT_NAME " " NET_SYSCTL_FILE " " NET_MODULES_FILE " " NET_MODPROBE_FILE);
     sb_release(&rec), sb_release(&bin), sb_release(&unit);
 }

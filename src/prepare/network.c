@@ -117,50 +117,50 @@ int net_takes_part(void *arg, size_t node)
     return net_type_of(r->cfg) != NET_TCP;
 }
 
-/* Write one file unless it is already so; notes a change in `changes`. */
-static int put(struct remote_session *s, const struct m3fs_config *cfg, const char *path,
-               unsigned mode, const char *content, const char *producer,
-               struct strvec *changes, struct strbuf *err)
+/* Run a command that writes one file and prints "written" or
+ * "unchanged"; notes a change in `changes`. */
+static int put_run(struct remote_session *s, const char *cmd, const char *content,
+                   const char *path, struct strvec *changes, struct strbuf *err)
 {
-    struct strbuf cmd = STRBUF_INIT, rec = STRBUF_INIT, out = STRBUF_INIT;
-    net_record_path(&rec, cfg);
-    net_put_cmd(&cmd, path, mode, rec.buf, producer);
+    struct strbuf out = STRBUF_INIT;
     char *what = xstrfmt("writing %s", path);
-    int rc = run(s, cmd.buf, content, PREP_CHECK_TIMEOUT_MS, what, &out, err);
+    int rc = run(s, cmd, content, PREP_CHECK_TIMEOUT_MS, what, &out, err);
     sb_rtrim(&out);
     if (!rc && !strcmp(out.buf, "written")) sv_pushf(changes, "wrote %s", path);
     free(what);
-    sb_release(&cmd), sb_release(&rec), sb_release(&out);
+    sb_release(&out);
+    return rc;
+}
+
+/* Write one file unless it is already so. */
+static int put(struct remote_session *s, const struct m3fs_config *cfg, const struct net_file *f,
+               struct strvec *changes, struct strbuf *err)
+{
+    struct strbuf cmd = STRBUF_INIT, rec = STRBUF_INIT;
+    net_record_path(&rec, cfg);
+    net_put_cmd(&cmd, f->path, f->mode, rec.buf);
+    int rc = put_run(s, cmd.buf, f->content, f->path, changes, err);
+    sb_release(&cmd), sb_release(&rec);
     return rc;
 }
 
 /* <workDir>/network/docker-args: the shim mount, for ERDMA also the
  * userspace provider (found on the node, any architecture). */
-static void docker_args_producer(const struct m3fs_config *cfg, struct strbuf *p)
+static int put_docker_args(struct remote_session *s, const struct m3fs_config *cfg,
+                           struct strvec *changes, struct strbuf *err)
 {
-    struct strbuf shim = STRBUF_INIT, arg = STRBUF_INIT;
-    net_shim_path(&shim, cfg);
-    sb_addf(&arg, "--volume=%s:" NET_SHIM_IN_CONTAINER ":ro", shim.buf);
-    sb_adds(p, "printf '%s\\n' ");
-    sh_quote(p, arg.buf);
-    if (net_type_of(cfg) == NET_ERDMA)
-        sb_adds(p, "\ndrv=/etc/libibverbs.d/erdma.driver; "
-                   "lib=$(ls /usr/lib/*/libibverbs/liberdma-rdmav*.so "
-                   "/usr/lib64/libibverbs/liberdma-rdmav*.so 2>/dev/null | head -n 1)\n"
-                   "if [ ! -e \"$drv\" ] || [ -z \"$lib\" ]; then echo \"the eRDMA userspace "
-                   "provider ($drv, libibverbs/liberdma-rdmav*.so) is missing; install Alibaba "
-                   "Cloud's eRDMA userspace packages\" >&2; false; else "
-                   "echo \"--volume=$drv:$drv:ro\"; "
-                   "echo \"--volume=$(readlink -f \"$lib\"):$lib:ro\"; fi");
-    sb_release(&shim), sb_release(&arg);
+    struct strbuf cmd = STRBUF_INIT, path = STRBUF_INIT;
+    net_docker_args_path(&path, cfg);
+    net_docker_args_cmd(cfg, &cmd);
+    int rc = put_run(s, cmd.buf, NULL, path.buf, changes, err);
+    sb_release(&cmd), sb_release(&path);
+    return rc;
 }
 
 static int aio_sysctl(struct remote_session *s, struct strvec *changes, struct strbuf *err)
 {
     struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT;
-    sb_addf(&cmd, "cur=$(cat /proc/sys/fs/aio-max-nr) || exit 1; "
-            "if [ \"$cur\" -lt %lld ]; then sysctl -q -w fs.aio-max-nr=%lld && echo set; fi",
-            NET_AIO_MAX_NR, NET_AIO_MAX_NR);
+    net_aio_cmd(&cmd);
     int rc = run(s, cmd.buf, NULL, PREP_CHECK_TIMEOUT_MS, "setting fs.aio-max-nr", &out, err);
     if (!rc && !strncmp(out.buf, "set", 3)) sv_pushf(changes, "set fs.aio-max-nr=%lld",
                                                      NET_AIO_MAX_NR);
@@ -174,27 +174,12 @@ static int run_unit(struct remote_session *s, const struct m3fs_config *cfg, int
                     struct strvec *changes, struct strbuf *err)
 {
     struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT;
-    sb_adds(&cmd, "[ -d /run/systemd/system ] || { echo 'systemd is not running here; the boot "
-                  "unit " NET_UNIT_NAME " needs it' >&2; exit 1; }; s=");
-    struct strbuf sp = STRBUF_INIT;
-    net_script_path(&sp, cfg);
-    sh_quote(&cmd, sp.buf);
-    sb_adds(&cmd, "; u=" NET_UNIT_NAME "; ");
-    if (reload) sb_adds(&cmd, "systemctl daemon-reload || exit 1; ");
-    sb_adds(&cmd,
-            "systemctl is-enabled -q \"$u\" 2>/dev/null || { systemctl enable -q \"$u\" && "
-            "echo \"enabled $u\"; } || exit 1; b=$(\"$s\" state); "
-            "if ! systemctl restart \"$u\"; then systemctl status --no-pager -l \"$u\" 2>&1 | "
-            "tail -n 15 >&2; exit 1; fi; "
-            "systemctl is-active -q \"$u\" || { echo \"$u is not active after running it\" >&2; "
-            "exit 1; }; "
-            "\"$s\" state | while IFS= read -r l; do printf '%s\\n' \"$b\" | grep -qxF \"$l\" "
-            "|| echo \"$l\"; done");
+    net_unit_cmd(cfg, reload, &cmd);
     int rc = run(s, cmd.buf, NULL, NET_SETUP_TIMEOUT_MS, "running " NET_UNIT_NAME, &out, err);
     char *save = NULL;
     for (char *l = strtok_r(out.buf, "\n", &save); !rc && l; l = strtok_r(NULL, "\n", &save))
         sv_push(changes, l);
-    sb_release(&cmd), sb_release(&out), sb_release(&sp);
+    sb_release(&cmd), sb_release(&out);
     return rc;
 }
 
@@ -202,23 +187,18 @@ static int setup_node(struct remote_session *s, const struct m3fs_config *cfg, s
                       struct strvec *changes, struct strbuf *err)
 {
     struct net_files files = { 0 };
-    struct strbuf dpath = STRBUF_INIT, prod = STRBUF_INIT;
     int rc = net_node_files(cfg, node, &files, err), boot_changed = 0;
     for (size_t i = 0; !rc && i < files.n; i++) {
         size_t before = changes->n;
-        rc = put(s, cfg, files.v[i].path, files.v[i].mode, files.v[i].content, NULL, changes,
-                 err);
+        rc = put(s, cfg, &files.v[i], changes, err);
         if (changes->n > before && (files.v[i].mode == 0755 || strstr(files.v[i].path, ".service")))
             boot_changed = 1;
     }
-    net_docker_args_path(&dpath, cfg);
-    docker_args_producer(cfg, &prod);
-    if (!rc) rc = put(s, cfg, dpath.buf, 0644, NULL, prod.buf, changes, err);
+    if (!rc) rc = put_docker_args(s, cfg, changes, err);
     if (!rc && config_node_has(cfg, node, SVC_STORAGE)) rc = aio_sysctl(s, changes, err);
     enum net_type t = net_type_of(cfg);
     if (!rc && (t == NET_RXE || t == NET_ERDMA)) rc = run_unit(s, cfg, boot_changed, changes, err);
     net_files_release(&files);
-    sb_release(&dpath), sb_release(&prod);
     return rc;
 }
 

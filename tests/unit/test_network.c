@@ -379,7 +379,7 @@ static void test_put_idempotent(void **state)
     (void)state;
     char *path = xstrfmt("%s/d/it's here", tmp), *rec = xstrfmt("%s/rec/files", tmp);
     struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT, rd = STRBUF_INIT;
-    net_put_cmd(&cmd, path, 0644, rec, NULL);
+    net_put_cmd(&cmd, path, 0644, rec);
     assert_int_equal(sh(cmd.buf, "hello\n", &out), 0);
     assert_string_equal(out.buf, "written\n");
     sb_reset(&out);
@@ -401,13 +401,42 @@ static void test_put_idempotent(void **state)
     sb_reset(&rd);
     assert_int_equal(sb_read_file(&rd, path), 0);
     assert_string_equal(rd.buf, "changed\n");
-    /* a producer instead of stdin */
-    sb_reset(&cmd), sb_reset(&out);
-    net_put_cmd(&cmd, path, 0644, rec, "printf '%s\\n' changed");
-    assert_int_equal(sh(cmd.buf, NULL, &out), 0);
-    assert_string_equal(out.buf, "unchanged\n");
     free(want), free(path), free(rec);
     sb_release(&cmd), sb_release(&out), sb_release(&rd);
+}
+
+/* docker-args: the shim mount, written once and recorded; for ERDMA the
+ * provider must be on the node. */
+static void test_docker_args(void **state)
+{
+    (void)state;
+    struct m3fs_config *cfg = load("RXE", "x", "");
+    struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT, rd = STRBUF_INIT, path = STRBUF_INIT;
+    struct strbuf rec = STRBUF_INIT, shim = STRBUF_INIT;
+    net_docker_args_path(&path, cfg), net_record_path(&rec, cfg), net_shim_path(&shim, cfg);
+    net_docker_args_cmd(cfg, &cmd);
+    for (int i = 0; i < 2; i++) {
+        sb_reset(&out);
+        assert_int_equal(sh(cmd.buf, NULL, &out), 0);
+        assert_string_equal(out.buf, i ? "unchanged\n" : "written\n");
+    }
+    assert_int_equal(sb_read_file(&rd, path.buf), 0);
+    char *want = xstrfmt("--volume=%s:" NET_SHIM_IN_CONTAINER ":ro\n", shim.buf);
+    assert_string_equal(rd.buf, want);
+    sb_reset(&rd);
+    assert_int_equal(sb_read_file(&rd, rec.buf), 0);
+    assert_non_null(strstr(rd.buf, path.buf));
+    config_free(cfg);
+    cfg = load("ERDMA", "x", "");
+    sb_reset(&cmd), sb_reset(&out);
+    net_docker_args_cmd(cfg, &cmd);
+    if (access("/etc/libibverbs.d/erdma.driver", F_OK)) /* no provider here */
+        assert_int_not_equal(sh(cmd.buf, NULL, &out), 0);
+    unlink(path.buf), unlink(rec.buf);
+    free(want);
+    sb_release(&cmd), sb_release(&out), sb_release(&rd), sb_release(&path);
+    sb_release(&rec), sb_release(&shim);
+    config_free(cfg);
 }
 
 /* destroy removes the files in the record that m3fs writes, and nothing
@@ -483,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_facts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docker_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_by_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unit_systemd_verify, setup, teardown),
     };
