@@ -15,7 +15,8 @@ BUILD_PKGS=(build-essential gcc clang cmake pkg-config git
 # The test command also drives real sshd, dockerd and an HTTP server.
 TEST_PKGS=(openssh-server openssh-client docker.io iproute2 util-linux procps
            python3 curl fio iptables debootstrap sudo time busybox-static openssl
-           qemu-system-x86 qemu-utils e2fsprogs systemd shellcheck)
+           qemu-system-x86 qemu-utils e2fsprogs systemd shellcheck
+           python3-tomli)
 # libFuzzer's runtime comes with clang only as a recommendation on some
 # releases, and under a versioned name: install the first name this release has.
 OPTIONAL_FIRST_OF=(libclang-rt-dev libclang-rt-14-dev)

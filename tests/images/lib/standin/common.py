@@ -14,7 +14,11 @@ import socketserver
 import sys
 import threading
 import time
-import tomllib
+
+try:
+    import tomllib
+except ImportError:  # python3 < 3.11 (the deploying machine's checks): the same API
+    import tomli as tomllib
 
 LOG_DIR = "/var/log/3fs"
 RELEASE = "250410-standin"
