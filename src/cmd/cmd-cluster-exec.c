@@ -21,7 +21,8 @@ static const struct opt_spec opts[] = {
     OPT_LIST(0, "role", &o.roles, "ROLE", "only nodes of this service (fdb, clickhouse, monitor, "
              "mgmtd, meta, storage, client, grafana, postgresql); repeatable"),
     OPT_LIST(0, "node", &o.names, "NAME", "only this node; repeatable"),
-    OPT_STRING(0, "timeout", &o.timeout, "DURATION", "end the command after this long (e.g. 30s, 5m)"),
+    OPT_STRING(0, "timeout", &o.timeout, "DURATION",
+               "end the command after this long (e.g. 30s, 5m; default 1h, 0: never)"),
     OPT_BOOL(0, "sudo", &o.sudo, "run as root (through sudo when the login user is not root)"),
     OPT_BOOL(0, "stream", &o.stream, "also log output lines live, prefixed with the node name"),
     OPT_END(),
@@ -86,13 +87,19 @@ static void print_node(const struct m3fs_node *n, const struct node_run *nr, siz
     }
 }
 
+/* Without --timeout a command ends after an hour: a command that never
+ * ends (or a node that stopped answering) does not hold the run for ever. */
+#define EXEC_DEFAULT_TIMEOUT "1h"
+
 static int parse_timeout(struct cmd_ctx *ctx, long *ms)
 {
     int64_t v = 0;
     *ms = 0;
-    if (!o.timeout) return 0;
+    if (!o.timeout) o.timeout = EXEC_DEFAULT_TIMEOUT;
+    if (!strcmp(o.timeout, "0")) return 0;
     if (parse_duration_ms(o.timeout, &v) || v <= 0)
-        return cmd_usage_error(ctx, "bad --timeout '%s' (examples: 30s, 5m, 1h)", o.timeout);
+        return cmd_usage_error(ctx, "bad --timeout '%s' (examples: 30s, 5m, 1h; 0: never)",
+                               o.timeout);
     *ms = (long)v;
     return 0;
 }
@@ -111,7 +118,8 @@ static int run_selected(const struct cmd_ctx *ctx, const struct cmd_nodes *sel,
 {
     size_t failed = 0, unreachable = 0, n_idx = sel->n;
     struct strbuf what = STRBUF_INIT;
-    sb_addf(&what, "run%s: %s", o.sudo ? " as root" : "", nr->cmd);
+    sb_addf(&what, "run%s: %s (timeout %s)", o.sudo ? " as root" : "", nr->cmd,
+            nr->timeout_ms ? o.timeout : "none");
     struct cmd_call call = { "exec", "run a command", what.buf, run_on_node, nr };
     struct strbuf *errs = cmd_run_nodes(ctx, sel, &call, &failed);
     sb_release(&what);

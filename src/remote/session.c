@@ -6,6 +6,7 @@
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -375,6 +376,25 @@ static int set_ssh_options(struct remote_session *s, const struct remote_opts *o
     return 0;
 }
 
+/* TCP keepalive on the session's socket: a node that vanished (partitioned,
+ * rebooted) ends the connection after about KEEP_IDLE_S + KEEP_CNT *
+ * KEEP_INTVL_S seconds of silence instead of leaving a read waiting for
+ * ever (a command without a timeout, a long upload).  Best effort. */
+#define KEEP_IDLE_S 30
+#define KEEP_INTVL_S 10
+#define KEEP_CNT 6
+
+static void set_keepalive(ssh_session ssh)
+{
+    int fd = ssh_get_fd(ssh), on = 1, idle = KEEP_IDLE_S, intvl = KEEP_INTVL_S, cnt = KEEP_CNT;
+    if (fd < 0) return;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)
+        log_debug("SSH keepalive not set: %s", strerror(errno));
+}
+
 static int ssh_connect_node(struct remote_session *s, const struct remote_opts *o,
                             struct strbuf *err)
 {
@@ -393,6 +413,7 @@ static int ssh_connect_node(struct remote_session *s, const struct remote_opts *
                     who.buf, connect_timeout(o), ssh_get_error(s->ssh));
             sb_release(&who);
         } else if (verify_host_key(s, o, kh.buf, err) == 0 && authenticate(s, err) == 0) {
+            set_keepalive(s->ssh);
             rc = 0;
         }
     }

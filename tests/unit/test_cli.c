@@ -626,7 +626,11 @@ static void test_exec_copy_dry_run(void **state)
         "echo \"$HOME\"; false");
     assert_int_equal(r.code, 0);
     assert_contains(&r.out, "Plan to run a command on ");
-    assert_contains(&r.out, "call: run: echo \"$HOME\"; false");
+    assert_contains(&r.out, "call: run: echo \"$HOME\"; false (timeout 1h)"); /* the default */
+    run_free(&r);
+    RUN(&r, "cluster", "exec", "-c", sample_path, "--dry-run", "--timeout", "0", "--", "true");
+    assert_int_equal(r.code, 0);
+    assert_contains(&r.out, "call: run: true (timeout none)");
     run_free(&r);
     RUN(&r, "cluster", "copy", "-c", sample_path, "--dry-run", "--mode", "0600", sample_path,
         "/opt/x/");
