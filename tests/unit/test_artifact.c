@@ -563,6 +563,33 @@ static void test_download_cache_unsafe(void **state)
     free(cache);
 }
 
+/* Issue 20: a bundle is a tar, optionally gzip; a file that looks like
+ * another compression must not make libarchive run an external program
+ * (here an lrzip found first on PATH). */
+static void test_bundle_no_external_filter(void **state)
+{
+    (void)state;
+    char *bin = tpath("fakebin"), *marker = tpath("ran-lrzip"), *f = tpath("x.tar.lrz");
+    assert_int_equal(mkdir(bin, 0755), 0);
+    char *prog = xstrfmt("%s/lrzip", bin);
+    char *text = xstrfmt("#!/bin/sh\ntouch '%s'\ncat >/dev/null\n", marker);
+    tu_write_file(prog, text, strlen(text));
+    assert_int_equal(chmod(prog, 0755), 0);
+    tu_write_file(f, "LRZI\0\6\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
+    const char *old = getenv("PATH");
+    char *saved = xstrdup(old ? old : "/usr/bin:/bin"), *path = xstrfmt("%s:%s", bin, saved);
+    setenv("PATH", path, 1);
+    struct strbuf err = STRBUF_INIT;
+    struct artifact_bundle *b = artifact_bundle_open(f, &err);
+    setenv("PATH", saved, 1);
+    if (b) artifact_bundle_close(b);
+    assert_null(b);
+    struct stat st;
+    assert_int_equal(stat(marker, &st), -1); /* no program was run */
+    sb_release(&err);
+    free(bin), free(marker), free(f), free(prog), free(text), free(saved), free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +603,7 @@ int main(void)
         cmocka_unit_test(test_bundle_damaged),
         cmocka_unit_test(test_bundle_foreign),
         cmocka_unit_test(test_write_cache_changed),
+        cmocka_unit_test(test_bundle_no_external_filter),
         cmocka_unit_test(test_download_file_url),
         cmocka_unit_test(test_download_part_symlink),
         cmocka_unit_test(test_download_cache_unsafe),
