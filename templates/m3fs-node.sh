@@ -14,8 +14,9 @@
 #       TOOL ARG..., then remove TOOL.
 #   mark WORKDIR NAME
 #       create WORKDIR and its ownership marker WORKDIR/.m3fs-cluster
-#       holding NAME; fails when the marker names another cluster or
-#       WORKDIR resolves to a system directory.
+#       holding NAME; fails when WORKDIR resolves to a system directory, or
+#       the marker names another cluster whose service directories are
+#       still there (a destroyed one's marker is taken over).
 #   marked WORKDIR NAME
 #       exit 0 when the marker holds NAME.
 #   owned WORKDIR NAME
@@ -47,8 +48,15 @@ mark)
     if [ -e "$real/$marker" ]; then
         have=$(cat "$real/$marker")
         [ "$have" = "$name" ] && exit 0
-        echo "m3fs: workDir $wd belongs to cluster '$have' ($real/$marker), not '$name'" >&2
-        exit 1
+        # a destroyed cluster leaves its marker with prepare's images: taken
+        # over only when none of a cluster's service directories is there
+        for d in fdb clickhouse monitor mgmtd meta storage client; do
+            if [ -e "$real/$d" ]; then
+                echo "m3fs: workDir $wd belongs to cluster '$have' ($real/$marker, $real/$d), not '$name'" >&2
+                exit 1
+            fi
+        done
+        echo "note: workDir $wd held the marker of the destroyed cluster '$have'; now '$name'" >&2
     fi
     printf '%s\n' "$name" >"$real/$marker.tmp" && mv -f "$real/$marker.tmp" "$real/$marker"
     ;;
