@@ -4,35 +4,51 @@
 # is the seconds docker stop gives SIGTERM before SIGKILL (docker stop -t,
 # docker run --stop-timeout).
 #
-#   run DONE_MARK NAME DIGEST STOP_S NET_ARGS_FILE PRE OPTION... IMAGE [ARG]...
+#   run DONE_MARK NAME DIGEST STOP_S NET_ARGS_FILE PRE NDIRS DIR... OPTION...
+#       IMAGE [ARG]...
 #       A container NAME labelled m3fs.digest=DIGEST and running is left
-#       alone (prints DONE_MARK).  Otherwise the shell command PRE runs (may
-#       be empty), an old container NAME is stopped and removed, and a new
+#       alone (prints DONE_MARK).  Otherwise the NDIRS directories DIR are
+#       created, the shell command PRE runs (may be empty), an old container
+#       NAME is stopped and removed, and a new
 #       one is started with the lines of NET_ARGS_FILE (if it exists; written
 #       by `m3fs cluster prepare`) and the OPTIONs before IMAGE.
-#   once NAME NET_ARGS_FILE PRE OPTION... IMAGE [ARG]...
-#       A throw-away container NAME (admin_cli before mgmtd runs): PRE runs,
-#       an old container NAME is removed, and a new one runs in the
+#   once NAME NET_ARGS_FILE PRE NDIRS DIR... OPTION... IMAGE [ARG]...
+#       A throw-away container NAME (admin_cli before mgmtd runs): the DIRs
+#       are created, PRE runs, an old container NAME is removed, and a new one runs in the
 #       foreground with --rm, the lines of NET_ARGS_FILE and the OPTIONs;
 #       its exit status is the script's.
 #   remove NAME STOP_S [PATH]
 #       stop and remove container NAME if it exists, then rm -rf PATH.
 #   absent NAME [PATH]
 #       exit 0 when container NAME does not exist and PATH is gone.
+# before PRE NDIRS DIR...: create the DIRs, then run PRE; the caller then
+# shifts NDIRS + 2 arguments.
+before() {
+    pre=$1 n=$2
+    shift 2
+    while [ "$n" -gt 0 ]; do
+        mkdir -p "$1" || exit 1
+        shift
+        n=$((n - 1))
+    done
+    if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
+}
+
 stop_rm() {
     docker stop ${2:+-t "$2"} "$1" >/dev/null 2>&1
     docker rm -f "$1" >/dev/null
 }
 
 run() {
-    done_mark=$1 name=$2 digest=$3 stop=$4 net_args=$5 pre=$6
-    shift 6
+    done_mark=$1 name=$2 digest=$3 stop=$4 net_args=$5
+    shift 5
     cur=$(docker container inspect -f '{{index .Config.Labels "m3fs.digest"}} {{.State.Running}}' "$name" 2>/dev/null)
     if [ "$cur" = "$digest true" ]; then
         echo "$done_mark"
         exit 0
     fi
-    if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
+    before "$@"
+    shift $(($2 + 2))
     if [ -n "$cur" ]; then
         printf 'note: replacing container %s: its configuration changed or it is not running\n' "$name" >&2
         stop_rm "$name" "$stop" || exit 1
@@ -41,9 +57,10 @@ run() {
 }
 
 once() {
-    name=$1 net_args=$2 pre=$3
-    shift 3
-    if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
+    name=$1 net_args=$2
+    shift 2
+    before "$@"
+    shift $(($2 + 2))
     docker rm -f "$name" >/dev/null 2>&1
     docker_run once "$name" '' '' "$net_args" "$@"
 }

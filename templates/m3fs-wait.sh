@@ -1,5 +1,5 @@
 # m3fs-wait - run by m3fs (sh -c SCRIPT m3fs-wait ...) in the waits of
-# `cluster create` (src/services/common.c, wait_guarded_n and crash_guard).
+# `cluster create` (src/services/common.c, wait_guarded_n and guard_then).
 #
 #   guard GIVE_UP_MARK RESTARTS CONTAINER...
 #       exit 1, printing GIVE_UP_MARK and the container's last log lines,
@@ -8,6 +8,9 @@
 #   check GIVE_UP_MARK RESTARTS K CONTAINER_1 ... CONTAINER_K COMMAND [ARG]...
 #       exit 0 when COMMAND succeeds; otherwise the guard above for the K
 #       containers, then exit 1 (not yet).
+#   then GIVE_UP_MARK RESTARTS K CONTAINER_1 ... CONTAINER_K COMMAND [ARG]...
+#       the guard above for the K containers, then COMMAND in its place (a
+#       watch: crash loops there stop the wait, then what COMMAND finds).
 guard() {
     mark=$1 max=$2
     shift 2
@@ -27,8 +30,8 @@ guard)
     shift
     guard "$@"
     ;;
-check)
-    mark=$2 max=$3 k=$4
+check | then)
+    sub=$1 mark=$2 max=$3 k=$4
     shift 4
     ctrs=
     while [ "$k" -gt 0 ]; do
@@ -36,6 +39,11 @@ check)
         shift
         k=$((k - 1))
     done
+    if [ "$sub" = "then" ]; then
+        # shellcheck disable=SC2086 # container names are plain words
+        guard "$mark" "$max" $ctrs
+        exec "$@"
+    fi
     if "$@"; then exit 0; fi
     # shellcheck disable=SC2086 # container names are plain words
     guard "$mark" "$max" $ctrs

@@ -46,13 +46,11 @@ static void start(struct plan_ctx *ctx, struct plan *p, size_t node, const struc
     sv_push(&c.opts, "--restart"), sv_push(&c.opts, "unless-stopped");
     char *env = wd_path(ctx, "clickhouse/clickhouse.env");
     sv_push(&c.opts, "--env-file"), sv_push(&c.opts, env);
-    sb_adds(&c.pre, "mkdir -p");
     for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
         char *rel = xstrfmt("clickhouse/%s", sub[i]), *dir = wd_path(ctx, rel);
         sv_push(&c.opts, "--volume");
         sv_pushf(&c.opts, "%s:%s", dir, to[i]);
-        sb_addch(&c.pre, ' ');
-        sh_quote(&c.pre, dir);
+        sv_push(&c.dirs, dir);
         free(rel), free(dir);
     }
     sb_add(&c.digest_text, digest->buf, digest->len);

@@ -154,7 +154,6 @@ void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
     c->name = name;
     c->image = image;
     sb_init(&c->digest_text, 0);
-    sb_init(&c->pre, 0);
     sb_addf(&c->digest_text, "salt %s\n", ctx->st->token);
 }
 
@@ -164,7 +163,7 @@ void ctr_release(struct ctr_spec *c)
     sv_clear(&c->opts);
     sv_clear(&c->cmd);
     sb_release(&c->digest_text);
-    sb_release(&c->pre);
+    sv_clear(&c->dirs);
 }
 
 /* ctr_3fs_opts(), with --restart unless-stopped or not (a --rm container). */
@@ -189,10 +188,7 @@ static void ctr_3fs_opts_restart(struct plan_ctx *ctx, struct ctr_spec *c, const
     sv_pushf(&c->opts, "%s/config.d:/opt/3fs/etc", dir);
     sv_pushf(&c->opts, "--volume");
     sv_pushf(&c->opts, "%s/log:/var/log/3fs", dir);
-    sb_adds(&c->pre, "mkdir -p ");
-    char *log = xstrfmt("%s/log", dir);
-    sh_quote(&c->pre, log);
-    free(log);
+    sv_pushf(&c->dirs, "%s/log", dir);
     free(dir);
     struct strbuf na = STRBUF_INIT;
     net_docker_args_path(&na, ctx->cfg);
@@ -216,12 +212,17 @@ static void ctr_digest(const struct ctr_spec *c, char hex[SHA256_HEX_LEN + 1])
     sb_release(&sb);
 }
 
-/* m3fs-ctr.sh's NET_ARGS_FILE PRE OPTION... IMAGE [ARG]... for c. */
+/* m3fs-ctr.sh's NET_ARGS_FILE PRE NDIRS DIR... OPTION... IMAGE [ARG]... for c. */
 static void ctr_add_args(struct strbuf *cmd, const struct ctr_spec *c)
 {
     sh_quote(cmd, c->net_args_file ? c->net_args_file : "");
     sb_addch(cmd, ' ');
-    sh_quote(cmd, c->pre.buf);
+    sh_quote(cmd, c->pre ? c->pre : "");
+    sb_addf(cmd, " %zu", c->dirs.n);
+    for (size_t i = 0; i < c->dirs.n; i++) {
+        sb_addch(cmd, ' ');
+        sh_quote(cmd, c->dirs.v[i]);
+    }
     for (size_t i = 0; i < c->opts.n; i++) {
         sb_addch(cmd, ' ');
         sh_quote(cmd, c->opts.v[i]);
@@ -339,20 +340,25 @@ static void add_words(struct strbuf *sb, const char *const *words, size_t n)
     }
 }
 
-void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n)
+/* m3fs-wait.sh SUB (check or then) for the n containers ctrs and cmd. */
+static char *guarded(const char *sub, const char *cmd, const char *const *ctrs, size_t n)
 {
-    wait_script(sb, "guard");
-    add_words(sb, ctrs, n);
+    struct strbuf sb = STRBUF_INIT;
+    wait_script(&sb, sub);
+    sb_addf(&sb, " %zu", n);
+    add_words(&sb, ctrs, n);
+    sb_addf(&sb, " %s", cmd);
+    return sb_detach(&sb);
 }
 
 char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n)
 {
-    struct strbuf sb = STRBUF_INIT;
-    wait_script(&sb, "check");
-    sb_addf(&sb, " %zu", n);
-    add_words(&sb, ctrs, n);
-    sb_addf(&sb, " %s", check);
-    return sb_detach(&sb);
+    return guarded("check", check, ctrs, n);
+}
+
+char *guard_then(const char *cmd, const char *const *ctrs, size_t n)
+{
+    return guarded("then", cmd, ctrs, n);
 }
 
 char *wait_guarded(const char *check, const char *container)

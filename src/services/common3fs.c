@@ -195,7 +195,7 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
     sv_push(&c.cmd, "--app_cfg");
     sv_pushf(&c.cmd, "/opt/3fs/etc/%s_app.toml", sv->main);
     fs_digest_text(fs, &c.digest_text);
-    if (sv->pre) sb_addf(&c.pre, " && %s", sv->pre);
+    c.pre = sv->pre;
     ctr_add_run(s, node, &c);
     ctr_release(&c);
 }
@@ -279,9 +279,10 @@ static void hb_watches(struct plan_ctx *ctx, struct step *s, size_t mg0, const c
         struct strbuf cmd = STRBUF_INIT, args = STRBUF_INIT;
         struct strvec ctrs = STRVEC_INIT;
         hb_services(ctx, node, 0, &args, &ctrs);
-        crash_guard(&cmd, (const char *const *)ctrs.v, ctrs.n);
-        sb_addf(&cmd, " && %swatch%s", script, args.buf);
-        step_add_watch(s, node, cmd.buf);
+        sb_addf(&cmd, "%swatch%s", script, args.buf);
+        char *watch = guard_then(cmd.buf, (const char *const *)ctrs.v, ctrs.n);
+        step_add_watch(s, node, watch);
+        free(watch);
         sv_clear(&ctrs);
         sb_release(&cmd), sb_release(&args);
     }

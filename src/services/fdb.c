@@ -27,10 +27,8 @@ static void start_step(struct plan_ctx *ctx, struct plan *p, const size_t *nodes
         char *o11 = xstrfmt("%s:/var/fdb/data", data), *o13 = xstrfmt("%s:/var/fdb/logs", logs);
         opts[5] = o5, opts[7] = o7, opts[11] = o11, opts[13] = o13;
         for (size_t j = 0; j < ARRAY_SIZE(opts); j++) sv_push(&c.opts, opts[j]);
-        sb_adds(&c.pre, "mkdir -p ");
-        sh_quote(&c.pre, data);
-        sb_addch(&c.pre, ' ');
-        sh_quote(&c.pre, logs);
+        sv_push(&c.dirs, data);
+        sv_push(&c.dirs, logs);
         ctr_add_run(s, nodes[i], &c);
         ctr_release(&c);
         free(o5), free(o7), free(o11), free(o13);

@@ -63,8 +63,7 @@ int svc_monitor_create(struct plan_ctx *ctx, struct plan *p)
     sv_push(&c.cmd, "/opt/3fs/bin/monitor_collector_main");
     sv_push(&c.cmd, "--cfg");
     sv_push(&c.cmd, "/opt/3fs/etc/monitor_collector_main.toml");
-    sb_adds(&c.pre, "mkdir -p ");
-    sh_quote(&c.pre, log);
+    sv_push(&c.dirs, log);
     sb_add(&c.digest_text, toml.buf, toml.len);
     s = plan_add_step(p, "monitor", STEP_RUN, "start the container");
     ctr_add_run(s, nodes[0], &c);

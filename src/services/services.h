@@ -122,15 +122,17 @@ void fs_digest_text(const struct file_set *fs, struct strbuf *out);
 /* A long-running container: `docker run --detach --name NAME --label
  * m3fs.digest=D OPTS IMAGE CMD`, D = sha256 of opts, image, cmd and
  * digest_text, salted with the cluster's secret token (the digest covers
- * secret files, and a label is visible to anyone on the node).  `pre` runs
- * first (mkdir ...). */
+ * secret files, and a label is visible to anyone on the node).  Before it
+ * starts, `dirs` are created and `pre` runs (templates/m3fs-ctr.sh). */
 struct ctr_spec {
     const char *name;
     struct strvec opts;
     const char *image;
     struct strvec cmd;
     struct strbuf digest_text;
-    struct strbuf pre;
+    struct strvec dirs;  /* created (mkdir -p) on the node before it starts */
+    const char *pre;     /* a command run before it starts (one script call), or
+                          * NULL; borrowed */
     char *net_args_file; /* node file of extra `docker run` args, one per line, or NULL */
     long stop_s;         /* seconds SIGTERM is given before SIGKILL (0: docker's) */
 };
@@ -187,7 +189,8 @@ struct svc3fs {
     const char *service; /* RPC service name: "MetaSerde" */
     const char *cfg_type;/* set-config type: "META", or NULL */
     long rdma_port, tcp_port;
-    const char *pre;     /* shell run before (re)creating a container, or NULL */
+    const char *pre;     /* one command (a script call) run before (re)creating
+                          * a container, or NULL */
 };
 /* Render the config files of one node into fs. */
 int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, struct file_set *fs);
@@ -233,9 +236,10 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
 #define FIRST_ANSWER_INTERVAL_MS 1000L
 char *wait_guarded(const char *check, const char *container);
 char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n);
-/* Append the guard alone: a command that exits 1 after giving up, else 0
- * (for a watch: `GUARD && WATCH`).  Both run templates/m3fs-wait.sh. */
-void crash_guard(struct strbuf *sb, const char *const *ctrs, size_t n);
+/* For a watch: the guard alone (exit 1 after giving up), then cmd (a
+ * command line, its words already quoted) in its place.  Caller frees.
+ * These run templates/m3fs-wait.sh. */
+char *guard_then(const char *cmd, const char *const *ctrs, size_t n);
 
 /* Indices of the nodes of a service (first_only: just the first). */
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);

@@ -100,22 +100,23 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     size_t n;
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, STORAGE_STOP_S,
-                              NULL);
-    char *tool = wd_path(ctx, "bin/m3fs-disks"), *clear = disks_cmd(ctx, "clear", NULL);
-    char *base = wd_path(ctx, "storage/3fsdata");
+    const char *name = ctx->cfg->svc[SVC_STORAGE].container_name;
+    char *rm = ctr_remove_cmd(name, STORAGE_STOP_S, NULL), *gone = ctr_absent_cmd(name, NULL);
+    char *clear = disks_cmd(ctx, "clear", NULL), *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
     /* The tool is gone when a previous destroy finished; nothing to clear then. */
-    sb_addf(&cmd, "%s && ", rm);
     script_call(&cmd, "m3fs-node.sh");
     sb_addf(&cmd, "tool-once %s", clear);
-    char *skip = ctr_absent_cmd(ctx->cfg->svc[SVC_STORAGE].container_name, base);
+    char *cleared = ctr_absent_cmd(name, base);
     struct step *s = plan_add_step(p, "storage", STEP_RUN, "remove the container and clear "
                                    "the data (dir: deleted; nvme: unmounted, wiped only if m3fs "
                                    "formatted it)");
     s->timeout_ms = STORAGE_STOP_STEP_MS; /* storage is given time to flush */
-    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd.buf, skip);
-    free(rm), free(tool), free(clear), free(base), free(skip);
+    for (size_t i = 0; i < n; i++) { /* a node's targets run in order */
+        step_add_run(s, nodes[i], rm, gone);
+        step_add_run(s, nodes[i], cmd.buf, cleared);
+    }
+    free(rm), free(gone), free(clear), free(base), free(cleared);
     sb_release(&cmd);
     svc_remove_steps(ctx, p, SVC_STORAGE, "storage", 0);
     return 0;

@@ -909,8 +909,8 @@ static void test_heartbeat_wait(void **state)
         assert_true(s->t[k].watch);
         assert_int_equal(s->t[k].node, k);
         assert_non_null(strstr(s->t[k].cmd, "m3fs-heartbeat watch 'meta on "));
-        assert_non_null(strstr(s->t[k].cmd, " m3fs-wait guard 'm3fs: give up: ' 4 '"));
-        assert_non_null(strstr(s->t[k].cmd, "'3fs-storage' && sh -c "));
+        assert_non_null(strstr(s->t[k].cmd, " m3fs-wait then 'm3fs: give up: ' 4 "));
+        assert_non_null(strstr(s->t[k].cmd, "'3fs-storage' sh -c ")); /* the guard, then the watch */
         assert_null(strstr(s->t[k].cmd, "\n#")); /* the script's comments stay home */
     }
     assert_true(s->suspect_ms >= 30000 && s->suspect_ms < s->timeout_ms);
