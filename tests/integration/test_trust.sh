@@ -120,8 +120,9 @@ ch=$(on 1 "docker ps --format '{{.Names}}' | grep clickhouse" 2>/dev/null)
 if [ ${#pw} -ge 16 ] && [ "$pw" != password ] &&
     on 1 "grep -qx 'CLICKHOUSE_PASSWORD=$pw' /opt/3fs/clickhouse/clickhouse.env &&
           grep -qF 'passwd = \"$pw\"' /opt/3fs/monitor/etc/monitor_collector_main.toml" &&
-    on 1 "docker exec $ch clickhouse-client --password '$pw' --query 'SELECT 1'" >/dev/null 2>&1 &&
-    ! on 1 "docker exec $ch clickhouse-client --password password --query 'SELECT 1'" >/dev/null 2>&1; then
+    on 1 "docker exec $ch clickhouse-client --port 8999 --password '$pw' --query 'SELECT 1'" >/dev/null 2>&1 &&
+    on 1 "docker exec $ch clickhouse-client --port 8999 --password password --query 'SELECT 1'" 2>&1 |
+    grep -q "Authentication failed"; then
     ok "F7: ClickHouse and the monitor use the state file's random password; 'password' is refused"
 else bad "F7: ClickHouse password (${#pw} chars, container $ch)"; fi
 
