@@ -98,6 +98,12 @@ void artifact_dl_opts_init(struct artifact_dl_opts *o);
  * string the caller frees, or NULL with err set when no home is known. */
 char *artifact_default_cache_dir(struct strbuf *err);
 
+/* The schemes a transfer of url may use, redirects included (libcurl's
+ * CURLOPT_PROTOCOLS_STR / CURLOPT_REDIR_PROTOCOLS_STR): "https" for an https
+ * URL, so a redirect cannot downgrade it to http; "file" for file://;
+ * otherwise "http,https".  A static string. */
+const char *artifact_url_protocols(const char *url);
+
 /* Make every image of m present and verified in o->cache_dir, filling in
  * size and sha256.  A cached file whose digest matches the published one is
  * not downloaded again.  Partial data lives in "<file>.part" and is resumed

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +127,13 @@ static size_t write_mem_cb(char *data, size_t size, size_t nmemb, void *ud)
 
 /* ---- starting an attempt ---- */
 
+const char *artifact_url_protocols(const char *url)
+{
+    if (!strncasecmp(url, "https://", 8)) return "https";
+    if (!strncasecmp(url, "file://", 7)) return "file";
+    return "http,https";
+}
+
 static void easy_setup(struct xfer *x, const struct artifact_dl_opts *o)
 {
     CURL *e = x->easy;
@@ -140,8 +148,8 @@ static void easy_setup(struct xfer *x, const struct artifact_dl_opts *o)
     curl_easy_setopt(e, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL); /* credentials off argv */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, artifact_url_protocols(x->url));
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, artifact_url_protocols(x->url));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1024L); /* bytes/s, averaged by libcurl over ~5 s */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->stall_timeout_s);

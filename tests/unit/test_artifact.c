@@ -590,6 +590,17 @@ static void test_bundle_no_external_filter(void **state)
     free(bin), free(marker), free(f), free(prog), free(text), free(saved), free(path);
 }
 
+/* Issue 20: an https download follows redirects to https only (no
+ * downgrade to http), and a file:// one nothing else. */
+static void test_url_protocols(void **state)
+{
+    (void)state;
+    assert_string_equal(artifact_url_protocols("https://artifactory.open3fs.com/3fs/x"), "https");
+    assert_string_equal(artifact_url_protocols("HTTPS://Example.com/"), "https");
+    assert_string_equal(artifact_url_protocols("http://127.0.0.1:8080/x"), "http,https");
+    assert_string_equal(artifact_url_protocols("file:///srv/x"), "file");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_bundle_foreign),
         cmocka_unit_test(test_write_cache_changed),
         cmocka_unit_test(test_bundle_no_external_filter),
+        cmocka_unit_test(test_url_protocols),
         cmocka_unit_test(test_download_file_url),
         cmocka_unit_test(test_download_part_symlink),
         cmocka_unit_test(test_download_cache_unsafe),
