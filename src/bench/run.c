@@ -46,33 +46,49 @@ static long fill_timeout_s(const struct bench_workload *ws, size_t n)
     return 600 + (long)(mib * jobs / 10);
 }
 
-/* The command that runs job j's fio on node, inside the client container,
- * in a per-node directory of the mount. */
-static void fio_cmd(const struct bench_job *j, size_t node, int direct, struct strbuf *cmd)
+/* `docker exec CONTAINER ` of the client container. */
+static void client_exec(const struct m3fs_config *c, struct strbuf *cmd)
 {
-    const struct m3fs_config *c = j->cfg;
-    struct strbuf dir = STRBUF_INIT, inner = STRBUF_INIT;
-    node_dir(c, node, &dir);
-    sb_adds(&inner, "mkdir -p ");
-    sh_quote(&inner, dir.buf);
-    sb_adds(&inner, " && ");
-    if (j->w) bench_fio_cmd(j->w, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
-    else bench_fill_cmd(j->ws, j->nw, "/opt/3fs/bin/fio", dir.buf, direct, &inner);
     sb_adds(cmd, "docker exec ");
     sh_quote(cmd, c->svc[SVC_CLIENT].container_name);
-    sb_adds(cmd, " bash -c ");
-    sh_quote(cmd, inner.buf);
+    sb_addch(cmd, ' ');
+}
+
+/* The command that runs job j's fio on node, inside the client container,
+ * in a per-node directory of the mount (the fill makes it: mkdir_cmd). */
+static void fio_cmd(const struct bench_job *j, size_t node, int direct, struct strbuf *cmd)
+{
+    struct strbuf dir = STRBUF_INIT;
+    node_dir(j->cfg, node, &dir);
+    client_exec(j->cfg, cmd);
+    if (j->w) bench_fio_cmd(j->w, "/opt/3fs/bin/fio", dir.buf, direct, cmd);
+    else bench_fill_cmd(j->ws, j->nw, "/opt/3fs/bin/fio", dir.buf, direct, cmd);
     sb_release(&dir);
-    sb_release(&inner);
+}
+
+static void mkdir_cmd(const struct m3fs_config *c, size_t node, struct strbuf *cmd)
+{
+    struct strbuf dir = STRBUF_INIT;
+    node_dir(c, node, &dir);
+    client_exec(c, cmd);
+    sb_adds(cmd, "mkdir -p ");
+    sh_quote(cmd, dir.buf);
+    sb_release(&dir);
 }
 
 static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, int direct,
                    struct strbuf *out, struct strbuf *err)
 {
     struct strbuf cmd = STRBUF_INIT;
+    int rc = 0;
+    if (!j->w) { /* the fill comes first: it makes the directory */
+        mkdir_cmd(j->cfg, node, &cmd);
+        rc = remote_run(s, cmd.buf, 1, 120000L, NULL, err);
+        sb_reset(&cmd);
+    }
     fio_cmd(j, node, direct, &cmd);
     long timeout_s = j->w ? j->w->runtime_s + 300 : fill_timeout_s(j->ws, j->nw);
-    int rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
+    if (!rc) rc = remote_run(s, cmd.buf, 1, timeout_s * 1000L, out, err);
     sb_release(&cmd);
     return rc;
 }
@@ -102,9 +118,8 @@ static void cleanup_cmd(const struct m3fs_config *c, size_t node, struct strbuf 
 {
     struct strbuf dir = STRBUF_INIT;
     node_dir(c, node, &dir);
-    sb_adds(cmd, "docker exec ");
-    sh_quote(cmd, c->svc[SVC_CLIENT].container_name);
-    sb_adds(cmd, " rm -rf ");
+    client_exec(c, cmd);
+    sb_adds(cmd, "rm -rf ");
     sh_quote(cmd, dir.buf);
     sb_release(&dir);
 }
@@ -152,6 +167,10 @@ static void add_fio_step(struct plan *p, struct bench_job *j, const char *title)
     struct step *s = plan_add_call(p, "bench", title, &call);
     for (size_t i = 0; i < cl->n_member; i++) {
         struct strbuf cmd = STRBUF_INIT;
+        if (!j->w) {
+            mkdir_cmd(j->cfg, cl->member[i], &cmd);
+            sb_adds(&cmd, "\n      then: ");
+        }
         fio_cmd(j, cl->member[i], 1, &cmd);
         step_add_call(s, cl->member[i], cmd.buf);
         sb_release(&cmd);
