@@ -575,7 +575,8 @@ static void test_bundle_no_external_filter(void **state)
     char *text = xstrfmt("#!/bin/sh\ntouch '%s'\ncat >/dev/null\n", marker);
     tu_write_file(prog, text, strlen(text));
     assert_int_equal(chmod(prog, 0755), 0);
-    tu_write_file(f, "LRZI\0\6\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 24);
+    static const char lrz[24] = "LRZI\0\6"; /* lrzip magic, major 0 minor 6; rest 0 */
+    tu_write_file(f, lrz, sizeof(lrz));
     const char *old = getenv("PATH");
     char *saved = xstrdup(old ? old : "/usr/bin:/bin"), *path = xstrfmt("%s:%s", bin, saved);
     setenv("PATH", path, 1);
