@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "m3fs/log.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 #include "prepare-int.h"
 
@@ -15,10 +16,11 @@ int prep_step_docker(struct remote_session *s, size_t node, void *arg, struct st
     struct exec_opts eo = { .timeout_ms = PREP_CHECK_TIMEOUT_MS, .as_root = 1 };
     struct exec_result res;
     exec_result_init(&res);
-    int rc = remote_exec(s,
-                         "command -v docker >/dev/null 2>&1 || exit 42; "
-                         "docker info --format '{{.DockerRootDir}}'",
-                         &eo, &res, err);
+    struct strbuf cmd = STRBUF_INIT;
+    script_call(&cmd, "m3fs-prep.sh");
+    sb_adds(&cmd, "docker");
+    int rc = remote_exec(s, cmd.buf, &eo, &res, err);
+    sb_release(&cmd);
     sb_rtrim(&res.out);
     sb_rtrim(&res.err);
     if (rc) {
@@ -45,9 +47,9 @@ int prep_step_docker(struct remote_session *s, size_t node, void *arg, struct st
 /* `df -Pk` on the nearest existing directory at or above `path`. */
 static void add_df(struct strbuf *cmd, const char *path)
 {
-    sb_adds(cmd, "d=");
+    script_call(cmd, "m3fs-prep.sh");
+    sb_adds(cmd, "df ");
     sh_quote(cmd, path);
-    sb_adds(cmd, "; while [ ! -d \"$d\" ]; do d=$(dirname \"$d\"); done; df -Pk \"$d\"");
 }
 
 static int df_on_node(struct remote_session *s, const char *path, uint64_t *avail_kb,

@@ -7,6 +7,7 @@
 
 #include "m3fs/clock.h"
 #include "m3fs/log.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 #include "prepare-int.h"
 
@@ -64,11 +65,11 @@ static int inventory_one(struct remote_session *s, struct prep_run *r, size_t no
     struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT, marker = STRBUF_INIT;
     char *ref = config_image_ref(r->cfg, k);
     prepare_marker_path(&marker, r->cfg, r->art[k]->file);
-    sb_adds(&cmd, "m=$(head -c 200 ");
-    sh_quote(&cmd, marker.buf);
-    sb_adds(&cmd, " 2>/dev/null); if docker image inspect ");
+    script_call(&cmd, "m3fs-prep.sh");
+    sb_adds(&cmd, "image ");
     sh_quote(&cmd, ref);
-    sb_adds(&cmd, " >/dev/null 2>&1; then i=1; else i=0; fi; printf '%s %s\\n' \"$i\" \"$m\"");
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, marker.buf);
     int rc = run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, &out, err);
     int have_ref = 0;
     char sum[SHA256_HEX_LEN + 1];
@@ -179,23 +180,18 @@ static int load_on_node(struct remote_session *s, struct prep_run *r, enum img_k
 static int finish_on_node(struct remote_session *s, struct prep_run *r,
                           const struct artifact_image *a, const char *part, struct strbuf *err)
 {
-    struct strbuf cmd = STRBUF_INIT, marker = STRBUF_INIT, tmp = STRBUF_INIT;
+    struct strbuf cmd = STRBUF_INIT, marker = STRBUF_INIT;
     prepare_marker_path(&marker, r->cfg, a->file);
-    sb_addf(&tmp, "%s.tmp", marker.buf);
-    sb_adds(&cmd, "printf '%s\\n' ");
+    script_call(&cmd, "m3fs-prep.sh");
+    sb_adds(&cmd, "done ");
     sh_quote(&cmd, a->sha256);
-    sb_adds(&cmd, " > ");
-    sh_quote(&cmd, tmp.buf);
-    sb_adds(&cmd, " && mv -f ");
-    sh_quote(&cmd, tmp.buf);
     sb_addch(&cmd, ' ');
     sh_quote(&cmd, marker.buf);
-    sb_adds(&cmd, " && rm -f ");
+    sb_addch(&cmd, ' ');
     sh_quote(&cmd, part);
     int rc = run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, err);
     sb_release(&cmd);
     sb_release(&marker);
-    sb_release(&tmp);
     return rc;
 }
 
