@@ -12,13 +12,9 @@
 # BENCH_LOG_DIR=DIR keeps the create logs there)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-export M3FS_BIN=$(realpath -m "${1:-${M3FS_BIN:-$ROOT/build/m3fs}}")
-. tests/integration/lib.sh
-. tests/integration/lib-create.sh
-it_init
-[ -x "$M" ] || { echo "bench_create: build m3fs first ($M)" >&2; exit 2; }
-it_workdir bench-create
+cd "$ROOT" || exit 2
+. tests/bench/lib.sh
+bench_init bench_create "${1:-}"
 GOAL_S=10
 SIZES=${BENCH_SIZES:-5 20}
 
@@ -43,38 +39,20 @@ PY
 
 declare -A secs
 for n in $SIZES; do
-    it_lab_up "$n"
+    bench_lab_up "$n"
     cfg=$W/n$n/cluster.yml
     mkdir -p "$W/n$n"
-    cr_cluster_yml "$cfg" bench "$n"
-    cat >>"$cfg" <<EOF
-services:
-  fdb: {nodes: $(cr_yml_list 1 3)}
-  clickhouse: {nodes: [lab-n1]}
-  monitor: {nodes: [lab-n1]}
-  mgmtd: {nodes: $(cr_yml_list 1 2)}
-  meta: {nodes: $(cr_yml_list 1 2)}
-  storage:
-    nodes: $(cr_yml_list 1 "$n")
-    diskType: dir
-    diskNumPerNode: 1
-    replicationFactor: 2
-    targetNumPerDisk: 8
-  client: {nodes: $(cr_yml_list $((n - 1)) "$n"), hostMountpoint: /mnt/3fs}
-EOF
-    cr_images_loaded "$cfg"
-    t0=$(date +%s.%N)
-    mx cluster create -c "$cfg" --skip-bench >"$W/create-$n.log" 2>&1 ||
-        { tail -40 "$W/create-$n.log"; echo "bench_create: create on $n nodes failed" >&2; exit 1; }
-    t1=$(date +%s.%N)
-    secs[$n]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+    bench_cluster_yml "$cfg" bench "$n"
+    bench_images_loaded "$cfg"
+    bench_time "secs[$n]" bench_cluster_create "$cfg" "$W/create-$n.log" "$n"
     printf 'cluster create on %2d nodes: %6.2f s\n' "$n" "${secs[$n]}"
     echo "    slowest steps:"
     slowest_steps "$W/create-$n.log" | sed 's/^/      /'
     [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/create-$n.log" "$BENCH_LOG_DIR/create-$n.log"
-    scripts/lab.sh down >/dev/null 2>&1 || { echo "bench_create: lab down failed" >&2; exit 1; }
+    bench_lab_down
 done
 
+# shellcheck disable=SC2086 # BENCH_SIZES: a list, split on purpose
 set -- $SIZES
 if [ $# -eq 2 ]; then
     awk -v n1="$1" -v n2="$2" -v a="${secs[$1]}" -v b="${secs[$2]}" -v g="$GOAL_S" 'BEGIN {

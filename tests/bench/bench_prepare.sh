@@ -16,20 +16,12 @@
 # BENCH_SKIP_RATIO=1 skip a part)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$(realpath -m "${1:-${M3FS_BIN:-$ROOT/build/m3fs}}")
+cd "$ROOT"
+. tests/bench/lib.sh
+. tests/integration/prepare-lib.sh
+bench_init bench_prepare "${1:-}"
 RATE=${BENCH_RATE:-200mbit}
 RATIO_MIB=${BENCH_RATIO_MIB:-192}
-[ -x "$BIN" ] || { echo "bench_prepare: build m3fs first ($BIN)" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || { echo "bench_prepare: needs root (the lab)" >&2; exit 2; }
-W=$(mktemp -d /var/tmp/m3fs-bench-prepare.XXXXXX)
-export M3FS_LAB_DIR=$W/lab
-LAB_UP=
-cleanup() {
-    [ -z "$LAB_UP" ] || "$ROOT/scripts/lab.sh" down >/dev/null 2>&1 || true
-    rm -rf "$W"
-}
-trap cleanup EXIT
-. "$ROOT/tests/integration/prepare-lib.sh"
 
 # make_bundle OUT MIB_3FS MIB_FDB MIB_CH: docker-save archives + bundle, sparse.
 make_bundle() {
@@ -103,34 +95,14 @@ with open(out, "wb") as f:
 PY
 }
 
-lab_up() { # lab_up N [--bandwidth RATE]
-    "$ROOT/scripts/lab.sh" up "$@" --wait 1800 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; exit 1; }
-    LAB_UP=1
-}
-lab_down() { "$ROOT/scripts/lab.sh" down >/dev/null 2>&1; LAB_UP=; }
-
-# run_prepare CFG BUNDLE: prints "seconds peak_kib"
-run_prepare() {
-    python3 - "$BIN" --known-hosts "$M3FS_LAB_DIR/known_hosts" cluster prepare -c "$1" -a "$2" <<'PY'
-import resource, subprocess, sys, time
-t0 = time.monotonic()
-r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                   env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "/root"})
-secs = time.monotonic() - t0
-if r.returncode or " 0 failed" not in r.stdout:
-    sys.exit("prepare failed:\n" + r.stdout)
-print(f"{secs:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
-PY
-}
-
 rc=0
 if [ -z "${BENCH_SKIP_RSS:-}" ]; then
     mkdir -p "$W/big"
     make_bundle "$W/big/bundle.tar" 1024 512 512
-    lab_up 1
+    bench_lab_up 1
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c1.yml" 1
-    read -r secs kib < <(run_prepare "$W/c1.yml" "$W/big/bundle.tar")
-    lab_down
+    read -r secs kib < <(bench_cluster_prepare "$W/c1.yml" "$W/big/bundle.tar")
+    bench_lab_down
     rm -rf "$W/big"
     echo "bench_prepare: 2.0 GiB bundle to 1 node in ${secs}s (verify, send, node sha256, docker load)"
     awk -v k="$kib" 'BEGIN { printf "bench_prepare: peak RSS %.1f MiB, budget 64 MiB, ratio %.3f\n", k / 1024, k / 1024 / 64 }'
@@ -140,14 +112,14 @@ if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     mkdir -p "$W/small"
     third=$((RATIO_MIB / 3))
     make_bundle "$W/small/bundle.tar" "$third" "$third" "$third"
-    lab_up 1 --bandwidth "$RATE"
+    bench_lab_up 1 --bandwidth "$RATE"
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c1.yml" 1
-    read -r t1 _ < <(run_prepare "$W/c1.yml" "$W/small/bundle.tar")
-    lab_down
-    lab_up 4 --bandwidth "$RATE"
+    read -r t1 _ < <(bench_cluster_prepare "$W/c1.yml" "$W/small/bundle.tar")
+    bench_lab_down
+    bench_lab_up 4 --bandwidth "$RATE"
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c4.yml" 4
-    read -r t4 _ < <(run_prepare "$W/c4.yml" "$W/small/bundle.tar")
-    lab_down
+    read -r t4 _ < <(bench_cluster_prepare "$W/c4.yml" "$W/small/bundle.tar")
+    bench_lab_down
     echo "bench_prepare: $((third * 3)) MiB bundle, links shaped to $RATE: 1 node ${t1}s, 4 nodes ${t4}s"
     awk -v a="$t1" -v b="$t4" 'BEGIN { printf "bench_prepare: time ratio 4 nodes / 1 node = %.2f (1.00 = perfect fan-out)\n", b / a }'
 fi

@@ -1,12 +1,15 @@
+# shellcheck shell=bash
 # Shared by the integration tests that run on a lab (scripts/lab.sh); sourced
 # from the repository root:  cd "$(dirname "$0")/../.." && . tests/integration/lib.sh
 #
 # it_init            set ROOT and M (the m3fs binary: $M3FS_BIN, else
 #                    build/m3fs); skip (exit 77 with the reason) unless root,
 #                    scripts/lab.sh and the binary are there.
+# it_init_lab        it_init for a test that does not run m3fs: no M.
 # it_workdir NAME    set W (a new work dir /var/tmp/m3fs-test-NAME.XXXXXX),
 #                    M3FS_LAB_DIR=$W/lab and the pass/fail counters; on exit
-#                    the lab goes down and W is removed.
+#                    it_cleanup brings the lab down and removes W (a test
+#                    with more to undo traps its own function calling it).
 # it_skip REASON     print "SKIP: REASON" and exit 77.
 # it_lab_up N [ARGS] bring up an N-node lab (ARGS: more `lab.sh up` options,
 #                    e.g. --nic lan0), first waiting (up to M3FS_LAB_WAIT,
@@ -18,7 +21,11 @@
 #                    (IT_SHOW_END=head, the default) or its last (tail).
 # has TEXT           $W/out contains TEXT (fixed string); has_re ERE: a match.
 # mx ARGS...         m3fs with the lab's known_hosts.
-# on I CMD...        run CMD on lab node I over SSH.
+# on I CMD...        run CMD on lab node I over SSH; ssh joins the words with
+#                    spaces and the node's shell splits and expands them again.
+# onq I ARG...       run ARG... on lab node I as that argv: each word quoted
+#                    for the node's shell (printf %q), so spaces, quotes and $
+#                    reach the command as they are.
 # it_wait_out PID TEXT [TENTHS]  wait until $W/out contains TEXT or process PID
 #                    has ended, checking every 0.1 s, at most TENTHS times (600).
 # it_done LABEL      print "LABEL: N passed, N failed"; succeed when none failed.
@@ -29,15 +36,19 @@ it_skip() {
 }
 
 it_cleanup() {
-    scripts/lab.sh down >/dev/null 2>&1
+    scripts/lab.sh down >/dev/null 2>&1 || true
     rm -rf "$W"
 }
 
-it_init() {
+it_init_lab() {
     ROOT=$PWD
-    M=${M3FS_BIN:-$ROOT/build/m3fs}
     [ "$(id -u)" -eq 0 ] || it_skip "needs root (the lab creates namespaces and daemons)"
     [ -x scripts/lab.sh ] || it_skip "scripts/lab.sh is missing"
+}
+
+it_init() {
+    it_init_lab
+    M=${M3FS_BIN:-$ROOT/build/m3fs}
     [ -x "$M" ] || it_skip "m3fs binary not found at $M (set M3FS_BIN)"
 }
 
@@ -76,6 +87,12 @@ on() {
     local n=$1
     shift
     ssh -F "$M3FS_LAB_DIR/ssh_config" "lab-n$n" "$@"
+}
+
+onq() {
+    local n=$1
+    shift
+    on "$n" "$(printf '%q ' "$@")"
 }
 
 it_wait_out() {
