@@ -1,5 +1,6 @@
 # m3fs-put - run by m3fs (sh -c SCRIPT m3fs-put ...) for the files of a PUT
-# step on one node (src/plan/put.c).
+# step on one node (src/plan/put.c) and for an upload's last move
+# (src/remote/files.c).
 #
 #   check FILE...
 #       one "SHA256 MODE" line per FILE (mode in octal), "- -" when missing.
@@ -7,7 +8,13 @@
 #       with umask 077: mkdir -p each DIR, extract the tar stream on stdin
 #       under /, then for each triple chmod MODE TMP and rename TMP to FILE
 #       (a file is replaced whole or not at all).
+#   place TMP MODE FILE [root]
+#       (chown TMP to root:root when asked,) chmod MODE TMP, rename it to FILE.
 case $1 in
+place)
+    if [ "${5:-}" = root ]; then chown 0:0 "$2" || exit 1; fi
+    chmod "$3" "$2" && mv -f "$2" "$4"
+    ;;
 check)
     shift
     for f; do

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "m3fs/log.h"
+#include "m3fs/script.h"
 #include "m3fs/shquote.h"
 
 #define XFER_CHUNK 65536
@@ -148,17 +149,12 @@ static int finalize(struct remote_session *s, const char *tmp, const char *dst, 
         return 0;
     }
     struct strbuf cmd = STRBUF_INIT;
-    if (staged) {
-        sb_adds(&cmd, "chown 0:0 ");
-        sh_quote(&cmd, tmp);
-        sb_adds(&cmd, " && ");
-    }
-    sb_addf(&cmd, "chmod %04o ", mode & 07777);
+    script_call(&cmd, "m3fs-put.sh");
+    sb_adds(&cmd, "place ");
     sh_quote(&cmd, tmp);
-    sb_adds(&cmd, " && mv -f ");
-    sh_quote(&cmd, tmp);
-    sb_addch(&cmd, ' ');
+    sb_addf(&cmd, " %04o ", mode & 07777);
     sh_quote(&cmd, dst);
+    if (staged) sb_adds(&cmd, " root");
     int rc = remote_run(s, cmd.buf, staged, 120000, NULL, err);
     sb_release(&cmd);
     return rc;
