@@ -55,7 +55,7 @@ static void client_exec(const struct m3fs_config *c, struct strbuf *cmd)
 }
 
 /* The command that runs job j's fio on node, inside the client container,
- * in a per-node directory of the mount (the fill makes it: mkdir_cmd). */
+ * in a per-node directory of the mount (the fill makes it first). */
 static void fio_cmd(const struct bench_job *j, size_t node, int direct, struct strbuf *cmd)
 {
     struct strbuf dir = STRBUF_INIT;
@@ -66,12 +66,14 @@ static void fio_cmd(const struct bench_job *j, size_t node, int direct, struct s
     sb_release(&dir);
 }
 
-static void mkdir_cmd(const struct m3fs_config *c, size_t node, struct strbuf *cmd)
+/* `docker exec CLIENT VERB DIR`, DIR the node's directory of the mount. */
+static void dir_cmd(const struct m3fs_config *c, size_t node, const char *verb,
+                    struct strbuf *cmd)
 {
     struct strbuf dir = STRBUF_INIT;
     node_dir(c, node, &dir);
     client_exec(c, cmd);
-    sb_adds(cmd, "mkdir -p ");
+    sb_addf(cmd, "%s ", verb);
     sh_quote(cmd, dir.buf);
     sb_release(&dir);
 }
@@ -82,7 +84,7 @@ static int run_fio(struct remote_session *s, struct bench_job *j, size_t node, i
     struct strbuf cmd = STRBUF_INIT;
     int rc = 0;
     if (!j->w) { /* the fill comes first: it makes the directory */
-        mkdir_cmd(j->cfg, node, &cmd);
+        dir_cmd(j->cfg, node, "mkdir -p", &cmd);
         rc = remote_run(s, cmd.buf, 1, 120000L, NULL, err);
         sb_reset(&cmd);
     }
@@ -112,16 +114,6 @@ static int run_one(struct remote_session *s, size_t node, void *arg, struct strb
     if (!rc) sb_add(&j->json[slot], out.buf, out.len);
     sb_release(&out);
     return rc;
-}
-
-static void cleanup_cmd(const struct m3fs_config *c, size_t node, struct strbuf *cmd)
-{
-    struct strbuf dir = STRBUF_INIT;
-    node_dir(c, node, &dir);
-    client_exec(c, cmd);
-    sb_adds(cmd, "rm -rf ");
-    sh_quote(cmd, dir.buf);
-    sb_release(&dir);
 }
 
 static void save_json(const char *dir, const char *node, const char *wl, const struct strbuf *j)
@@ -168,7 +160,7 @@ static void add_fio_step(struct plan *p, struct bench_job *j, const char *title)
     for (size_t i = 0; i < cl->n_member; i++) {
         struct strbuf cmd = STRBUF_INIT;
         if (!j->w) {
-            mkdir_cmd(j->cfg, cl->member[i], &cmd);
+            dir_cmd(j->cfg, cl->member[i], "mkdir -p", &cmd);
             sb_adds(&cmd, "\n      then: ");
         }
         fio_cmd(j, cl->member[i], 1, &cmd);
@@ -204,7 +196,7 @@ static void bench_plan_init(struct bench_plan *bp, const struct m3fs_config *c,
     struct step *s = plan_add_step(&bp->cleanup, "bench", STEP_RUN, "remove the test files");
     for (size_t i = 0; i < nc; i++) {
         struct strbuf cmd = STRBUF_INIT;
-        cleanup_cmd(c, c->svc[SVC_CLIENT].member[i], &cmd);
+        dir_cmd(c, c->svc[SVC_CLIENT].member[i], "rm -rf", &cmd);
         step_add_run(s, c->svc[SVC_CLIENT].member[i], cmd.buf, NULL);
         sb_release(&cmd);
     }

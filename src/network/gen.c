@@ -197,11 +197,8 @@ void net_docker_args_cmd(const struct m3fs_config *cfg, struct strbuf *cmd)
     net_shim_path(&shim, cfg);
     sb_addf(&vol, "--volume=%s:" NET_SHIM_IN_CONTAINER ":ro", shim.buf);
     net_script(cmd, "docker-args");
-    sh_quote(cmd, path.buf);
-    sb_addch(cmd, ' ');
-    sh_quote(cmd, rec.buf);
-    sb_addch(cmd, ' ');
-    sh_quote(cmd, vol.buf);
+    const char *words[] = { path.buf, rec.buf, vol.buf, NULL };
+    sh_quote_argv(cmd, words);
     if (net_type_of(cfg) == NET_ERDMA) sb_adds(cmd, " erdma");
     sb_release(&path), sb_release(&rec), sb_release(&shim), sb_release(&vol);
 }
@@ -238,11 +235,8 @@ void net_destroy_cmd(const struct m3fs_config *cfg, struct strbuf *cmd)
     wd_path(&bin, cfg, "bin/");
     net_unit_path(&unit, cfg);
     net_script(cmd, "destroy");
-    sh_quote(cmd, rec.buf);
-    sb_addch(cmd, ' ');
-    sh_quote(cmd, unit.buf);
-    sb_addch(cmd, ' ');
-    sh_quote(cmd, bin.buf);
+    const char *words[] = { rec.buf, unit.buf, bin.buf, NULL };
+    sh_quote_argv(cmd, words);
     sb_adds(cmd, " " NET_UNIT_NAME " " NET_SYSCTL_FILE " " NET_MODULES_FILE " " NET_MODPROBE_FILE);
     sb_release(&rec), sb_release(&bin), sb_release(&unit);
 }
