@@ -13,7 +13,11 @@
 #  * restart --node lab-n2: every container there restarted, none elsewhere;
 #  * a node "rebooted" (lab-n3's dockerd stopped, its mounts dropped, dockerd
 #    started again: containers come back by their restart policy, 3FS not
-#    mounted): start mounts 3FS again and the file reads back.
+#    mounted): start mounts 3FS again and the file reads back;
+#  * upgrade to a second tag (the same stand-in image tagged 20990101 on
+#    every node): every 3FS container on it, one unit at a time, healthy,
+#    the file intact; a third tag whose storage_main exits at once: the
+#    upgrade stops at the first storage node and moves it back, healthy.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -68,7 +72,7 @@ mx cluster stop -c "$CFG" >"$W/out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && has "3FS cluster 'lab' stopped" && [ "$(running)" = "0 0 0" ] &&
     [ "$(all_ctrs)" = "$TOTAL" ] && [ "$(mounted)" = 0 ] &&
-    on 2 'test -d /opt/3fs/storage/3fsdata/data0 && test -d /opt/3fs/fdb/data'; then
+    on 2 'test -d /opt/3fs/storage/3fsdata/data0' && on 1 'test -d /opt/3fs/fdb/data'; then
     ok "stop: every container stopped, none removed, 3FS unmounted, data kept ($(($(date +%s) - t0)) s)"
 else bad "stop (rc=$rc; running $(running), all $(all_ctrs) of $TOTAL, mounted $(mounted))"; fi
 
@@ -129,5 +133,41 @@ if cr_dockerd_stop 3 &&
 else
     bad "could not restart lab-n3's dockerd"
 fi
+
+# --- upgrade ---------------------------------------------------------------------
+# The stand-in programs may share one file: storage_main is replaced (rm),
+# not written through.  The commit keeps the image's own entrypoint (none).
+OLD=open3fs/3fs:20250410
+images3fs() { local i; for i in $NODES; do on "$i" 'for c in $(docker ps --format "{{.Names}}" | grep -E "^3fs-(monitor|mgmtd|meta|storage|client)$"); do docker inspect -f "{{.Name}} {{.Config.Image}}" "$c"; done'; done; }
+mx cluster upgrade -c "$CFG" --image-tag 20990101 --yes >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "is not on the node" && ! images3fs | grep -q 20990101; then
+    ok "upgrade to a tag no node has: refused before any container changed"
+else bad "upgrade without the image (rc=$rc)"; fi
+for i in $NODES; do on "$i" "docker tag $OLD open3fs/3fs:20990101 && docker run --name m3fs-mk --entrypoint sh $OLD -c 'rm -f /opt/3fs/bin/storage_main && printf \"#!/bin/sh\\necho broken >&2\\nexit 1\\n\" >/opt/3fs/bin/storage_main && chmod 755 /opt/3fs/bin/storage_main' && docker commit --change 'ENTRYPOINT []' --change 'CMD [\"/bin/bash\"]' m3fs-mk open3fs/3fs:20990202 >/dev/null && docker rm m3fs-mk >/dev/null"; done
+mx cluster upgrade -c "$CFG" --image-tag 20990101 --dry-run >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "9 units" && has "storage: move lab-n2 to open3fs/3fs:20990101" && ! images3fs | grep -q 20990101; then
+    ok "upgrade --dry-run prints the order and changes nothing"
+else bad "upgrade --dry-run (rc=$rc)"; fi
+t0=$(date +%s)
+mx cluster upgrade -c "$CFG" --image-tag 20990101 --yes >"$W/out" 2>&1
+rc=$?
+imgs=$(images3fs)
+if [ $rc -eq 0 ] && [ "$(echo "$imgs" | grep -c 20990101)" = 9 ] && ! echo "$imgs" | grep -q 20250410 &&
+    healthy && intact; then
+    ok "upgrade: all 9 3FS containers on the new tag, healthy, the file intact ($(($(date +%s) - t0)) s)"
+else bad "upgrade (rc=$rc): $imgs"; cat "$W/status"; fi
+# cluster.yml names 20250410: the rollback image of the next upgrade is
+# that one; make it name 20990101, as the upgrade told us to.
+grep -q '^images:' "$CFG" || printf 'images:\n  3fs: {repo: open3fs/3fs, tag: "20990101"}\n' >>"$CFG"
+mx cluster upgrade -c "$CFG" --image-tag 20990202 --yes >"$W/out" 2>&1
+rc=$?
+imgs=$(images3fs)
+if [ $rc -eq 1 ] && has "moving storage on lab-n1 back to open3fs/3fs:20990101" &&
+    has "which is back on open3fs/3fs:20990101" && ! echo "$imgs" | grep -q "3fs-storage open3fs/3fs:20990202" &&
+    healthy && intact; then
+    ok "a tag whose storage never comes up: the upgrade stops at the first storage node, moves it back; healthy"
+else bad "failing upgrade (rc=$rc): $imgs"; cat "$W/status"; fi
 
 it_done "lifecycle"
