@@ -5,24 +5,24 @@
 # a clear message. Needs root; exits 77 (skip) otherwise.
 set -uo pipefail
 
-ROOT=${M3FS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$ROOT/scripts/lab.sh
+cd "${M3FS_SOURCE_DIR:-$(dirname "$0")/../..}" || exit 1
+. tests/integration/lib.sh
+it_init_lab
 GOOD=$ROOT/tests/images/testdata/good
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: test_images needs root (debootstrap, network namespaces, dockerd)"
-    exit 77
-fi
-[ -x "$LAB" ] || { echo "SKIP: scripts/lab.sh is missing"; exit 77; }
 for t in debootstrap ssh dockerd; do
     command -v "$t" >/dev/null || { echo "FAIL: $t missing; run scripts/install-deps.sh"; exit 1; }
 done
 
-# Shared with the lab nodes (their /tmp, /opt, /mnt are private).
-WORK=$(mktemp -d /var/tmp/m3fs-images-test.XXXXXX)
-export M3FS_LAB_DIR
-M3FS_LAB_DIR=$(mktemp -d /var/tmp/m3fs-images-lab.XXXXXX)
-S=(ssh -F "$M3FS_LAB_DIR/ssh_config")
+# W (it_workdir) is shared with the lab nodes (their /tmp, /opt, /mnt are
+# private); n1/ and n2/ in it are the nodes' service directories.
+it_workdir images
+WORK=$W
+images_cleanup() { # the FUSE mounts under n*/mnt go after the lab, before W
+    scripts/lab.sh down >/dev/null 2>&1
+    umount "$WORK"/n*/mnt 2>/dev/null
+    it_cleanup
+}
+trap images_cleanup EXIT
 IP1=198.18.0.11
 IP2=198.18.0.12
 I3FS=open3fs/3fs:20250410
@@ -30,23 +30,6 @@ IFDB=open3fs/foundationdb:7.3.63
 ICH=open3fs/clickhouse:25.1-jammy
 CLUSTER=stage
 CH_PW='ch pw'
-failures=0
-passes=0
-
-ok() { echo "ok: $*"; passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
-cleanup() {
-    "$LAB" down >/dev/null 2>&1
-    umount "$WORK"/n*/mnt 2>/dev/null
-    rm -rf "$WORK" "$M3FS_LAB_DIR"
-}
-trap cleanup EXIT
-
-on() { # on NODE CMD... (argv quoted for the remote shell)
-    local n=$1
-    shift
-    "${S[@]}" "lab-n$n" "$(printf '%q ' "$@")"
-}
 
 # --- images ---------------------------------------------------------------
 t0=$SECONDS
@@ -61,17 +44,13 @@ for f in "$WORK"/artifacts/*.docker; do
         ok "checksum file of $(basename "$f")" || bad "checksum of $(basename "$f")"
 done
 
-if ! out=$("$LAB" up 2 --wait 900 2>&1); then
-    echo "$out"
-    echo "FAIL: scripts/lab.sh up 2"
-    exit 1
-fi
+it_lab_up 2
 T0=$SECONDS
 t0=$SECONDS
-on 1 docker load -i "$WORK/artifacts/foundationdb_7.3.63_amd64.docker" >/dev/null &&
-    on 1 docker load -i "$WORK/artifacts/clickhouse_25.1-jammy_amd64.docker" >/dev/null &&
-    on 1 docker load -i "$WORK/artifacts/3fs_20250410_amd64.docker" >/dev/null &&
-    on 2 docker load -i "$WORK/artifacts/3fs_20250410_amd64.docker" >/dev/null ||
+onq 1 docker load -i "$WORK/artifacts/foundationdb_7.3.63_amd64.docker" >/dev/null &&
+    onq 1 docker load -i "$WORK/artifacts/clickhouse_25.1-jammy_amd64.docker" >/dev/null &&
+    onq 1 docker load -i "$WORK/artifacts/3fs_20250410_amd64.docker" >/dev/null &&
+    onq 2 docker load -i "$WORK/artifacts/3fs_20250410_amd64.docker" >/dev/null ||
     { echo "FAIL: docker load"; exit 1; }
 echo "images loaded in $((SECONDS - t0)) s"
 
@@ -86,12 +65,12 @@ render() { # render SRC-DIR DEST-DIR NODE-ID
     echo "standin:t3st1d@$IP1:4500" >"$2/fdb.cluster"
 }
 for n in 1 2; do
-    W=$WORK/n$n
-    render "$GOOD" "$W/etc" "1000$n"
-    mkdir -p "$W/log" "$W/data/data0/3fs" "$W/data/data1/3fs" "$W/fdb/data" "$W/fdb/logs" \
-        "$W/ch/data" "$W/ch/log" "$W/ch/config.d" "$W/ch/sql" "$W/mnt"
-    cp "$W/etc/clickhouse-config.xml" "$W/ch/config.d/config.xml"
-    cp "$W/etc/3fs-monitor.sql" "$W/ch/sql/"
+    nd=$WORK/n$n
+    render "$GOOD" "$nd/etc" "1000$n"
+    mkdir -p "$nd/log" "$nd/data/data0/3fs" "$nd/data/data1/3fs" "$nd/fdb/data" "$nd/fdb/logs" \
+        "$nd/ch/data" "$nd/ch/log" "$nd/ch/config.d" "$nd/ch/sql" "$nd/mnt"
+    cp "$nd/etc/clickhouse-config.xml" "$nd/ch/config.d/config.xml"
+    cp "$nd/etc/3fs-monitor.sql" "$nd/ch/sql/"
 done
 
 # docker run arguments of a 3FS container, as m3fs uses them
@@ -103,7 +82,7 @@ start_svc() { # start_svc NODE NAME ETC BINARY [ARGS...]
     local n=$1 name=$2 etc=$3 bin=$4
     shift 4
     # shellcheck disable=SC2046
-    on "$n" docker run -d --name "$name" $(svc_args "$n" "$etc") "$I3FS" "/opt/3fs/bin/$bin" "$@" \
+    onq "$n" docker run -d --name "$name" $(svc_args "$n" "$etc") "$I3FS" "/opt/3fs/bin/$bin" "$@" \
         >/dev/null
 }
 start_main() { # start_main NODE NAME ETC SVC_MAIN
@@ -115,16 +94,16 @@ admin() { # admin NODE CMD...: admin_cli in a throw-away container
 }
 admin_in() { # admin_in NODE ETC-DIR CMD...: admin_cli with ETC-DIR as /opt/3fs/etc
     # shellcheck disable=SC2046
-    on "$1" docker run --rm $(svc_args "$1" "$2") "$I3FS" /opt/3fs/bin/admin_cli \
+    onq "$1" docker run --rm $(svc_args "$1" "$2") "$I3FS" /opt/3fs/bin/admin_cli \
         -cfg /opt/3fs/etc/admin_cli.toml "${@:3}"
 }
 admin_stdin() { # admin_stdin NODE [ARGS...] <COMMANDS: admin_cli reading its commands from stdin
     # shellcheck disable=SC2046
-    on "$1" docker run --rm -i $(svc_args "$1" "$WORK/n$1/etc") "$I3FS" /opt/3fs/bin/admin_cli \
+    onq "$1" docker run --rm -i $(svc_args "$1" "$WORK/n$1/etc") "$I3FS" /opt/3fs/bin/admin_cli \
         -cfg /opt/3fs/etc/admin_cli.toml "${@:2}"
 }
 port_open() { # port_open NODE IP PORT: something listens on IP:PORT (seen from NODE)
-    on "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
+    onq "$1" timeout 3 bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
 }
 config_version() { # config_version OUTPUT-OF-SET-CONFIG
     awk '$1 == "ConfigVersion" { print $2 }' <<<"$1"
@@ -134,9 +113,9 @@ config_version() { # config_version OUTPUT-OF-SET-CONFIG
 expect_fail() {
     local what=$1 pat=$2 n=$3 out rc
     shift 3
-    out=$(on "$n" timeout 60 docker run --name t-bad "$@" 2>&1)
+    out=$(onq "$n" timeout 60 docker run --name t-bad "$@" 2>&1)
     rc=$?
-    on "$n" docker rm -f t-bad >/dev/null 2>&1
+    onq "$n" docker rm -f t-bad >/dev/null 2>&1
     if [ "$rc" -ne 0 ] && grep -qF -- "$pat" <<<"$out"; then
         ok "$what: $(grep -F -- "$pat" <<<"$out" | head -1 | cut -c1-150)"
     else
@@ -166,10 +145,10 @@ W1=$WORK/n1
 W2=$WORK/n2
 
 # --- FoundationDB -------------------------------------------------------------
-on 1 docker run -d --name t-fdb --network host -e "FDB_CLUSTER_FILE_CONTENTS=$(cat "$W1/etc/fdb.cluster")" \
+onq 1 docker run -d --name t-fdb --network host -e "FDB_CLUSTER_FILE_CONTENTS=$(cat "$W1/etc/fdb.cluster")" \
     -v "$W1/fdb/data:/var/fdb/data" -v "$W1/fdb/logs:/var/fdb/logs" "$IFDB" >/dev/null
-fdbcli() { on 1 docker exec t-fdb fdbcli --exec "$1"; }
-wait_for 20 on 1 docker exec t-fdb bash -c 'exec 3<>/dev/tcp/127.0.0.1/4500' 2>/dev/null
+fdbcli() { onq 1 docker exec t-fdb fdbcli --exec "$1"; }
+wait_for 20 onq 1 docker exec t-fdb bash -c 'exec 3<>/dev/tcp/127.0.0.1/4500' 2>/dev/null
 expect_out "fdb: status before configure is unavailable" "The database is unavailable" "$(fdbcli 'status minimal')"
 out=$(admin 1 "init-cluster --mgmtd /opt/3fs/etc/mgmtd_main.toml 1 1048576 2")
 expect_out "init-cluster fails while FDB is not configured" "FDB::Unavailable" "$out"
@@ -179,22 +158,22 @@ expect_out "fdb: repeat says Database already exists" "Database already exists" 
 expect_out "fdb: status minimal is available" "The database is available." "$(fdbcli 'status minimal')"
 
 # --- ClickHouse + monitor -----------------------------------------------------
-on 1 docker run -d --name t-ch --network host -e CLICKHOUSE_USER=default -e "CLICKHOUSE_PASSWORD=$CH_PW" \
+onq 1 docker run -d --name t-ch --network host -e CLICKHOUSE_USER=default -e "CLICKHOUSE_PASSWORD=$CH_PW" \
     -v "$W1/ch/data:/var/lib/clickhouse" -v "$W1/ch/log:/var/log/clickhouse-server" \
     -v "$W1/ch/config.d:/etc/clickhouse-server/config.d" -v "$W1/ch/sql:/tmp/sql" "$ICH" >/dev/null
-wait_for 20 on 1 docker exec t-ch bash -c 'exec 3<>/dev/tcp/127.0.0.1/8999' 2>/dev/null
-on 1 docker exec t-ch bash -c "clickhouse-client --port 8999 -n < /tmp/sql/3fs-monitor.sql" &&
+wait_for 20 onq 1 docker exec t-ch bash -c 'exec 3<>/dev/tcp/127.0.0.1/8999' 2>/dev/null
+onq 1 docker exec t-ch bash -c "clickhouse-client --port 8999 -n < /tmp/sql/3fs-monitor.sql" &&
     ok "clickhouse: monitor schema loads" || bad "clickhouse: monitor schema"
-out=$(on 1 docker exec t-ch clickhouse-client --port 8999 -q "SHOW TABLES FROM 3fs")
+out=$(onq 1 docker exec t-ch clickhouse-client --port 8999 -q "SHOW TABLES FROM 3fs")
 [ "$out" = $'counters\ndistributions' ] && ok "clickhouse: 3fs.counters and 3fs.distributions exist" ||
     bad "clickhouse tables: $out"
-out=$(on 1 docker exec t-ch bash -c "echo 'CREATE TABLE 3fs.bad (a Int64) ENGINE = MergeTree ORDER BY b' |
+out=$(onq 1 docker exec t-ch bash -c "echo 'CREATE TABLE 3fs.bad (a Int64) ENGINE = MergeTree ORDER BY b' |
     clickhouse-client --port 8999" 2>&1)
 expect_out "clickhouse: SQL naming an unknown column is rejected" "UNKNOWN_IDENTIFIER" "$out"
-out=$(on 1 docker exec t-ch bash -c "echo 'CREATE TABLE 3fs.bad (a Int64) ENGIN = MergeTree' |
+out=$(onq 1 docker exec t-ch bash -c "echo 'CREATE TABLE 3fs.bad (a Int64) ENGIN = MergeTree' |
     clickhouse-client --port 8999" 2>&1)
 expect_out "clickhouse: SQL syntax error is rejected" "SYNTAX_ERROR" "$out"
-out=$(on 1 docker exec t-ch bash -c "CLICKHOUSE_PASSWORD=wrong clickhouse-client --port 8999 -q 'SELECT 1'" 2>&1)
+out=$(onq 1 docker exec t-ch bash -c "CLICKHOUSE_PASSWORD=wrong clickhouse-client --port 8999 -q 'SELECT 1'" 2>&1)
 expect_out "clickhouse: wrong password is refused" "AUTHENTICATION_FAILED" "$out"
 start_svc 1 t-mon "$W1/etc" monitor_collector_main --cfg /opt/3fs/etc/monitor_collector_main.toml
 wait_for 10 grep -qs "connected to ClickHouse" "$W1/log/monitor_collector_main.log" &&
@@ -225,7 +204,7 @@ start_svc 1 t-mgmtd0 "$W1/etc" mgmtd_main --launcher_cfg /opt/3fs/etc/mgmtd_main
 primary0() { admin 1 "--config.cluster_id=$LONG" list-nodes | grep -q '^1 .*PRIMARY_MGMTD'; }
 wait_for 15 primary0 &&
     ok "B6: mgmtd on an empty FDB is PRIMARY_MGMTD with its defaults (cluster_id of 40 characters)" ||
-    bad "B6: mgmtd on an empty FDB: $(on 1 docker logs t-mgmtd0 2>&1 | tail -3)"
+    bad "B6: mgmtd on an empty FDB: $(onq 1 docker logs t-mgmtd0 2>&1 | tail -3)"
 expect_fail "B8: the FUSE client refuses a cluster_id of 32 or more characters" \
     "FUSE only support mount name shorter than 32 characters" 2 --rm --network host \
     -v "$W2/etc:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/hf3fs_fuse_main \
@@ -248,7 +227,7 @@ done
 a="RDMA://[fd00::1]:8000"
 expect_out "B2: mgmtd address $a (IPv6) is invalid" "invalid address: $a" \
     "$(admin 1 "--config.cluster_id=$LONG" "--config.mgmtd_client.mgmtd_server_addresses=[\"$a\"]" list-nodes)"
-on 1 docker rm -f t-mgmtd0 >/dev/null
+onq 1 docker rm -f t-mgmtd0 >/dev/null
 
 # --- init-cluster, mgmtd ------------------------------------------------------
 expect_out "init-cluster: chunk size must be a power of two" "chunksize should be power of 2." \
@@ -309,7 +288,7 @@ for t in META:meta_main STORAGE:storage_main FUSE:hf3fs_fuse_main; do
 done
 # B3: two more NICs on node 2 before its storage starts: ethx1 (eligible), p1p1 (not);
 # a veth pair (this kernel may lack the dummy driver).
-on 2 bash -c 'ip link add ethx1 type veth peer name p1p1 && ip addr add 10.98.0.2/24 dev ethx1 &&
+onq 2 bash -c 'ip link add ethx1 type veth peer name p1p1 && ip addr add 10.98.0.2/24 dev ethx1 &&
     ip addr add 10.99.0.2/24 dev p1p1 && ip link set ethx1 up && ip link set p1p1 up' ||
     bad "B3: cannot add NICs on node 2"
 start_main 1 t-meta "$W1/etc" meta_main
@@ -333,10 +312,10 @@ for id in 100 10001; do
 done
 listed 10002 && bad "B1: node 10002 accepted without registration: $(nodes)" ||
     ok "B1: node 10002, not registered, is still refused"
-started=$(on 1 docker inspect -f '{{.State.StartedAt}}' t-mgmtd)
+started=$(onq 1 docker inspect -f '{{.State.StartedAt}}' t-mgmtd)
 expect_out "B1: set-config MGMTD with allow_heartbeat_from_unregistered = true" "ConfigVersion  3" \
     "$(admin 1 "set-config --type MGMTD --file /opt/3fs/etc/mgmtd_main.toml")"
-wait_for 15 connected 10002 && [ "$(on 1 docker inspect -f '{{.State.StartedAt}}' t-mgmtd)" = "$started" ] &&
+wait_for 15 connected 10002 && [ "$(onq 1 docker inspect -f '{{.State.StartedAt}}' t-mgmtd)" = "$started" ] &&
     ok "B1: the flag takes effect without a mgmtd restart: node 10002 registered by its heartbeat" ||
     bad "B1: node 10002 after set-config: $(nodes)"
 nodes
@@ -370,16 +349,16 @@ expect_fail "B4: hf3fs_fuse_main exits without a usable RDMA device" \
     "Failed to start IBManager: RPC::IBInitFailed(2015) No usable RDMA devices." 2 --rm --network host \
     -v "$d:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/hf3fs_fuse_main --launcher_cfg /opt/3fs/etc/hf3fs_fuse_main_launcher.toml
 # A node id mgmtd knows as META: the heartbeats of a storage node using it are refused (it keeps running).
-on 2 docker stop t-storage >/dev/null # free its ports
+onq 2 docker stop t-storage >/dev/null # free its ports
 d=$(variant st-id100 2 's/^node_id = .*/node_id = 100/' storage_main_app.toml)
 # shellcheck disable=SC2046
-on 2 docker run -d --name t-bad $(svc_args 2 "$d") "$I3FS" /opt/3fs/bin/storage_main \
+onq 2 docker run -d --name t-bad $(svc_args 2 "$d") "$I3FS" /opt/3fs/bin/storage_main \
     --launcher_cfg /opt/3fs/etc/storage_main_launcher.toml --app_cfg /opt/3fs/etc/storage_main_app.toml >/dev/null
-typemismatch() { on 2 docker logs t-bad 2>&1 | grep -q "100 type mismatch: registered META got STORAGE"; }
+typemismatch() { onq 2 docker logs t-bad 2>&1 | grep -q "100 type mismatch: registered META got STORAGE"; }
 wait_for 10 typemismatch && ok "storage: node id already used by meta: heartbeat refused (type mismatch)" ||
-    bad "storage with meta's node id: $(on 2 docker logs t-bad 2>&1 | tail -3)"
-on 2 docker rm -f t-bad >/dev/null
-on 2 docker start t-storage >/dev/null
+    bad "storage with meta's node id: $(onq 2 docker logs t-bad 2>&1 | tail -3)"
+onq 2 docker rm -f t-bad >/dev/null
+onq 2 docker start t-storage >/dev/null
 d=$(variant st-path 1 "s#data1/3fs#data9/3fs#" storage_main.toml)
 admin 1 "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml" >/dev/null
 admin_in 2 "$d" "set-config --type STORAGE --file /opt/3fs/etc/storage_main.toml" >/dev/null
@@ -465,8 +444,8 @@ expect_out "list-targets shows SERVING-UPTODATE roles" "101000200101  900100001 
     "$(admin 1 list-targets)"
 
 # --- state survives restarts; a stopped storage node shows ------------------------
-on 1 docker restart t-mgmtd >/dev/null
-on 2 docker restart t-storage >/dev/null
+onq 1 docker restart t-mgmtd >/dev/null
+onq 2 docker restart t-storage >/dev/null
 wait_for 15 serving &&
     ok "chains SERVING again after restarting mgmtd and a storage node" || bad "after restart: $(admin 1 list-chains)"
 # B1 with the flag in the config mgmtd started with; B3: a filter_list naming ethx1.
@@ -483,17 +462,17 @@ wait_for 15 connected 10003 &&
     bad "B1: node 10003: $(nodes)"
 port_open 2 10.98.0.2 9102 && ! port_open 2 "$IP2" 9102 &&
     ok "B3: filter_list = ['ethx1'] listens on ethx1 only" || bad "B3: filter_list ethx1"
-on 2 docker rm -f t-st3 >/dev/null
+onq 2 docker rm -f t-st3 >/dev/null
 # shellcheck disable=SC2046
 expect_fail "B3: a listener whose filter_list leaves no eligible NIC fails the start" \
     "No available address for listener with network type: RDMA, filter list: p1p1" 2 --rm $(svc_args 2 "$W2/etc") \
     "$I3FS" /opt/3fs/bin/storage_main --launcher_cfg /opt/3fs/etc/storage_main_launcher.toml \
     --app_cfg /opt/3fs/etc/storage_main_app.toml --cfg /opt/3fs/etc/st4.toml --app_config.node_id=10004
-on 2 docker stop t-storage >/dev/null
+onq 2 docker stop t-storage >/dev/null
 half() { admin 1 list-chains | grep -q 'SERVING(1/2)'; }
 wait_for 15 half &&
     ok "chains lose a replica when storage 10002 stops" || bad "after stop: $(admin 1 list-chains)"
-on 2 docker start t-storage >/dev/null
+onq 2 docker start t-storage >/dev/null
 wait_for 15 serving || bad "chains not SERVING after storage 10002 started again: $(admin 1 list-chains)"
 
 # --- FUSE client on node 2 --------------------------------------------------------
@@ -501,24 +480,24 @@ NOTOKEN=$(variant fuse-notoken 2 's#/opt/3fs/etc/token.txt#/opt/3fs/etc/missing.
 expect_fail "fuse without its token file" "Error opening file: /opt/3fs/etc/missing.txt" 2 --rm --network host \
     -v "$NOTOKEN:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/hf3fs_fuse_main \
     --launcher_cfg /opt/3fs/etc/hf3fs_fuse_main_launcher.toml
-on 2 mkdir -p /mnt/3fs-it
-on 2 docker run -d --name t-fuse --network host --privileged --device /dev/fuse -v /mnt/3fs-it:/mnt/3fs:rshared \
+onq 2 mkdir -p /mnt/3fs-it
+onq 2 docker run -d --name t-fuse --network host --privileged --device /dev/fuse -v /mnt/3fs-it:/mnt/3fs:rshared \
     -v "$W2/etc:/opt/3fs/etc" -v "$W2/log:/var/log/3fs" "$I3FS" /opt/3fs/bin/hf3fs_fuse_main \
     --launcher_cfg /opt/3fs/etc/hf3fs_fuse_main_launcher.toml --app_cfg /opt/3fs/etc/hf3fs_fuse_main_app.toml \
     >/dev/null
-mounted() { on 2 grep -q ' /mnt/3fs-it ' /proc/mounts; }
+mounted() { onq 2 grep -q ' /mnt/3fs-it ' /proc/mounts; }
 if wait_for 15 mounted; then
-    line=$(on 2 grep ' /mnt/3fs-it ' /proc/mounts)
+    line=$(onq 2 grep ' /mnt/3fs-it ' /proc/mounts)
     echo "node 2 mount: $line"
     if grep -q "^hf3fs.$CLUSTER /mnt/3fs-it fuse.hf3fs " <<<"$line"; then
         ok "fuse: mounted as hf3fs.$CLUSTER type fuse.hf3fs on the node"
     else
-        echo "NOTE: $(on 2 docker logs t-fuse 2>&1 | grep WARNING)"
+        echo "NOTE: $(onq 2 docker logs t-fuse 2>&1 | grep WARNING)"
         bad "fuse: expected hf3fs.$CLUSTER of type fuse.hf3fs"
     fi
     # B7: the chain table (version 1) has 1 chain for stripe 2: meta refuses to create files.
-    on 2 mkdir /mnt/3fs-it/d0 && ok "B7: mkdir works with too few chains" || bad "B7: mkdir"
-    if out=$(on 2 touch /mnt/3fs-it/x 2>&1); then
+    onq 2 mkdir /mnt/3fs-it/d0 && ok "B7: mkdir works with too few chains" || bad "B7: mkdir"
+    if out=$(onq 2 touch /mnt/3fs-it/x 2>&1); then
         bad "B7: a file was created with 1 chain for stripe 2"
     elif grep -q "Input/output error" <<<"$out" &&
         grep -qF "try to allocate 2 chains from ChainTableId(1), found 1" "$W1/log/meta_main.log"; then
@@ -526,14 +505,14 @@ if wait_for 15 mounted; then
     else
         bad "B7: touch with too few chains: $out"
     fi
-    on 2 rmdir /mnt/3fs-it/d0
+    onq 2 rmdir /mnt/3fs-it/d0
     expect_out "upload-chain-table with enough chains" "Upload ChainTableId(1) of ChainTableVersion(2) succeeded" \
         "$(admin 1 "upload-chain-table 1 /opt/3fs/etc/table.csv")"
-    on 2 bash -c 'echo hello > /mnt/3fs-it/f && cat /mnt/3fs-it/f' | grep -qx hello &&
+    onq 2 bash -c 'echo hello > /mnt/3fs-it/f && cat /mnt/3fs-it/f' | grep -qx hello &&
         ok "fuse: a file written on the node reads back" || bad "fuse: write/read"
-    sum=$(on 2 bash -c 'head -c 3000000 /dev/urandom | tee /mnt/3fs-it/big | md5sum')
-    [ "$(on 2 bash -c 'md5sum </mnt/3fs-it/big')" = "$sum" ] &&
-        [ "$(on 2 stat -c %s /mnt/3fs-it/big)" = 3000000 ] &&
+    sum=$(onq 2 bash -c 'head -c 3000000 /dev/urandom | tee /mnt/3fs-it/big | md5sum')
+    [ "$(onq 2 bash -c 'md5sum </mnt/3fs-it/big')" = "$sum" ] &&
+        [ "$(onq 2 stat -c %s /mnt/3fs-it/big)" = 3000000 ] &&
         ok "fuse: a 3 MB file (several chunks) reads back intact" || bad "fuse: 3 MB file"
     # The data lives on the storage targets (both replicas of a chain), not on the client.
     c1=$(find "$W1/data" -path '*/chunks/*' -type f | wc -l)
@@ -541,54 +520,54 @@ if wait_for 15 mounted; then
     [ "$c1" -gt 0 ] && [ "$c1" -eq "$c2" ] &&
         ok "fuse: file data is stored as chunks on both storage nodes ($c1 each)" ||
         bad "fuse: chunks on the storage nodes: $c1 and $c2"
-    on 2 bash -c 'mkdir /mnt/3fs-it/d && mv /mnt/3fs-it/f /mnt/3fs-it/d/g && rm /mnt/3fs-it/big && ls -R /mnt/3fs-it' >"$WORK/ls.out"
+    onq 2 bash -c 'mkdir /mnt/3fs-it/d && mv /mnt/3fs-it/f /mnt/3fs-it/d/g && rm /mnt/3fs-it/big && ls -R /mnt/3fs-it' >"$WORK/ls.out"
     [ "$(tr '\n' ' ' <"$WORK/ls.out")" = "/mnt/3fs-it: d  /mnt/3fs-it/d: g " ] &&
         [ "$(find "$W1/data" -path '*/chunks/*' -type f | wc -l)" -eq 1 ] &&
         ok "fuse: mkdir, rename and unlink (its chunks are removed)" ||
         bad "fuse: namespace ops: $(cat "$WORK/ls.out")"
     # B8: meta checks tokens only when authenticate = true (hot-updated); the client
     # takes HF3FS_FUSE_TOKEN as it is and checks nothing itself.
-    on 2 mkdir -p /mnt/3fs-it2
-    on 2 docker run -d --name t-fuse2 --network host --privileged --device /dev/fuse \
+    onq 2 mkdir -p /mnt/3fs-it2
+    onq 2 docker run -d --name t-fuse2 --network host --privileged --device /dev/fuse \
         -e HF3FS_FUSE_TOKEN=AAAAbadtokenAAAA -v /mnt/3fs-it2:/mnt/3fs:rshared -v "$NOTOKEN:/opt/3fs/etc" \
         "$I3FS" /opt/3fs/bin/hf3fs_fuse_main --launcher_cfg /opt/3fs/etc/hf3fs_fuse_main_launcher.toml >/dev/null
-    mounted2() { on 2 grep -q ' /mnt/3fs-it2 ' /proc/mounts; }
-    wait_for 15 mounted2 && on 2 ls /mnt/3fs-it2/d >/dev/null &&
+    mounted2() { onq 2 grep -q ' /mnt/3fs-it2 ' /proc/mounts; }
+    wait_for 15 mounted2 && onq 2 ls /mnt/3fs-it2/d >/dev/null &&
         ok "B8: with authenticate = false a client with an unknown token (HF3FS_FUSE_TOKEN) works" ||
-        bad "B8: client with an unknown token: $(on 2 docker logs t-fuse2 2>&1 | tail -3)"
+        bad "B8: client with an unknown token: $(onq 2 docker logs t-fuse2 2>&1 | tail -3)"
     d=$(variant meta-auth 1 "s/^authenticate = false/authenticate = true/" meta_main.toml)
     v=$(config_version "$(admin_in 1 "$d" "set-config --type META --file /opt/3fs/etc/meta_main.toml")")
     metaup() { nodes | grep -qE "^100 .* $v\(UPTODATE\)"; }
     wait_for 15 metaup || bad "B8: meta did not apply META config $v: $(nodes)"
-    if out=$(on 2 ls /mnt/3fs-it2/d 2>&1); then
+    if out=$(onq 2 ls /mnt/3fs-it2/d 2>&1); then
         bad "B8: an unknown token works with authenticate = true"
     else
         expect_out "B8: with authenticate = true meta refuses an unknown token" "Operation not permitted" "$out"
     fi
-    on 2 ls /mnt/3fs-it/d | grep -qx g && ok "B8: with authenticate = true the minted token works" ||
+    onq 2 ls /mnt/3fs-it/d | grep -qx g && ok "B8: with authenticate = true the minted token works" ||
         bad "B8: minted token with authenticate = true"
-    on 2 docker stop t-fuse2 >/dev/null
-    on 2 docker rm t-fuse2 >/dev/null
+    onq 2 docker stop t-fuse2 >/dev/null
+    onq 2 docker rm t-fuse2 >/dev/null
     # A chain keeps serving on its remaining replica while a storage node is down.
-    on 2 docker stop t-storage >/dev/null
+    onq 2 docker stop t-storage >/dev/null
     if wait_for 15 half; then
         sleep 2.5 # the client's routing info is at most 2 s old
-        on 2 bash -c 'echo degraded > /mnt/3fs-it/h && cat /mnt/3fs-it/h' | grep -qx degraded &&
+        onq 2 bash -c 'echo degraded > /mnt/3fs-it/h && cat /mnt/3fs-it/h' | grep -qx degraded &&
             ok "fuse: write and read while storage 10002 is down (one replica left)" ||
             bad "fuse: I/O with one replica down"
     else
         bad "fuse: chains did not lose a replica when storage 10002 stopped"
     fi
-    on 2 docker start t-storage >/dev/null
+    onq 2 docker start t-storage >/dev/null
 else
-    bad "fuse: nothing mounted at /mnt/3fs-it: $(on 2 docker logs t-fuse 2>&1 | tail -3)"
+    bad "fuse: nothing mounted at /mnt/3fs-it: $(onq 2 docker logs t-fuse 2>&1 | tail -3)"
 fi
-on 2 docker stop t-fuse >/dev/null
+onq 2 docker stop t-fuse >/dev/null
 mounted && bad "fuse: mount left behind after stop" || ok "fuse: unmounted on stop"
-out=$(on 1 docker run --rm "$I3FS" /opt/3fs/bin/fio --version)
+out=$(onq 1 docker run --rm "$I3FS" /opt/3fs/bin/fio --version)
 expect_out "fio in the 3fs image is Debian's fio" "fio-3" "$out"
 [ -s "$W1/log/mgmtd_main.log" ] && [ -s "$W2/log/storage_main.log" ] &&
     ok "services log to /var/log/3fs" || bad "no logs in /var/log/3fs"
 
-echo "test_images: $passes passed, $failures failed ($((SECONDS - T0)) s after the lab was up)"
-[ "$failures" -eq 0 ]
+echo "test_images: $((SECONDS - T0)) s after the lab was up"
+it_done test_images
