@@ -53,7 +53,8 @@ containers() { for i in 1 2 3; do on "$i" 'docker ps -aq --no-trunc | sort'; don
 # --- dry-run ------------------------------------------------------------------
 mx cluster create -c "$CFG" --dry-run >"$W/out" 2>&1
 rc=$?
-if [ $rc -eq 0 ] && has "[1] fdb: start containers" && has "init-cluster --mgmtd" &&
+if [ $rc -eq 0 ] && has "[1] node: mark the workDir" && has "[2] fdb: start containers" &&
+    has "init-cluster --mgmtd" &&
     has "| passwd = ******" && has "| CLICKHOUSE_PASSWORD=******" && has "| [server.monitor_collector.reporter.clickhouse]" &&
     ! has "content not shown" && has "create 48 storage targets" &&
     [ ! -e "$STATE" ] && [ -z "$(containers)" ]; then
