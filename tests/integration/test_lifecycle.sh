@@ -136,7 +136,8 @@ fi
 
 # --- upgrade ---------------------------------------------------------------------
 # The stand-in programs may share one file: storage_main is replaced (rm),
-# not written through.  The commit keeps the image's own entrypoint (none).
+# not written through.  The image has no entrypoint: the command is given
+# (no --entrypoint, which the commit would keep), and CMD is set back.
 OLD=open3fs/3fs:20250410
 images3fs() { local i; for i in $NODES; do on "$i" 'for c in $(docker ps --format "{{.Names}}" | grep -E "^3fs-(monitor|mgmtd|meta|storage|client)$"); do docker inspect -f "{{.Name}} {{.Config.Image}}" "$c"; done'; done; }
 mx cluster upgrade -c "$CFG" --image-tag 20990101 --yes >"$W/out" 2>&1
@@ -144,7 +145,7 @@ rc=$?
 if [ $rc -eq 1 ] && has "is not on the node" && ! images3fs | grep -q 20990101; then
     ok "upgrade to a tag no node has: refused before any container changed"
 else bad "upgrade without the image (rc=$rc)"; fi
-for i in $NODES; do on "$i" "docker tag $OLD open3fs/3fs:20990101 && docker run --name m3fs-mk --entrypoint sh $OLD -c 'rm -f /opt/3fs/bin/storage_main && printf \"#!/bin/sh\\necho broken >&2\\nexit 1\\n\" >/opt/3fs/bin/storage_main && chmod 755 /opt/3fs/bin/storage_main' && docker commit --change 'ENTRYPOINT []' --change 'CMD [\"/bin/bash\"]' m3fs-mk open3fs/3fs:20990202 >/dev/null && docker rm m3fs-mk >/dev/null"; done
+for i in $NODES; do on "$i" "docker tag $OLD open3fs/3fs:20990101 && docker run --name m3fs-mk $OLD /bin/sh -c 'rm -f /opt/3fs/bin/storage_main && printf \"#!/bin/sh\\necho broken >&2\\nexit 1\\n\" >/opt/3fs/bin/storage_main && chmod 755 /opt/3fs/bin/storage_main' && docker commit --change 'CMD [\"/bin/bash\"]' m3fs-mk open3fs/3fs:20990202 >/dev/null && docker rm m3fs-mk >/dev/null"; done
 mx cluster upgrade -c "$CFG" --image-tag 20990101 --dry-run >"$W/out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && has "9 units" && has "storage: move lab-n2 to open3fs/3fs:20990101" && ! images3fs | grep -q 20990101; then
