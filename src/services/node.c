@@ -89,7 +89,9 @@ int svc_node_destroy_guard(struct plan_ctx *ctx, struct plan *p)
     marker_cmd(ctx, "owned", &cmd);
     struct step *s = plan_add_step(p, "node", STEP_RUN, "check that the workDir is this "
                                    "cluster's (" WORKDIR_MARKER ") before deleting anything");
-    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, NULL);
+    /* a check, not an action: skipped (counted done) when it passes; when
+     * it does not, the same check runs as the step and fails with the reason */
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, cmd.buf);
     sb_release(&cmd);
     return 0;
 }
