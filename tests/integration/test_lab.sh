@@ -3,30 +3,21 @@
 # dockerd and the docker shim. Needs root; exits 77 (skip) otherwise.
 set -uo pipefail
 
-ROOT=${M3FS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$ROOT/scripts/lab.sh
-
-if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: test_lab needs root (it creates network namespaces, sshd and dockerd)"
-    exit 77
-fi
+cd "${M3FS_SOURCE_DIR:-$(dirname "$0")/../..}" || exit 1
+. tests/integration/lib.sh
+it_init_lab
+LAB=$ROOT/scripts/lab.sh # called directly: lab.sh itself is under test
 for t in /usr/sbin/sshd /usr/sbin/dockerd /bin/busybox ssh tc; do
     command -v "$t" >/dev/null || { echo "FAIL: $t missing; run scripts/install-deps.sh"; exit 1; }
 done
 
-export M3FS_LAB_DIR
-M3FS_LAB_DIR=$(mktemp -d /tmp/m3fs-lab-test.XXXXXX)
+it_workdir lab # the lab's state dir is $W/lab (M3FS_LAB_DIR)
 S=(ssh -F "$M3FS_LAB_DIR/ssh_config")
-failures=0
-ok() { echo "ok: $*"; }
-bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
 check() { # check DESCRIPTION COMMAND...
     local what=$1
     shift
     if "$@"; then ok "$what"; else bad "$what"; fi
 }
-cleanup() { "$LAB" down >/dev/null 2>&1; rm -rf "$M3FS_LAB_DIR"; }
-trap cleanup EXIT
 
 # --- argument errors (no lab needed) ---------------------------------------
 "$LAB" up 0 >/dev/null 2>&1
@@ -169,5 +160,4 @@ else
     bad "up 2 --bandwidth 20mbit"
 fi
 
-echo "test_lab: $failures failure(s)"
-[ "$failures" -eq 0 ]
+it_done test_lab
