@@ -10,6 +10,9 @@
 #   stopped NAME            exit 0 when NAME is not running.
 #   start DONE_MARK NAME    docker start NAME; prints DONE_MARK when it runs
 #                           already; fails when NAME does not exist.
+#   settled NAME SECS       exit 0 when NAME runs, has not restarted, and
+#                           started at least SECS seconds ago (a container
+#                           just replaced, before 3FS's view of it counts).
 #   client-stop NAME MP     stop the FUSE client NAME, then unmount the
 #                           fuse.hf3fs mount it leaves at MP (its process is
 #                           gone: the mount only answers "Transport endpoint
@@ -53,6 +56,14 @@ start)
         exit 0
     fi
     docker start "$3" >/dev/null
+    ;;
+settled)
+    docker container inspect -f '{{.State.Running}} {{.RestartCount}} {{.State.StartedAt}}' "$2" 2>/dev/null | {
+        read -r running restarts started || exit 1
+        [ "$running" = true ] && [ "$restarts" = 0 ] || exit 1
+        t=$(date -d "$started" +%s) || exit 1
+        [ $(($(date +%s) - t)) -ge "$3" ]
+    }
     ;;
 client-stop) stop "$2" && unmount "$3" ;;
 client-stopped) ! running "$2" && ! mounted "$3" ;;

@@ -278,6 +278,9 @@ static void test_script(void **state)
     assert_int_equal(life("false", "client-stopped 3fs-client /nonexistent/m3fs", &out), 0);
     assert_int_equal(life("true", "client-stop 3fs-client /nonexistent/m3fs", &out), 0);
     assert_string_equal(out.buf, "log: stop 3fs-client\n");
+    /* settled: the fake says "true" to every format, so no restart count */
+    assert_int_equal(life("false", "settled 3fs-storage 10", &out), 1);
+    assert_int_equal(life("absent", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("true", "bogus", &out), 2);
     sb_release(&out);
 }
@@ -348,17 +351,23 @@ static void test_upgrade_order(void **state)
          * target SERVING-UPTODATE before the next storage node */
         if (!strcmp(order[u][0], "storage")) {
             assert_true(s->timeout_ms > 300L * 1000);
-            assert_int_equal(next - at, 3);
-            assert_non_null(strstr(b.p.steps[at + 1].title, "HEARTBEAT_CONNECTED"));
-            assert_non_null(strstr(b.p.steps[at + 2].title, "SERVING-UPTODATE"));
-            assert_int_equal(b.p.steps[at + 2].op, STEP_WAIT);
+            assert_int_equal(next - at, 4);
+            assert_non_null(strstr(b.p.steps[at + 2].title, "HEARTBEAT_CONNECTED"));
+            assert_non_null(strstr(b.p.steps[at + 3].title, "SERVING-UPTODATE"));
+            assert_int_equal(b.p.steps[at + 3].op, STEP_WAIT);
         }
+        /* first: the new container runs a heartbeat's time without a restart
+         * (before that, mgmtd may still show the one it replaced) */
+        assert_int_equal(b.p.steps[at + 1].op, STEP_WAIT);
+        assert_non_null(strstr(b.p.steps[at + 1].title, "has run without a restart"));
+        assert_non_null(strstr(b.p.steps[at + 1].t[0].cmd, " settled "));
+        assert_non_null(strstr(b.p.steps[at + 1].t[0].cmd, "m3fs-wait"));
         if (!strcmp(order[u][0], "mgmtd"))
-            assert_non_null(strstr(b.p.steps[at + 1].title, "wait for the primary mgmtd"));
+            assert_non_null(strstr(b.p.steps[at + 2].title, "wait for the primary mgmtd"));
         if (!strcmp(order[u][0], "meta"))
-            assert_non_null(strstr(b.p.steps[at + 1].title, "HEARTBEAT_CONNECTED"));
+            assert_non_null(strstr(b.p.steps[at + 2].title, "HEARTBEAT_CONNECTED"));
         if (!strcmp(order[u][0], "client"))
-            assert_non_null(strstr(b.p.steps[at + 1].title, "wait until 3FS is mounted"));
+            assert_non_null(strstr(b.p.steps[at + 2].title, "wait until 3FS is mounted"));
         prev = at;
     }
     /* every step waits for the one before: one unit at a time */
@@ -369,7 +378,7 @@ static void test_upgrade_order(void **state)
     /* a rollback: the unit alone, on the old image, not recorded */
     struct plan rb = { 0 };
     assert_int_equal(plan_build_upgrade_unit(&b.ctx, 6, "open3fs/3fs:20250410", 0, &rb), 0);
-    assert_int_equal(rb.n, 3);
+    assert_int_equal(rb.n, 4);
     assert_non_null(strstr(rb.steps[0].title, "storage: move n2 to open3fs/3fs:20250410"));
     assert_non_null(strstr(rb.steps[0].t[0].cmd, "open3fs/3fs:20250410"));
     for (size_t i = 0; i < rb.n; i++) assert_null(rb.steps[i].state_key);
