@@ -214,5 +214,5 @@ const struct cmd_entry cmd_cluster_create_entry = {
     .summary = "Deploy 3FS on the nodes (idempotent: run again to resume or check)",
     .opts = opts,
     .exec = exec_create,
-    .flags = CMD_CONFIG | CMD_OVERRIDES,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
 };

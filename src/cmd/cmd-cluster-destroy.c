@@ -147,5 +147,5 @@ const struct cmd_entry cmd_cluster_destroy_entry = {
     .summary = "Remove the cluster's services and data from the nodes (asks first)",
     .opts = opts,
     .exec = exec_destroy,
-    .flags = CMD_CONFIG | CMD_OVERRIDES,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
 };
