@@ -66,6 +66,9 @@ extern const struct cmd_entry cmd_root_entry;
 #define CMD_SETUP_TABLES 2
 size_t cmd_setup_opts(const struct cmd_entry *e, const struct opt_spec *out[CMD_SETUP_TABLES]);
 
+/* The global options (valid with every command), for help and tests. */
+const struct opt_spec *cmd_global_opts(void);
+
 /* Run the command line; returns the process exit code. */
 int cmd_main(int argc, char **argv);
 

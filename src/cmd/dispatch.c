@@ -57,6 +57,11 @@ static const struct opt_spec global_opts[] = {
     OPT_END(),
 };
 
+const struct opt_spec *cmd_global_opts(void)
+{
+    return global_opts;
+}
+
 static int name_matches(const struct cmd_entry *e, const char *w)
 {
     if (!strcmp(e->name, w)) return 1;
