@@ -5,26 +5,16 @@
  * See docs/lifecycle.md; the shared part is src/cmd/lifecycle.c. */
 #include "lifecycle.h"
 
-static struct {
-    struct strvec roles, names;
-} o;
-
-static const struct opt_spec opts[] = {
-    OPT_LIST(0, "role", &o.roles, "ROLE", LIFE_ROLE_HELP),
-    OPT_LIST(0, "node", &o.names, "NAME", LIFE_NODE_HELP),
-    OPT_END(),
-};
-
 static int exec_start(struct cmd_ctx *cctx)
 {
-    return cmd_lifecycle(cctx, LIFE_START, &o.roles, &o.names);
+    return cmd_lifecycle(cctx, LIFE_START);
 }
 
 const struct cmd_entry cmd_cluster_start_entry = {
     .name = "start",
     .usage = "-c FILE [--workdir DIR] [--registry R] [--role R]... [--node N]... [--dry-run]",
     .summary = "Start a stopped cluster (fdb first, clients last) with create's waits",
-    .opts = opts,
+    .opts = life_opts,
     .exec = exec_start,
     .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
 };

@@ -5,26 +5,16 @@
  * See docs/lifecycle.md; the shared part is src/cmd/lifecycle.c. */
 #include "lifecycle.h"
 
-static struct {
-    struct strvec roles, names;
-} o;
-
-static const struct opt_spec opts[] = {
-    OPT_LIST(0, "role", &o.roles, "ROLE", LIFE_ROLE_HELP),
-    OPT_LIST(0, "node", &o.names, "NAME", LIFE_NODE_HELP),
-    OPT_END(),
-};
-
 static int exec_stop(struct cmd_ctx *cctx)
 {
-    return cmd_lifecycle(cctx, LIFE_STOP, &o.roles, &o.names);
+    return cmd_lifecycle(cctx, LIFE_STOP);
 }
 
 const struct cmd_entry cmd_cluster_stop_entry = {
     .name = "stop",
     .usage = "-c FILE [--workdir DIR] [--registry R] [--role R]... [--node N]... [--dry-run]",
     .summary = "Stop the cluster's containers (clients first, fdb last); nodes keep their data",
-    .opts = opts,
+    .opts = life_opts,
     .exec = exec_stop,
     .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
 };

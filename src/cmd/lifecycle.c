@@ -12,6 +12,18 @@
 #include "m3fs/log.h"
 #include "m3fs/remote.h"
 
+/* --role / --node of whichever of the three commands runs. */
+static struct {
+    struct strvec roles, names;
+} o;
+
+const struct opt_spec life_opts[] = {
+    OPT_LIST(0, "role", &o.roles, "ROLE", "only this service (fdb, clickhouse, monitor, mgmtd, "
+             "meta, storage, client); repeatable"),
+    OPT_LIST(0, "node", &o.names, "NAME", "only the services on this node; repeatable"),
+    OPT_END(),
+};
+
 /* The services stop and start act on (those `cluster create` deploys). */
 static const enum svc_kind life_kinds[] = {
     SVC_FDB, SVC_CLICKHOUSE, SVC_MONITOR, SVC_MGMTD, SVC_META, SVC_STORAGE, SVC_CLIENT,
@@ -136,9 +148,9 @@ static int plan_and_run(struct cmd_ctx *cctx, enum life_op op, struct plan_ctx *
     return rc;
 }
 
-int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op, const struct strvec *roles,
-                  const struct strvec *names)
+int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op)
 {
+    const struct strvec *roles = &o.roles, *names = &o.names;
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT, what = STRBUF_INIT;
     unsigned mask;

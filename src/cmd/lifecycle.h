@@ -10,17 +10,15 @@
 
 enum life_op { LIFE_STOP, LIFE_START, LIFE_RESTART };
 
-/* Options each command declares (their help text). */
-#define LIFE_ROLE_HELP                                                                    \
-    "only this service (fdb, clickhouse, monitor, mgmtd, meta, storage, client); repeatable"
-#define LIFE_NODE_HELP "only the services on this node; repeatable"
+/* The options of the three commands (--role, --node): one table, parsed
+ * into one selection (a process runs one command). */
+extern const struct opt_spec life_opts[];
 
-/* Run op for the services in roles (every one when empty) on the nodes in
- * names (every node when empty); a name that is not a service of
- * cluster.yml or not one of its nodes is a usage error.  With
- * cctx->dry_run (CMD_DRY_RUN) prints the plan and touches nothing.  Borrows
- * both lists.  Returns the exit code. */
-int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op, const struct strvec *roles,
-                  const struct strvec *names);
+/* Run op for the services given with --role (every one when none) on the
+ * nodes given with --node (every node when none); a name that is not a
+ * service of cluster.yml or not one of its nodes is a usage error.  With
+ * cctx->dry_run (CMD_DRY_RUN) prints the plan and touches nothing.
+ * Returns the exit code. */
+int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op);
 
 #endif
