@@ -246,6 +246,10 @@ struct ct_params;
 void config_chain_params(const struct m3fs_config *cfg, struct ct_params *p);
 /* 1 when the node runs any 3FS process (a listener above, or a FUSE client). */
 int config_node_runs_3fs(const struct m3fs_config *cfg, size_t node);
+/* 1 when wd is no plain absolute path or a system directory m3fs never
+ * takes as a workDir (it deletes under it): config validate refuses it,
+ * and so do create and destroy (src/config/validate-chars.c). */
+int config_workdir_denied(const char *wd);
 /* Images used by a node's roles, as a bitmask of 1u << img_kind. */
 unsigned config_node_images(const struct m3fs_config *cfg, size_t node);
 

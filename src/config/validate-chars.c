@@ -82,6 +82,36 @@ static void path_rule(struct vctx *v, const char *key, const char *val)
     }
 }
 
+/* System directories never taken as a workDir (m3fs deletes under it); the
+ * same list is in templates/m3fs-node.sh, checked there on the path the
+ * node resolves. */
+static const char *const denied_dirs[] = {
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media",
+    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
+    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/lib",
+    "/var/log", "/var/tmp", "/var/cache", "/var/run", "/var/lib/docker",
+};
+
+int config_workdir_denied(const char *wd)
+{
+    if (wd[0] != '/') return 1;
+    struct strbuf n = STRBUF_INIT; /* wd without repeated and trailing slashes */
+    int bad = 0;
+    for (const char *p = wd; *p && !bad; ) {
+        while (*p == '/') p++;
+        size_t len = strcspn(p, "/");
+        if (!len) break;
+        bad = (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
+        sb_addch(&n, '/');
+        sb_add(&n, p, len);
+        p += len;
+    }
+    if (!n.len) sb_addch(&n, '/');
+    for (size_t i = 0; !bad && i < ARRAY_SIZE(denied_dirs); i++) bad = !strcmp(n.buf, denied_dirs[i]);
+    sb_release(&n);
+    return bad;
+}
+
 static void host_rule(struct vctx *v, const char *key, const char *what, const char *val)
 {
     if (!val || !*val) return;
@@ -192,6 +222,9 @@ void check_chars(struct vctx *v)
 {
     const struct m3fs_config *c = v->c;
     path_rule(v, "workDir", c->work_dir);
+    if (c->work_dir && c->work_dir[0] == '/' && config_workdir_denied(c->work_dir))
+        E(v, "workDir", "m3fs creates and deletes its files under workDir: give it a directory "
+          "of its own, e.g. /opt/3fs", "workDir '%s' is a system directory", c->work_dir);
     path_rule(v, "serviceBasePath", c->service_base_path);
     path_rule(v, "services.client.hostMountpoint", c->client.host_mountpoint);
     check_node_chars(v);

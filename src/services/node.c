@@ -18,39 +18,9 @@ static int workdir_safe(const char *wd)
     return depth >= 2 && !strstr(wd, "/../") && !strstr(wd, "/./");
 }
 
-/* System directories never taken as a workDir (m3fs deletes under it); the
- * same list is in templates/m3fs-node.sh, checked there on the path the
- * node resolves. */
-static const char *const denied_dirs[] = {
-    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/media",
-    "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr",
-    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/lib",
-    "/var/log", "/var/tmp", "/var/cache", "/var/run", "/var/lib/docker",
-};
-
-int workdir_denied(const char *wd)
-{
-    if (wd[0] != '/') return 1;
-    struct strbuf n = STRBUF_INIT; /* wd without repeated and trailing slashes */
-    int bad = 0;
-    for (const char *p = wd; *p && !bad; ) {
-        while (*p == '/') p++;
-        size_t len = strcspn(p, "/");
-        if (!len) break;
-        bad = (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.');
-        sb_addch(&n, '/');
-        sb_add(&n, p, len);
-        p += len;
-    }
-    if (!n.len) sb_addch(&n, '/');
-    for (size_t i = 0; !bad && i < ARRAY_SIZE(denied_dirs); i++) bad = !strcmp(n.buf, denied_dirs[i]);
-    sb_release(&n);
-    return bad;
-}
-
 static int check_denied(struct plan_ctx *ctx)
 {
-    if (!workdir_denied(ctx->cfg->work_dir)) return 0;
+    if (!config_workdir_denied(ctx->cfg->work_dir)) return 0; /* validate refuses it too */
     sb_addf(&ctx->err, "workDir '%s' is a system directory (or not a plain absolute path); "
             "m3fs creates and deletes its files under workDir, so it must be a directory of "
             "its own, e.g. /opt/3fs", ctx->cfg->work_dir);

@@ -37,8 +37,6 @@ int svc_node_destroy_dirs(struct plan_ctx *ctx, struct plan *p);
  * Both refuse (-1, ctx->err) a workDir of the deny list here already. */
 int svc_node_create_mark(struct plan_ctx *ctx, struct plan *p);
 #define WORKDIR_MARKER ".m3fs-cluster"
-/* 1 when wd is no plain absolute path or a system directory (node.c). */
-int workdir_denied(const char *wd);
 int svc_node_destroy_guard(struct plan_ctx *ctx, struct plan *p);
 
 /* stop / start of a created cluster (plan_build_stop/start): each service's

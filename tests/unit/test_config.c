@@ -1206,6 +1206,9 @@ static void test_hostile_values(void **state)
           "workDir has a line break", "no spaces, quotes or line breaks", 1, 1 },
         { "nodes:\n", "workDir: /opt/3fs/../../etc\nnodes:\n",
           "workDir '/opt/3fs/../../etc' has a '..' segment", "without '.' or '..'", 1, 1 },
+        /* m3fs deletes under workDir (F3) */
+        { "nodes:\n", "workDir: //var//lib/\nnodes:\n",
+          "workDir '//var//lib/' is a system directory", "a directory of its own", 1, 1 },
         { "nodes:\n", "serviceBasePath: \"/etc/systemd/system\\t\"\nnodes:\n",
           "serviceBasePath has a control char", NULL, 1, 1 },
         /* a node name reaches paths that are removed */
