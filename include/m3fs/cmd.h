@@ -79,6 +79,11 @@ void cmd_print_help(const struct cmd_entry *e, const char *path, FILE *out);
 int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* After a question on stderr: read the answer line from stdin into line
+ * (n bytes, without its line break).  0, or -1 having said that no answer
+ * came (nothing was changed; --yes skips the question). */
+int cmd_read_answer(char *line, size_t n);
+
 struct config_overrides;
 /* Load and validate a cluster.yml for a command: prints every diagnostic
  * (errors and warnings) to stderr; returns NULL when there were errors.

@@ -229,18 +229,14 @@ struct run_stats {
 
 /* Run the steps, each once the steps it waits for have ended (several at
  * once when the plan allows it).  After a failure no new step starts and
- * running waits stop.  Returns 0, -1 with every failed step's node errors in
- * err, or PLAN_INTERRUPTED after SIGINT, SIGTERM or SIGHUP (running commands are let finish;
- * the state is saved either way).  st may be NULL when no step has a
- * state_key (cluster prepare keeps no state). */
+ * running waits stop.  While it runs, SIGINT, SIGTERM and SIGHUP stop the
+ * run like Ctrl-C (a second one of the same signal kills the process; the
+ * caller's handlers are back when it returns).  Returns 0, -1 with every
+ * failed step's node errors in err, or PLAN_INTERRUPTED after one of those
+ * signals (running commands are let finish; the state is saved either
+ * way).  st may be NULL when no step has a state_key (cluster prepare
+ * keeps no state). */
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
-
-/* Install / remove the handler of SIGINT, SIGTERM and SIGHUP used by
- * plan_run: each stops the run like Ctrl-C (a second one of the same signal
- * kills the process). */
-void plan_signals_install(void);
-void plan_signals_restore(void);
-int plan_interrupted(void);
 
 #endif

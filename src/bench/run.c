@@ -223,11 +223,9 @@ static int bench_plan_run(struct bench_plan *bp, struct remote_ctx *ctx, struct 
     long n = (long)bp->cfg->svc[SVC_CLIENT].n_member;
     struct run_stats rs;
     struct strbuf cerr = STRBUF_INIT;
-    plan_signals_install();
     int status = plan_run(&bp->run, NULL, ctx, n, &rs, err);
     if (status != PLAN_INTERRUPTED && plan_run(&bp->cleanup, NULL, ctx, n, &rs, &cerr))
         log_warn("bench: %s", cerr.buf);
-    plan_signals_restore();
     sb_release(&cerr);
     if (status == PLAN_INTERRUPTED) sb_adds(err, "interrupted");
     return status;

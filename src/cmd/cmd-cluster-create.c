@@ -147,9 +147,7 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         return EXIT_FAIL;
     }
     struct run_stats rs;
-    plan_signals_install();
     int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    plan_signals_restore();
     if (r == 0) {
         print_summary(cfg, rc, &rs);
         if (run_bench(cfg, rc)) r = -1, sb_reset(&err);

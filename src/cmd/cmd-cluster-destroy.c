@@ -60,15 +60,8 @@ static int confirmed(const struct m3fs_config *cfg)
     if (o.yes) return 1;
     print_consequences(cfg, stderr);
     fprintf(stderr, "Type the cluster name '%s' to go on: ", cfg->name);
-    fflush(stderr);
     char line[256];
-    if (!fgets(line, sizeof(line), stdin)) {
-        fputc('\n', stderr);
-        log_error("no answer on standard input; nothing was changed (use --yes to skip the "
-                  "question)");
-        return 0;
-    }
-    line[strcspn(line, "\r\n")] = '\0';
+    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
     if (strcmp(line, cfg->name)) {
         log_error("'%s' is not '%s'; nothing was changed", line, cfg->name);
         return 0;
@@ -88,9 +81,7 @@ static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const 
     }
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     struct run_stats rs;
-    plan_signals_install();
     int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    plan_signals_restore();
     remote_ctx_free(rc);
     if (r == 0) {
         if (st->existed && unlink(st->path) < 0)

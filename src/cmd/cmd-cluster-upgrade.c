@@ -32,15 +32,8 @@ static int confirmed(const char *from, const char *to)
     fprintf(stderr, "This moves every 3FS container from %s to %s, one at a time; each FUSE "
                     "client is remounted (files open there are interrupted).\n"
                     "Type 'yes' to go on: ", from, to);
-    fflush(stderr);
     char line[64];
-    if (!fgets(line, sizeof(line), stdin)) {
-        fputc('\n', stderr);
-        log_error("no answer on standard input; nothing was changed (use --yes to skip the "
-                  "question)");
-        return 0;
-    }
-    line[strcspn(line, "\r\n")] = '\0';
+    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
     if (strcmp(line, "yes")) {
         log_error("not confirmed; nothing was changed");
         return 0;
@@ -93,9 +86,7 @@ static int run(const struct cmd_ctx *cctx, struct plan_ctx *ctx, const struct pl
     struct strbuf err = STRBUF_INIT;
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     struct run_stats rs;
-    plan_signals_install();
     int r = plan_run(p, ctx->st, rc, cctx->parallel, &rs, &err);
-    plan_signals_restore();
     const char *img = ctx->image[IMG_3FS];
     if (r == 0) {
         printf("3FS cluster '%s' runs %s (%zu actions ran, %zu were already done).\n"

@@ -39,6 +39,19 @@ int cmd_select_nodes(struct cmd_ctx *ctx, const struct strvec *roles,
     return rc;
 }
 
+int cmd_read_answer(char *line, size_t n)
+{
+    fflush(stderr);
+    if (!fgets(line, (int)n, stdin)) {
+        fputc('\n', stderr);
+        log_error("no answer on standard input; nothing was changed (use --yes to skip the "
+                  "question)");
+        return -1;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    return 0;
+}
+
 void cmd_nodes_release(struct cmd_nodes *sel)
 {
     free(sel->idx);
@@ -63,9 +76,7 @@ static void run_call_plan(const struct cmd_ctx *ctx, const struct plan *p)
     struct remote_ctx *rc = remote_ctx_new(ctx->cfg->nodes, ctx->cfg->n_nodes, &ctx->ro);
     struct strbuf err = STRBUF_INIT;
     struct run_stats rs;
-    plan_signals_install();
     int r = plan_run(p, NULL, rc, ctx->parallel, &rs, &err);
-    plan_signals_restore();
     if (r == PLAN_INTERRUPTED) log_error("interrupted: run the command again to finish");
     else if (r && err.len) log_debug("%s", err.buf);
     sb_release(&err);

@@ -105,9 +105,7 @@ static int run(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct p
     struct strbuf err = STRBUF_INIT;
     struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
     struct run_stats rs;
-    plan_signals_install();
     int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    plan_signals_restore();
     remote_ctx_free(rc);
     if (r == 0)
         printf("3FS cluster '%s' %s%s (%zu actions ran, %zu were already done).\n", cfg->name,

@@ -47,7 +47,8 @@ static void on_sigint(int sig)
     g_intr = 1;
 }
 
-void plan_signals_install(void)
+/* Installed by plan_run for the time it runs. */
+static void signals_install(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -58,14 +59,9 @@ void plan_signals_install(void)
     for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &sa, &g_old[i]);
 }
 
-void plan_signals_restore(void)
+static void signals_restore(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &g_old[i], NULL);
-}
-
-int plan_interrupted(void)
-{
-    return g_intr != 0;
 }
 
 static long now_ms(void)
@@ -520,6 +516,7 @@ int plan_run(const struct plan *p, struct m3fs_state *st,
 {
     memset(stats, 0, sizeof(*stats));
     atomic_store(&g_abort, 0);
+    signals_install();
     struct sched sc = { .p = p, .st = st, .rc = rc, .parallel = parallel,
                         .stats = stats };
     size_t n = p->n ? p->n : 1;
@@ -544,6 +541,7 @@ int plan_run(const struct plan *p, struct m3fs_state *st,
         if (sc.errs[i].len) sb_addf(err, "%s%s", err->len ? "\n" : "", sc.errs[i].buf);
         sb_release(&sc.errs[i]);
     }
+    signals_restore();
     if (g_intr) result = PLAN_INTERRUPTED;
     else if (result == 0 && !err->len)
         for (size_t i = 0; i < p->n; i++)

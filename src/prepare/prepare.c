@@ -249,9 +249,7 @@ static int run_plan(struct prep_run *r, const struct plan *p)
         return -1;
     }
     r->rc = remote_ctx_new(r->cfg->nodes, r->cfg->n_nodes, &r->o->ro);
-    plan_signals_install();
     int rc = plan_run(p, NULL, r->rc, r->o->parallel, &rs, &err);
-    plan_signals_restore();
     cluster_unlock(lock);
     if (rc == PLAN_INTERRUPTED)
         log_error("interrupted; run the same command again to go on (what is done is skipped)");
