@@ -22,7 +22,7 @@ HOST_VETH=m3fs-lab0
 SUBNET=198.18.0
 HOST_IP=$SUBNET.1
 MARKER=.m3fs-lab
-MAX_NODES=40
+MAX_NODES=64
 NIC=eth0 # every node's NIC (--nic)
 
 die() {

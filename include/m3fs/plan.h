@@ -239,4 +239,37 @@ struct run_stats {
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
 
+/* --- where a run's time went (plan_run_traced) ---------------------------- */
+/* One step: when it started and ended (ms after the run began; -1 when it
+ * never started) and, on its slowest node, how long that node took and how
+ * much of that was remote commands (the SSH exchanges, remote_counts) and
+ * pauses between the checks of a wait; the rest of the step's time is
+ * m3fs's own (rendering, packing, scheduling). */
+struct plan_trace_step {
+    long start_ms, end_ms;
+    int skipped;          /* a one-time step the state file records as done */
+    long node;            /* the slowest node's index, or -1 (no node) */
+    long node_ms, remote_ms, pause_ms;
+};
+struct plan_trace {
+    long wall_ms;
+    double cpu_user_s, cpu_sys_s; /* this process, during the run */
+    size_t n;
+    struct plan_trace_step *steps; /* n of them, owned */
+};
+/* plan_run that also fills *tr (allocated here; plan_trace_release frees). */
+int plan_run_traced(const struct plan *p, struct m3fs_state *st, struct remote_ctx *rc,
+                    long parallel, struct run_stats *stats, struct plan_trace *tr,
+                    struct strbuf *err);
+void plan_trace_release(struct plan_trace *tr);
+/* The steps on the critical path: from the step that ended last back
+ * through, at each step, the step it waited for that ended last.  Fills
+ * path[0..*n) in run order; path has room for tr->n entries. */
+void plan_trace_critical(const struct plan *p, const struct plan_trace *tr, size_t *path,
+                         size_t *n);
+/* The trace as JSON text (docs/deploy.md "Where the time goes"): the steps,
+ * the critical path, and each node's remote_counts from rc.  Appends to out. */
+void plan_trace_json(const struct plan *p, const struct plan_trace *tr, struct remote_ctx *rc,
+                     const struct m3fs_config *cfg, struct strbuf *out);
+
 #endif

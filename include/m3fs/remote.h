@@ -132,6 +132,21 @@ struct remote_ctx *remote_ctx_new(const struct m3fs_node *nodes, size_t n_nodes,
 struct remote_session *remote_ctx_get(struct remote_ctx *ctx, size_t node, struct strbuf *err);
 void remote_ctx_free(struct remote_ctx *ctx);
 
+/* What sessions cost so far: connections opened and the time they took;
+ * commands run (one SSH channel each: a round trip) and the time until each
+ * ended; uploads; bytes sent (command lines, stdin, uploaded files) and
+ * received (command output). */
+struct remote_counts {
+    size_t connects, execs, uploads;
+    uint64_t bytes_out, bytes_in;
+    int64_t connect_ms, exec_ms;
+};
+/* One session's counts (read by the thread that uses it). */
+void remote_session_counts(const struct remote_session *s, struct remote_counts *out);
+/* The sum over the node's sessions in ctx; call while no remote_ctx_run is
+ * going on. */
+void remote_ctx_counts(struct remote_ctx *ctx, size_t node, struct remote_counts *out);
+
 /* A step on one node: return 0 or non-zero with a message in err. */
 typedef int (*remote_step_fn)(struct remote_session *s, size_t node, void *arg,
                               struct strbuf *err);

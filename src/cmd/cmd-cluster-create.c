@@ -2,6 +2,7 @@
  * data: src/plan/, src/services/).  Idempotent and resumable: running it
  * again finishes an interrupted or failed run and changes nothing on a
  * complete cluster. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,16 @@
 
 static struct {
     int format_disks, skip_bench;
+    const char *trace;
 } o;
 
 static const struct opt_spec opts[] = {
     OPT_BOOL(0, "format-disks", &o.format_disks,
              "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
     OPT_BOOL(0, "skip-bench", &o.skip_bench, "do not run the fio benchmark at the end"),
+    OPT_STRING(0, "trace", &o.trace, "FILE",
+               "write where the time went to FILE (JSON: steps, critical path, SSH round trips "
+               "and bytes per node; docs/deploy.md)"),
     OPT_END(),
 };
 
@@ -126,6 +131,24 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
     return nfail ? -1 : 0;
 }
 
+/* --trace FILE: the run's trace (a failure to write it is only reported). */
+static void write_trace(const struct m3fs_config *cfg, const struct plan *p,
+                        struct plan_trace *tr, struct remote_ctx *rc)
+{
+    struct strbuf json = STRBUF_INIT;
+    plan_trace_json(p, tr, rc, cfg, &json);
+    log_mask(&json);
+    FILE *f = fopen(o.trace, "w");
+    int bad = !f;
+    if (f) {
+        bad = fwrite(json.buf, 1, json.len, f) != json.len;
+        bad |= fclose(f) != 0;
+    }
+    if (bad) log_warn("cannot write the trace to %s: %s", o.trace, strerror(errno));
+    plan_trace_release(tr);
+    sb_release(&json);
+}
+
 static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct plan *p)
 {
     struct m3fs_config *cfg = cctx->cfg;
@@ -147,7 +170,9 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         return EXIT_FAIL;
     }
     struct run_stats rs;
-    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
+    struct plan_trace tr;
+    int r = plan_run_traced(p, st, rc, cctx->parallel, &rs, o.trace ? &tr : NULL, &err);
+    if (o.trace) write_trace(cfg, p, &tr, rc);
     if (r == 0) {
         print_summary(cfg, rc, &rs);
         if (run_bench(cfg, rc)) r = -1, sb_reset(&err);
@@ -208,7 +233,8 @@ static int exec_create(struct cmd_ctx *cctx)
 
 const struct cmd_entry cmd_cluster_create_entry = {
     .name = "create",
-    .usage = "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks]",
+    .usage = "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks] "
+             "[--trace FILE]",
     .summary = "Deploy 3FS on the nodes (idempotent: run again to resume or check)",
     .opts = opts,
     .exec = exec_create,

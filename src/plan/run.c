@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "m3fs/clock.h"
@@ -114,8 +115,16 @@ static void show_notes(const struct m3fs_node *n, const struct exec_result *r)
     }
 }
 
+/* Per node index: how long its part of a step took, and how much of that
+ * was remote commands and pauses (plan_run_traced). */
+struct node_times {
+    long *node_ms, *remote_ms, *pause_ms;
+    size_t n;
+};
+
 struct job {
     const struct step *s;
+    struct node_times *times; /* NULL when not traced */
     atomic_size_t changed, skipped;
     atomic_size_t main_left; /* WAIT: targets that are not watches, not yet done */
     atomic_int failed;       /* WAIT: a target failed: the others stop */
@@ -200,14 +209,20 @@ static int wait_over(struct job *j, const struct step_target *t)
     return atomic_load(&j->failed) || (t->watch && !atomic_load(&j->main_left));
 }
 
+/* Time this thread spent in sleep_wait during the current node's part of
+ * a step (node_fn; for plan_run_traced). */
+static _Thread_local long tl_pause_ms;
+
 static void sleep_wait(long ms, struct job *j, const struct step_target *t)
 {
+    long t0 = now_ms();
     while (ms > 0 && !stopping() && !wait_over(j, t)) {
         long d = ms < 100 ? ms : 100;
         struct timespec ts = { 0, d * 1000000L };
         nanosleep(&ts, NULL);
         ms -= d;
     }
+    tl_pause_ms += now_ms() - t0;
 }
 
 /* Whether the evidence of PLAN_SUSPECT_MARK has lasted the step's
@@ -284,9 +299,8 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
     return rc;
 }
 
-static int node_fn(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
+static int node_part(struct remote_session *rs, size_t node, struct job *j, struct strbuf *err)
 {
-    struct job *j = arg;
     if (stopping()) return stop_reason(err), 1;
     if (j->s->op == STEP_CALL) {
         if (j->s->call.on_node(rs, node, j->s->call.arg, err)) return 1;
@@ -312,6 +326,24 @@ static int node_fn(struct remote_session *rs, size_t node, void *arg, struct str
         else if (j->s->op != STEP_WAIT) atomic_fetch_add(&j->changed, 1);
     }
     return 0;
+}
+
+/* The node's part of the step; timed when traced (one thread per node
+ * and step, so each node's slots have one writer). */
+static int node_fn(struct remote_session *rs, size_t node, void *arg, struct strbuf *err)
+{
+    struct job *j = arg;
+    if (!j->times || node >= j->times->n) return node_part(rs, node, j, err);
+    struct remote_counts before, after;
+    remote_session_counts(rs, &before);
+    tl_pause_ms = 0;
+    long t0 = now_ms();
+    int rc = node_part(rs, node, j, err);
+    remote_session_counts(rs, &after);
+    j->times->node_ms[node] = now_ms() - t0;
+    j->times->remote_ms[node] = (long)(after.exec_ms - before.exec_ms);
+    j->times->pause_ms[node] = tl_pause_ms;
+    return rc;
 }
 
 static void report_failure(const struct step *s, size_t i, size_t total, size_t nfail,
@@ -352,6 +384,8 @@ struct sched {
     struct strbuf *errs;      /* per step: why it failed */
     struct run_stats *stats;
     size_t running;
+    struct plan_trace *tr; /* NULL when not traced */
+    long t0;               /* now_ms() when the run began */
 };
 
 struct step_arg {
@@ -370,6 +404,29 @@ static void log_end(const struct step *s, size_t i, size_t total, size_t ch, siz
     else log_info("[%zu/%zu] %s: %zu changed, %zu already done (%s)", i + 1, total, s->title, ch,
                   sk, d.buf);
     sb_release(&d);
+}
+
+static struct node_times *times_new(struct node_times *t, const size_t *idx, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (idx[k] + 1 > t->n) t->n = idx[k] + 1;
+    t->node_ms = xcalloc(t->n ? t->n : 1, sizeof(long));
+    t->remote_ms = xcalloc(t->n ? t->n : 1, sizeof(long));
+    t->pause_ms = xcalloc(t->n ? t->n : 1, sizeof(long));
+    return t;
+}
+
+/* The slowest node's times into the step's trace; frees t's arrays. */
+static void times_take(struct node_times *t, struct plan_trace_step *ts)
+{
+    for (size_t k = 0; k < t->n; k++)
+        if (ts->node < 0 || t->node_ms[k] > ts->node_ms) {
+            ts->node = (long)k;
+            ts->node_ms = t->node_ms[k];
+            ts->remote_ms = t->remote_ms[k];
+            ts->pause_ms = t->pause_ms[k];
+        }
+    free(t->node_ms), free(t->remote_ms), free(t->pause_ms);
 }
 
 /* A CALL step's nodes: those of idx[0..*n) its takes_part accepts. */
@@ -416,7 +473,10 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
     struct job j = { .s = s };
     for (size_t k = 0; k < s->n; k++)
         if (!s->t[k].watch) atomic_fetch_add(&j.main_left, 1);
+    struct node_times times = { 0 };
+    if (sc->tr) j.times = times_new(&times, idx, n);
     struct strbuf *errs = remote_ctx_run_errs(sc->rc, idx, n, sc->parallel, node_fn, &j, &nfail);
+    if (sc->tr) times_take(&times, &sc->tr->steps[i]);
     for (size_t k = 0; s->call.node_errs && k < n; k++)
         sb_add(&s->call.node_errs[idx[k]], errs[k].buf, errs[k].len);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
@@ -453,6 +513,8 @@ static void *step_thread(void *arg)
     const char *v = s->state_key ? state_get_done(sc->st, s->state_key) : NULL;
     int once_done = v && !strcmp(v, s->state_val);
     if (once_done) sc->stats->skipped += s->n;
+    if (sc->tr) sc->tr->steps[a->i].start_ms = now_ms() - sc->t0;
+    if (sc->tr) sc->tr->steps[a->i].skipped = once_done;
     pthread_mutex_unlock(&sc->lock);
     int rc = 0;
     if (once_done) {
@@ -474,6 +536,7 @@ static void *step_thread(void *arg)
         if (state_save(sc->st, &err) < 0) rc = -1;
     }
     if (rc) atomic_store(&g_abort, 1);
+    if (sc->tr) sc->tr->steps[a->i].end_ms = now_ms() - sc->t0;
     sc->state[a->i] = rc ? ST_FAILED : ST_DONE;
     sb_add(&sc->errs[a->i], err.buf, err.len);
     sc->running--;
@@ -511,14 +574,53 @@ static void start_ready(struct sched *sc, pthread_t *th, struct step_arg *args)
     }
 }
 
+static void trace_begin(struct plan_trace *tr, size_t n, struct rusage *ru)
+{
+    memset(tr, 0, sizeof(*tr));
+    tr->n = n;
+    tr->steps = xcalloc(n ? n : 1, sizeof(*tr->steps));
+    for (size_t i = 0; i < n; i++)
+        tr->steps[i] = (struct plan_trace_step){ .start_ms = -1, .end_ms = -1, .node = -1 };
+    getrusage(RUSAGE_SELF, ru);
+}
+
+static double tv_s(struct timeval a, struct timeval b)
+{
+    return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_usec - a.tv_usec) / 1e6;
+}
+
+static void trace_end(struct plan_trace *tr, long t0, const struct rusage *ru0)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    tr->wall_ms = now_ms() - t0;
+    tr->cpu_user_s = tv_s(ru0->ru_utime, ru.ru_utime);
+    tr->cpu_sys_s = tv_s(ru0->ru_stime, ru.ru_stime);
+}
+
+void plan_trace_release(struct plan_trace *tr)
+{
+    free(tr->steps);
+    memset(tr, 0, sizeof(*tr));
+}
+
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err)
+{
+    return plan_run_traced(p, st, rc, parallel, stats, NULL, err);
+}
+
+int plan_run_traced(const struct plan *p, struct m3fs_state *st, struct remote_ctx *rc,
+                    long parallel, struct run_stats *stats, struct plan_trace *tr,
+                    struct strbuf *err)
 {
     memset(stats, 0, sizeof(*stats));
     atomic_store(&g_abort, 0);
     signals_install();
+    struct rusage ru0;
+    if (tr) trace_begin(tr, p->n, &ru0);
     struct sched sc = { .p = p, .st = st, .rc = rc, .parallel = parallel,
-                        .stats = stats };
+                        .stats = stats, .tr = tr, .t0 = now_ms() };
     size_t n = p->n ? p->n : 1;
     pthread_t *th = xcalloc(n, sizeof(*th));
     struct step_arg *args = xcalloc(n, sizeof(*args));
@@ -542,6 +644,7 @@ int plan_run(const struct plan *p, struct m3fs_state *st,
         sb_release(&sc.errs[i]);
     }
     signals_restore();
+    if (tr) trace_end(tr, sc.t0, &ru0);
     if (g_intr) result = PLAN_INTERRUPTED;
     else if (result == 0 && !err->len)
         for (size_t i = 0; i < p->n; i++)

@@ -127,6 +127,21 @@ void remote_ctx_free(struct remote_ctx *c)
     free(c);
 }
 
+void remote_ctx_counts(struct remote_ctx *c, size_t node, struct remote_counts *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (node >= c->n_nodes) return;
+    struct ctx_slot *sl = &c->slots[node];
+    pthread_mutex_lock(&sl->lock);
+    for (size_t i = 0; i < sl->n; i++) {
+        const struct remote_counts *k = &sl->sess[i]->counts;
+        out->connects += k->connects, out->execs += k->execs, out->uploads += k->uploads;
+        out->bytes_out += k->bytes_out, out->bytes_in += k->bytes_in;
+        out->connect_ms += k->connect_ms, out->exec_ms += k->exec_ms;
+    }
+    pthread_mutex_unlock(&sl->lock);
+}
+
 struct run_args {
     struct remote_ctx *ctx;
     const size_t *idx;

@@ -301,8 +301,13 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
                       : ssh_run(s, line, in, deadline, &st, err);
     stream_finish(&st.out);
     stream_finish(&st.err);
-    if (timeout_ms > 0 && mono_ms() - start >= timeout_ms && (r->exit_status || r->signal[0]))
+    long long took = mono_ms() - start;
+    if (timeout_ms > 0 && took >= timeout_ms && (r->exit_status || r->signal[0]))
         r->timed_out = 1;
+    s->counts.execs++;
+    s->counts.exec_ms += took;
+    s->counts.bytes_out += strlen(line) + (in ? in->len : 0);
+    s->counts.bytes_in += r->out.len + r->err.len;
     if (rc) {
         struct strbuf msg = STRBUF_INIT;
         remote_describe(s, &msg);

@@ -183,6 +183,8 @@ int remote_upload_stream(struct remote_session *s, remote_reader_fn reader, void
     if (sink_open(s, tmp.buf, &k, &msg)) goto out;
     int64_t sent = pump(reader, reader_arg, size, &k, uo, &msg);
     int64_t have = sink_close(s, &k, tmp.buf);
+    s->counts.uploads++;
+    if (sent > 0) s->counts.bytes_out += (uint64_t)sent;
     if (sent < 0) goto out_rm;
     if (size != UINT64_MAX && (uint64_t)sent != size) {
         sb_addf(&msg, "source ended after %lld of %llu bytes", (long long)sent,

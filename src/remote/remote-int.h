@@ -18,6 +18,7 @@ struct remote_session {
     ssh_session ssh;              /* NULL when local */
     sftp_session sftp;            /* opened on first file transfer */
     unsigned long tmp_seq;        /* for unique temporary names */
+    struct remote_counts counts;  /* what this session cost (remote_session_counts) */
 };
 
 /* "name (user@host:port)" for messages. */

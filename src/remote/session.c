@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "m3fs/clock.h"
 #include "m3fs/log.h"
 
 static pthread_mutex_t known_hosts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -434,13 +435,21 @@ struct remote_session *remote_open(const struct m3fs_node *node, const struct re
                   config_node_label(node), node->host);
         return s;
     }
+    int64_t t0 = mono_ms();
     if (ssh_connect_node(s, o, err)) {
         remote_close(s);
         return NULL;
     }
+    s->counts.connects = 1;
+    s->counts.connect_ms = mono_ms() - t0;
     log_debug("connected to %s@%s:%ld", user_of(node), node->host,
               node->port > 0 ? node->port : 22L);
     return s;
+}
+
+void remote_session_counts(const struct remote_session *s, struct remote_counts *out)
+{
+    *out = s->counts;
 }
 
 sftp_session remote_sftp(struct remote_session *s, struct strbuf *err)

@@ -1,62 +1,124 @@
 #!/usr/bin/env bash
-# bench_create: wall time of `m3fs cluster create --skip-bench` on a lab
-# (scripts/lab.sh) of 5 and of 20 nodes running the stand-in images, which
-# are loaded first with `cluster prepare -a` (not timed).  Same shape at both
-# sizes: fdb on 3 nodes, clickhouse + monitor on lab-n1, mgmtd and meta on 2,
-# storage on every node (1 dir disk, RF 2, 8 targets per disk), clients on 2.
-# Prints both times, their ratio (20 / 5) and the ratio to the goal (20
-# nodes <= 10 s; <= 1.00 meets it).
+# bench_create: `m3fs cluster create --skip-bench` on labs (scripts/lab.sh)
+# of 5, 20 and 50 nodes running the stand-in images, explained.  Same shape
+# at every size: fdb on 3 nodes, clickhouse + monitor on lab-n1, mgmtd and
+# meta on 2, storage on every node (1 dir disk, RF 2, 8 targets per disk),
+# clients on 2.
 #
-# Needs root; takes a few minutes; waits for another lab that is up.
-# Usage: bench_create.sh [M3FS_BIN]   (BENCH_SIZES="5 20" to change sizes;
-# BENCH_LOG_DIR=DIR keeps the create logs there)
+# Each run, per size: a fresh lab, the images loaded with `cluster prepare
+# -a` (not timed), then
+#   cold   the first create                       (--trace FILE)
+#   noop   the same create again: nothing to do
+#   warm   destroy, then create again              (--trace FILE)
+# BENCH_RUNS runs (default 3); for each kind the median and spread.  From
+# the traces (docs/deploy.md "Where the time goes"): m3fs's CPU time, SSH
+# round trips and bytes per node, and the critical path of the median cold
+# run with each step's time split into remote commands, pauses between a
+# wait's checks, and m3fs's own time.  Then the goals as ratios (<= 1.00
+# meets one): cold create on 20 nodes <= 10 s, 50 / 20 nodes <= 1.5, noop on
+# 20 nodes <= 2 s.
+#
+# Needs root; a full run (3 sizes x 3 runs) takes about half an hour and
+# waits for another lab that is up.
+# Usage: bench_create.sh [M3FS_BIN]   (BENCH_SIZES="5 20 50", BENCH_RUNS=3;
+# BENCH_LOG_DIR=DIR keeps the logs and traces there)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 . tests/bench/lib.sh
 bench_init bench_create "${1:-}"
-GOAL_S=10
-SIZES=${BENCH_SIZES:-5 20}
+SIZES=${BENCH_SIZES:-5 20 50}
+RUNS=${BENCH_RUNS:-3}
 
-# The 5 slowest steps of a create log: "[i/n] title: ready (D)" or
-# "[i/n] title: N changed, M already done (D)" lines (steps run at the same
-# time where the plan allows, so these do not add up to the wall time).
-slowest_steps() {
-    python3 - "$1" <<'PY'
-import re, sys
-steps = []
-for line in open(sys.argv[1], errors="replace"):
-    m = re.search(r"(\[\d+/\d+\] .*): (?:ready|\d+ changed, \d+ already done) \(((?:\d+(?:h|ms|m|s))+)\)$",
-                  line.rstrip())
-    if m:
-        v = sum(float(n) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[u]
-                for n, u in re.findall(r"(\d+)(h|ms|m|s)", m.group(2)))
-        steps.append((v, m.group(1)))
-for v, t in sorted(steps, reverse=True)[:5]:
-    print(f"{v:6.2f} s  {t}")
-PY
+# One run on an N-node lab: files $W/n$N/{cold,warm}-$R.{log,json},
+# times appended to $W/n$N/times ("KIND SECONDS" lines).
+one_run() {
+    local n=$1 r=$2 d=$W/n$1 t
+    bench_lab_up "$n"
+    bench_cluster_yml "$d/cluster.yml" bench "$n"
+    bench_images_loaded "$d/cluster.yml"
+    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/cold-$r.json" \
+        >"$d/cold-$r.log" 2>&1 || { tail -40 "$d/cold-$r.log"; exit 1; }
+    echo "cold $t" >>"$d/times"
+    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench >"$d/noop-$r.log" 2>&1 ||
+        { tail -40 "$d/noop-$r.log"; exit 1; }
+    echo "noop $t" >>"$d/times"
+    mx cluster destroy -c "$d/cluster.yml" --yes >"$d/destroy-$r.log" 2>&1 ||
+        { tail -40 "$d/destroy-$r.log"; exit 1; }
+    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/warm-$r.json" \
+        >"$d/warm-$r.log" 2>&1 || { tail -40 "$d/warm-$r.log"; exit 1; }
+    echo "warm $t" >>"$d/times"
+    bench_lab_down
 }
 
-declare -A secs
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
 for n in $SIZES; do
-    bench_lab_up "$n"
-    cfg=$W/n$n/cluster.yml
     mkdir -p "$W/n$n"
-    bench_cluster_yml "$cfg" bench "$n"
-    bench_images_loaded "$cfg"
-    bench_time "secs[$n]" bench_cluster_create "$cfg" "$W/create-$n.log" "$n"
-    printf 'cluster create on %2d nodes: %6.2f s\n' "$n" "${secs[$n]}"
-    echo "    slowest steps:"
-    slowest_steps "$W/create-$n.log" | sed 's/^/      /'
-    [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/create-$n.log" "$BENCH_LOG_DIR/create-$n.log"
-    bench_lab_down
+    : >"$W/n$n/times"
+    for r in $(seq "$RUNS"); do
+        one_run "$n" "$r"
+        printf '%2d nodes, run %d: %s\n' "$n" "$r" \
+            "$(awk -v r="$r" '{ k[NR] = $1 " " $2 " s" } END { print k[NR - 2] ", " k[NR - 1] ", " k[NR] }' "$W/n$n/times")"
+    done
+    [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/n$n"/*.log "$W/n$n"/*.json "$BENCH_LOG_DIR/" 2>/dev/null
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# shellcheck disable=SC2086 # BENCH_SIZES: a list, split on purpose
-set -- $SIZES
-if [ $# -eq 2 ]; then
-    awk -v n1="$1" -v n2="$2" -v a="${secs[$1]}" -v b="${secs[$2]}" -v g="$GOAL_S" 'BEGIN {
-        printf "ratio %s nodes / %s nodes: %.2f\n", n2, n1, b / a
-        printf "goal: %s nodes <= %s s; ratio to goal %.2f (%s)\n", n2, g, b / g,
-            b <= g ? "met" : "NOT met" }'
-fi
+# shellcheck disable=SC2086 # SIZES: a list, split on purpose
+python3 - "$W" $SIZES <<'PY'
+import json, statistics, sys
+w, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
+
+def spread(v):
+    return f"median {statistics.median(v):6.2f} s ({min(v):.2f}..{max(v):.2f})"
+
+med = {}
+for n in sizes:
+    d = f"{w}/n{n}"
+    times = {}
+    for line in open(f"{d}/times"):
+        k, t = line.split()
+        times.setdefault(k, []).append(float(t))
+    print(f"\n== {n} nodes ({len(times['cold'])} runs) ==")
+    for k in ("cold", "warm", "noop"):
+        print(f"  {k:5} create: {spread(times[k])}")
+    med[n] = {k: statistics.median(v) for k, v in times.items()}
+    # the median cold run's trace
+    cold = times["cold"]
+    r = sorted(range(len(cold)), key=lambda i: cold[i])[len(cold) // 2] + 1
+    tr = json.load(open(f"{d}/cold-{r}.json"))
+    cpu = tr["cpu_user_s"] + tr["cpu_sys_s"]
+    print(f"  median cold run (run {r}): {cold[r - 1]:.2f} s, of it the plan {tr['wall_ms'] / 1000:.2f} s; "
+          f"m3fs CPU {cpu:.2f} s (user {tr['cpu_user_s']:.2f}, sys {tr['cpu_sys_s']:.2f})")
+    nodes = [x for x in tr["nodes"] if x["connects"]]
+    for key, label, scale, unit in (("round_trips", "SSH round trips", 1, ""),
+                                    ("bytes_out", "bytes sent", 1024, " KiB"),
+                                    ("bytes_in", "bytes received", 1024, " KiB")):
+        v = [x[key] / scale for x in nodes]
+        print(f"  per node, {label}: mean {statistics.mean(v):.1f}{unit}, max {max(v):.1f}{unit}")
+    steps = {s["index"]: s for s in tr["steps"]}
+    print("  critical path (s):   start   wall  remote  pauses  m3fs  gap  step")
+    prev_end, tot = 0, {"wall": 0, "remote": 0, "pause": 0, "m3fs": 0, "gap": 0}
+    for i in tr["critical_path"]:
+        s = steps[i]
+        gap = max(0, s["start_ms"] - prev_end)
+        prev_end = s["end_ms"]
+        for k, v in (("wall", s["wall_ms"]), ("remote", s["remote_ms"]), ("pause", s["pause_ms"]),
+                     ("m3fs", s["m3fs_ms"]), ("gap", gap)):
+            tot[k] += v
+        print(f"  {'':18}{s['start_ms'] / 1000:7.2f} {s['wall_ms'] / 1000:6.2f} {s['remote_ms'] / 1000:7.2f}"
+              f" {s['pause_ms'] / 1000:7.2f} {s['m3fs_ms'] / 1000:5.2f} {gap / 1000:4.2f}  "
+              f"[{i}] {s['title']} (slowest: {s['slowest_node']})")
+    print(f"  {'path total':18}{'':7} {tot['wall'] / 1000:6.2f} {tot['remote'] / 1000:7.2f}"
+          f" {tot['pause'] / 1000:7.2f} {tot['m3fs'] / 1000:5.2f} {tot['gap'] / 1000:4.2f}")
+
+print()
+def goal(label, value, limit):
+    print(f"goal: {label} <= {limit}; measured {value:.2f}; ratio to goal {value / limit:.2f} "
+          f"({'met' if value <= limit else 'NOT met'})")
+if 20 in med:
+    goal("cold create on 20 nodes (s)", med[20]["cold"], 10)
+    goal("create with nothing to do on 20 nodes (s)", med[20]["noop"], 2)
+if 20 in med and 50 in med:
+    goal("cold create 50 nodes / 20 nodes", med[50]["cold"] / med[20]["cold"], 1.5)
+PY

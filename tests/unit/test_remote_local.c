@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "m3fs/plan.h"
 #include "m3fs/remote.h"
 
 static char dir[] = "/tmp/m3fs-test-remote-XXXXXX";
@@ -251,6 +252,59 @@ static void test_ctx_reports_every_unreachable_node(void **state)
     for (int i = 0; i < 3; i++) sb_release(&errs[i]);
 }
 
+/* Issue 22: a traced run says when each step ran, where its slowest node's
+ * time went (remote commands, pauses between a wait's checks) and the
+ * critical path; the session counts say how many round trips and bytes. */
+static void test_traced_run(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip(); /* steps run as root: sudo otherwise */
+    struct m3fs_node nodes[2] = { local_node(), local_node() };
+    nodes[1].name = "me2";
+    struct remote_opts o = { .allow_local = 1 };
+    struct remote_ctx *ctx = remote_ctx_new(nodes, 2, &o);
+    char *flag = xstrfmt("%s/flag", dir);
+    char *check = xstrfmt("test -e %s || { touch %s; exit 1; }", flag, flag);
+    struct plan p = { 0 };
+    struct step *s = plan_add_step(&p, "a", STEP_RUN, "sleep on me");
+    step_add_run(s, 0, "sleep 0.3", NULL);
+    step_add_run(s, 1, "true", NULL);
+    s = plan_add_step(&p, "a", STEP_WAIT, "wait for the flag");
+    s->interval_ms = 300;
+    step_add_run(s, 1, check, NULL);
+    struct run_stats rs;
+    struct plan_trace tr;
+    struct strbuf err = STRBUF_INIT, json = STRBUF_INIT;
+    assert_int_equal(plan_run_traced(&p, NULL, ctx, 4, &rs, &tr, &err), 0);
+    assert_int_equal(tr.n, 2);
+    assert_int_equal(tr.steps[0].node, 0);
+    assert_true(tr.steps[0].remote_ms >= 250 && tr.steps[0].node_ms >= tr.steps[0].remote_ms);
+    assert_int_equal(tr.steps[1].node, 1);
+    assert_true(tr.steps[1].pause_ms >= 150); /* one failed check, then a pause */
+    assert_true(tr.steps[1].start_ms >= tr.steps[0].end_ms);
+    assert_true(tr.wall_ms >= tr.steps[1].end_ms);
+    size_t path[2], np;
+    plan_trace_critical(&p, &tr, path, &np);
+    assert_int_equal(np, 2);
+    assert_int_equal(path[0], 0);
+    assert_int_equal(path[1], 1);
+    struct remote_counts c;
+    remote_ctx_counts(ctx, 1, &c);
+    assert_int_equal(c.execs, 3); /* true, the failed check, the check */
+    assert_true(c.bytes_out >= strlen("true") + 2 * strlen(check));
+    struct m3fs_config cfg = { .nodes = nodes, .n_nodes = 2 };
+    plan_trace_json(&p, &tr, ctx, &cfg, &json);
+    assert_non_null(strstr(json.buf, "\"critical_path\""));
+    assert_non_null(strstr(json.buf, "\"slowest_node\":\t\"me\""));
+    assert_non_null(strstr(json.buf, "\"round_trips\":\t3"));
+    plan_trace_release(&tr);
+    plan_free(&p);
+    remote_ctx_free(ctx);
+    unlink(flag);
+    free(flag), free(check);
+    sb_release(&err), sb_release(&json);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -273,6 +327,7 @@ int main(void)
         cmocka_unit_test(test_upload_download),
         cmocka_unit_test(test_short_source_is_refused),
         cmocka_unit_test(test_ctx_reports_every_unreachable_node),
+        cmocka_unit_test(test_traced_run),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
