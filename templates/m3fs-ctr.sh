@@ -12,6 +12,9 @@
 #       NAME is stopped and removed, and a new
 #       one is started with the lines of NET_ARGS_FILE (if it exists; written
 #       by `m3fs cluster prepare`) and the OPTIONs before IMAGE.
+#   running NAME DIGEST
+#       exit 0 when container NAME is labelled m3fs.digest=DIGEST and runs
+#       (what makes `run` print DONE_MARK; changes nothing).
 #   once NAME NET_ARGS_FILE PRE NDIRS DIR... OPTION... IMAGE [ARG]...
 #       A throw-away container NAME (admin_cli before mgmtd runs): the DIRs
 #       are created, PRE runs, an old container NAME is removed, and a new one runs in the
@@ -39,11 +42,15 @@ stop_rm() {
     docker rm -f "$1" >/dev/null
 }
 
+running() {
+    cur=$(docker container inspect -f '{{index .Config.Labels "m3fs.digest"}} {{.State.Running}}' "$1" 2>/dev/null)
+    [ "$cur" = "$2 true" ]
+}
+
 run() {
     done_mark=$1 name=$2 digest=$3 stop=$4 net_args=$5
     shift 5
-    cur=$(docker container inspect -f '{{index .Config.Labels "m3fs.digest"}} {{.State.Running}}' "$name" 2>/dev/null)
-    if [ "$cur" = "$digest true" ]; then
+    if running "$name" "$digest"; then # (sets cur)
         echo "$done_mark"
         exit 0
     fi
@@ -98,6 +105,9 @@ once)
 remove)
     if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3" || exit 1; fi
     if [ -n "$4" ]; then rm -rf "$4"; fi
+    ;;
+running)
+    running "$2" "$3"
     ;;
 absent)
     if docker container inspect "$2" >/dev/null 2>&1; then exit 1; fi

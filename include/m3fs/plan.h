@@ -77,6 +77,10 @@ struct step_target {
     char *cmd;        /* RUN / WAIT: shell command line (values sh_quote()d);
                        * CALL: what the call does there (for --dry-run) */
     char *skip_if;    /* RUN / PUT: exit 0 means "already done"; may be NULL */
+    char *verify;     /* RUN: a check without side effects, exit 0 when cmd would
+                       * find nothing to do (plan_verify); NULL: skip_if.  A
+                       * WAIT's own command (without skip_if) must be such a
+                       * check too: plan_verify runs it */
     char *path;       /* PUT: remote path (its directory is created) */
     char *content;    /* PUT: bytes to write */
     size_t len;
@@ -192,6 +196,8 @@ void step_mask_last(struct step *s, const char *text);
 /* A WAIT's watch target on node (see struct step_target); add watches after
  * the checks, on nodes without a check (a node's targets run in order). */
 void step_add_watch(struct step *s, size_t node, const char *cmd);
+/* The last target added to s gets its verify check (see struct step_target). */
+void step_set_verify(struct step *s, const char *check);
 void step_set_state(struct step *s, const char *key, const char *val);
 /* Record key = val too when the step runs (not when skipped). */
 void step_set_state_also(struct step *s, const char *key, const char *val);
@@ -238,6 +244,18 @@ struct run_stats {
  * keeps no state). */
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
+
+/* The nothing-to-do pass (src/plan/verify.c): whether running the plan
+ * would change nothing, from one exchange per node that runs every check
+ * the runner would run there (a PUT's file digests, a RUN's verify or
+ * skip_if, a WAIT's check) at once, changing nothing.  One-time steps the
+ * state file records as done are skipped.  Returns 1 when everything is in
+ * place; 0 when something is not (why names the first step and node), or
+ * when the plan has a step no check can vouch for (a RUN target without
+ * verify or skip_if, a CALL step that takes part, a one-time step not yet
+ * done) -- then nothing ran.  A node that cannot be reached is 0 too. */
+int plan_verify(const struct plan *p, const struct m3fs_state *st, struct remote_ctx *rc,
+                long parallel, struct strbuf *why);
 
 /* --- where a run's time went (plan_run_traced) ---------------------------- */
 /* One step: when it started and ended (ms after the run began; -1 when it

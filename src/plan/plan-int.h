@@ -17,6 +17,13 @@ size_t *step_nodes(const struct step *s, size_t *n);
 int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
                    size_t *changed, size_t *skipped, struct strbuf *err);
 
+/* The command that prints "SHA256 MODE" (octal), or "- -" for a missing
+ * file, one line per target t[0..n) (templates/m3fs-put.sh check). */
+void put_check_cmd(const struct step_target *const *t, size_t n, struct strbuf *cmd);
+/* From that output, stale[i] = 1 when file i's sha256 or mode differ from
+ * the target's; -1 when the output cannot be read. */
+int put_find_stale(const struct step_target *const *t, size_t n, const char *out, char *stale);
+
 /* A RUN target's command that reports "already done" itself: the
  * target's skip_if, when set, runs first in the same exchange
  * (templates/m3fs-step.sh); a command that finds nothing to do prints

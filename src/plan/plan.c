@@ -65,6 +65,13 @@ void step_mask_last(struct step *s, const char *text)
     if (s->n && text && *text) sv_push(&s->t[s->n - 1].masks, text);
 }
 
+void step_set_verify(struct step *s, const char *check)
+{
+    struct step_target *t = &s->t[s->n - 1];
+    free(t->verify);
+    t->verify = xstrdup(check);
+}
+
 void step_add_watch(struct step *s, size_t node, const char *cmd)
 {
     struct step_target *t = new_target(s, node);
@@ -124,6 +131,7 @@ static void step_release(struct step *s)
     for (size_t i = 0; i < s->n; i++) {
         free(s->t[i].cmd);
         free(s->t[i].skip_if);
+        free(s->t[i].verify);
         free(s->t[i].path);
         free(s->t[i].content);
         sv_clear(&s->t[i].masks);

@@ -18,8 +18,7 @@
 
 #define PUT_TMP_PREFIX ".m3fs-put."
 
-/* "sha mode" lines, one per file, "- -" for a missing file. */
-static void check_cmd(const struct step_target *const *t, size_t n, struct strbuf *cmd)
+void put_check_cmd(const struct step_target *const *t, size_t n, struct strbuf *cmd)
 {
     script_call(cmd, "m3fs-put.sh");
     sb_adds(cmd, "check");
@@ -29,9 +28,7 @@ static void check_cmd(const struct step_target *const *t, size_t n, struct strbu
     }
 }
 
-/* Mark in `stale` the files whose sha256 or mode differ; -1 when the
- * answer cannot be read. */
-static int find_stale(const struct step_target *const *t, size_t n, const char *out,
+int put_find_stale(const struct step_target *const *t, size_t n, const char *out,
                       char *stale)
 {
     const char *p = out;
@@ -132,9 +129,9 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         if (t[i]->path[0] != '/') rc = -1, sb_addf(err, "not an absolute path: %s", t[i]->path);
-    if (!rc) check_cmd(t, n, &cmd);
+    if (!rc) put_check_cmd(t, n, &cmd);
     if (!rc) rc = remote_run(rs, cmd.buf, 1, s->timeout_ms, &out, err);
-    if (!rc && find_stale(t, n, out.buf, stale) < 0) {
+    if (!rc && put_find_stale(t, n, out.buf, stale) < 0) {
         sb_addf(err, "unexpected answer to the file check: %s", out.buf);
         rc = -1;
     }

@@ -253,6 +253,12 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     else sb_adds(&cmd, "'' ");
     ctr_add_args(&cmd, c);
     step_add_run(s, node, cmd.buf, NULL);
+    sb_reset(&cmd);
+    script_call(&cmd, "m3fs-ctr.sh");
+    sb_adds(&cmd, "running ");
+    sh_quote(&cmd, c->name);
+    sb_addf(&cmd, " %s", hex);
+    step_set_verify(s, cmd.buf);
     sb_release(&cmd);
 }
 

@@ -118,9 +118,22 @@ before=$(containers)
 mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
 rc=$?
 after=$(containers)
-if [ $rc -eq 0 ] && has "(0 actions ran," && [ "$before" = "$after" ] && [ -n "$before" ]; then
-    ok "second create changes nothing"
+if [ $rc -eq 0 ] && has "(0 actions ran," && has "every step's check passed: nothing to do" &&
+    [ "$before" = "$after" ] && [ -n "$before" ]; then
+    ok "second create changes nothing (one pass of every check)"
 else bad "second create (rc=$rc)"; fi
+# The nothing-to-do pass is no rubber stamp: a config file changed on a node
+# and a stopped container are found, and the plan puts them right.
+on 2 'echo "# changed by hand" >>/opt/3fs/meta/config.d/meta_main.toml && docker stop 3fs-storage' \
+    >/dev/null 2>&1
+mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has "running the plan: step" && has "is not in place" &&
+    ! has "every step's check passed" && has_re "meta: write config files: [1-9][0-9]* changed" &&
+    has_re "storage: start containers: [1-9][0-9]* changed" &&
+    ! on 2 'grep -q "changed by hand" /opt/3fs/meta/config.d/meta_main.toml'; then
+    ok "a changed file and a stopped container are found and put right"
+else bad "create after a hand change (rc=$rc)"; fi
 
 # --- a crash loop on a storage node stops the heartbeat wait at once -------------
 # Its main config, replaced by one with a misspelt key: set-config stores it

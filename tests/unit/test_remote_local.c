@@ -305,6 +305,59 @@ static void test_traced_run(void **state)
     sb_release(&err), sb_release(&json);
 }
 
+/* Issue 22: the nothing-to-do pass runs every check of the plan on a node
+ * in one exchange and says whether the plan would change anything. */
+static void test_verify_pass(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip(); /* steps run as root: sudo otherwise */
+    struct m3fs_node nodes[1] = { local_node() };
+    struct remote_opts o = { .allow_local = 1 };
+    struct remote_ctx *ctx = remote_ctx_new(nodes, 1, &o);
+    char *file = xstrfmt("%s/conf", dir), *flag = xstrfmt("%s/flag", dir);
+    char *mk = xstrfmt("touch %s", flag), *has = xstrfmt("test -e %s", flag);
+    struct plan p = { 0 };
+    struct step *s = plan_add_step(&p, "a", STEP_PUT, "write conf");
+    step_add_put(s, 0, file, "x = 1\n", 6, 0644);
+    s = plan_add_step(&p, "a", STEP_RUN, "make the flag");
+    step_add_run(s, 0, mk, has);
+    s = plan_add_step(&p, "a", STEP_WAIT, "the flag is there");
+    step_add_run(s, 0, has, NULL);
+    struct strbuf why = STRBUF_INIT, err = STRBUF_INIT;
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 0);
+    assert_non_null(strstr(why.buf, "step 1 'a: write conf' is not in place"));
+    struct run_stats rs;
+    assert_int_equal(plan_run(&p, NULL, ctx, 4, &rs, &err), 0);
+    sb_reset(&why);
+    struct remote_counts before, after;
+    remote_ctx_counts(ctx, 0, &before);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 1);
+    remote_ctx_counts(ctx, 0, &after);
+    assert_int_equal(after.execs - before.execs, 1); /* one exchange for every check */
+    FILE *f = fopen(file, "w"); /* the file changed on the node */
+    assert_non_null(f);
+    fputs("x = 2\n", f);
+    fclose(f);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 0);
+    assert_non_null(strstr(why.buf, "'a: write conf'"));
+    unlink(flag); /* and the run step's work is gone */
+    assert_int_equal(plan_run(&p, NULL, ctx, 4, &rs, &err), 0);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 1);
+    s = plan_add_step(&p, "a", STEP_RUN, "always runs"); /* no check vouches for it */
+    step_add_run(s, 0, "true", NULL);
+    sb_reset(&why);
+    remote_ctx_counts(ctx, 0, &before);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 0);
+    remote_ctx_counts(ctx, 0, &after);
+    assert_int_equal(after.execs, before.execs); /* decided without asking the node */
+    assert_non_null(strstr(why.buf, "'a: always runs' has no check"));
+    plan_free(&p);
+    remote_ctx_free(ctx);
+    unlink(flag), unlink(file);
+    free(file), free(flag), free(mk), free(has);
+    sb_release(&why), sb_release(&err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -328,6 +381,7 @@ int main(void)
         cmocka_unit_test(test_short_source_is_refused),
         cmocka_unit_test(test_ctx_reports_every_unreachable_node),
         cmocka_unit_test(test_traced_run),
+        cmocka_unit_test(test_verify_pass),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
