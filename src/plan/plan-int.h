@@ -24,4 +24,14 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
 void run_cmd_with_skip(const struct step_target *t, struct strbuf *out);
 int run_output_says_done(const char *out);
 
+/* put.c: mark in stale[i] each of the n files whose line ("sha mode", or
+ * "- -" for a missing file) in out, the answer of templates/m3fs-put.sh
+ * check, differs from t[i]; -1 when out cannot be read. */
+int put_find_stale(const struct step_target *const *t, size_t n, const char *out, char *stale);
+
+/* state.c: the state of the file at path from its text (a NUL-terminated
+ * JSON object); NULL with a message in err.  Registers its secrets;
+ * state_free(). */
+struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err);
+
 #endif

@@ -31,8 +31,7 @@ static void check_cmd(const struct step_target *const *t, size_t n, struct strbu
 
 /* Mark in `stale` the files whose sha256 or mode differ; -1 when the
  * answer cannot be read. */
-static int find_stale(const struct step_target *const *t, size_t n, const char *out,
-                      char *stale)
+int put_find_stale(const struct step_target *const *t, size_t n, const char *out, char *stale)
 {
     const char *p = out;
     for (size_t i = 0; i < n; i++) {
@@ -134,7 +133,7 @@ int put_node_files(struct remote_session *rs, const struct step *s, size_t node,
         if (t[i]->path[0] != '/') rc = -1, sb_addf(err, "not an absolute path: %s", t[i]->path);
     if (!rc) check_cmd(t, n, &cmd);
     if (!rc) rc = remote_run(rs, cmd.buf, 1, s->timeout_ms, &out, err);
-    if (!rc && find_stale(t, n, out.buf, stale) < 0) {
+    if (!rc && put_find_stale(t, n, out.buf, stale) < 0) {
         sb_addf(err, "unexpected answer to the file check: %s", out.buf);
         rc = -1;
     }

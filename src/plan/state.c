@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "m3fs/log.h"
+#include "plan-int.h"
 
 char *state_path_for(const char *config_path, const char *cluster_name)
 {
@@ -125,7 +126,7 @@ static const char *json_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-static struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err)
+struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err)
 {
     cJSON *root = cJSON_Parse(text);
     if (!cJSON_IsObject(root)) {
