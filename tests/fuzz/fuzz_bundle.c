@@ -2,7 +2,7 @@
  * that may come from anywhere), through the same libarchive path as
  * `cluster prepare -a` and `artifact verify`: artifact_bundle_open_memory()
  * reads the manifest, artifact_bundle_each() streams and verifies every
- * image.  Seeds: tests/fuzz/corpus/bundle/ (made with scripts in
+ * image.  Seeds: tests/fuzz/corpus/bundle/ (how they were made:
  * tests/fuzz/corpus/README.md). */
 #include <stddef.h>
 #include <stdint.h>

@@ -3,7 +3,9 @@
  * may come from anywhere).  A manifest that is accepted must hold only safe,
  * unique file names and 64-hex digests, and must read back the same from
  * its own JSON form: that is checked, not only the absence of crashes.
- * Seeds: tests/fuzz/corpus/manifest/. */
+ * The input is also read as the other file `artifact download` takes from
+ * the server, a ".sha256sum" (sha256_parse_sumfile).  Seeds:
+ * tests/fuzz/corpus/manifest/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,9 +28,20 @@ static void same(const struct artifact_manifest *a, const struct artifact_manife
     }
 }
 
+/* An accepted sum is 64 lower-case hex digits. */
+static void sumfile(const uint8_t *data, size_t size)
+{
+    char sum[SHA256_HEX_LEN + 1];
+    if (sha256_parse_sumfile((const char *)data, size, sum)) return;
+    if (!sha256_hex_valid(sum)) abort();
+    for (const char *p = sum; *p; p++)
+        if (*p >= 'A' && *p <= 'F') abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct artifact_manifest m, back;
+    sumfile(data, size);
     struct strbuf err = STRBUF_INIT, human = STRBUF_INIT;
     if (artifact_manifest_parse((const char *)data, size, &m, &err) == 0) {
         for (size_t i = 0; i < m.n; i++) {

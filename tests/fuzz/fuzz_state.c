@@ -32,11 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)state_get_done(st, keys[i]);
             (void)state_started(st, keys[i]);
         }
-        state_set_started(st, keys[0]);
+        state_set_started(st, keys[1]);
+        if (!state_started(st, keys[1])) abort(); /* what was recorded reads back */
         state_set_done(st, keys[0], "v");
         if (!state_get_done(st, keys[0]) || strcmp(state_get_done(st, keys[0]), "v")) abort();
-        state_clear_started(st, keys[0]);
-        if (state_started(st, keys[0])) abort();
+        state_clear_started(st, keys[1]);
+        if (state_started(st, keys[1])) abort();
         state_clear_done(st);
         state_free(st);
     }
