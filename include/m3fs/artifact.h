@@ -122,10 +122,14 @@ int artifact_bundle_write(const char *out_path, const struct artifact_manifest *
 /* Streaming bundle reader. */
 struct artifact_bundle;
 
-/* Open a bundle (tar, any compression libarchive knows) and read its
+/* Open a bundle (tar, optionally gzip; nothing else) and read its
  * manifest.  NULL with err on failure (not a bundle, no manifest first, bad
  * manifest).  Free with artifact_bundle_close(). */
 struct artifact_bundle *artifact_bundle_open(const char *path, struct strbuf *err);
+/* The same for a bundle held in memory (buf, len: borrowed until
+ * artifact_bundle_close); name stands for its path in messages. */
+struct artifact_bundle *artifact_bundle_open_memory(const void *buf, size_t len,
+                                                    const char *name, struct strbuf *err);
 const struct artifact_manifest *artifact_bundle_manifest(const struct artifact_bundle *b);
 
 /* Callbacks for artifact_bundle_each(); any may be NULL.  Each returns 0 to

@@ -66,20 +66,26 @@ static int read_manifest(struct artifact_bundle *b, struct strbuf *err)
     return rc;
 }
 
-struct artifact_bundle *artifact_bundle_open(const char *path, struct strbuf *err)
+/* A reader of what m3fs writes only (tar, optionally gzip, read with zlib):
+ * "all" would let a file that looks like lrzip, lzop, grzip, ... run an
+ * external program found on PATH (issue 20). */
+static struct artifact_bundle *bundle_new(const char *path)
 {
     struct artifact_bundle *b = xcalloc(1, sizeof(*b));
     b->path = xstrdup(path);
     b->a = archive_read_new();
     if (!b->a) abort();
-    /* Only what m3fs writes (tar, optionally gzip, read with zlib): "all"
-     * would let a file that looks like lrzip, lzop, grzip, ... run an
-     * external program found on PATH (issue 20). */
     archive_read_support_filter_gzip(b->a);
     archive_read_support_format_tar(b->a);
-    if (archive_read_open_filename(b->a, path, READ_CHUNK) != ARCHIVE_OK) {
+    return b;
+}
+
+/* After archive_read_open_*() returned r: the manifest, or NULL (b freed). */
+static struct artifact_bundle *bundle_start(struct artifact_bundle *b, int r, struct strbuf *err)
+{
+    if (r != ARCHIVE_OK) {
         sb_addf(err, "cannot open bundle %s: %s (expected a tar or tar.gz written by "
-                "'m3fs artifact download')", path, archive_error_string(b->a));
+                "'m3fs artifact download')", b->path, archive_error_string(b->a));
         artifact_bundle_close(b);
         return NULL;
     }
@@ -88,6 +94,19 @@ struct artifact_bundle *artifact_bundle_open(const char *path, struct strbuf *er
         return NULL;
     }
     return b;
+}
+
+struct artifact_bundle *artifact_bundle_open(const char *path, struct strbuf *err)
+{
+    struct artifact_bundle *b = bundle_new(path);
+    return bundle_start(b, archive_read_open_filename(b->a, path, READ_CHUNK), err);
+}
+
+struct artifact_bundle *artifact_bundle_open_memory(const void *buf, size_t len,
+                                                    const char *name, struct strbuf *err)
+{
+    struct artifact_bundle *b = bundle_new(name);
+    return bundle_start(b, archive_read_open_memory(b->a, buf, len), err);
 }
 
 const struct artifact_manifest *artifact_bundle_manifest(const struct artifact_bundle *b)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ct-int.h"
 #include "m3fs/chaintable.h"
 
 #define MAX_PROBLEMS 100
@@ -65,13 +66,11 @@ static void problem(struct ct_table *t, char *msg)
     free(msg);
 }
 
-static int load(const char *dir, const char *name, struct strbuf *data, struct cursor *c,
-                struct strbuf *err)
+static int load(const char *dir, const char *name, struct strbuf *data, struct strbuf *err)
 {
     char *path = xstrfmt("%s/%s", dir, name);
     int rc = sb_read_file_max(data, path, CT_FILE_MAX, err);
     free(path);
-    *c = (struct cursor){ data->buf, data->buf + data->len, name, 0 };
     return rc;
 }
 
@@ -319,18 +318,41 @@ static int read_order(struct ct_table *t, struct cursor *c, struct strbuf *err)
     return 0;
 }
 
-int ct_read_files(const char *dir, struct ct_table **out, struct strbuf *err)
+static const char *const file_names[CT_READ_FILES] = { CT_FILE_CHAINS, CT_FILE_CREATE,
+                                                       CT_FILE_TABLE };
+
+/* Read the i-th file's bytes into t; 0 or -1 with err. */
+static int read_one(struct ct_table *t, int i, const char *data, size_t len, struct strbuf *err)
 {
-    static const char *const names[] = { CT_FILE_CHAINS, CT_FILE_CREATE, CT_FILE_TABLE };
-    int (*const readers[])(struct ct_table *, struct cursor *, struct strbuf *) = {
+    static int (*const readers[CT_READ_FILES])(struct ct_table *, struct cursor *,
+                                               struct strbuf *) = {
         read_chains, read_cmds, read_order
     };
+    struct cursor c = { data, data + len, file_names[i], 0 };
+    return readers[i](t, &c, err);
+}
+
+int ct_read_data(const char *const data[CT_READ_FILES], const size_t len[CT_READ_FILES],
+                 struct ct_table **out, struct strbuf *err)
+{
     struct ct_table *t = xcalloc(1, sizeof(*t));
     *out = NULL;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < CT_READ_FILES; i++)
+        if (read_one(t, i, data[i], len[i], err)) {
+            ct_table_free(t);
+            return -1;
+        }
+    *out = t;
+    return 0;
+}
+
+int ct_read_files(const char *dir, struct ct_table **out, struct strbuf *err)
+{
+    struct ct_table *t = xcalloc(1, sizeof(*t));
+    *out = NULL;
+    for (int i = 0; i < CT_READ_FILES; i++) {
         struct strbuf data = STRBUF_INIT;
-        struct cursor c;
-        int rc = load(dir, names[i], &data, &c, err) || readers[i](t, &c, err);
+        int rc = load(dir, file_names[i], &data, err) || read_one(t, i, data.buf, data.len, err);
         sb_release(&data);
         if (rc) {
             ct_table_free(t);

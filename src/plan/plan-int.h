@@ -31,4 +31,9 @@ int put_find_stale(const struct step_target *const *t, size_t n, const char *out
 void run_cmd_with_skip(const struct step_target *t, struct strbuf *out);
 int run_output_says_done(const char *out);
 
+/* state.c: the state of the file at path from its text (a NUL-terminated
+ * JSON object); NULL with a message in err.  Registers its secrets;
+ * state_free(). */
+struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err);
+
 #endif

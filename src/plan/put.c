@@ -28,8 +28,7 @@ void put_check_cmd(const struct step_target *const *t, size_t n, struct strbuf *
     }
 }
 
-int put_find_stale(const struct step_target *const *t, size_t n, const char *out,
-                      char *stale)
+int put_find_stale(const struct step_target *const *t, size_t n, const char *out, char *stale)
 {
     const char *p = out;
     for (size_t i = 0; i < n; i++) {

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "m3fs/log.h"
+#include "plan-int.h"
 
 char *state_path_for(const char *config_path, const char *cluster_name)
 {
@@ -125,7 +126,7 @@ static const char *json_str(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-static struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err)
+struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf *err)
 {
     cJSON *root = cJSON_Parse(text);
     if (!cJSON_IsObject(root)) {
@@ -194,14 +195,32 @@ struct m3fs_state *state_load(const char *path, struct strbuf *err)
     return st;
 }
 
-static cJSON *done_obj(struct m3fs_state *st)
+/* Readers take the first item of a key; a state file edited by hand may
+ * repeat one, so every writer removes all of them (else the next read would
+ * see an older item and miss what was just recorded). */
+static void del_all(cJSON *o, const char *key)
 {
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "done");
+    for (cJSON *c = o->child, *next; c; c = next) {
+        next = c->next;
+        if (c->string && !strcmp(c->string, key)) cJSON_Delete(cJSON_DetachItemViaPointer(o, c));
+    }
+}
+
+/* st->json's object under key, made (replacing anything else there) when
+ * the first item of that key is not an object. */
+static cJSON *sub_obj(struct m3fs_state *st, const char *key)
+{
+    cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, key);
     if (!cJSON_IsObject(d)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(st->json, "done");
-        d = cJSON_AddObjectToObject(st->json, "done");
+        del_all(st->json, key);
+        d = cJSON_AddObjectToObject(st->json, key);
     }
     return d;
+}
+
+static cJSON *done_obj(struct m3fs_state *st)
+{
+    return sub_obj(st, "done");
 }
 
 const char *state_get_done(const struct m3fs_state *st, const char *key)
@@ -218,14 +237,14 @@ static void set_now(cJSON *o, const char *key)
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    del_all(o, key);
     cJSON_AddStringToObject(o, key, buf);
 }
 
 void state_set_done(struct m3fs_state *st, const char *key, const char *val)
 {
     cJSON *d = done_obj(st);
-    cJSON_DeleteItemFromObjectCaseSensitive(d, key);
+    del_all(d, key);
     cJSON *e = cJSON_AddObjectToObject(d, key);
     cJSON_AddStringToObject(e, "value", val);
     set_now(e, "at");
@@ -234,12 +253,7 @@ void state_set_done(struct m3fs_state *st, const char *key, const char *val)
 
 static cJSON *started_obj(struct m3fs_state *st)
 {
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(st->json, "started");
-    if (!cJSON_IsObject(d)) {
-        cJSON_DeleteItemFromObjectCaseSensitive(st->json, "started");
-        d = cJSON_AddObjectToObject(st->json, "started");
-    }
-    return d;
+    return sub_obj(st, "started");
 }
 
 void state_set_started(struct m3fs_state *st, const char *key)
@@ -249,7 +263,7 @@ void state_set_started(struct m3fs_state *st, const char *key)
 
 void state_clear_started(struct m3fs_state *st, const char *key)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(started_obj(st), key);
+    del_all(started_obj(st), key);
 }
 
 int state_started(const struct m3fs_state *st, const char *key)
@@ -260,8 +274,8 @@ int state_started(const struct m3fs_state *st, const char *key)
 
 void state_clear_done(struct m3fs_state *st)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(st->json, "done");
-    cJSON_DeleteItemFromObjectCaseSensitive(st->json, "started");
+    del_all(st->json, "done");
+    del_all(st->json, "started");
 }
 
 /* --- the lock of a cluster ------------------------------------------------ */

@@ -16,8 +16,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char yml[] =
-    "name: fz\nnetworkType: %s\nlistenNics: [eth0, bond0]\nnodes:\n"
-    "  - {name: n1, host: 10.0.0.1}\n  - {name: n2, host: 10.0.0.2}\n"
+    "name: fz\nnetworkType: %s\nlistenNics: [eth0, bond0, ib0]\nnodes:\n"
+    "  - {name: n1, host: 10.0.0.1, username: root}\n"
+    "  - {name: n2, host: 10.0.0.2, username: root}\n"
     "services:\n  fdb: {nodes: [n1]}\n  clickhouse: {nodes: [n1]}\n  monitor: {nodes: [n1]}\n"
     "  mgmtd: {nodes: [n1]}\n  meta: {nodes: [n1]}\n  storage: {nodes: [n1, n2]}\n"
     "  client: {nodes: [n2]}\n";
@@ -29,6 +30,7 @@ static struct m3fs_config *load(const char *net)
     struct m3fs_config *c = config_load_buffer(y, strlen(y), "fuzz.yml", NULL, &dl);
     free(y);
     diag_list_free(&dl);
+    if (!c) abort(); /* the judging below must run */
     return c;
 }
 
@@ -40,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct net_nics l = { 0 };
     struct strbuf out = STRBUF_INIT;
     if (net_parse_nics(text, &l) == 0)
-        for (int k = 0; k < 2 && cfg[k]; k++)
+        for (int k = 0; k < 2; k++)
             for (size_t node = 0; node < cfg[k]->n_nodes; node++) {
                 net_check_listeners(cfg[k], node, &l, &out, &out);
                 net_warn_no_rdma(cfg[k], node, &l, &out);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../src/chaintable/ct-int.h"
 #include "m3fs/chaintable.h"
 #include "testutil.h"
 
@@ -571,6 +572,32 @@ static void test_read_refuses_odd_files(void **state)
     remove_tmpdir(dir);
 }
 
+/* ct_read_data (what ct_read_files and fuzz_chaintable read through):
+ * buffers need no NUL at the end, and errors name the file and line. */
+static void test_read_data(void **state)
+{
+    (void)state;
+    static const char chains[] = "ChainId,TargetId\n1,11\n2,12\nXX";
+    static const char cmds[] = "create-target --node-id 1 --disk-index 0 --target-id 11 "
+                               "--chain-id 1\ncreate-target --node-id 2 --disk-index 0 "
+                               "--target-id 12 --chain-id 2\n";
+    static const char order[] = "ChainId\n1\n2\n";
+    const char *data[CT_READ_FILES] = { chains, cmds, order };
+    size_t len[CT_READ_FILES] = { sizeof(chains) - 3, sizeof(cmds) - 1, sizeof(order) - 1 };
+    struct ct_table *t = NULL;
+    struct strbuf err = STRBUF_INIT;
+    assert_int_equal(ct_read_data(data, len, &t, &err), 0); /* "XX" is past len */
+    assert_int_equal(t->n_chains, 2);
+    assert_int_equal(t->targets[1].node_id, 2);
+    assert_int_equal(t->problems.n, 0);
+    ct_table_free(t);
+    len[0] = sizeof(chains) - 1; /* now "XX" is a row */
+    assert_int_equal(ct_read_data(data, len, &t, &err), -1);
+    assert_null(t);
+    assert_non_null(strstr(err.buf, CT_FILE_CHAINS ":4: chain id 'XX'"));
+    sb_release(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_verify_catches),
         cmocka_unit_test(test_read_crlf_and_chunk_size),
         cmocka_unit_test(test_read_refuses_odd_files),
+        cmocka_unit_test(test_read_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
