@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 bash tests/images/build.sh "$W/img" >"$W/img.log" 2>&1 ||
     { tail -20 "$W/img.log"; echo "FAIL: could not build the stand-in images"; exit 1; }
-scripts/lab.sh up 3 --wait 900 >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
+scripts/lab.sh up 3 --wait "${M3FS_LAB_WAIT:-900}" >"$W/lab.log" 2>&1 || { cat "$W/lab.log"; echo "FAIL: lab up"; exit 1; }
 KH=$M3FS_LAB_DIR/known_hosts
 CFG=$M3FS_LAB_DIR/cluster.yml
 
