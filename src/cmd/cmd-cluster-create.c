@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "m3fs/bench.h"
+#include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
@@ -131,26 +132,6 @@ static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct
     return nfail ? -1 : 0;
 }
 
-/* A cluster a create made before: when every step's check passes (one
- * exchange per node, plan_verify), there is nothing to run; say so with
- * the summary.  0 when something is to do (the plan then runs). */
-static int all_in_place(const struct m3fs_config *cfg, const struct m3fs_state *st,
-                        const struct plan *p, struct remote_ctx *rc, long parallel)
-{
-    struct strbuf why = STRBUF_INIT;
-    int ok = plan_verify(p, st, rc, parallel, &why) == 1;
-    if (ok) {
-        struct run_stats rs = { 0 };
-        for (size_t i = 0; i < p->n; i++) rs.skipped += p->steps[i].n;
-        log_info("every step's check passed: nothing to do");
-        print_summary(cfg, rc, &rs);
-    } else {
-        log_info("running the plan: %s", why.buf);
-    }
-    sb_release(&why);
-    return ok;
-}
-
 /* --trace FILE: the run's trace (a failure to write it is only reported). */
 static void write_trace(const struct m3fs_config *cfg, const struct plan *p,
                         struct plan_trace *tr, struct remote_ctx *rc)
@@ -167,6 +148,31 @@ static void write_trace(const struct m3fs_config *cfg, const struct plan *p,
     if (bad) log_warn("cannot write the trace to %s: %s", o.trace, strerror(errno));
     plan_trace_release(tr);
     sb_release(&json);
+}
+
+/* A cluster a create made before: when every step's check passes (one
+ * exchange per node, plan_verify), there is nothing to run; say so with
+ * the summary.  0 when something is to do (the plan then runs). */
+static int all_in_place(const struct m3fs_config *cfg, const struct m3fs_state *st,
+                        const struct plan *p, struct remote_ctx *rc, long parallel)
+{
+    struct strbuf why = STRBUF_INIT;
+    int64_t t0 = mono_ms();
+    int ok = plan_verify(p, st, rc, parallel, &why) == 1;
+    if (ok && o.trace) { /* no step ran: the pass's time and traffic */
+        struct plan_trace tr = { .wall_ms = (long)(mono_ms() - t0) };
+        write_trace(cfg, p, &tr, rc);
+    }
+    if (ok) {
+        struct run_stats rs = { 0 };
+        for (size_t i = 0; i < p->n; i++) rs.skipped += p->steps[i].n;
+        log_info("every step's check passed: nothing to do");
+        print_summary(cfg, rc, &rs);
+    } else {
+        log_info("running the plan: %s", why.buf);
+    }
+    sb_release(&why);
+    return ok;
 }
 
 static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct plan *p)

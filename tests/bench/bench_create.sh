@@ -40,7 +40,8 @@ one_run() {
     bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/cold-$r.json" \
         >"$d/cold-$r.log" 2>&1 || { tail -40 "$d/cold-$r.log"; exit 1; }
     echo "cold $t" >>"$d/times"
-    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench >"$d/noop-$r.log" 2>&1 ||
+    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/noop-$r.json" \
+        >"$d/noop-$r.log" 2>&1 ||
         { tail -40 "$d/noop-$r.log"; exit 1; }
     echo "noop $t" >>"$d/times"
     mx cluster destroy -c "$d/cluster.yml" --yes >"$d/destroy-$r.log" 2>&1 ||
@@ -96,6 +97,10 @@ for n in sizes:
                                     ("bytes_in", "bytes received", 1024, " KiB")):
         v = [x[key] / scale for x in nodes]
         print(f"  per node, {label}: mean {statistics.mean(v):.1f}{unit}, max {max(v):.1f}{unit}")
+    noop = json.load(open(f"{d}/noop-{r}.json"))
+    v = [x["round_trips"] for x in noop["nodes"] if x["connects"]]
+    print(f"  create with nothing to do (run {r}): {len(noop['steps'])} steps ran; the pass "
+          f"{noop['wall_ms'] / 1000:.2f} s, round trips per node: mean {statistics.mean(v):.1f}, max {max(v)}")
     steps = {s["index"]: s for s in tr["steps"]}
     print("  critical path (s):   start   wall  remote  pauses  m3fs  gap  step")
     prev_end, tot = 0, {"wall": 0, "remote": 0, "pause": 0, "m3fs": 0, "gap": 0}
