@@ -358,6 +358,7 @@ static void score(const struct plan *pl, size_t i, uint32_t from, uint32_t to,
     for (size_t j = 0; j < ch->n; j++) {
         uint32_t m = pl->ni[ch->first + j];
         if (m == from) continue;
+        if (pl->gone[m]) cost += MOVED_WEIGHT; /* that replica must move too */
         cost += pl->lam[(size_t)to * pl->n + m] - pl->lam[(size_t)from * pl->n + m];
     }
     if (!best->found || cost < best->cost) *best = (struct choice){ i, to, cost, 1 };
@@ -365,15 +366,17 @@ static void score(const struct plan *pl, size_t i, uint32_t from, uint32_t to,
 
 /* Every node below its share is in each of the donor's chains (small
  * tables near the end): give the replica to a node at its share instead; it
- * passes one of its own on later, which costs one extra move (a detour). */
+ * passes one of its own on later, which costs one extra move (a detour).
+ * When even those are all in the chains, a node above its share takes it. */
 static void detour(struct plan *pl, uint32_t from, struct choice *best)
 {
-    for (size_t a = 0; a < pl->n; a++) {
-        if (pl->gone[a] || a == from || surplus(pl, a) > 0) continue;
-        for (size_t x = 0; x < pl->nnc[from]; x++)
-            if (!chain_has(pl, pl->nc[from][x], (uint32_t)a))
-                score(pl, pl->nc[from][x], from, (uint32_t)a, best);
-    }
+    for (int any = 0; any < 2 && !best->found; any++) /* nodes above their share last */
+        for (size_t a = 0; a < pl->n; a++) {
+            if (pl->gone[a] || a == from || (!any && surplus(pl, a) > 0)) continue;
+            for (size_t x = 0; x < pl->nnc[from]; x++)
+                if (!chain_has(pl, pl->nc[from][x], (uint32_t)a))
+                    score(pl, pl->nc[from][x], from, (uint32_t)a, best);
+        }
     if (best->found) pl->detours++;
 }
 
@@ -628,7 +631,7 @@ static void fill_order(struct ct_table *t, struct plan *pl)
     t->n_order = cur->n_order + pl->n_newc;
     t->order = xmalloc((t->n_order + 1) * sizeof(*t->order));
     if (cur->n_order) memcpy(t->order, cur->order, cur->n_order * sizeof(*t->order));
-    qsort(pl->newc, pl->n_newc, sizeof(*pl->newc), cmp_newc_order);
+    if (pl->n_newc) qsort(pl->newc, pl->n_newc, sizeof(*pl->newc), cmp_newc_order);
     for (size_t i = 0; i < pl->n_newc; i++) t->order[cur->n_order + i] = pl->newc[i].id;
 }
 
@@ -646,7 +649,7 @@ static struct ct_migration *assemble(struct plan *pl, char *reason, long v_befor
     fill_chains(t, pl);
     fill_order(t, pl);
     m->after = t;
-    qsort(pl->moves, pl->n_moves, sizeof(*pl->moves), cmp_move);
+    if (pl->n_moves) qsort(pl->moves, pl->n_moves, sizeof(*pl->moves), cmp_move);
     m->moves = pl->moves, m->n_moves = pl->n_moves;
     pl->moves = NULL;
     for (size_t i = 0; i < m->n_moves; i++)

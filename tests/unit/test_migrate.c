@@ -82,6 +82,7 @@ static struct ct_migration *plan_ok(const struct ct_table *cur, const struct nod
         hi += (long)n->n_add * ((bk + v2 - 1) / v2);
     }
     long direct = (long)m->n_moves - (long)m->n_detours;
+    assert_true(direct >= drained && direct >= gained); /* each one needs its own move */
     if (!n->n_remove) { /* a detour parks a replica on an old node, which passes one on */
         assert_int_equal(direct, gained);
         assert_true(gained >= lo && gained <= hi);
@@ -238,6 +239,42 @@ static void test_check_catches(void **state)
     sb_release(&rep);
 }
 
+/* Small shapes, growing and draining: every plan passes the replay check and
+ * the move bounds (ct_generate may refuse a shape, e.g. no valid r). */
+static void test_grid(void **state)
+{
+    (void)state;
+    long rs[] = { 1, 6, 32 }, plans = 0, detours = 0;
+    for (long v = 1; v <= 12; v++)
+        for (long k = 1; k <= 4 && k <= v; k++)
+            for (size_t ri = 0; ri < 3; ri++) {
+                struct ct_params p;
+                struct strbuf err = STRBUF_INIT;
+                struct ct_table *cur = NULL;
+                ct_params_init(&p);
+                p.v = v, p.k = k, p.r_min = rs[ri];
+                int bad = ct_generate(&p, &cur, &err);
+                sb_release(&err);
+                if (bad) continue;
+                for (long a = 0; a <= 3; a++)
+                    for (long x = 0; x <= 2 && v - x + a >= k; x++) {
+                        if (!a && !x) continue;
+                        struct nodes n = { .n_add = (size_t)a, .n_remove = (size_t)x };
+                        for (long i = 0; i < a; i++) n.add[i] = (uint32_t)(20001 + i);
+                        for (long i = 0; i < x; i++)
+                            n.remove[i] = (uint32_t)(CT_DEFAULT_NODE_ID_BEGIN + 2 * i);
+                        if (x && 2 * (x - 1) >= v) continue;
+                        struct ct_migration *m = plan_ok(cur, &n, k, 1, rs[ri]);
+                        plans++;
+                        detours += (long)m->n_detours;
+                        ct_migration_free(m);
+                    }
+                ct_table_free(cur);
+            }
+    print_message("    %ld plans, %ld detours\n", plans, detours);
+    assert_true(plans > 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_add_then_remove_chained),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_check_catches),
+        cmocka_unit_test(test_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
