@@ -10,8 +10,9 @@
  *     its share.  Each move is the cheapest (chain, receiver) among the
  *     donor's chains and the receivers with the largest deficit: chains
  *     without a move first, then the smallest increase of pair
- *     co-occurrence lambda.  The count is exactly sum(max(0, held - share)),
- *     the fewest any balanced result needs.
+ *     co-occurrence lambda.  The count is sum(max(0, held - share)), the
+ *     fewest any balanced result needs, plus a detour (one extra move) each
+ *     time every receiver is already in all of the donor's chains.
  *  3. new chains: b' - b chains fill every node up to r' targets, built by
  *     the generator's greedy (forced nodes first, then fewest shared chains).
  * A moved replica is appended at the chain's tail, as update-chain --mode
