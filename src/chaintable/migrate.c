@@ -14,7 +14,9 @@
  *     fewest any balanced result needs, plus a detour (one extra move) each
  *     time every receiver is already in all of the donor's chains.
  *  3. new chains: b' - b chains fill every node up to r' targets, built by
- *     the generator's greedy (forced nodes first, then fewest shared chains).
+ *     the generator's greedy (forced nodes first, then fewest shared chains),
+ *     then pairs sharing more than ceil(mu) chains are repaired by swapping
+ *     nodes between new chains.
  * A moved replica is appended at the chain's tail, as update-chain --mode
  * add does in 3FS (src/mgmtd/ops/UpdateChainOperation.cc). */
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "ct-int.h"
 
 #define RCAND 32            /* receivers scored per move */
+#define DCAND 4             /* donors scored per move */
 #define MOVED_WEIGHT 100000L /* a chain's second move costs more than any lambda */
 #define SLOT_FREE 0
 #define SLOT_USED 1
@@ -346,7 +349,7 @@ static int chain_has(const struct plan *pl, size_t i, uint32_t a)
 
 struct choice {
     size_t chain; /* disk-local */
-    uint32_t to;
+    uint32_t from, to;
     long cost;
     int found;
 };
@@ -362,7 +365,7 @@ static void score(const struct plan *pl, size_t i, uint32_t from, uint32_t to,
         if (pl->gone[m]) cost += MOVED_WEIGHT; /* that replica must move too */
         cost += pl->lam[(size_t)to * pl->n + m] - pl->lam[(size_t)from * pl->n + m];
     }
-    if (!best->found || cost < best->cost) *best = (struct choice){ i, to, cost, 1 };
+    if (!best->found || cost < best->cost) *best = (struct choice){ i, from, to, cost, 1 };
 }
 
 /* Every node below its share is in each of the donor's chains (small
@@ -381,23 +384,28 @@ static void detour(struct plan *pl, uint32_t from, struct choice *best)
     if (best->found) pl->detours++;
 }
 
-static int choose_move(struct plan *pl, uint32_t from, struct choice *best)
+/* Best move of a replica of one of the donors to one of the receivers with
+ * the largest deficit (all receivers if none of those fits, then a detour). */
+static int choose_move(struct plan *pl, const size_t *donors, size_t nd, struct choice *best)
 {
     size_t *cand = xmalloc(pl->n * sizeof(*cand));
     best->found = 0;
     for (size_t lim = RCAND; !best->found; lim = pl->n) {
         size_t m = receivers(pl, cand, lim);
-        for (size_t c = 0; c < m; c++)
-            for (size_t x = 0; x < pl->nnc[from]; x++)
-                if (!chain_has(pl, pl->nc[from][x], (uint32_t)cand[c]))
-                    score(pl, pl->nc[from][x], from, (uint32_t)cand[c], best);
+        for (size_t d = 0; d < nd; d++) {
+            uint32_t from = (uint32_t)donors[d];
+            for (size_t c = 0; c < m; c++)
+                for (size_t x = 0; x < pl->nnc[from]; x++)
+                    if (!chain_has(pl, pl->nc[from][x], (uint32_t)cand[c]))
+                        score(pl, pl->nc[from][x], from, (uint32_t)cand[c], best);
+        }
         if (lim >= pl->n) break;
     }
     free(cand);
-    if (!best->found) detour(pl, from, best);
+    if (!best->found) detour(pl, (uint32_t)donors[0], best);
     if (!best->found)
         sb_addf(pl->err, "cannot move a replica off storage node %u on disk index %u: every "
-                "other node is already in each of its chains", pl->ids[from], pl->disk);
+                "other node is already in each of its chains", pl->ids[donors[0]], pl->disk);
     return best->found ? 0 : -1;
 }
 
@@ -422,7 +430,7 @@ static void lam_members(struct plan *pl, size_t i, uint32_t a, int delta)
 }
 
 /* Take `from` out of chain i and append `to` at its tail with a new id. */
-static int apply_move(struct plan *pl, uint32_t from, const struct choice *c)
+static int apply_move(struct plan *pl, uint32_t from, const struct choice *c) /* from = c->from */
 {
     const struct ct_chain *ch = dchain(pl, c->chain);
     struct ct_target *row = pl->rows + ch->first;
@@ -462,23 +470,41 @@ static size_t needed_moves(const struct plan *pl)
     return n;
 }
 
+/* Up to DCAND nodes with the largest surplus (rotating among equals); 0
+ * when no node is above its share. */
+static size_t donors(struct plan *pl, size_t *dn)
+{
+    long top = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < pl->n; i++)
+        if (surplus(pl, i) > top) top = surplus(pl, i);
+    for (size_t s = 0; top > 0 && s < pl->n && m < DCAND; s++) {
+        size_t i = (s + pl->rot) % pl->n;
+        if (surplus(pl, i) == top) dn[m++] = i;
+    }
+    return m;
+}
+
 static int plan_moves(struct plan *pl)
 {
-    size_t budget = 2 * needed_moves(pl) + 16;
+    size_t budget = 2 * needed_moves(pl) + 16, *dn = xmalloc(DCAND * sizeof(*dn));
     for (size_t done = 0;; done++) {
         if (done > budget) {
             sb_addf(pl->err, "no balanced placement found on disk index %u after %zu moves",
                     pl->disk, done);
+            free(dn);
             return -1;
         }
-        size_t from = 0;
-        for (size_t i = 1; i < pl->n; i++)
-            if (surplus(pl, i) > surplus(pl, from)) from = i;
-        if (surplus(pl, from) <= 0) return 0;
+        size_t nd = donors(pl, dn);
+        if (!nd) break;
         struct choice c;
-        if (choose_move(pl, (uint32_t)from, &c) || apply_move(pl, (uint32_t)from, &c))
+        if (choose_move(pl, dn, nd, &c) || apply_move(pl, c.from, &c)) {
+            free(dn);
             return -1;
+        }
     }
+    free(dn);
+    return 0;
 }
 
 /* ---- new chains ---- */
@@ -577,6 +603,110 @@ static int plan_new_chains(struct plan *pl)
     free(rem);
     free(S);
     return rc;
+}
+
+/* ---- repair: the greedy's forced picks can leave a pair of nodes sharing
+ * more chains than ceil(mu); swapping a node of that new chain with a node
+ * of another new chain (both keep their target, so ids stay valid) fixes
+ * most of them.  Only new chains change: they hold no data yet. ---- */
+
+static struct ct_target *nrow_of(struct plan *pl, size_t c)
+{
+    return pl->nrow + pl->newc[c].first;
+}
+
+static int row_has(const struct ct_target *row, long k, uint32_t id)
+{
+    for (long j = 0; j < k; j++)
+        if (row[j].node_id == id) return 1;
+    return 0;
+}
+
+/* Change lambda for node a (index) against every other member of row. */
+static void lam_row(struct plan *pl, const struct ct_target *row, uint32_t a, int delta)
+{
+    for (long j = 0; j < pl->k; j++) {
+        uint32_t m = (uint32_t)node_index(pl, row[j].node_id);
+        if (m == a) continue;
+        pl->lam[(size_t)a * pl->n + m] = (uint8_t)(pl->lam[(size_t)a * pl->n + m] + delta);
+        pl->lam[(size_t)m * pl->n + a] = (uint8_t)(pl->lam[(size_t)m * pl->n + a] + delta);
+    }
+}
+
+static long over_row(const struct plan *pl, const struct ct_target *row, uint32_t a, long hi)
+{
+    long c = 0;
+    for (long j = 0; j < pl->k; j++) {
+        uint32_t m = (uint32_t)node_index(pl, row[j].node_id);
+        if (m != a && pl->lam[(size_t)a * pl->n + m] > hi) c++;
+    }
+    return c;
+}
+
+static long over_swap(const struct plan *pl, struct ct_target *g, uint32_t x, struct ct_target *h,
+                      uint32_t z, long hi)
+{
+    return over_row(pl, g, x, hi) + over_row(pl, h, x, hi) + over_row(pl, g, z, hi) +
+           over_row(pl, h, z, hi);
+}
+
+/* Swap row entries gx (node x, in g) and hz (node z, in h), lambda too. */
+static void swap_members(struct plan *pl, struct ct_target *g, size_t jx, struct ct_target *h,
+                         size_t jz)
+{
+    uint32_t x = (uint32_t)node_index(pl, g[jx].node_id);
+    uint32_t z = (uint32_t)node_index(pl, h[jz].node_id);
+    lam_row(pl, g, x, -1);
+    lam_row(pl, h, z, -1);
+    struct ct_target tx = g[jx], tz = h[jz];
+    g[jx] = (struct ct_target){ tz.target_id, tz.node_id, tz.disk_index, tx.chain_id };
+    h[jz] = (struct ct_target){ tx.target_id, tx.node_id, tx.disk_index, tz.chain_id };
+    lam_row(pl, g, z, +1);
+    lam_row(pl, h, x, +1);
+}
+
+/* Try to move node g[jx] out of chain g; 1 if a swap lowered the count of
+ * over-band pairs. */
+static int repair_one(struct plan *pl, size_t first, size_t gi, size_t jx, long hi)
+{
+    struct ct_target *g = nrow_of(pl, gi);
+    for (size_t hi_c = first; hi_c < pl->n_newc; hi_c++) {
+        struct ct_target *h = nrow_of(pl, hi_c);
+        if (hi_c == gi || row_has(h, pl->k, g[jx].node_id)) continue;
+        for (size_t jz = 0; jz < (size_t)pl->k; jz++) {
+            if (row_has(g, pl->k, h[jz].node_id)) continue;
+            uint32_t x = (uint32_t)node_index(pl, g[jx].node_id);
+            uint32_t z = (uint32_t)node_index(pl, h[jz].node_id);
+            long before = over_swap(pl, g, x, h, z, hi);
+            swap_members(pl, g, jx, h, jz);
+            if (over_swap(pl, g, x, h, z, hi) < before) return 1;
+            swap_members(pl, g, jx, h, jz); /* undo: the same swap again */
+        }
+    }
+    return 0;
+}
+
+static void sort_row(struct ct_target *row, long k)
+{
+    for (long i = 1; i < k; i++)
+        for (long j = i; j > 0 && row[j - 1].node_id > row[j].node_id; j--) {
+            struct ct_target x = row[j];
+            row[j] = row[j - 1];
+            row[j - 1] = x;
+        }
+}
+
+static void repair_new_chains(struct plan *pl, size_t first)
+{
+    long hi = pl->v_after > 1 ? (pl->r * (pl->k - 1) + pl->v_after - 2) / (pl->v_after - 1) : 0;
+    for (size_t gi = first; gi < pl->n_newc; gi++) {
+        struct ct_target *g = nrow_of(pl, gi);
+        for (size_t jx = 0; jx < (size_t)pl->k; jx++) {
+            uint32_t x = (uint32_t)node_index(pl, g[jx].node_id);
+            if (over_row(pl, g, x, hi)) repair_one(pl, first, gi, jx, hi);
+        }
+    }
+    for (size_t gi = first; gi < pl->n_newc; gi++) sort_row(nrow_of(pl, gi), pl->k);
 }
 
 /* ---- assembling the result ---- */
@@ -737,7 +867,9 @@ int ct_plan_migration(const struct ct_table *cur, const struct ct_migrate_params
         disk_reset(&pl, (uint32_t)d);
         mark_slots(&pl);
         compute_shares(&pl);
+        size_t first = pl.n_newc;
         if (plan_moves(&pl) || plan_new_chains(&pl)) goto done;
+        repair_new_chains(&pl, first);
     }
     *out = assemble(&pl, reason, count_old_nodes(&pl, p->n_add));
     reason = NULL;

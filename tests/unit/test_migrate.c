@@ -89,6 +89,19 @@ static struct ct_migration *plan_ok(const struct ct_table *cur, const struct nod
     } else if (!n->n_add) {
         assert_int_equal(direct, drained);
     }
+    /* pair co-occurrence: moves that keep old replicas in place keep old
+     * pairs' lambda (a dense small table has mu(v) > mu(v')), so the bound is
+     * the larger of the old maximum and the new band, plus one (plus three
+     * below 20 nodes, where few receivers fit) */
+    struct ct_stats st0, st;
+    assert_int_equal(ct_verify(cur, &(struct ct_expect){ k, d, 0 }, &st0, NULL), 0);
+    assert_int_equal(ct_verify(m->after, &(struct ct_expect){ k, d, 0 }, &st, NULL), 0);
+    long lim = (st0.lambda_max > st.band_hi ? st0.lambda_max : st.band_hi) +
+               (m->v_after >= 20 ? 1 : 3); /* measured: small dense tables reach +3 */
+    if (st.lambda_min >= 0 && st.lambda_max > lim)
+        fail_msg("v %ld -> %ld k %ld: lambda up to %ld, was up to %ld, band [%ld, %ld]",
+                 m->v_before, m->v_after, k, st.lambda_max, st0.lambda_max, st.band_lo,
+                 st.band_hi);
     /* the detours (extra moves) are few: at most 2 per disk index here */
     assert_true(m->n_detours <= 2 * (size_t)d);
     /* every target of a new chain is new, every move's target too */
