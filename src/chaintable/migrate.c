@@ -429,9 +429,11 @@ static void lam_members(struct plan *pl, size_t i, uint32_t a, int delta)
     }
 }
 
-/* Take `from` out of chain i and append `to` at its tail with a new id. */
-static int apply_move(struct plan *pl, uint32_t from, const struct choice *c) /* from = c->from */
+/* Take c->from out of chain c->chain and append c->to at its tail with a
+ * new target id. */
+static int apply_move(struct plan *pl, const struct choice *c)
 {
+    uint32_t from = c->from;
     const struct ct_chain *ch = dchain(pl, c->chain);
     struct ct_target *row = pl->rows + ch->first;
     uint32_t *ni = pl->ni + ch->first;
@@ -498,7 +500,7 @@ static int plan_moves(struct plan *pl)
         size_t nd = donors(pl, dn);
         if (!nd) break;
         struct choice c;
-        if (choose_move(pl, dn, nd, &c) || apply_move(pl, c.from, &c)) {
+        if (choose_move(pl, dn, nd, &c) || apply_move(pl, &c)) {
             free(dn);
             return -1;
         }
