@@ -152,4 +152,58 @@ long ct_verify(const struct ct_table *t, const struct ct_expect *exp, struct ct_
 /* Only the balance fields of st (counts, lambda, heads); used by ct_verify. */
 void ct_measure_balance(const struct ct_table *t, struct ct_stats *st);
 
+/* ---- migration: growing or shrinking a table in use (docs/scale.md) ----
+ *
+ * Every existing chain keeps its id (files refer to it); its replicas are
+ * moved one at a time so that on every disk index each remaining node ends
+ * with an equal share (+-1) of the existing chains' replicas, and new chains
+ * are added so every node holds r' targets per disk index. */
+
+struct ct_move {
+    uint32_t chain_id;
+    uint32_t step;        /* 0-based: this chain's moves run in step order */
+    uint32_t disk_index;  /* both targets are on this disk index */
+    uint32_t from_node, to_node;
+    uint64_t from_target; /* leaves the chain (offline, remove) */
+    uint64_t to_target;   /* new id in the upstream scheme on to_node */
+};
+
+struct ct_migrate_params {
+    const uint32_t *add;    /* node ids to add (borrowed); not in the table */
+    size_t n_add;
+    const uint32_t *remove; /* node ids to drain (borrowed); in the table */
+    size_t n_remove;
+    long k;                 /* replication factor: every chain must have k targets */
+    long disks;             /* disks per node */
+    long r_min;             /* requested targets per disk (r' >= this) */
+};
+
+struct ct_migration {
+    struct ct_table *after;  /* the new table (owned): old chains + new ones */
+    struct ct_move *moves;   /* ascending (step, chain_id); owned */
+    size_t n_moves;
+    uint32_t *new_chains;    /* ids of chains created fresh (ascending); owned */
+    size_t n_new_chains;
+    long v_before, v_after;  /* storage nodes */
+    long r_after;            /* targets per node and disk index afterwards */
+    long max_steps;          /* largest number of moves of one chain */
+    size_t n_detours;        /* moves beyond the minimum: a replica parked on a
+                                node at its share, which passes another on */
+};
+
+/* Plan the change from cur.  Returns 0 and *out (free with
+ * ct_migration_free), or -1 with the reason appended to err (e.g. removing
+ * nodes would leave fewer than k).  cur is only read. */
+int ct_plan_migration(const struct ct_table *cur, const struct ct_migrate_params *p,
+                      struct ct_migration **out, struct strbuf *err);
+void ct_migration_free(struct ct_migration *m);
+
+/* Replay m's moves on cur: each move takes a target that is in its chain
+ * and puts a new, unused target on a node not yet in the chain, steps in
+ * order; the result must equal m->after, and ct_verify(m->after) must pass
+ * with equal targets per node and disk index.  Appends "error: ..." lines to
+ * report (may be NULL); returns the number of errors. */
+long ct_check_migration(const struct ct_table *cur, const struct ct_migration *m, long k,
+                        long disks, struct strbuf *report);
+
 #endif
