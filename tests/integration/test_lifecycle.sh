@@ -175,12 +175,16 @@ if [ $rc -eq 0 ] && has "9 units" && has "storage: move lab-n2 to open3fs/3fs:20
 else bad "upgrade --dry-run (rc=$rc; primary '$prim')"; fi
 
 # During the upgrade: lab-n3 writes, reads back and checks files through FUSE
-# in a loop (it ends at its own client's remount, the one documented break);
+# in a loop (it ends at its own client's remount, the one documented break:
+# an error counts as that when lab-n3's client container is replaced within
+# 8 s; a storage node's move is followed by at least its 10 s settle wait);
 # the chains are sampled every second (RF 2: never below 1 SERVING target).
 IO='d=/mnt/3fs/upg; mkdir -p $d; rm -f /tmp/m3fs-io.stop; : >/tmp/m3fs-io.sums
 c0=$(docker inspect -f "{{.State.Running}} {{.State.StartedAt}}" 3fs-client); i=0
-fail() { c=$(docker inspect -f "{{.State.Running}} {{.State.StartedAt}}" 3fs-client 2>/dev/null)
-  if [ "$c" = "$c0" ]; then echo "ioerror $1"; else echo "remount $1"; fi; exit 0; }
+fail() { t=$(date +%s); k=0; while [ $k -lt 16 ]; do
+    c=$(docker inspect -f "{{.State.Running}} {{.State.StartedAt}}" 3fs-client 2>/dev/null)
+    [ "$c" = "$c0" ] || { echo "remount $1 at $t"; exit 0; }; k=$((k + 1)); sleep 0.5; done
+  echo "ioerror $1 at $t"; exit 0; }
 while [ ! -e /tmp/m3fs-io.stop ]; do
   i=$((i + 1))
   head -c 262144 /dev/urandom >/tmp/m3fs-io.buf
