@@ -1,10 +1,12 @@
 /* services/upgrade.c: `cluster upgrade` (include/m3fs/deploy.h,
- * docs/lifecycle.md): the 3FS containers moved to another image one unit
- * (one service on one node) at a time, each followed by the wait that says
- * 3FS is whole again.  A unit's container is the very container create
- * starts (the service module's own step, rendered with the other image), so
- * a unit already on the image is skipped by its digest, and a rollback is
- * the same step with the old image. */
+ * docs/lifecycle.md): the containers moved to the images cluster.yml names
+ * one unit (one service on one node) at a time, each followed by the wait
+ * that says 3FS is whole again.  A unit's container is the very container
+ * create starts (the service module's own step, rendered with the other
+ * image), so a unit already on the image is skipped by its digest, and a
+ * rollback is the same step with the old image.  What runs now (ctx->up,
+ * upgrade-facts.c) orders mgmtd, decides whether fdb and ClickHouse take
+ * part, and gives each unit's old image. */
 #include <stdlib.h>
 #include <string.h>
 
