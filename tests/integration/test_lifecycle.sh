@@ -209,8 +209,12 @@ io_pid=$!
 done) &
 sampler=$!
 t0=$(date +%s)
-mx cluster upgrade -c "$CFG" --image-tag 20990101 --yes >"$W/out" 2>&1
-rc=$?
+# each line of the upgrade's log with the time it came (to name the unit an
+# I/O error fell in)
+mx cluster upgrade -c "$CFG" --image-tag 20990101 --yes 2>&1 |
+    while IFS= read -r l; do printf '%s %s\n' "$(date +%s)" "$l"; done >"$W/out.t"
+rc=${PIPESTATUS[0]}
+cut -d' ' -f2- "$W/out.t" >"$W/out"
 touch "$W/sample.stop"; on 3 'touch /tmp/m3fs-io.stop'
 wait "$sampler"; wait "$io_pid"
 imgs=$(images3fs)
@@ -223,7 +227,11 @@ bad_io=$(grep -vE '^(ok|remount) ' "$W/io.log")
 files_bad=$(on 3 'while read -r f s; do [ "$(sha256sum </mnt/3fs/upg/$f | cut -c1-64)" = "$s" ] || echo "$f"; done </tmp/m3fs-io.sums' 2>&1)
 if [ "$n_ok" -ge 10 ] && [ -z "$bad_io" ] && grep -q '^remount ' "$W/io.log" && [ -z "$files_bad" ]; then
     ok "a client wrote and read $n_ok files during the upgrade: no I/O error before its remount, every file intact"
-else bad "I/O during the upgrade: $n_ok files; $(tail -3 "$W/io.log" | paste -sd';'); bad files: $files_bad"; fi
+else
+    t_err=$(sed -n 's/.* at \([0-9]*\)$/\1/p' "$W/io.log" | head -1)
+    unit=$(awk -v t="${t_err:-0}" '$1 <= t && / move lab-/ {u = $0} END {print u}' "$W/out.t")
+    bad "I/O during the upgrade: $n_ok files; $(tail -3 "$W/io.log" | paste -sd';'); bad files: $files_bad; last move before it: $unit"
+fi
 n_samples=$(grep -c '^min ' "$W/chains.log")
 lowest=$(awk '$1 == "min" {print $2}' "$W/chains.log" | sort -n | head -1)
 if [ "$n_samples" -ge 10 ] && [ "$lowest" -ge 1 ]; then
