@@ -13,6 +13,12 @@
 #   settled NAME SECS       exit 0 when NAME runs, has not restarted, and
 #                           started at least SECS seconds ago (a container
 #                           just replaced, before 3FS's view of it counts).
+#   images LABEL IMAGE NAME...
+#                           what `cluster upgrade` reads first: "image<TAB>V"
+#                           when IMAGE is on the node (V: its LABEL, may be
+#                           empty), then "ctr<TAB>NAME<TAB>ITS IMAGE<TAB>V"
+#                           for each container NAME that exists (V: the
+#                           LABEL of the container, which has its image's).
 #   client-stop NAME MP     stop the FUSE client NAME, then unmount the
 #                           fuse.hf3fs mount it leaves at MP (its process is
 #                           gone: the mount only answers "Transport endpoint
@@ -64,6 +70,19 @@ settled)
         t=$(date -d "$started" +%s) || exit 1
         [ $(($(date +%s) - t)) -ge "$3" ]
     }
+    ;;
+images)
+    fmt="{{index .Config.Labels \"$2\"}}"
+    if v=$(docker image inspect -f "$fmt" "$3" 2>/dev/null); then
+        printf 'image\t%s\n' "$v"
+    fi
+    label=$2
+    shift 3
+    for c in "$@"; do
+        v=$(docker container inspect -f "{{.Config.Image}}	{{index .Config.Labels \"$label\"}}" "$c" 2>/dev/null) &&
+            printf 'ctr\t%s\t%s\n' "$c" "$v"
+    done
+    exit 0
     ;;
 client-stop) stop "$2" && unmount "$3" ;;
 client-stopped) ! running "$2" && ! mounted "$3" ;;

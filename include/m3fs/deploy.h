@@ -16,6 +16,7 @@
 #include "m3fs/strbuf.h"
 
 struct ct_table;
+struct upgrade_facts;
 
 struct plan_ctx {
     const struct m3fs_config *cfg;
@@ -36,6 +37,9 @@ struct plan_ctx {
      * (which clears them); 0 / NULL: every service / node */
     unsigned only_roles;              /* bits 1u << enum svc_kind */
     const unsigned char *only_nodes;  /* borrowed; per cfg->nodes: 1 = selected */
+    /* upgrade: what runs now, read from the nodes (borrowed; NULL: nothing
+     * known: every 3FS unit in cluster.yml order, fdb and ClickHouse not) */
+    const struct upgrade_facts *up;
 };
 
 /* Compute the shared values; for create also the chain table.  Returns 0,
@@ -55,19 +59,76 @@ int plan_build_destroy(struct plan_ctx *ctx, struct plan *p);
 int plan_build_stop(struct plan_ctx *ctx, struct plan *p);
 int plan_build_start(struct plan_ctx *ctx, struct plan *p);
 
-/* cluster upgrade (docs/lifecycle.md): the 3FS containers moved to the
- * image ctx->image[IMG_3FS] one unit (one service on one node) at a time:
- * the monitor, mgmtd, meta, storage, then the FUSE clients, each in the
- * order of its node list, each followed by the wait that says 3FS took it
- * back (the primary mgmtd; HEARTBEAT_CONNECTED; for storage also every
- * target SERVING-UPTODATE; the mount).  First a check that the image is on
- * every node.  Unit i's last step records upgrade_unit_key(i) = image in
- * the state file (a resumed run skips it). */
+/* cluster upgrade (docs/lifecycle.md): the containers moved to the images
+ * ctx->image[] one unit (one service on one node) at a time: fdb (each
+ * node, then the wait until the database is available) and ClickHouse (then
+ * SELECT 1) only when ctx->up shows them on another image; the monitor;
+ * mgmtd, the standbys first and the primary (ctx->up->primary) last; meta;
+ * storage; the FUSE clients; each in the order of its node list, each
+ * followed by the wait that says 3FS took it back (the primary mgmtd;
+ * HEARTBEAT_CONNECTED; for storage also every target SERVING-UPTODATE; the
+ * mount).  First a check that each new image is on every node that runs
+ * it.  Unit i's last step records upgrade_unit_key(i) = image in the state
+ * file (a resumed run skips it). */
+
+/* The image label m3fs reads for contract B15 (an m3fs convention: no
+ * upstream image sets one; its values are upstream's SHUFFLE_METHOD build
+ * option, CMakeLists.txt since deepseek-ai/3FS #369: g++10, g++11,
+ * stdshuffle). */
+#define UPGRADE_SHUFFLE_LABEL "m3fs.shuffle-method"
+
+/* What runs on the nodes before the upgrade (upgrade_probe_cmd's output,
+ * upgrade_probe_parse; the primary from list-nodes).  Strings owned. */
+struct upgrade_facts {
+    size_t n_nodes;
+    char **image;       /* [k * n_nodes + node]: the image of service k's
+                         * container there; NULL: no container seen */
+    char **shuffle;     /* same index: its UPGRADE_SHUFFLE_LABEL; NULL none */
+    int new_seen;       /* the new 3FS image was found on a node */
+    char *new_shuffle;  /* its label; NULL: none */
+    long primary;       /* node index of the primary mgmtd, -1 unknown */
+};
+void upgrade_facts_init(struct upgrade_facts *f, size_t n_nodes);
+void upgrade_facts_release(struct upgrade_facts *f);
+/* Record service k's container on node (image, shuffle may be NULL). */
+void upgrade_facts_set(struct upgrade_facts *f, enum svc_kind k, size_t node,
+                       const char *image, const char *shuffle);
+/* 1 when node runs a container an upgrade may move (it is probed). */
+int upgrade_node_has_units(const struct plan_ctx *ctx, size_t node);
+/* The command that prints what node runs (templates/m3fs-life.sh images);
+ * caller frees. */
+char *upgrade_probe_cmd(const struct plan_ctx *ctx, size_t node);
+/* Read its output into f.  0, or -1 with why in err. */
+int upgrade_probe_parse(const struct plan_ctx *ctx, struct upgrade_facts *f, size_t node,
+                        const char *out, struct strbuf *err);
+/* The command printing admin_cli list-nodes in the mgmtd container (exit 0
+ * when a PRIMARY_MGMTD is in it); caller frees. */
+char *upgrade_list_nodes_cmd(struct plan_ctx *ctx);
+
 size_t upgrade_unit_count(const struct plan_ctx *ctx);
 /* "storage on n2", or NULL past the last unit; caller frees. */
 char *upgrade_unit_name(const struct plan_ctx *ctx, size_t i);
 /* "upgrade storage on n2"; caller frees. */
 char *upgrade_unit_key(const struct plan_ctx *ctx, size_t i);
+/* The image unit i is moved to (borrowed from ctx). */
+const char *upgrade_unit_image(const struct plan_ctx *ctx, size_t i);
+/* The image unit i ran before the upgrade: the state file's
+ * "upgrade-from <unit>" (upgrade_record_from), else what ctx->up saw, else
+ * NULL (borrowed). */
+const char *upgrade_unit_from(const struct plan_ctx *ctx, size_t i);
+/* Record in ctx->st (not saved) "upgrade-from <unit>" = the image each unit
+ * runs now, for the units ctx->up sees on another image than its target:
+ * a resumed run rolls back to the image of before the first run. */
+void upgrade_record_from(struct plan_ctx *ctx);
+/* 1 when a unit runs another image than its target (or none was seen). */
+int upgrade_needed(const struct plan_ctx *ctx);
+/* Contract B15: the chain-shuffle build method of the 3FS units still on
+ * another image against the new image's (UPGRADE_SHUFFLE_LABEL).  Appends
+ * one sentence to text.  UPGRADE_B15_CHANGED refuses without --force. */
+enum { UPGRADE_B15_SAME, UPGRADE_B15_UNKNOWN, UPGRADE_B15_CHANGED };
+int upgrade_b15_verdict(const struct plan_ctx *ctx, struct strbuf *text);
+/* The mgmtd order in words ("primary mgmtd lab-n1 (list-nodes) last"). */
+void upgrade_mgmtd_order(const struct plan_ctx *ctx, struct strbuf *text);
 int plan_build_upgrade(struct plan_ctx *ctx, struct plan *p);
 /* Unit i alone with image (a rollback: the old one), recorded in the
  * state file when record.  0, or -1 with the reason in ctx->err. */

@@ -21,4 +21,14 @@ extern const struct opt_spec life_opts[];
  * Returns the exit code. */
 int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op);
 
+/* cluster upgrade: fill f (upgrade_facts_init'ed) from the nodes: every
+ * container an upgrade may move (its image and chain-shuffle label), the
+ * label of the new 3FS image, the primary mgmtd (-1 when no mgmtd node
+ * names one).  0, or -1 with why in err (a node that cannot be read). */
+struct plan_ctx;
+struct remote_ctx;
+struct upgrade_facts;
+int upgrade_read_nodes(struct plan_ctx *ctx, struct remote_ctx *rc, struct upgrade_facts *f,
+                       struct strbuf *err);
+
 #endif

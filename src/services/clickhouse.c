@@ -91,6 +91,11 @@ static void ping_step(struct plan_ctx *ctx, struct plan *p, size_t node)
     free(ping_g), free(ping);
 }
 
+void svc_clickhouse_ping_wait(struct plan_ctx *ctx, struct plan *p, size_t node)
+{
+    ping_step(ctx, p, node);
+}
+
 static void schema(struct plan_ctx *ctx, struct plan *p, size_t node)
 {
     ping_step(ctx, p, node);

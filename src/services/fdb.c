@@ -95,6 +95,18 @@ int svc_fdb_stop(struct plan_ctx *ctx, struct plan *p)
     return 0;
 }
 
+void svc_fdb_available_wait(struct plan_ctx *ctx, struct plan *p, size_t node)
+{
+    char *avail = fdb_script(ctx, "available", NULL);
+    char *cmd = wait_guarded(avail, ctx->cfg->svc[SVC_FDB].container_name);
+    struct step *s = plan_add_step(p, "fdb", STEP_WAIT, "wait until the database is available");
+    s->wait_for = xstrdup("fdbcli 'status minimal' to say \"The database is available.\"");
+    s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
+    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
+    step_add_run(s, node, cmd, NULL);
+    free(avail), free(cmd);
+}
+
 /* The containers, then create's wait until the database is available, on
  * the first fdb node (the database, not one process, is what 3FS needs). */
 int svc_fdb_start(struct plan_ctx *ctx, struct plan *p)
@@ -103,13 +115,6 @@ int svc_fdb_start(struct plan_ctx *ctx, struct plan *p)
     const size_t *nodes = svc_nodes(ctx, SVC_FDB, &n);
     if (!n || !life_selected(ctx, SVC_FDB)) return 0;
     life_start_step(ctx, p, SVC_FDB, 0);
-    char *avail = fdb_script(ctx, "available", NULL);
-    char *cmd = wait_guarded(avail, ctx->cfg->svc[SVC_FDB].container_name);
-    struct step *s = plan_add_step(p, "fdb", STEP_WAIT, "wait until the database is available");
-    s->wait_for = xstrdup("fdbcli 'status minimal' to say \"The database is available.\"");
-    s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
-    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    step_add_run(s, nodes[0], cmd, NULL);
-    free(avail), free(cmd);
+    svc_fdb_available_wait(ctx, p, nodes[0]);
     return 0;
 }

@@ -61,12 +61,8 @@ static void init_cluster(struct plan_ctx *ctx, struct plan *p, const struct svc3
     free(cli), free(cmd), free(hint);
 }
 
-static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
+char *svc_mgmtd_list_nodes_cmd(struct plan_ctx *ctx)
 {
-    struct step *s = plan_add_step(p, "mgmtd", STEP_WAIT, "wait for the primary mgmtd");
-    s->wait_for = xstrdup("admin_cli list-nodes to show PRIMARY_MGMTD");
-    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
-    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
     struct tmpl_vars tv = TMPL_VARS_INIT;
     struct strbuf check = STRBUF_INIT;
     tmpl_set(&tv, "admin_cli", ADMIN_CLI);
@@ -74,7 +70,17 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
     tmpl_vars_free(&tv);
     sb_adds(&check, "primary ");
     sh_quote(&check, ctx->cfg->svc[SVC_MGMTD].container_name);
-    char *cmd = wait_guarded(check.buf, ctx->cfg->svc[SVC_MGMTD].container_name);
+    return sb_detach(&check);
+}
+
+static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    struct step *s = plan_add_step(p, "mgmtd", STEP_WAIT, "wait for the primary mgmtd");
+    s->wait_for = xstrdup("admin_cli list-nodes to show PRIMARY_MGMTD");
+    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
+    char *check = svc_mgmtd_list_nodes_cmd(ctx);
+    char *cmd = wait_guarded(check, ctx->cfg->svc[SVC_MGMTD].container_name);
     step_add_run(s, first, cmd, NULL);
     step_add_hint(s, "keeps restarting",
                   "mgmtd keeps failing at start; its last log lines are above. \"Init config "
@@ -86,7 +92,7 @@ static void wait_primary(struct plan_ctx *ctx, struct plan *p, size_t first)
                   "ib_devices.allow_no_usable_devices (networkType TCP sets it). An empty "
                   "FoundationDB is not a cause: mgmtd then starts on built-in defaults.");
     step_add_hint(s, NO_RDMA_MATCH, NO_RDMA_HINT);
-    free(cmd), sb_release(&check);
+    free(cmd), free(check);
 }
 
 int svc_mgmtd_create(struct plan_ctx *ctx, struct plan *p)

@@ -61,6 +61,13 @@ int svc_client_start(struct plan_ctx *ctx, struct plan *p);
 void svc_mgmtd_primary_wait(struct plan_ctx *ctx, struct plan *p);
 void svc_chains_serving_wait(struct plan_ctx *ctx, struct plan *p);
 void svc_client_mounted_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
+/* create's wait until the database is available (fdbcli on node); until
+ * ClickHouse answers SELECT 1 (on node). */
+void svc_fdb_available_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
+void svc_clickhouse_ping_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
+/* templates/m3fs-mgmtd.sh primary: admin_cli list-nodes in the mgmtd
+ * container, exit 0 when it shows a PRIMARY_MGMTD; caller frees. */
+char *svc_mgmtd_list_nodes_cmd(struct plan_ctx *ctx);
 
 /* lifecycle.c: the selection (ctx->only_roles, only_nodes) and the
  * container steps every service's stop / start uses. */

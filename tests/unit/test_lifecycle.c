@@ -213,11 +213,11 @@ static void test_golden(void **state)
 
 /* --- templates/m3fs-life.sh against a fake docker ---------------------- */
 
-/* A docker that answers `container inspect` from $FAKE_STATE (absent,
+/* A docker that answers `container inspect` and `image inspect` from $FAKE_STATE (absent,
  * true, false) and logs every other call to $FAKE_LOG. */
 static const char *FAKE_DOCKER =
     "#!/bin/sh\n"
-    "if [ \"$1 $2\" = 'container inspect' ]; then\n"
+    "if [ \"$1 $2\" = 'container inspect' ] || [ \"$1 $2\" = 'image inspect' ]; then\n"
     "  [ \"$FAKE_STATE\" = absent ] && exit 1\n"
     "  case \"$3\" in -f) echo \"$FAKE_STATE\" ;; esac\n"
     "  exit 0\n"
@@ -282,6 +282,12 @@ static void test_script(void **state)
     assert_int_equal(life("false", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("absent", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("true", "bogus", &out), 2);
+    /* images: the fake answers every inspect with its state word */
+    assert_int_equal(life("true", "images m3fs.shuffle-method open3fs/3fs:1 3fs-meta", &out), 0);
+    assert_string_equal(out.buf, "image\ttrue\nctr\t3fs-meta\ttrue\n");
+    assert_int_equal(life("absent", "images m3fs.shuffle-method open3fs/3fs:1 3fs-meta", &out),
+                     0);
+    assert_string_equal(out.buf, "");
     sb_release(&out);
 }
 
@@ -411,6 +417,212 @@ static void test_upgrade_same_container(void **state)
     built_free(&cr);
 }
 
+/* A cluster as the nodes would show it: every container of the golden
+ * plan on img3 (3FS), fdb and clickhouse on the images cluster.yml names,
+ * labels as given (NULL: none). */
+static void facts_all(const struct built *b, struct upgrade_facts *f, const char *img3,
+                      const char *old_label, const char *new_label)
+{
+    upgrade_facts_init(f, b->cfg->n_nodes);
+    for (int k = 0; k < SVC_COUNT; k++)
+        for (size_t i = 0; i < b->cfg->svc[k].n_member; i++) {
+            const char *img = k == SVC_FDB ? b->ctx.image[IMG_FDB]
+                              : k == SVC_CLICKHOUSE ? b->ctx.image[IMG_CLICKHOUSE] : img3;
+            upgrade_facts_set(f, (enum svc_kind)k, b->cfg->svc[k].member[i], img,
+                              k == SVC_FDB || k == SVC_CLICKHOUSE ? NULL : old_label);
+        }
+    f->new_seen = 1;
+    f->new_shuffle = new_label ? xstrdup(new_label) : NULL;
+}
+
+/* Rebuild b's plan with f known. */
+static void replan(struct built *b, const struct upgrade_facts *f)
+{
+    plan_free(&b->p);
+    memset(&b->p, 0, sizeof(b->p));
+    b->ctx.up = f;
+    assert_int_equal(plan_build_upgrade(&b->ctx, &b->p), 0);
+}
+
+static void test_upgrade_primary_last(void **state)
+{
+    (void)state;
+    struct built b;
+    struct upgrade_facts f;
+    build_upgrade(&b, "20990101");
+    facts_all(&b, &f, "open3fs/3fs:20250410", NULL, NULL);
+    struct strbuf words = STRBUF_INIT;
+    /* primary unknown: cluster.yml order, and the plan says so */
+    replan(&b, &f);
+    assert_true(move_step(&b.p, "mgmtd", "n1") < move_step(&b.p, "mgmtd", "n2"));
+    upgrade_mgmtd_order(&b.ctx, &words);
+    assert_non_null(strstr(words.buf, "the primary is unknown"));
+    /* n1 is the primary: n2 (the standby) first, then n1, each followed by
+     * the wait for a primary; the state keys follow the units */
+    f.primary = 0;
+    replan(&b, &f);
+    long sb = move_step(&b.p, "mgmtd", "n2"), pr = move_step(&b.p, "mgmtd", "n1");
+    assert_true(move_step(&b.p, "monitor", "n1") < sb);
+    assert_true(sb < pr && pr < move_step(&b.p, "meta", "n1"));
+    assert_non_null(strstr(b.p.steps[pr + 2].title, "wait for the primary mgmtd"));
+    char *k1 = upgrade_unit_key(&b.ctx, 1), *k2 = upgrade_unit_key(&b.ctx, 2);
+    assert_string_equal(k1, "upgrade mgmtd on n2");
+    assert_string_equal(k2, "upgrade mgmtd on n1");
+    sb_reset(&words);
+    upgrade_mgmtd_order(&b.ctx, &words);
+    assert_non_null(strstr(words.buf, "the primary (n1, from list-nodes) last"));
+    /* n2 primary: cluster.yml order again */
+    f.primary = 1;
+    replan(&b, &f);
+    assert_true(move_step(&b.p, "mgmtd", "n1") < move_step(&b.p, "mgmtd", "n2"));
+    free(k1), free(k2);
+    sb_release(&words);
+    b.ctx.up = NULL;
+    upgrade_facts_release(&f);
+    built_free(&b);
+}
+
+static void test_upgrade_fdb_clickhouse(void **state)
+{
+    (void)state;
+    struct built b;
+    struct upgrade_facts f;
+    build_upgrade(&b, "20990101");
+    /* their images unchanged: not in the plan, 9 units as before */
+    facts_all(&b, &f, "open3fs/3fs:20250410", NULL, NULL);
+    replan(&b, &f);
+    assert_int_equal(upgrade_unit_count(&b.ctx), 9);
+    assert_int_equal(move_step(&b.p, "fdb", "n1"), -1);
+    assert_int_equal(move_step(&b.p, "clickhouse", "n1"), -1);
+    assert_true(upgrade_needed(&b.ctx));
+    /* fdb runs another image on n2: every fdb node is a unit, first, one at
+     * a time, each followed by the wait until the database is available on
+     * that node; a check that the new fdb image is on the fdb nodes */
+    upgrade_facts_set(&f, SVC_FDB, 1, "open3fs/foundationdb:7.1.0", NULL);
+    replan(&b, &f);
+    assert_int_equal(upgrade_unit_count(&b.ctx), 12);
+    assert_string_equal(upgrade_unit_image(&b.ctx, 0), b.ctx.image[IMG_FDB]);
+    assert_string_equal(upgrade_unit_from(&b.ctx, 1), "open3fs/foundationdb:7.1.0");
+    const char *nodes[] = { "n1", "n2", "n3" };
+    long prev = 0;
+    for (size_t i = 0; i < 3; i++) {
+        long at = move_step(&b.p, "fdb", nodes[i]);
+        assert_true(at > prev);
+        assert_non_null(strstr(b.p.steps[at].t[0].cmd, b.ctx.image[IMG_FDB]));
+        assert_non_null(strstr(b.p.steps[at + 2].title, "fdb: wait until the database is "
+                                                        "available"));
+        assert_string_equal(b.cfg->nodes[b.p.steps[at + 2].t[0].node].name, nodes[i]);
+        prev = at;
+    }
+    assert_true(prev < move_step(&b.p, "monitor", "n1"));
+    int fdb_check = 0;
+    for (size_t i = 0; i < b.p.n; i++)
+        if (strstr(b.p.steps[i].title, "check that open3fs/foundationdb")) fdb_check = 1;
+    assert_true(fdb_check);
+    /* ClickHouse too: one unit (its first node), then SELECT 1 */
+    upgrade_facts_set(&f, SVC_CLICKHOUSE, 0, "clickhouse/clickhouse-server:24.0", NULL);
+    replan(&b, &f);
+    assert_int_equal(upgrade_unit_count(&b.ctx), 13);
+    long ch = move_step(&b.p, "clickhouse", "n1");
+    assert_true(ch > move_step(&b.p, "fdb", "n3") && ch < move_step(&b.p, "monitor", "n1"));
+    assert_non_null(strstr(b.p.steps[ch + 2].title, "wait until ClickHouse answers"));
+    /* everything on the images cluster.yml names: nothing to upgrade */
+    upgrade_facts_release(&f);
+    facts_all(&b, &f, "open3fs/3fs:20990101", NULL, NULL);
+    b.ctx.up = &f;
+    assert_int_equal(upgrade_unit_count(&b.ctx), 9);
+    assert_false(upgrade_needed(&b.ctx));
+    b.ctx.up = NULL;
+    upgrade_facts_release(&f);
+    built_free(&b);
+}
+
+static int verdict(struct built *b, const char *old, const char *nw, struct strbuf *text)
+{
+    struct upgrade_facts f;
+    facts_all(b, &f, "open3fs/3fs:20250410", old, nw);
+    b->ctx.up = &f;
+    sb_reset(text);
+    int v = upgrade_b15_verdict(&b->ctx, text);
+    b->ctx.up = NULL;
+    upgrade_facts_release(&f);
+    return v;
+}
+
+static void test_upgrade_b15(void **state)
+{
+    (void)state;
+    struct built b;
+    struct strbuf t = STRBUF_INIT;
+    build_upgrade(&b, "20990101");
+    assert_int_equal(verdict(&b, "g++10", "g++11", &t), UPGRADE_B15_CHANGED);
+    assert_non_null(strstr(t.buf, "changes from g++10 to g++11"));
+    assert_non_null(strstr(t.buf, "refused without --force"));
+    assert_int_equal(verdict(&b, "g++11", "g++11", &t), UPGRADE_B15_SAME);
+    assert_non_null(strstr(t.buf, "unchanged"));
+    assert_int_equal(verdict(&b, NULL, "g++11", &t), UPGRADE_B15_UNKNOWN);
+    assert_non_null(strstr(t.buf, "unknown"));
+    assert_int_equal(verdict(&b, "g++11", NULL, &t), UPGRADE_B15_UNKNOWN);
+    assert_non_null(strstr(t.buf, "open3fs/3fs:20990101 has no such label"));
+    assert_int_equal(verdict(&b, NULL, NULL, &t), UPGRADE_B15_UNKNOWN);
+    /* one container still on a build of another method is enough */
+    struct upgrade_facts f;
+    facts_all(&b, &f, "open3fs/3fs:20250410", "stdshuffle", "stdshuffle");
+    upgrade_facts_set(&f, SVC_STORAGE, 2, "open3fs/3fs:20250411", "g++10");
+    b.ctx.up = &f;
+    sb_reset(&t);
+    assert_int_equal(upgrade_b15_verdict(&b.ctx, &t), UPGRADE_B15_CHANGED);
+    /* containers already on the new image do not count */
+    upgrade_facts_set(&f, SVC_STORAGE, 2, "open3fs/3fs:20990101", "g++10");
+    sb_reset(&t);
+    assert_int_equal(upgrade_b15_verdict(&b.ctx, &t), UPGRADE_B15_SAME);
+    b.ctx.up = NULL;
+    upgrade_facts_release(&f);
+    sb_release(&t);
+    built_free(&b);
+}
+
+static void test_upgrade_probe(void **state)
+{
+    (void)state;
+    struct built b;
+    build_upgrade(&b, "20990101");
+    /* n3 runs fdb, storage and the client: those are asked for */
+    char *cmd = upgrade_probe_cmd(&b.ctx, 2);
+    assert_non_null(strstr(cmd, "images 'm3fs.shuffle-method' 'open3fs/3fs:20990101' "
+                                "'3fs-fdb' '3fs-storage' '3fs-client'"));
+    assert_non_null(strstr(cmd, "m3fs-life"));
+    assert_null(strstr(cmd, "3fs-meta"));
+    free(cmd);
+    struct upgrade_facts f;
+    upgrade_facts_init(&f, b.cfg->n_nodes);
+    struct strbuf err = STRBUF_INIT;
+    const char *out = "image\tg++11\nctr\t3fs-storage\topen3fs/3fs:20250410\t<no value>\n"
+                      "ctr\t3fs-client\topen3fs/3fs:20990101\tg++11\n";
+    assert_int_equal(upgrade_probe_parse(&b.ctx, &f, 2, out, &err), 0);
+    assert_string_equal(f.image[SVC_STORAGE * f.n_nodes + 2], "open3fs/3fs:20250410");
+    assert_null(f.shuffle[SVC_STORAGE * f.n_nodes + 2]);
+    assert_string_equal(f.shuffle[SVC_CLIENT * f.n_nodes + 2], "g++11");
+    assert_true(f.new_seen);
+    assert_string_equal(f.new_shuffle, "g++11");
+    assert_int_equal(upgrade_probe_parse(&b.ctx, &f, 2, "what\n", &err), -1);
+    assert_non_null(strstr(err.buf, "unexpected line"));
+    /* the image each unit ran before goes into the state file, so a resumed
+     * run (its node then showing the new image) rolls back to it */
+    b.ctx.up = &f;
+    upgrade_record_from(&b.ctx);
+    size_t n = upgrade_unit_count(&b.ctx);
+    assert_string_equal(upgrade_unit_from(&b.ctx, n - 2), "open3fs/3fs:20250410");
+    assert_null(upgrade_unit_from(&b.ctx, 0)); /* the monitor: not seen */
+    upgrade_facts_set(&f, SVC_STORAGE, 2, "open3fs/3fs:20990101", NULL);
+    upgrade_record_from(&b.ctx);
+    assert_string_equal(upgrade_unit_from(&b.ctx, n - 2), "open3fs/3fs:20250410");
+    b.ctx.up = NULL;
+    upgrade_facts_release(&f);
+    sb_release(&err);
+    built_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +633,10 @@ int main(void)
         cmocka_unit_test(test_script),
         cmocka_unit_test(test_upgrade_order),
         cmocka_unit_test(test_upgrade_same_container),
+        cmocka_unit_test(test_upgrade_primary_last),
+        cmocka_unit_test(test_upgrade_fdb_clickhouse),
+        cmocka_unit_test(test_upgrade_b15),
+        cmocka_unit_test(test_upgrade_probe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

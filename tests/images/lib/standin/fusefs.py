@@ -30,10 +30,24 @@ from .kv import Mgmtd
 
 fuse.fuse_python_api = (0, 2)
 ROUTING_TTL = 2.0
+# A chunk request that does not get through (connection refused or cut, no
+# answer) is retried as upstream's storage client does (sendOpsWithRetry in
+# src/client/storage/StorageClientImpl.cc with ExponentialBackoffRetry,
+# src/common/utils/ExponentialBackoffRetry.h; defaults of RetryConfig in
+# src/client/storage/StorageClient.h, at ee9a5ce): each attempt gets a wait
+# time, 10 s doubling up to 30 s, and the next starts when it has passed;
+# no attempt starts once 10 s more would pass 60 s in all.  Each attempt
+# reads the routing again, so a target taken out of its chain meanwhile is
+# left out.
+RETRY_INIT_S, RETRY_MAX_WAIT_S, RETRY_MAX_S = 10.0, 30.0, 60.0
 
 
 def oserr(err):
     return OSError(err, os.strerror(err))
+
+
+class Unreachable(OSError):
+    """A storage request that did not get through (retried)."""
 
 
 class Client:
@@ -61,7 +75,14 @@ class Client:
                 try:
                     self.routing = self.mgmtd.call("routing", cluster_id=self.cluster_id)
                 except Fail as e:
-                    raise self.failed(e)
+                    # Like upstream's MgmtdClient, a failed refresh keeps the
+                    # routing info it had (I/O reads the last one loaded:
+                    # getRoutingInfo; autoRefresh only logs the error,
+                    # src/client/mgmtd/MgmtdClient.cc at ee9a5ce).
+                    if self.routing is None:
+                        raise self.failed(e)
+                    print(f"standin.fusefs: routing refresh: {e.msg}", file=sys.stderr,
+                          flush=True)
                 self.fetched = time.time()
             return self.routing
 
@@ -120,10 +141,30 @@ class Client:
         try:
             reply = rpc(addr, req, 30.0)
         except RpcError:
-            raise oserr(errno.EIO)
+            raise Unreachable(errno.EIO, os.strerror(errno.EIO))
         if not reply.get("ok"):
             raise oserr(errno.EIO)
         return reply
+
+    def retrying(self, attempt):
+        """attempt() again while it raises Unreachable (RETRY_*); then EIO."""
+        start, nxt = time.monotonic(), RETRY_INIT_S
+        while True:
+            elapsed = time.monotonic() - start
+            if elapsed + RETRY_INIT_S > RETRY_MAX_S:
+                raise oserr(errno.EIO)
+            wait, nxt = min(nxt, RETRY_MAX_S - elapsed), min(nxt * 2, RETRY_MAX_WAIT_S)
+            t0 = time.monotonic()
+            try:
+                return attempt()
+            except Unreachable:
+                pass
+            time.sleep(max(0.0, wait - (time.monotonic() - t0)))
+
+    def write_chunk(self, ino, tv, idx, off, enc):
+        for tid, addr in self.targets(ino, idx, tv):
+            self.storage(addr, {"op": "write_chunk", "target_id": tid,
+                                "chunk": f"{ino}.{idx}", "offset": off, "data": enc})
 
     def write(self, ino, tv, data, offset):
         done = 0
@@ -131,28 +172,32 @@ class Client:
             idx, off = divmod(offset + done, self.chunk)
             piece = data[done:done + self.chunk - off]
             enc = base64.b64encode(piece).decode()
-            for tid, addr in self.targets(ino, idx, tv):
-                self.storage(addr, {"op": "write_chunk", "target_id": tid,
-                                    "chunk": f"{ino}.{idx}", "offset": off, "data": enc})
+            self.retrying(lambda: self.write_chunk(ino, tv, idx, off, enc))
             done += len(piece)
         return len(data)
+
+    def read_chunk(self, ino, tv, idx, off, want):
+        """From the first target that answers; Unreachable when none did."""
+        unreachable = False
+        for tid, addr in self.targets(ino, idx, tv):
+            try:
+                return base64.b64decode(self.storage(addr, {
+                    "op": "read_chunk", "target_id": tid, "chunk": f"{ino}.{idx}",
+                    "offset": off, "length": want})["data"])
+            except Unreachable:
+                unreachable = True
+            except OSError:
+                continue
+        if unreachable:
+            raise Unreachable(errno.EIO, os.strerror(errno.EIO))
+        raise oserr(errno.EIO)
 
     def read(self, ino, tv, length, offset):
         out = bytearray()
         while len(out) < length:
             idx, off = divmod(offset + len(out), self.chunk)
             want = min(length - len(out), self.chunk - off)
-            data = None
-            for tid, addr in self.targets(ino, idx, tv):
-                try:
-                    data = base64.b64decode(self.storage(addr, {
-                        "op": "read_chunk", "target_id": tid, "chunk": f"{ino}.{idx}",
-                        "offset": off, "length": want})["data"])
-                    break
-                except OSError:
-                    continue
-            if data is None:
-                raise oserr(errno.EIO)
+            data = self.retrying(lambda: self.read_chunk(ino, tv, idx, off, want))
             out += data + bytes(want - len(data))  # a hole or a short chunk reads as zeros
         return bytes(out)
 
