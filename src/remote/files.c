@@ -90,7 +90,8 @@ static void sftp_write_why(struct sink *k, size_t want, struct strbuf *err)
         sb_addf(err, "write failed: no space left on device (the node's filesystem holding %s "
                 "has %llu KiB free)", dir.buf, (unsigned long long)(avail / 1024));
     else
-        sb_addf(err, "write failed: SFTP write error (SFTP status %d)", code);
+        sb_addf(err, "write failed: SFTP write error (SFTP status %d: %s)", code,
+                ssh_get_error(k->ses->session));
     sb_release(&dir);
 }
 
