@@ -19,9 +19,10 @@
 #   partition lab-n3's link cut while create runs the client step on it:
 #             create fails naming lab-n3 within its timeouts; healed, the
 #             rerun finishes.
-#   reboot    lab-n2's dockerd and sshd stopped (its containers die) while
-#             create runs, then started again (what node.sh does at boot):
-#             the rerun finishes and every container of n2 runs.
+#   reboot    lab-n2 goes down while meta starts on it (SSH connections cut,
+#             containers killed, dockerd stopped, its namespace gone) and is
+#             started again as lab.sh starts a node: create fails at once
+#             naming lab-n2; the reruns finish and every container of n2 runs.
 # Two creates at once are test_trust.sh's.
 set -u
 { # read as one compound command, so editing this file cannot disturb a run
@@ -87,28 +88,30 @@ sshd_start() {
     wait_until 100 on "$i" true
 }
 # A node losing power, as far as the lab can: its SSH connections cut, its
-# containers killed, dockerd stopped; node_boot starts sshd and dockerd again
-# with the command lines scripts/lab/node.sh used (pids recorded for lab.sh).
+# containers killed, dockerd stopped; the node's holder then exits and its
+# mount namespace (/run, /tmp, mounts) is gone. node_boot starts the node
+# again as `scripts/lab.sh up` does (scripts/lab/node.sh: fresh namespaces,
+# sshd, dockerd).
 dk() { in_node "$1" /run/m3fs-lab-bin/docker.real "${@:2}"; }
 node_down() {
-    local i=$1 d
+    local i=$1 d h
+    h=$(cat "$(nd "$i")/holder.pid")
     sshd_stop "$i"
     d=$(in_node "$i" cat /run/docker.pid) || return 1
-    cat "/proc/$d/cmdline" >"$W/dockerd-n$i.argv" || return 1
-    dk "$i" ps -q | xargs -r nsenter -t "$(cat "$(nd "$i")/holder.pid")" -n -m -u \
-        /run/m3fs-lab-bin/docker.real kill >/dev/null
+    dk "$i" ps -q | xargs -r nsenter -t "$h" -n -m -u /run/m3fs-lab-bin/docker.real kill >/dev/null
     kill "$d"
-    wait_until 300 eval "! kill -0 $d 2>/dev/null"
+    wait_until 300 eval "! kill -0 $d 2>/dev/null && ! kill -0 $h 2>/dev/null"
 }
 node_boot() {
-    local i=$1 args=() d
-    sshd_start "$i" || return 1
-    mapfile -d '' args <"$W/dockerd-n$i.argv"
-    in_node "$i" setsid "${args[@]}" </dev/null >>"$(nd "$i")/dockerd.log" 2>&1 &
-    wait_until 300 eval "dk $i info >/dev/null 2>&1" || return 1
-    d=$(in_node "$i" cat /run/docker.pid)
-    sed -i "s/^dockerd=.*/dockerd=$d/" "$(nd "$i")/pids"
+    local i=$1 drv
+    drv=$(docker_driver)
+    rm -f "$(nd "$i")/ready" "$(nd "$i")/failed"
+    setsid nsenter --net="/run/netns/m3fs-lab-n$i" unshare --mount --uts --propagation private \
+        /bin/bash scripts/lab/node.sh "$M3FS_LAB_DIR" "$i" "$drv" </dev/null >"$(nd "$i")/node.log" 2>&1 &
+    wait_until 600 test -e "$(nd "$i")/ready" && wait_until 100 on "$i" true
 }
+# The storage driver the lab's dockerd runs with (lab.sh probes it at up).
+docker_driver() { tr '\0' '\n' </proc/"$(sed -n 's/^dockerd=//p' "$(nd 1)/pids")"/cmdline | sed -n '/^--storage-driver$/{n;p}'; }
 slow_link() { tc -n m3fs-lab-br qdisc replace dev "n$1" root tbf rate "$2" burst 64kb latency 100ms; }
 fast_link() { tc -n m3fs-lab-br qdisc del dev "n$1" root 2>/dev/null || true; }
 # temp_size I: bytes of the biggest upload temp file in node I's images dir
