@@ -112,6 +112,14 @@ const char *artifact_url_protocols(const char *url);
 int artifact_download(struct artifact_manifest *m, const struct artifact_dl_opts *o,
                       struct strbuf *err);
 
+/* While installed, SIGINT, SIGTERM and SIGHUP only set a flag (a second one
+ * of the same signal kills): artifact_download stops its transfers keeping
+ * the .part files and fails with "interrupted ..."; artifact_bundle_write
+ * stops and removes its temporary file.  restore puts the old handlers back. */
+void artifact_signals_install(void);
+void artifact_signals_restore(void);
+int artifact_interrupted(void);
+
 /* Write a bundle: manifest.json first, then each image read from cache_dir
  * (its size and digest are checked again while copying).  The output is
  * written to a temporary file next to out_path and renamed at the end; an

@@ -244,6 +244,9 @@ struct run_stats {
  * keeps no state). */
 int plan_run(const struct plan *p, struct m3fs_state *st,
              struct remote_ctx *rc, long parallel, struct run_stats *stats, struct strbuf *err);
+/* Nonzero once plan_run got SIGINT, SIGTERM or SIGHUP: a long CALL step (an
+ * image upload) asks it to stop early instead of finishing its work. */
+int plan_interrupted(void);
 
 /* The nothing-to-do pass (src/plan/verify.c): whether running the plan
  * would change nothing, from one exchange per node that runs every check

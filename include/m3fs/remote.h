@@ -105,6 +105,7 @@ struct upload_opts {
     int as_root;                 /* owned by root (staged and moved with sudo if needed) */
     remote_progress_fn progress; /* may be NULL */
     void *progress_arg;
+    int (*cancel)(void);         /* may be NULL; nonzero: stop ("interrupted"), remove the temp */
 };
 
 /* Upload a local file to remote_path (whose directory must exist). */

@@ -72,6 +72,12 @@ static int copy_image(struct archive *a, int fd, const struct artifact_image *im
     uint64_t done = 0;
     sha256_init(&h);
     while (done < im->size) {
+        if (artifact_interrupted()) {
+            sb_addf(err, "interrupted while writing the bundle; the downloads are kept: run the "
+                    "same command again");
+            sha256_free(&h);
+            return -1;
+        }
         size_t want = im->size - done < COPY_CHUNK ? (size_t)(im->size - done) : COPY_CHUNK;
         ssize_t r = read(fd, buf, want);
         if (r < 0 && errno == EINTR) continue;

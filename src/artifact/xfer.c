@@ -391,6 +391,12 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     if (!multi) abort();
     int rc = 0;
     for (;;) {
+        if (artifact_interrupted()) {
+            sb_addf(err, "interrupted; what was downloaded is kept in %s: run the same command "
+                    "again to resume", o->cache_dir);
+            rc = -1;
+            break;
+        }
         int64_t now = mono_ms(), wake = now + 250;
         long active = start_due(multi, xs, n, o, p, &wake, err);
         if (active <= 0) {

@@ -53,6 +53,7 @@ static int run(struct m3fs_config *cfg, long parallel)
     dl.cache_dir = o.tmp_dir ? o.tmp_dir : def;
     if (o.base_url) dl.base_url = o.base_url;
     dl.parallel = parallel; /* the global --parallel */
+    artifact_signals_install(); /* Ctrl-C keeps the .part files, removes a partial bundle */
     if (!dl.cache_dir) {
         log_error("%s", err.buf);
     } else if (artifact_plan(cfg, &o.images, &m, &err)) {
@@ -65,6 +66,7 @@ static int run(struct m3fs_config *cfg, long parallel)
         print_result(&m);
         rc = EXIT_OK;
     }
+    artifact_signals_restore();
     artifact_manifest_free(&m);
     sb_release(&err);
     free(def);

@@ -32,6 +32,11 @@ static int stopping(void)
     return g_intr || atomic_load(&g_abort);
 }
 
+int plan_interrupted(void)
+{
+    return g_intr != 0;
+}
+
 static void stop_reason(struct strbuf *err)
 {
     sb_adds(err, g_intr ? "interrupted" : STOPPED_MSG);

@@ -7,6 +7,7 @@
 
 #include "m3fs/clock.h"
 #include "m3fs/log.h"
+#include "m3fs/plan.h"
 #include "m3fs/script.h"
 #include "m3fs/shquote.h"
 #include "prepare-int.h"
@@ -213,6 +214,24 @@ static void upload_progress(void *arg, uint64_t done, uint64_t total)
                   (unsigned long long)total);
 }
 
+/* A full disk, said by SFTP (src/remote/files.c) or by docker load, gets
+ * the way out: which filesystem to free, and that a rerun resumes. */
+static void hint_if_full(struct prep_run *r, size_t node, int loading, struct strbuf *err)
+{
+    if (!strstr(err->buf, "space left on device")) return;
+    struct strbuf dir = STRBUF_INIT;
+    images_dir(&dir, r->cfg);
+    if (loading)
+        sb_addf(err, "; the disk holding Docker's data root %s on the node is full: free space "
+                "there (docker image prune) or move Docker's data-root to a larger filesystem, "
+                "then run prepare again", r->node[node].docker_root);
+    else
+        sb_addf(err, "; the disk holding %s on the node is full: free space there (df -h %s) "
+                "or set workDir to a larger filesystem, then run prepare again", dir.buf,
+                dir.buf);
+    sb_release(&dir);
+}
+
 static int send_one(struct remote_session *s, struct prep_run *r, size_t node, enum img_kind k,
                     struct bstream *bs, struct strbuf *err)
 {
@@ -220,16 +239,18 @@ static int send_one(struct remote_session *s, struct prep_run *r, size_t node, e
     struct strbuf part = STRBUF_INIT, label = STRBUF_INIT;
     prepare_part_path(&part, r->cfg, a->file);
     sb_addf(&label, "%s: %s", prep_node_name(r, node), a->file);
+    /* Ctrl-C stops the upload at the next chunk, not after gigabytes. */
     struct upload_opts uo = { .mode = 0600, .as_root = 1, .progress = upload_progress,
-                              .progress_arg = label.buf };
+                              .progress_arg = label.buf, .cancel = plan_interrupted };
     log_info("%s: sending %s (%s)", prep_node_name(r, node), a->file,
              r->node[node].img[k].why);
     double t0 = mono_s();
     int rc = remote_upload_stream(s, bstream_read, bs, a->size, part.buf, &uo, err);
     bstream_image_done(bs);
-    if (!rc && (rc = check_on_node(s, a, part.buf, err)) == 0 &&
-        (rc = load_on_node(s, r, k, part.buf, err)) == 0)
-        rc = finish_on_node(s, r, a, part.buf, err);
+    if (rc) hint_if_full(r, node, 0, err);
+    if (!rc) rc = check_on_node(s, a, part.buf, err);
+    if (!rc && (rc = load_on_node(s, r, k, part.buf, err)) != 0) hint_if_full(r, node, 1, err);
+    if (!rc) rc = finish_on_node(s, r, a, part.buf, err);
     if (rc) remove_part(s, part.buf);
     r->node[node].img[k].done = !rc;
     r->node[node].img[k].secs = mono_s() - t0;
@@ -245,16 +266,29 @@ static int kind_of_file(const struct prep_run *r, unsigned mask, const char *fil
     return -1;
 }
 
-static int mkdir_images(struct remote_session *s, const struct m3fs_config *cfg,
-                        struct strbuf *err)
+/* Make the images directory and remove what an earlier run's dropped
+ * connection or lost node left of the files about to be sent (a partial
+ * upload's temporary file, an unloaded .part): nothing else removes them. */
+static int images_dir_ready(struct remote_session *s, struct prep_run *r, size_t node,
+                            const struct strvec *want, struct strbuf *err)
 {
-    struct strbuf cmd = STRBUF_INIT, dir = STRBUF_INIT;
-    images_dir(&dir, cfg);
-    sb_adds(&cmd, "mkdir -p ");
+    struct strbuf cmd = STRBUF_INIT, dir = STRBUF_INIT, out = STRBUF_INIT;
+    images_dir(&dir, r->cfg);
+    script_call(&cmd, "m3fs-prep.sh");
+    sb_adds(&cmd, "images ");
     sh_quote(&cmd, dir.buf);
-    int rc = run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, err);
+    for (size_t i = 0; i < want->n; i++) {
+        sb_addch(&cmd, ' ');
+        sh_quote(&cmd, want->v[i]);
+    }
+    int rc = run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, &out, err);
+    sb_rtrim(&out);
+    if (!rc && out.len)
+        log_info("%s: removed what an interrupted upload left: %s", prep_node_name(r, node),
+                 out.buf);
     sb_release(&cmd);
     sb_release(&dir);
+    sb_release(&out);
     return rc;
 }
 
@@ -282,7 +316,7 @@ int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strb
     struct strvec want = STRVEC_INIT;
     for (int k = 0; k < IMG_COUNT; k++)
         if (pn->send & (1u << k)) sv_push(&want, r->art[k]->file);
-    if (mkdir_images(s, r->cfg, err)) {
+    if (images_dir_ready(s, r, node, &want, err)) {
         sv_clear(&want);
         return 1;
     }

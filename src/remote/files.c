@@ -21,6 +21,8 @@
 struct sink {
     sftp_file sf;
     int fd;
+    sftp_session ses; /* borrowed, with the path: to ask why a write failed */
+    const char *path;
 };
 
 static void dir_of(const char *path, struct strbuf *sb)
@@ -37,25 +39,27 @@ static void base_of(const char *path, struct strbuf *sb)
     free(copy);
 }
 
-/* A fresh temporary name beside `path`, or in /var/tmp when `staged`. */
+/* A fresh temporary name beside `path` (.m3fs-tmp.NAME.*), or in /var/tmp
+ * when `staged` (.m3fs-upload.NAME.*): NAME lets a later run find and remove
+ * what a dropped connection left (cluster prepare does). */
 static void temp_name(struct remote_session *s, const char *path, int staged, struct strbuf *sb)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (staged) {
-        sb_adds(sb, "/var/tmp/.m3fs-upload");
+        sb_adds(sb, "/var/tmp/.m3fs-upload.");
     } else {
         dir_of(path, sb);
         sb_adds(sb, "/.m3fs-tmp.");
-        base_of(path, sb);
     }
+    base_of(path, sb);
     sb_addf(sb, ".%ld.%lu.%ld", (long)getpid(), ++s->tmp_seq, (long)ts.tv_nsec);
 }
 
 static int sink_open(struct remote_session *s, const char *path, struct sink *k,
                      struct strbuf *err)
 {
-    k->sf = NULL, k->fd = -1;
+    k->sf = NULL, k->fd = -1, k->ses = NULL, k->path = path;
     if (s->local) {
         k->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (k->fd < 0) sb_addf(err, "cannot create %s: %s", path, strerror(errno));
@@ -63,6 +67,7 @@ static int sink_open(struct remote_session *s, const char *path, struct sink *k,
     }
     sftp_session sf = remote_sftp(s, err);
     if (!sf) return -1;
+    k->ses = sf;
     k->sf = sftp_open(sf, path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (!k->sf)
         sb_addf(err, "cannot create %s: %s (SFTP error %d)", path, ssh_get_error(s->ssh),
@@ -70,13 +75,37 @@ static int sink_open(struct remote_session *s, const char *path, struct sink *k,
     return k->sf ? 0 : -1;
 }
 
+/* Why an SFTP write failed.  OpenSSH's sftp-server reports a full disk as a
+ * bare "Failure" (ENOSPC has no SFTP v3 code), so the filesystem is asked
+ * (statvfs@openssh.com) whether it has room left for the write. */
+static void sftp_write_why(struct sink *k, size_t want, struct strbuf *err)
+{
+    int code = sftp_get_error(k->ses);
+    sftp_statvfs_t v = sftp_statvfs(k->ses, k->path);
+    uint64_t avail = v ? v->f_bavail * v->f_frsize : UINT64_MAX;
+    if (v) sftp_statvfs_free(v);
+    struct strbuf dir = STRBUF_INIT;
+    dir_of(k->path, &dir);
+    if (avail < (uint64_t)want + XFER_CHUNK)
+        sb_addf(err, "write failed: no space left on device (the node's filesystem holding %s "
+                "has %llu KiB free)", dir.buf, (unsigned long long)(avail / 1024));
+    else
+        sb_addf(err, "write failed: SFTP write error (SFTP status %d: %s)", code,
+                ssh_get_error(k->ses->session));
+    sb_release(&dir);
+}
+
 static int sink_write(struct sink *k, const char *buf, size_t len, struct strbuf *err)
 {
     while (len) {
         ssize_t n = k->sf ? sftp_write(k->sf, buf, len) : write(k->fd, buf, len);
         if (n < 0 && !k->sf && errno == EINTR) continue;
+        if (n <= 0 && k->sf) {
+            sftp_write_why(k, len, err);
+            return -1;
+        }
         if (n <= 0) {
-            sb_addf(err, "write failed: %s", k->sf ? "SFTP write error" : strerror(errno));
+            sb_addf(err, "write failed: %s", n < 0 ? strerror(errno) : "nothing written");
             return -1;
         }
         buf += n, len -= (size_t)n;
@@ -126,6 +155,10 @@ static int64_t pump(remote_reader_fn reader, void *rarg, uint64_t size, struct s
         if (size != UINT64_MAX && done + (uint64_t)n > size) {
             sb_addf(err, "source is larger than the expected %llu bytes",
                     (unsigned long long)size);
+            break;
+        }
+        if (uo->cancel && uo->cancel()) {
+            sb_adds(err, "interrupted");
             break;
         }
         if (sink_write(k, buf, (size_t)n, err)) break;
@@ -301,7 +334,7 @@ static ssize_t source_read(void *arg, void *buf, size_t len, struct strbuf *err)
 static int download_into(struct source *src, int fd, const char *tmp,
                          remote_progress_fn progress, void *parg, struct strbuf *err)
 {
-    struct sink k = { NULL, fd };
+    struct sink k = { .sf = NULL, .fd = fd };
     struct upload_opts uo = { .progress = progress, .progress_arg = parg };
     int64_t got = pump(source_read, src, src->size, &k, &uo, err);
     if (got < 0) return -1;
