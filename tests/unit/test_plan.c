@@ -1161,6 +1161,47 @@ static void check_golden(const char *name)
     built_free(&b);
 }
 
+/* issue 20 F5: each node's disk prepare gets --consent for its own
+ * consented disks only (entries "NODE:DEV"); a node with none gets none,
+ * and the check and clear commands never carry consent. */
+static void test_disk_consent(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a"), *at = strstr(y, "diskType: dir");
+    assert_non_null(at);
+    memcpy(at, "diskType: nvm", 13); /* "dir" -> "nvme" needs one more byte */
+    char *y2 = xstrfmt("%.*se%s", (int)(at + 13 - y), y, at + 13);
+    struct strvec consent = STRVEC_INIT;
+    sv_push(&consent, "a:/dev/nvme1n1");
+    sv_push(&consent, "b:/dev/nvme0n1");
+    sv_push(&consent, "a:/dev/nvme2n1");
+    sv_push(&consent, "ab:/dev/nvme7n1"); /* not node a's */
+    struct built b;
+    memset(&b, 0, sizeof(b));
+    b.cfg = tu_load_yaml(y2);
+    b.st = state_new_fixed("/work/.m3fs/test.state.json", "abcdefghij:0123456789", TOKEN);
+    b.ctx.disk_consent = &consent;
+    assert_int_equal(plan_ctx_init(&b.ctx, b.cfg, b.st, 1), 0);
+    assert_int_equal(plan_build_create(&b.ctx, &b.p), 0);
+    const struct step *s = find_step(&b, "prepare 1 data disks per node (nvme)");
+    assert_non_null(s);
+    assert_int_equal(s->n, 3);
+    for (size_t k = 0; k < s->n; k++) {
+        const char *cmd = s->t[k].cmd, *cons = strstr(cmd, " --consent");
+        assert_non_null(strstr(cmd, " prepare '"));
+        assert_null(strstr(s->t[k].skip_if, "--consent"));
+        if (s->t[k].node == 0)
+            assert_string_equal(cons, " --consent '/dev/nvme1n1' --consent '/dev/nvme2n1'");
+        else if (s->t[k].node == 1)
+            assert_string_equal(cons, " --consent '/dev/nvme0n1'");
+        else
+            assert_null(cons);
+    }
+    built_free(&b);
+    sv_clear(&consent);
+    free(y), free(y2);
+}
+
 static void test_golden(void **state)
 {
     (void)state;
@@ -1188,6 +1229,7 @@ int main(void)
         cmocka_unit_test(test_real_3fs_settings),
         cmocka_unit_test(test_mgmtd_config_upload),
         cmocka_unit_test(test_storage_graceful_stop),
+        cmocka_unit_test(test_disk_consent),
         cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
         cmocka_unit_test(test_run_skip_if),

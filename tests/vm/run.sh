@@ -13,13 +13,15 @@
 # known_hosts comes from.  Every VM started here is shut down at exit.
 #
 # Phases (each timed): image, boot, nvme disks (vm1 has two emulated NVMe
-# disks: the storage disk tool must refuse to format without consent, format
-# and mount by label with it — a target path that resolves to the disk's
-# filesystem UUID as 3FS storage resolves it — and clear only what it
-# formatted), CPU
+# disks: the storage disk tool must list what it would format, refuse to
+# format without consent to that disk, format and mount by label with it —
+# a target path that resolves to the disk's filesystem UUID as 3FS storage
+# resolves it — and clear only what it formatted), CPU
 # preflight (must refuse a non-avx2
 # tag on a CPU without AVX-512), prepare, checks, second prepare (nothing
-# changes), reboot (the boot unit brings rxe back), container, ib_write_bw.
+# changes), create disk consent (create with diskType nvme lists every disk
+# and stops without consent to exactly that list), reboot (the boot unit
+# brings rxe back), container, ib_write_bw.
 set -uo pipefail
 { # read as one compound command, so editing this file cannot disturb a run
 HERE=$(cd "$(dirname "$0")" && pwd)
