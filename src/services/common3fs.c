@@ -413,7 +413,7 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
     struct step *s = plan_add_step(p, svc, STEP_RUN, title);
     if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS;
     char *dir = wd_path(ctx, svc);
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name,
+    char *rm = ctr_remove_cmd(ctx, ctx->cfg->svc[k].container_name,
                               k == SVC_STORAGE ? STORAGE_STOP_S : 0, dir);
     char *skip = ctr_absent_cmd(ctx->cfg->svc[k].container_name, dir);
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], rm, skip);

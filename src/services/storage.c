@@ -162,7 +162,7 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     const size_t *nodes = svc_nodes(ctx, SVC_STORAGE, &n);
     if (!n) return 0;
     const char *name = ctx->cfg->svc[SVC_STORAGE].container_name;
-    char *rm = ctr_remove_cmd(name, STORAGE_STOP_S, NULL), *gone = ctr_absent_cmd(name, NULL);
+    char *rm = ctr_remove_cmd(ctx, name, STORAGE_STOP_S, NULL), *gone = ctr_absent_cmd(name, NULL);
     char *clear = disks_cmd(ctx, "clear", SIZE_MAX), *base = wd_path(ctx, "storage/3fsdata");
     struct strbuf cmd = STRBUF_INIT;
     /* The tool is gone when a previous destroy finished; nothing to clear then. */

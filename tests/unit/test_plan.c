@@ -870,15 +870,16 @@ static void test_storage_graceful_stop(void **state)
 #define RUN_OF(ctr) "m3fs-ctr run '" PLAN_DONE_MARK "' '" ctr "' "
                 const char *run = strstr(cmd, RUN_OF("3fs-storage"));
                 const char *rm = strstr(cmd, "m3fs-ctr remove '3fs-storage'");
-                if (rm) assert_non_null(strstr(rm, "'3fs-storage' 300"));
+                if (rm) assert_non_null(strstr(rm, "'3fs-storage' 't' 300"));
                 if (run) assert_non_null(strstr(run, " 300 '"));
                 if (rm || run) {
                     assert_true(b.p.steps[i].timeout_ms > 300000);
                     storage_stops++;
                 }
-                const char *rm_meta = strstr(cmd, "m3fs-ctr remove '3fs-meta'");
+                const char *rm_meta = strstr(cmd, "m3fs-ctr remove '3fs-meta' 't'");
                 if (rm_meta) /* no STOP_S argument: docker stop's own grace */
-                    assert_true(strncmp(rm_meta + strlen("m3fs-ctr remove '3fs-meta'"), " 3", 2));
+                    assert_true(strncmp(rm_meta + strlen("m3fs-ctr remove '3fs-meta' 't'"), " 3",
+                                        2));
                 const char *run_meta = strstr(cmd, RUN_OF("3fs-meta"));
                 if (run_meta) assert_non_null(strstr(run_meta, "'' '"));
 #undef RUN_OF
