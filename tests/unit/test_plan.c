@@ -327,8 +327,21 @@ static void test_secrets_masked(void **state)
     assert_null(strstr(out.buf, "pw\"x-s3cret"));
     assert_null(strstr(out.buf, "pw\\\"x"));
     assert_null(strstr(out.buf, "content not shown"));
-    assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", TOKEN), 1);
+    /* issue 20: the FUSE client gets its own token, not the admin one; the
+     * first mgmtd node has it for user-add */
+    const char *ct = b.st->client_token;
+    assert_non_null(ct);
+    assert_string_not_equal(ct, TOKEN);
+    assert_null(strstr(out.buf, ct));
+    assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", ct), 1);
+    assert_null(strstr(put_content(&b, 2, "client/config.d/token.txt"), TOKEN));
+    assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/client_token.txt", ct), 1);
     assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/token.txt", TOKEN), 1);
+    const struct step *cu = find_step(&b, "create the FUSE clients' user");
+    assert_non_null(cu);
+    assert_non_null(strstr(cu->t[0].cmd, "user-add-client"));
+    assert_non_null(strstr(cu->t[0].cmd, "client_token.txt' 100000 m3fs-fuse"));
+    assert_non_null(strstr(cu->t[0].skip_if, "user-ok-client"));
     assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "pw\"x-s3cret"), 1);
     assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"pw\\\"x-s3cret\""), 1);
     assert_non_null(strstr(out.buf, "        | passwd = " LOG_MASK "\n"));
@@ -337,6 +350,7 @@ static void test_secrets_masked(void **state)
         for (size_t k = 0; k < b.p.steps[i].n; k++) {
             const struct step_target *t = &b.p.steps[i].t[k];
             if (t->cmd) assert_null(strstr(t->cmd, TOKEN));
+            if (t->cmd) assert_null(strstr(t->cmd, ct));
             if (t->cmd) assert_null(strstr(t->cmd, "pw\"x-s3cret"));
             if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
             if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
