@@ -10,7 +10,26 @@
 #       (a file is replaced whole or not at all).
 #   place TMP MODE FILE [root]
 #       (chown TMP to root:root when asked,) chmod MODE TMP, rename it to FILE.
+#   clean AGE DIR PATTERN...
+#       remove the regular files directly in DIR whose names match a PATTERN
+#       and that were not written in the last AGE minutes (0: any): what an
+#       upload killed mid-way (m3fs killed, SSH dropped) left behind, which
+#       may be gigabytes (issue 20).  Prints "removed FILE (N bytes)" each.
 case $1 in
+clean)
+    age=$2 dir=$3
+    shift 3
+    [ -d "$dir" ] || exit 0
+    for pat; do
+        if [ "$age" -gt 0 ]; then
+            find "$dir" -maxdepth 1 -type f -name "$pat" -mmin +"$age"
+        else
+            find "$dir" -maxdepth 1 -type f -name "$pat"
+        fi
+    done | while IFS= read -r f; do
+        n=$(stat -c %s "$f" 2>/dev/null) && rm -f "$f" && echo "removed $f (${n} bytes)"
+    done
+    ;;
 place)
     if [ "${5:-}" = root ]; then chown 0:0 "$2" || exit 1; fi
     chmod "$3" "$2" && mv -f "$2" "$4"

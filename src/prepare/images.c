@@ -245,14 +245,40 @@ static int kind_of_file(const struct prep_run *r, unsigned mask, const char *fil
     return -1;
 }
 
-static int mkdir_images(struct remote_session *s, const struct m3fs_config *cfg,
+/* What an upload killed mid-way (m3fs killed, SSH dropped) left on the
+ * node, possibly gigabytes (issue 20): upload temporaries and partial
+ * images in the images dir (this cluster's, and prepare holds the cluster
+ * lock: any age), staged uploads in /var/tmp not written for STALE_MIN
+ * minutes (another run may be writing a fresh one).  templates/m3fs-put.sh
+ * clean; what it removed is logged. */
+#define STALE_MIN 30
+static void clean_stale(struct remote_session *s, const char *node, const char *dir)
+{
+    struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT, e = STRBUF_INIT;
+    script_call(&cmd, "m3fs-put.sh");
+    sb_adds(&cmd, "clean 0 ");
+    sh_quote(&cmd, dir);
+    sb_adds(&cmd, " '.m3fs-tmp.*' '.*.part' && ");
+    script_call(&cmd, "m3fs-put.sh");
+    sb_addf(&cmd, "clean %d /var/tmp '.m3fs-upload.*'", STALE_MIN);
+    if (run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, &out, &e))
+        log_warn("%s: could not remove what an interrupted upload left: %s", node, e.buf);
+    else if (out.len) {
+        sb_rtrim(&out);
+        log_info("%s: left by an interrupted upload:\n%s", node, out.buf);
+    }
+    sb_release(&cmd), sb_release(&out), sb_release(&e);
+}
+
+static int mkdir_images(struct remote_session *s, const struct prep_run *r, size_t node,
                         struct strbuf *err)
 {
     struct strbuf cmd = STRBUF_INIT, dir = STRBUF_INIT;
-    images_dir(&dir, cfg);
+    images_dir(&dir, r->cfg);
     sb_adds(&cmd, "mkdir -p ");
     sh_quote(&cmd, dir.buf);
     int rc = run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, err);
+    if (!rc) clean_stale(s, prep_node_name(r, node), dir.buf);
     sb_release(&cmd);
     sb_release(&dir);
     return rc;
@@ -282,7 +308,7 @@ int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strb
     struct strvec want = STRVEC_INIT;
     for (int k = 0; k < IMG_COUNT; k++)
         if (pn->send & (1u << k)) sv_push(&want, r->art[k]->file);
-    if (mkdir_images(s, r->cfg, err)) {
+    if (mkdir_images(s, r, node, err)) {
         sv_clear(&want);
         return 1;
     }
