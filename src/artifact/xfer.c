@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -384,13 +385,61 @@ static void abandon_all(CURLM *multi, struct xfer *xs, size_t n)
     }
 }
 
+/* SIGINT, SIGTERM and SIGHUP stop the transfers (issue 20): each .part
+ * is kept as far as it got, flushed and closed, and the run says how to
+ * resume; a second signal kills as usual. */
+static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+static struct sigaction g_old[sizeof(g_sigs) / sizeof(g_sigs[0])];
+static volatile sig_atomic_t g_sig;
+
+static void on_signal(int sig)
+{
+    g_sig = sig;
+}
+
+static void signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    g_sig = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &sa, &g_old[i]);
+}
+
+static void signals_restore(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &g_old[i], NULL);
+}
+
+/* What the interrupted run leaves: every started .part and its size. */
+static void interrupted(const struct xfer *xs, size_t n, int sig, struct strbuf *err)
+{
+    const char *name = sigabbrev_np(sig);
+    sb_addf(err, "interrupted by SIG%s; ", name ? name : "?");
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!xs[i].to_file || xs[i].state == XS_DONE || !xs[i].have) continue;
+        sb_addf(err, "%s%s (%" PRIu64 " bytes)", kept++ ? ", " : "kept to resume: ",
+                xs[i].part_path, xs[i].have);
+    }
+    sb_addf(err, "%srun the same command again to resume%s", kept ? "; " : "",
+            kept ? " from there" : "");
+}
+
 int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct progress *p,
              struct strbuf *err)
 {
     CURLM *multi = curl_multi_init();
     if (!multi) abort();
     int rc = 0;
+    signals_install();
     for (;;) {
+        if (g_sig) {
+            rc = -1;
+            break;
+        }
         int64_t now = mono_ms(), wake = now + 250;
         long active = start_due(multi, xs, n, o, p, &wake, err);
         if (active <= 0) {
@@ -413,5 +462,13 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     abandon_all(multi, xs, n);
     progress_tick(p, xs, n, 1);
     curl_multi_cleanup(multi);
+    int sig = g_sig;
+    signals_restore();
+    if (sig) {
+        for (size_t i = 0; i < n; i++)
+            if (xs[i].fd >= 0) fsync(xs[i].fd);
+        sb_reset(err);
+        interrupted(xs, n, sig, err);
+    }
     return rc;
 }
