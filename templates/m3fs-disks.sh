@@ -98,9 +98,46 @@ free_disks() { # free_disks [held]
     done
 }
 
+# /etc/fstab is never rewritten in place (issue 20): the new text goes to a
+# temporary file in the same directory, with the file's mode and owner, and
+# is renamed over it; the previous one is kept as fstab.m3fs.bak.
+# M3FS_FSTAB names another file (tests).
+fstab=$(readlink -f "${M3FS_FSTAB:-/etc/fstab}" || echo "${M3FS_FSTAB:-/etc/fstab}")
+
+fstab_replace() { # fstab_replace TMP: TMP (complete) becomes the fstab
+    if [ -f "$fstab" ]; then
+        if ! { chmod --reference="$fstab" "$1" && chown --reference="$fstab" "$1" &&
+            cp -p "$fstab" "$fstab.m3fs.bak"; }; then
+            rm -f "$1"
+            die "cannot prepare the new $fstab"
+        fi
+    else
+        chmod 0644 "$1"
+    fi
+    sync "$1" 2>/dev/null || true
+    mv -f "$1" "$fstab" || { rm -f "$1"; die "cannot replace $fstab"; }
+}
+
+fstab_tmp() {
+    mktemp "$(dirname "$fstab")/.fstab.m3fs.XXXXXX" || die "cannot create a temporary file beside $fstab"
+}
+
 fstab_add() { # fstab_add LABEL DIR
-    grep -q "^LABEL=$1 " /etc/fstab 2>/dev/null ||
-        echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag" >>/etc/fstab
+    ! grep -q "^LABEL=$1 " "$fstab" 2>/dev/null || return 0
+    t=$(fstab_tmp)
+    { if [ -f "$fstab" ]; then cat "$fstab"; fi
+      echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag"; } >"$t" ||
+        { rm -f "$t"; die "cannot write $t"; }
+    fstab_replace "$t"
+}
+
+fstab_drop() { # the lines tagged for this BASE
+    [ -f "$fstab" ] && grep -qF "$tag" "$fstab" || return 0
+    t=$(fstab_tmp)
+    rc=0
+    grep -vF "$tag" "$fstab" >"$t" || rc=$?
+    [ "$rc" -le 1 ] || { rm -f "$t"; die "cannot filter $fstab"; }
+    fstab_replace "$t"
 }
 
 # The disk nvmeDisks names for data index I (empty: none).
@@ -232,10 +269,7 @@ nvme_clear() {
         if mountpoint -q "$mnt"; then umount "$mnt"; fi
         i=$((i + 1))
     done
-    if [ -f /etc/fstab ] && grep -qF "$tag" /etc/fstab; then
-        grep -vF "$tag" /etc/fstab >/etc/fstab.m3fs.tmp && cat /etc/fstab.m3fs.tmp >/etc/fstab
-        rm -f /etc/fstab.m3fs.tmp
-    fi
+    fstab_drop
     if [ -f "$formatted" ]; then
         # by label: device names can change across reboots
         while read -r dev label; do

@@ -71,8 +71,9 @@ static struct run run_op(const char *op, const char *disks, int count, const cha
     tu_write(tmpdir, "mkfs.log", "");
     char *script = tu_source_path("templates/m3fs-disks.sh");
     char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake MKFS_LOG='%s/mkfs.log' "
-                        "sh '%s' %s '%s/base' %d nvme 4096 %s >out.txt 2>err.txt",
-                        tmpdir, bin, tmpdir, script, op, tmpdir, count, args);
+                        "M3FS_FSTAB='%s/fstab' sh '%s' %s '%s/base' %d nvme 4096 %s "
+                        ">out.txt 2>err.txt",
+                        tmpdir, bin, tmpdir, tmpdir, script, op, tmpdir, count, args);
     int st = system(cmd);
     struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "out.txt"),
                      tu_read(tmpdir, "err.txt"), tu_read(tmpdir, "mkfs.log") };
@@ -295,6 +296,41 @@ static void test_consent_check(void **state)
     sb_release(&err);
 }
 
+/* issue 20: clear drops this BASE's fstab lines by writing a new file and
+ * renaming it over the old one (never rewritten in place), keeping the
+ * other lines, the mode and a backup. */
+static void test_fstab_replaced_whole(void **state)
+{
+    (void)state;
+    char *tagged = xstrfmt("LABEL=3fs-data-0 %s/base/data0 xfs noatime,nodiratime,nofail 0 0 "
+                           "# m3fs %s/base\n", tmpdir, tmpdir);
+    char *text = xstrfmt("UUID=1 / ext4 defaults 0 1\n%s/dev/sdb /srv xfs defaults 0 0\n",
+                         tagged);
+    tu_write(tmpdir, "fstab", text);
+    char *path = xstrfmt("%s/fstab", tmpdir);
+    assert_int_equal(chmod(path, 0640), 0);
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    struct run r = run_op("clear", "nvme0n1 - -\n", 1, "");
+    if (r.rc) fprintf(stderr, "err: %s\n", r.err);
+    assert_int_equal(r.rc, 0);
+    char *now = tu_read(tmpdir, "fstab"), *bak = tu_read(tmpdir, "fstab.m3fs.bak");
+    assert_string_equal(now, "UUID=1 / ext4 defaults 0 1\n/dev/sdb /srv xfs defaults 0 0\n");
+    assert_string_equal(bak, text);
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(after.st_ino != before.st_ino); /* a new file, renamed into place */
+    assert_int_equal(after.st_mode & 07777, 0640);
+    run_free(&r);
+    /* nothing of this BASE in it: left alone */
+    r = run_op("clear", "nvme0n1 - -\n", 1, "");
+    assert_int_equal(r.rc, 0);
+    struct stat again;
+    assert_int_equal(stat(path, &again), 0);
+    assert_true(again.st_ino == after.st_ino);
+    run_free(&r);
+    free(tagged), free(text), free(path), free(now), free(bak);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_list_parse),
         cmocka_unit_test(test_consent_check),
+        cmocka_unit_test(test_fstab_replaced_whole),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
