@@ -12,6 +12,14 @@
 #   user-ok CONTAINER
 #       only the user-stat 0 check (upstream AdminUserCtrl.cc: it succeeds
 #       only for a token that validates as uid 0's or an admin's).
+#   user-add-client CONTAINER TOKEN_FILE UID NAME
+#       user-add of the FUSE clients' user: a 3FS root user (acts for any
+#       uid), not an admin, with the token of TOKEN_FILE (this node's path;
+#       /opt/3fs/etc/client_token.txt in CONTAINER) sent on admin_cli's
+#       stdin, then the user-ok-client check.
+#   user-ok-client CONTAINER TOKEN_FILE UID NAME
+#       exits 0 when user-stat UID shows the token of TOKEN_FILE and
+#       IsAdmin false (the token is compared here, never put in an argv).
 #   create-targets CONTAINER IDS_FILE PART...
 #       admin_cli < PART for every PART (a file inside CONTAINER) at the same
 #       time (a failed line does not stop the others), then check targets.
@@ -30,6 +38,16 @@ all_listed() {
         END {n = 0; for (k in want) n++; if (n) print n " not there yet"; exit n > 0}' "$ids" -
 }
 
+# client_ok TOKEN_FILE UID: user UID has the token of TOKEN_FILE, not admin.
+client_ok() {
+    st=$(cli "user-stat $2") || return 1
+    if printf '%s\n' "$st" | grep -qF -f "$1" && printf '%s\n' "$st" | grep -q 'IsAdmin.*false'; then
+        return 0
+    fi
+    echo "user $2 is not the clients' user: another token, or an admin" >&2
+    return 1
+}
+
 what=$1 ctr=$2 ids=${3-}
 shift 2
 case $what in
@@ -39,6 +57,12 @@ user-add)
     cli 'user-stat 0'
     ;;
 user-ok) cli 'user-stat 0' ;;
+user-add-client)
+    # shellcheck disable=SC2016 # expanded by the container's shell
+    docker exec "$ctr" sh -c 'echo "user-add --root --token $(cat /opt/3fs/etc/client_token.txt) $1 $2" | {{ admin_cli_root }}' sh "$2" "$3"
+    client_ok "$ids" "$2"
+    ;;
+user-ok-client) client_ok "$ids" "$2" ;;
 create-targets)
     shift
     docker exec "$ctr" sh -c 'for f in "$@"; do {{ admin_cli_root }} <"$f" & done; wait' sh "$@"

@@ -2,10 +2,13 @@
 # long-running container, or run a throw-away one (src/services/common.c:
 # ctr_add_run, admin_cli_once_cmd, ctr_remove_cmd).  STOP_S, when not empty,
 # is the seconds docker stop gives SIGTERM before SIGKILL (docker stop -t,
-# docker run --stop-timeout).
+# docker run --stop-timeout).  CLUSTER is the cluster's name: every
+# container started here is labelled m3fs.cluster=CLUSTER, and a container
+# NAME that exists without that label (another cluster's, or not m3fs's) is
+# never replaced or removed: the command fails naming it (issue 20).
 #
-#   run DONE_MARK NAME DIGEST STOP_S NET_ARGS_FILE PRE NDIRS DIR... OPTION...
-#       IMAGE [ARG]...
+#   run DONE_MARK NAME CLUSTER DIGEST STOP_S NET_ARGS_FILE PRE NDIRS DIR...
+#       OPTION... IMAGE [ARG]...
 #       A container NAME labelled m3fs.digest=DIGEST and running is left
 #       alone (prints DONE_MARK).  Otherwise the NDIRS directories DIR are
 #       created, the shell command PRE runs (may be empty), an old container
@@ -15,12 +18,12 @@
 #   running NAME DIGEST
 #       exit 0 when container NAME is labelled m3fs.digest=DIGEST and runs
 #       (what makes `run` print DONE_MARK; changes nothing).
-#   once NAME NET_ARGS_FILE PRE NDIRS DIR... OPTION... IMAGE [ARG]...
+#   once NAME CLUSTER NET_ARGS_FILE PRE NDIRS DIR... OPTION... IMAGE [ARG]...
 #       A throw-away container NAME (admin_cli before mgmtd runs): the DIRs
 #       are created, PRE runs, an old container NAME is removed, and a new one runs in the
 #       foreground with --rm, the lines of NET_ARGS_FILE and the OPTIONs;
 #       its exit status is the script's.
-#   remove NAME STOP_S [PATH]
+#   remove NAME CLUSTER STOP_S [PATH]
 #       stop and remove container NAME if it exists, then rm -rf PATH.
 #   absent NAME [PATH]
 #       exit 0 when container NAME does not exist and PATH is gone.
@@ -37,6 +40,16 @@ before() {
     if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
 }
 
+# ours NAME: true when no container NAME exists or it is this cluster's.
+ours() {
+    have=$(docker container inspect -f '{{index .Config.Labels "m3fs.cluster"}}' "$1" 2>/dev/null) ||
+        return 0
+    [ "$have" != "<no value>" ] || have=''
+    [ "$have" = "$cluster" ] && return 0
+    echo "m3fs-ctr: container $1 exists on this node but is not cluster $cluster's (label m3fs.cluster: ${have:-none}); m3fs neither replaces nor removes it. If it is another cluster's or not m3fs's, give this cluster other container names (containerName in cluster.yml); if it is an unused leftover (or this cluster's, made by an m3fs before labels), remove it yourself: docker rm -f $1" >&2
+    return 1
+}
+
 stop_rm() {
     docker stop ${2:+-t "$2"} "$1" >/dev/null 2>&1
     docker rm -f "$1" >/dev/null
@@ -48,8 +61,9 @@ running() {
 }
 
 run() {
-    done_mark=$1 name=$2 digest=$3 stop=$4 net_args=$5
-    shift 5
+    done_mark=$1 name=$2 cluster=$3 digest=$4 stop=$5 net_args=$6
+    shift 6
+    ours "$name" || exit 1
     if running "$name" "$digest"; then # (sets cur)
         echo "$done_mark"
         exit 0
@@ -64,8 +78,9 @@ run() {
 }
 
 once() {
-    name=$1 net_args=$2
-    shift 2
+    name=$1 cluster=$2 net_args=$3
+    shift 3
+    ours "$name" || exit 1
     before "$@"
     shift $(($2 + 2))
     docker rm -f "$name" >/dev/null 2>&1
@@ -89,8 +104,11 @@ docker_run() {
             n=$((n - 1))
         done
     fi
-    if [ "$mode" = once ]; then exec docker run --rm --name "$name" "$@"; fi
-    exec docker run --detach --name "$name" --label "m3fs.digest=$digest" ${stop:+--stop-timeout "$stop"} "$@"
+    if [ "$mode" = once ]; then
+        exec docker run --rm --name "$name" --label "m3fs.cluster=$cluster" "$@"
+    fi
+    exec docker run --detach --name "$name" --label "m3fs.cluster=$cluster" \
+        --label "m3fs.digest=$digest" ${stop:+--stop-timeout "$stop"} "$@"
 }
 
 case $1 in
@@ -103,8 +121,10 @@ once)
     once "$@"
     ;;
 remove)
-    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$3" || exit 1; fi
-    if [ -n "$4" ]; then rm -rf "$4"; fi
+    cluster=$3
+    ours "$2" || exit 1
+    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$4" || exit 1; fi
+    if [ -n "${5:-}" ]; then rm -rf "$5"; fi
     ;;
 running)
     running "$2" "$3"

@@ -1,9 +1,9 @@
 #!/bin/sh
-# m3fs-disks - written by m3fs: prepares, checks and clears the storage data
-# directories of one node.
+# m3fs-disks - written by m3fs: lists, prepares, checks and clears the
+# storage data directories of one node.
 #
-#   m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks] [--disk DEV]...
-#              [--label-prefix P]
+#   m3fs-disks list|prepare|check|clear BASE COUNT dir|nvme SECTOR [--disk DEV]...
+#              [--consent DEV]... [--label-prefix P]
 #
 # BASE/data<i>/3fs (i = 0..COUNT-1) are the 3FS target paths.
 #   dir:  plain directories.
@@ -14,20 +14,27 @@
 #         3fs-data, the label before issue 20; a disk this BASE formatted
 #         under it is still reused).  A disk that already carries the label
 #         is reused as it is; one labelled 3fs-* (another cluster's) is never
-#         taken.  With --disk
-#         (the node's nvmeDisks, COUNT of them) disk i is the i-th one named,
-#         and naming it is consent to format it; otherwise the blank NVMe
-#         disks (no signature that `wipefs -n` sees, no partition) are taken
-#         in name order and formatted only with --format-disks; a disk that
-#         holds anything is formatted only when nvmeDisks names it.  A disk is never formatted when it or one of its
-#         partitions is mounted.  Disks formatted here are listed in
-#         BASE.formatted; `clear` wipes only those and leaves others intact.
+#         taken.  With --disk (the node's nvmeDisks, COUNT of them) disk i is
+#         the i-th one named, whatever it holds; otherwise only blank NVMe
+#         disks (no signature that `wipefs -n` sees, no partition) are taken,
+#         in name order.  A disk is never formatted when it or one of its
+#         partitions is mounted.
+#         `list` changes nothing and prints one line per disk that `prepare`
+#         would format: "format DEV LABEL SIZE HOLDS" (HOLDS: the signatures
+#         and partitions found, "-" for none), and "reuse DEV LABEL" per disk
+#         that already carries its label.  m3fs runs it on every node,
+#         shows the whole list and asks for consent to exactly that list
+#         (issue 20 F5); `prepare` then formats a disk only when --consent
+#         names it, and formats nothing on the node when one is not named.
+#         Disks formatted here are listed in BASE.formatted; `clear` wipes
+#         only those and leaves others intact.
 set -eu
 op=$1 base=$2 count=$3 type=$4 sector=$5 consent='' listed='' prefix=3fs-data
 shift 5
 while [ $# -gt 0 ]; do
     case $1 in
-    --format-disks) consent=$1 ;;
+    --consent) [ $# -ge 2 ] || { echo "m3fs-disks: --consent needs a device" >&2; exit 1; }
+        consent="$consent $(readlink -f "$2" || echo "$2") "; shift ;;
     --disk) [ $# -ge 2 ] || { echo "m3fs-disks: --disk needs a device" >&2; exit 1; }
         listed="$listed$2
 "; shift ;;
@@ -91,9 +98,46 @@ free_disks() { # free_disks [held]
     done
 }
 
+# /etc/fstab is never rewritten in place (issue 20): the new text goes to a
+# temporary file in the same directory, with the file's mode and owner, and
+# is renamed over it; the previous one is kept as fstab.m3fs.bak.
+# M3FS_FSTAB names another file (tests).
+fstab=$(readlink -f "${M3FS_FSTAB:-/etc/fstab}" || echo "${M3FS_FSTAB:-/etc/fstab}")
+
+fstab_replace() { # fstab_replace TMP: TMP (complete) becomes the fstab
+    if [ -f "$fstab" ]; then
+        if ! { chmod --reference="$fstab" "$1" && chown --reference="$fstab" "$1" &&
+            cp -p "$fstab" "$fstab.m3fs.bak"; }; then
+            rm -f "$1"
+            die "cannot prepare the new $fstab"
+        fi
+    else
+        chmod 0644 "$1"
+    fi
+    sync "$1" 2>/dev/null || true
+    mv -f "$1" "$fstab" || { rm -f "$1"; die "cannot replace $fstab"; }
+}
+
+fstab_tmp() {
+    mktemp "$(dirname "$fstab")/.fstab.m3fs.XXXXXX" || die "cannot create a temporary file beside $fstab"
+}
+
 fstab_add() { # fstab_add LABEL DIR
-    grep -q "^LABEL=$1 " /etc/fstab 2>/dev/null ||
-        echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag" >>/etc/fstab
+    ! grep -q "^LABEL=$1 " "$fstab" 2>/dev/null || return 0
+    t=$(fstab_tmp)
+    { if [ -f "$fstab" ]; then cat "$fstab"; fi
+      echo "LABEL=$1 $2 xfs noatime,nodiratime,nofail 0 0 $tag"; } >"$t" ||
+        { rm -f "$t"; die "cannot write $t"; }
+    fstab_replace "$t"
+}
+
+fstab_drop() { # the lines tagged for this BASE
+    [ -f "$fstab" ] && grep -qF "$tag" "$fstab" || return 0
+    t=$(fstab_tmp)
+    rc=0
+    grep -vF "$tag" "$fstab" >"$t" || rc=$?
+    [ "$rc" -le 1 ] || { rm -f "$t"; die "cannot filter $fstab"; }
+    fstab_replace "$t"
 }
 
 # The disk nvmeDisks names for data index I (empty: none).
@@ -141,10 +185,9 @@ label_for() { # label_for I
 }
 
 # Decide every index before touching anything (issue 20 F5): one line per
-# index, "I LABEL DEV" (DEV "-": the labelled disk is reused); the disks to
-# be formatted without consent are collected in $unconsented.
+# index, "I LABEL DEV" (DEV "-": the labelled disk is reused).
 nvme_plan() {
-    i=0 chosen='' unconsented=''
+    i=0 chosen=''
     while [ "$i" -lt "$count" ]; do
         label=$(label_for "$i")
         if have=$(blkid -L "$label" 2>/dev/null); then
@@ -156,20 +199,51 @@ nvme_plan() {
             mounts=$(lsblk -n -o MOUNTPOINT "$dev") || die "cannot list the mounts of $dev (lsblk failed)"
             [ -z "$mounts" ] || die "$dev (for $label) or one of its partitions is mounted; it is never formatted"
             chosen="$chosen ${dev#/dev/}"
-            if [ -z "$listed" ] && [ "$consent" != --format-disks ]; then
-                held=$(holds "$dev")
-                unconsented="$unconsented${unconsented:+; }$dev would be formatted as $label (it holds: ${held:-nothing})"
-            fi
             echo "$i $label $dev"
         fi
         i=$((i + 1))
     done
+}
+
+# `list`: "format DEV LABEL SIZE HOLDS" per disk the plan formats, and
+# "reuse DEV LABEL" per disk that already has its label.
+nvme_list() {
+    todo=$(nvme_plan)
+    while read -r i label dev; do
+        case $dev in
+        "") continue ;;
+        -) echo "reuse $(blkid -L "$label") $label"; continue ;;
+        esac
+        size=$(lsblk -dn -o SIZE "$dev" 2>/dev/null | tr -d ' ')
+        held=$(holds "$dev")
+        echo "format $dev $label ${size:-?} ${held:--}"
+    done <<EOF
+$todo
+EOF
+}
+
+# Every disk the plan formats must be named by --consent; otherwise nothing
+# on this node is formatted.
+nvme_consented() { # nvme_consented PLAN
+    unconsented=''
+    while read -r i label dev; do
+        case $dev in "" | -) continue ;; esac
+        r=$(readlink -f "$dev" || echo "$dev")
+        case $consent in
+        *" $r "*) ;;
+        *) held=$(holds "$dev")
+            unconsented="$unconsented${unconsented:+; }$dev would be formatted as $label (it holds: ${held:-nothing})" ;;
+        esac
+    done <<EOF
+$1
+EOF
     [ -z "$unconsented" ] ||
-        die "$unconsented; run again with --format-disks to allow formatting NVMe disks, or name the node's disks in nvmeDisks"
+        die "$unconsented; no consent to format it: run m3fs cluster create again, which lists every disk it would format on every node and asks for consent to that list"
 }
 
 nvme_prepare() {
     todo=$(nvme_plan)
+    nvme_consented "$todo"
     while read -r i label dev; do
         mnt=$base/data$i
         mkdir -p "$mnt"
@@ -195,10 +269,7 @@ nvme_clear() {
         if mountpoint -q "$mnt"; then umount "$mnt"; fi
         i=$((i + 1))
     done
-    if [ -f /etc/fstab ] && grep -qF "$tag" /etc/fstab; then
-        grep -vF "$tag" /etc/fstab >/etc/fstab.m3fs.tmp && cat /etc/fstab.m3fs.tmp >/etc/fstab
-        rm -f /etc/fstab.m3fs.tmp
-    fi
+    fstab_drop
     if [ -f "$formatted" ]; then
         # by label: device names can change across reboots
         while read -r dev label; do
@@ -214,10 +285,12 @@ nvme_clear() {
 }
 
 case $op:$type in
+list:dir) ;;
+list:nvme) nvme_list ;;
 prepare:dir) dir_prepare ;;
 prepare:nvme) nvme_prepare ;;
 check:*) all_present ;;
 clear:dir) rm -rf "$base" ;;
 clear:nvme) nvme_clear ;;
-*) die "usage: m3fs-disks prepare|check|clear BASE COUNT dir|nvme SECTOR [--format-disks] [--disk DEV]..." ;;
+*) die "usage: m3fs-disks list|prepare|check|clear BASE COUNT dir|nvme SECTOR [--disk DEV]... [--consent DEV]... [--label-prefix P]" ;;
 esac

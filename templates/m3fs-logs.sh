@@ -73,7 +73,7 @@ kernel() { # kernel MAX
 
 case $op in
 tokens)
-    for f in "$1"/*/config.d/token.txt; do
+    for f in "$1"/*/config.d/*token.txt; do
         [ -f "$f" ] && { cat "$f"; echo; }
     done
     exit 0 ;;

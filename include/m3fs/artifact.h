@@ -118,6 +118,7 @@ int artifact_download(struct artifact_manifest *m, const struct artifact_dl_opts
  * stops and removes its temporary file.  restore puts the old handlers back. */
 void artifact_signals_install(void);
 void artifact_signals_restore(void);
+/* The signal that stopped the download (SIGINT, ...), or 0. */
 int artifact_interrupted(void);
 
 /* Write a bundle: manifest.json first, then each image read from cache_dir

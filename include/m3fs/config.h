@@ -80,7 +80,7 @@ struct m3fs_service {
     struct strvec node_groups; /* group names as written */
     struct yml_pos pos;        /* the service mapping */
     size_t *member;            /* indices into cfg->nodes, after expansion */
-    size_t n_member;
+    size_t n_member, n_alloc_member_; /* n_alloc_member_: internal */
 };
 
 struct m3fs_image {
@@ -168,6 +168,7 @@ struct m3fs_config {
 
     /* allocation sizes of the arrays above (internal) */
     size_t n_alloc_pos_, n_alloc_nodes_, n_alloc_groups_;
+    void *pos_index_; /* internal: path -> index into pos (src/config/strindex.h) */
 };
 
 /* Overrides from the command line, applied before validation. */

@@ -17,11 +17,14 @@
 
 struct ct_table;
 struct upgrade_facts;
+struct disk_list;
+struct remote_ctx;
 
 struct plan_ctx {
     const struct m3fs_config *cfg;
     struct m3fs_state *st;
-    int format_disks;       /* --format-disks: nvme disks may be formatted */
+    const struct strvec *disk_consent; /* borrowed: "NODE:DEV" nvme disks consented to be
+                                        * formatted (include/m3fs/disks.h), or NULL */
     int destroy_all;        /* destroy --all */
     /* computed by plan_ctx_init() */
     int tcp;                /* networkType TCP */
@@ -51,6 +54,11 @@ void plan_ctx_release(struct plan_ctx *ctx);
 /* The whole create / destroy plan.  0, or -1 with the reason in ctx->err. */
 int plan_build_create(struct plan_ctx *ctx, struct plan *p);
 int plan_build_destroy(struct plan_ctx *ctx, struct plan *p);
+/* diskType nvme: ask every storage node (in parallel, read-only) which
+ * disks create would format (templates/m3fs-disks.sh list) and append them
+ * to l.  0, or -1 with each node's problem on its own line in err. */
+int svc_storage_disk_list(struct plan_ctx *ctx, struct remote_ctx *rc, long parallel,
+                          struct disk_list *l, struct strbuf *err);
 /* Stop or start the containers of a created cluster (docs/lifecycle.md),
  * the services and nodes of ctx->only_roles / only_nodes, in dependency
  * order: stop clients first and fdb last; start the reverse with create's

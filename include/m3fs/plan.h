@@ -131,11 +131,19 @@ struct m3fs_state {
     char *path;         /* where it is saved */
     char *fdb_id;       /* "<10 [a-z0-9]>:<10 [a-z0-9]>" (before '@') */
     char *token;        /* root admin token (secret, registered with the log) */
+    char *client_token; /* the FUSE clients' token: user CLIENT_TOKEN_UID, a 3FS
+                         * root user (acts for any uid) but not an admin (secret,
+                         * registered); state_new_fixed() derives it from token */
     char *ch_password;  /* ClickHouse password minted for a cluster.yml that sets
                          * none (secret, registered); NULL in state_new_fixed() */
     int existed;        /* the file was there when loaded */
     void *json;         /* cJSON object of everything else ("done" keys) */
 };
+
+/* The uid and name of the FUSE clients' 3FS user (issue 20: clients do not
+ * get the admin token). */
+#define CLIENT_TOKEN_UID 100000u
+#define CLIENT_TOKEN_USER "m3fs-fuse"
 
 /* Path of the state file for a config file and cluster name; caller frees. */
 char *state_path_for(const char *config_path, const char *cluster_name);

@@ -13,8 +13,7 @@ static struct sigaction g_old[sizeof(g_sigs) / sizeof(g_sigs[0])];
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    g_stop = sig;
 }
 
 void artifact_signals_install(void)
@@ -37,5 +36,5 @@ void artifact_signals_restore(void)
 
 int artifact_interrupted(void)
 {
-    return g_stop != 0;
+    return g_stop;
 }

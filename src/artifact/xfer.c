@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -384,6 +385,21 @@ static void abandon_all(CURLM *multi, struct xfer *xs, size_t n)
     }
 }
 
+/* What the interrupted run leaves: every started .part and its size. */
+static void interrupted(const struct xfer *xs, size_t n, int sig, struct strbuf *err)
+{
+    const char *name = sigabbrev_np(sig);
+    sb_addf(err, "interrupted by SIG%s; ", name ? name : "?");
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!xs[i].to_file || xs[i].state == XS_DONE || !xs[i].have) continue;
+        sb_addf(err, "%s%s (%" PRIu64 " bytes)", kept++ ? ", " : "kept to resume: ",
+                xs[i].part_path, xs[i].have);
+    }
+    sb_addf(err, "%srun the same command again to resume%s", kept ? "; " : "",
+            kept ? " from there" : "");
+}
+
 int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct progress *p,
              struct strbuf *err)
 {
@@ -392,8 +408,6 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     int rc = 0;
     for (;;) {
         if (artifact_interrupted()) {
-            sb_addf(err, "interrupted; what was downloaded is kept in %s: run the same command "
-                    "again to resume", o->cache_dir);
             rc = -1;
             break;
         }
@@ -419,5 +433,14 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     abandon_all(multi, xs, n);
     progress_tick(p, xs, n, 1);
     curl_multi_cleanup(multi);
+    /* SIGINT, SIGTERM, SIGHUP (src/artifact/interrupt.c): each .part is
+     * kept as far as it got, flushed, and the run says how to resume */
+    int sig = artifact_interrupted();
+    if (sig) {
+        for (size_t i = 0; i < n; i++)
+            if (xs[i].fd >= 0) fsync(xs[i].fd);
+        sb_reset(err);
+        interrupted(xs, n, sig, err);
+    }
     return rc;
 }

@@ -14,16 +14,22 @@
 #include "m3fs/log.h"
 #include "m3fs/network.h"
 #include "m3fs/deploy.h"
+#include "m3fs/disks.h"
 #include "m3fs/remote.h"
 
 static struct {
     int format_disks, skip_bench;
     const char *trace;
+    struct strvec yes_format;
 } o;
 
 static const struct opt_spec opts[] = {
     OPT_BOOL(0, "format-disks", &o.format_disks,
-             "diskType nvme: allow formatting unmounted NVMe disks as XFS (data on them is lost)"),
+             "diskType nvme: list every disk to be formatted as XFS on every node and ask to "
+             "type their number (data on them is lost)"),
+    OPT_LIST(0, "yes-format", &o.yes_format, "NODE:DEV,...",
+             "diskType nvme: consent to format exactly these disks (the list a run without "
+             "consent prints)"),
     OPT_BOOL(0, "skip-bench", &o.skip_bench, "do not run the fio benchmark at the end"),
     OPT_STRING(0, "trace", &o.trace, "FILE",
                "write where the time went to FILE (JSON: steps, critical path, SSH round trips "
@@ -175,7 +181,89 @@ static int all_in_place(const struct m3fs_config *cfg, const struct m3fs_state *
     return ok;
 }
 
-static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct plan *p)
+/* Ask for consent to format the disks of l on stdin: the user types their
+ * number.  0 when given. */
+static int ask_format(const struct disk_list *l, const char *list)
+{
+    size_t n = disk_list_count(l);
+    char line[64];
+    fprintf(stderr, "cluster create formats %zu NVMe disk%s as XFS; what each holds is "
+            "lost:\n%sType %zu (the number of disks) to format them; anything else stops "
+            "here: ", n, plural_s((long long)n), list, n);
+    if (cmd_read_answer(line, sizeof(line)) < 0) return -1;
+    char *end;
+    unsigned long long v = strtoull(line, &end, 10);
+    if (!*line || *end || v != n) {
+        log_error("the answer was not %zu; nothing was formatted or changed", n);
+        return -1;
+    }
+    return 0;
+}
+
+static void refuse_format(const struct cmd_ctx *cctx, const struct disk_list *l,
+                          const char *list, const char *why)
+{
+    size_t n = disk_list_count(l);
+    struct strbuf val = STRBUF_INIT;
+    disk_list_consent_value(l, &val);
+    log_error("%s%s; %zu NVMe disk%s would be formatted as XFS (what each holds is lost), "
+              "nothing was changed:\n%s"
+              "to format exactly these, run the same command again with\n  --yes-format %s\n"
+              "or with --format-disks to be asked; to format other disks, name each node's "
+              "data disks in its nvmeDisks in %s",
+              *why ? "--yes-format does not name the disks to be formatted: " : "",
+              *why ? why : "no consent to format disks", n, plural_s((long long)n), list,
+              n ? val.buf : "(nothing: leave --yes-format out)", cctx->cfg->file);
+    sb_release(&val);
+}
+
+/* diskType nvme (issue 20 F5): list every disk create would format on
+ * every storage node, with what it holds, and get consent to exactly that
+ * list: --yes-format naming it, or --format-disks and its number typed.
+ * The plan is then built again with that consent (each node's
+ * `m3fs-disks prepare --consent DEV`).  0, or -1 (nothing changed). */
+static int disk_consent(const struct cmd_ctx *cctx, struct plan_ctx *ctx, struct plan *p,
+                        struct remote_ctx *rc, struct strvec *consent)
+{
+    struct disk_list l = { 0 };
+    struct strbuf err = STRBUF_INIT, list = STRBUF_INIT, why = STRBUF_INIT;
+    int r = -1;
+    if (svc_storage_disk_list(ctx, rc, cctx->parallel, &l, &err) < 0) {
+        log_error("cannot list the NVMe disks to format; nothing was changed:%s%s",
+                  err.buf[0] == '\n' ? "" : " ", err.buf);
+        goto out;
+    }
+    size_t n = disk_list_count(&l);
+    disk_list_print(&l, &list);
+    if (o.yes_format.n) {
+        if (disk_consent_check(&l, &o.yes_format, &why) == 0) r = 0;
+        else refuse_format(cctx, &l, list.buf, why.buf);
+    } else if (!n) {
+        r = 0;
+    } else if (o.format_disks) {
+        r = ask_format(&l, list.buf);
+    } else {
+        refuse_format(cctx, &l, list.buf, "");
+    }
+    if (!r && n) {
+        log_info("consent to format %zu disk%s:\n%s", n, plural_s((long long)n), list.buf);
+        disk_list_entries(&l, consent);
+        ctx->disk_consent = consent;
+        plan_free(p);
+        memset(p, 0, sizeof(*p));
+        if (plan_build_create(ctx, p) < 0) {
+            log_error("cannot plan the deployment: %s", ctx->err.buf);
+            r = -1;
+        }
+    }
+out:
+    disk_list_free(&l);
+    sb_release(&err), sb_release(&list), sb_release(&why);
+    return r;
+}
+
+static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct plan_ctx *ctx,
+                    struct plan *p)
 {
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
@@ -195,11 +283,14 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         sb_release(&err);
         return r ? EXIT_FAIL : EXIT_OK;
     }
-    if (preflight(cfg, p, rc, cctx->parallel) < 0 || state_save(st, &err) < 0) {
+    struct strvec consent = STRVEC_INIT;
+    if (preflight(cfg, p, rc, cctx->parallel) < 0 ||
+        disk_consent(cctx, ctx, p, rc, &consent) < 0 || state_save(st, &err) < 0) {
         if (err.len) log_error("%s", err.buf);
         remote_ctx_free(rc);
         cluster_unlock(lock);
         sb_release(&err);
+        sv_clear(&consent);
         return EXIT_FAIL;
     }
     struct run_stats rs;
@@ -218,6 +309,7 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
     remote_ctx_free(rc);
     cluster_unlock(lock);
     sb_release(&err);
+    sv_clear(&consent);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
@@ -244,7 +336,8 @@ static int exec_create(struct cmd_ctx *cctx)
     struct strbuf err = STRBUF_INIT;
     char *path = state_path_for(cfg->file, cfg->name);
     struct m3fs_state *st = state_load(path, &err);
-    struct plan_ctx ctx = { .format_disks = o.format_disks };
+    /* --dry-run shows --yes-format's disks as each node's consent */
+    struct plan_ctx ctx = { .disk_consent = &o.yes_format };
     struct plan p = { 0 };
     int rc = EXIT_FAIL;
     if (!st) log_error("%s", err.buf);
@@ -254,20 +347,21 @@ static int exec_create(struct cmd_ctx *cctx)
         print_dry_run(cfg, st, &p);
         rc = EXIT_OK;
     } else {
-        rc = run_plan(cctx, st, &p);
+        rc = run_plan(cctx, st, &ctx, &p);
     }
     plan_free(&p);
     plan_ctx_release(&ctx);
     state_free(st);
     free(path);
     sb_release(&err);
+    sv_clear(&o.yes_format);
     return rc;
 }
 
 const struct cmd_entry cmd_cluster_create_entry = {
     .name = "create",
-    .usage = "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] [--format-disks] "
-             "[--trace FILE]",
+    .usage = "-c FILE [--workdir DIR] [--registry R] [--dry-run] [--skip-bench] "
+             "[--format-disks | --yes-format NODE:DEV,...] [--trace FILE]",
     .summary = "Deploy 3FS on the nodes (idempotent: run again to resume or check)",
     .opts = opts,
     .exec = exec_create,

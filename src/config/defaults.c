@@ -4,6 +4,7 @@
 
 #include "m3fs/chaintable.h"
 #include "m3fs/config.h"
+#include "strindex.h"
 
 static const char *const svc_keys[SVC_COUNT] = {
     "fdb", "clickhouse", "monitor", "mgmtd", "meta", "storage", "client", "grafana", "postgresql",
@@ -145,12 +146,18 @@ void config_free(struct m3fs_config *c)
         free(c->images.img[k].tag);
     }
     for (size_t i = 0; i < c->n_pos; i++) free(c->pos[i].path);
+    if (c->pos_index_) strindex_free(c->pos_index_);
+    free(c->pos_index_);
     free(c->pos);
     free(c);
 }
 
 struct yml_pos config_pos(const struct m3fs_config *c, const char *path)
 {
+    if (c->pos_index_) { /* every recorded path is in it (load.c record_pos) */
+        size_t i = strindex_get(c->pos_index_, path);
+        return i == STRINDEX_NONE ? (struct yml_pos){ 0, 0 } : c->pos[i].pos;
+    }
     for (size_t i = 0; i < c->n_pos; i++)
         if (!strcmp(c->pos[i].path, path)) return c->pos[i].pos;
     return (struct yml_pos){ 0, 0 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "m3fs/config.h"
+#include "strindex.h"
 
 #define MAX_GROUP_NODES 4096
 #define MAX_NODES 10000
@@ -210,25 +211,32 @@ void config_expand_groups(struct m3fs_config *c, struct diag_list *dl)
     }
 }
 
-static long find_node(const struct m3fs_config *c, const char *name)
+/* The explicit nodes by name (the first of a name) and, per service, which
+ * nodes are members already: lookups in constant time, so resolving n
+ * nodes is linear (issue 20). */
+struct resolve {
+    struct strindex names;
+    unsigned char *member; /* per cfg->nodes: listed in the service at hand */
+};
+
+static long find_node(const struct resolve *r, const char *name)
 {
-    for (size_t i = 0; i < c->n_explicit_nodes; i++)
-        if (c->nodes[i].name && !strcmp(c->nodes[i].name, name)) return (long)i;
-    return -1;
+    size_t i = strindex_get(&r->names, name);
+    return i == STRINDEX_NONE ? -1 : (long)i;
 }
 
-static void add_member(struct m3fs_config *c, struct diag_list *dl, enum svc_kind k, size_t node,
-                       struct yml_pos p)
+static void add_member(struct m3fs_config *c, struct diag_list *dl, struct resolve *r,
+                       enum svc_kind k, size_t node, struct yml_pos p)
 {
     struct m3fs_service *s = &c->svc[k];
-    for (size_t i = 0; i < s->n_member; i++)
-        if (s->member[i] == node) {
-            diag_add(dl, DIAG_ERROR, c->file, p.line, p.col,
-                     "list each node once (directly or through one nodeGroup)",
-                     "node '%s' is listed twice in services.%s", c->nodes[node].name, svc_key(k));
-            return;
-        }
-    s->member = xrealloc(s->member, (s->n_member + 1) * sizeof(*s->member));
+    if (r->member[node]) {
+        diag_add(dl, DIAG_ERROR, c->file, p.line, p.col,
+                 "list each node once (directly or through one nodeGroup)",
+                 "node '%s' is listed twice in services.%s", c->nodes[node].name, svc_key(k));
+        return;
+    }
+    r->member[node] = 1;
+    ALLOC_GROW(s->member, s->n_member, s->n_alloc_member_);
     s->member[s->n_member++] = node;
 }
 
@@ -257,17 +265,20 @@ static void unknown_ref(struct m3fs_config *c, struct diag_list *dl, enum svc_ki
     sb_release(&hint);
 }
 
-static void resolve_service(struct m3fs_config *c, struct diag_list *dl, enum svc_kind k)
+static void resolve_service(struct m3fs_config *c, struct diag_list *dl, struct resolve *r,
+                            enum svc_kind k)
 {
     struct m3fs_service *s = &c->svc[k];
     struct strbuf path = STRBUF_INIT;
+    memset(r->member, 0, c->n_nodes ? c->n_nodes : 1);
+    for (size_t i = 0; i < s->n_member; i++) r->member[s->member[i]] = 1;
     for (size_t i = 0; i < s->nodes.n; i++) {
         sb_reset(&path);
         sb_addf(&path, "services.%s.nodes.%zu", svc_key(k), i);
         struct yml_pos p = config_pos(c, path.buf);
-        long idx = find_node(c, s->nodes.v[i]);
+        long idx = find_node(r, s->nodes.v[i]);
         if (idx < 0) unknown_ref(c, dl, k, "node", s->nodes.v[i], p, 0);
-        else add_member(c, dl, k, (size_t)idx, p);
+        else add_member(c, dl, r, k, (size_t)idx, p);
     }
     for (size_t i = 0; i < s->node_groups.n; i++) {
         sb_reset(&path);
@@ -276,7 +287,7 @@ static void resolve_service(struct m3fs_config *c, struct diag_list *dl, enum sv
         int found = 0;
         for (size_t n = c->n_explicit_nodes; n < c->n_nodes; n++)
             if (!strcmp(c->nodes[n].group, s->node_groups.v[i])) {
-                add_member(c, dl, k, n, p);
+                add_member(c, dl, r, k, n, p);
                 found = 1;
             }
         int defined = 0;
@@ -291,5 +302,10 @@ static void resolve_service(struct m3fs_config *c, struct diag_list *dl, enum sv
 void config_expand(struct m3fs_config *c, struct diag_list *dl)
 {
     config_expand_groups(c, dl);
-    for (int k = 0; k < SVC_COUNT; k++) resolve_service(c, dl, (enum svc_kind)k);
+    struct resolve r = { { 0 }, xcalloc(c->n_nodes ? c->n_nodes : 1, 1) };
+    for (size_t i = 0; i < c->n_explicit_nodes; i++)
+        if (c->nodes[i].name) strindex_add(&r.names, c->nodes[i].name, i);
+    for (int k = 0; k < SVC_COUNT; k++) resolve_service(c, dl, &r, (enum svc_kind)k);
+    strindex_free(&r.names);
+    free(r.member);
 }

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "m3fs/config.h"
+#include "strindex.h"
 #include "schema.h"
 
 struct loader {
@@ -42,6 +43,8 @@ static void record_pos(struct loader *L, const yaml_node_t *n)
     c->pos[c->n_pos].path = xstrdup(L->path.buf);
     c->pos[c->n_pos].pos = (struct yml_pos){ (int)n->start_mark.line + 1,
                                              (int)n->start_mark.column + 1 };
+    if (!c->pos_index_) c->pos_index_ = xcalloc(1, sizeof(struct strindex));
+    strindex_add(c->pos_index_, c->pos[c->n_pos].path, c->n_pos); /* the first one counts */
     c->n_pos++;
 }
 

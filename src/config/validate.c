@@ -12,6 +12,7 @@
 #include "m3fs/chaintable.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "strindex.h"
 #include "validate-int.h"
 
 static struct yml_pos pos_near(const struct m3fs_config *c, const char *path)
@@ -229,6 +230,7 @@ static void check_nodes(struct vctx *v)
 {
     struct m3fs_config *c = v->c;
     struct strbuf p = STRBUF_INIT;
+    struct strindex names = { 0 }, hosts = { 0 }; /* the first node of each: linear, not n^2 */
     if (!c->n_nodes && !c->n_groups)
         E(v, "nodes", "add a 'nodes:' list (name, host, username) or 'nodeGroups:'",
           "no nodes: the config needs 'nodes' or 'nodeGroups'");
@@ -239,21 +241,19 @@ static void check_nodes(struct vctx *v)
         size_t base = p.len;
         if (empty(n->name)) {
             E(v, p.buf, "add 'name: node1'", "node #%zu has no name", i + 1);
-        } else {
-            for (size_t j = 0; j < i; j++)
-                if (c->nodes[j].name && !strcmp(c->nodes[j].name, n->name))
-                    E(v, p.buf, "give every node its own name", "node name '%s' is used twice",
-                      n->name);
+        } else if (strindex_add(&names, n->name, i) != STRINDEX_NONE) {
+            E(v, p.buf, "give every node its own name", "node name '%s' is used twice", n->name);
         }
         const char *label = n->name ? n->name : "?";
         sb_adds(&p, ".host");
         if (empty(n->host)) E(v, p.buf, "add 'host: <IP address or hostname>'", "node '%s' has no host", label);
-        else
-            for (size_t j = 0; j < i; j++)
-                if (c->nodes[j].host && !strcmp(c->nodes[j].host, n->host))
-                    E(v, p.buf, "every node needs its own address",
-                      "host '%s' of node '%s' is also the host of node '%s'", n->host, label,
-                      c->nodes[j].name ? c->nodes[j].name : "?");
+        else {
+            size_t j = strindex_add(&hosts, n->host, i);
+            if (j != STRINDEX_NONE)
+                E(v, p.buf, "every node needs its own address",
+                  "host '%s' of node '%s' is also the host of node '%s'", n->host, label,
+                  c->nodes[j].name ? c->nodes[j].name : "?");
+        }
         sb_setlen(&p, base);
         if (empty(n->username))
             E(v, p.buf, "add 'username: root' (or the user to log in as)", "node '%s' has no username", label);
@@ -265,6 +265,7 @@ static void check_nodes(struct vctx *v)
         }
         resolve_secret(v, n, p.buf);
     }
+    strindex_free(&names), strindex_free(&hosts);
     sb_release(&p);
 }
 

@@ -53,7 +53,7 @@ void node_read_tokens(struct logs_run *r, struct remote_session *s, const char *
     struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
     if (run_capture(r, s, args, &out, &err)) {
         struct ix_part p = { .what = "token files (read to mask them)", .node = node,
-                             .source = "<workDir>/*/config.d/token.txt", .status = "failed",
+                             .source = "<workDir>/*/config.d/*token.txt", .status = "failed",
                              .error = err.buf };
         run_record(r, &p, t);
     }
@@ -92,9 +92,11 @@ static void one_file(struct node_job *j, const char *rel, int is_log)
     struct logs_run *r = j->r;
     const char *base = strrchr(rel, '/');
     char *src = xstrfmt("%s/%s", r->o->cfg->work_dir, rel);
-    if (!strcmp(base ? base + 1 : rel, "token.txt")) {
+    const char *fname = base ? base + 1 : rel;
+    size_t fl = strlen(fname);
+    if (fl >= 9 && !strcmp(fname + fl - 9, "token.txt")) { /* token.txt, client_token.txt */
         struct ix_part p = { .what = "config file", .node = j->name, .source = src,
-                             .status = "skipped", .error = "not collected: the file holds the admin token" };
+                             .status = "skipped", .error = "not collected: the file holds a token" };
         run_record(r, &p, &j->t);
         free(src);
         return;

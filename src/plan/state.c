@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "m3fs/log.h"
+#include "m3fs/sha256.h"
 #include "plan-int.h"
 
 char *state_path_for(const char *config_path, const char *cluster_name)
@@ -85,13 +86,39 @@ static struct m3fs_state *state_alloc(const char *path)
     return st;
 }
 
+/* The client token for uid CLIENT_TOKEN_UID from 8 bytes, registered. */
+static void set_client_token(struct m3fs_state *st, const uint8_t r[8])
+{
+    struct strbuf tok = STRBUF_INIT;
+    token_mint(CLIENT_TOKEN_UID, r, &tok);
+    free(st->client_token);
+    st->client_token = sb_detach(&tok);
+    log_add_secret(st->client_token);
+}
+
 struct m3fs_state *state_new_fixed(const char *path, const char *fdb_id, const char *token)
 {
     struct m3fs_state *st = state_alloc(path);
     st->fdb_id = xstrdup(fdb_id);
     st->token = xstrdup(token);
     log_add_secret(token);
+    /* fixed too: the first 8 bytes of the token's sha256 */
+    char hex[SHA256_HEX_LEN + 1];
+    uint8_t r[8];
+    sha256_buf_hex(token, strlen(token), hex);
+    for (int i = 0; i < 8; i++) {
+        char byte[3] = { hex[2 * i], hex[2 * i + 1], 0 };
+        r[i] = (uint8_t)strtoul(byte, NULL, 16);
+    }
+    set_client_token(st, r);
     return st;
+}
+
+static void mint_client_token(struct m3fs_state *st)
+{
+    uint8_t r[8];
+    fill_random(r, sizeof(r));
+    set_client_token(st, r);
 }
 
 /* A random ClickHouse password (24 of [a-z0-9], ~124 bits), registered as a
@@ -115,6 +142,7 @@ static struct m3fs_state *state_fresh(const char *path)
     token_mint(0, r, &tok);
     struct m3fs_state *st = state_new_fixed(path, id.buf, tok.buf);
     mint_ch_password(st);
+    mint_client_token(st);
     sb_release(&id);
     sb_release(&tok);
     return st;
@@ -148,6 +176,14 @@ struct m3fs_state *state_parse(const char *path, const char *text, struct strbuf
         log_add_secret(pw);
     } else {
         mint_ch_password(st); /* a state file written before m3fs minted one */
+    }
+    const char *ct = json_str(root, "client_token");
+    if (ct) {
+        free(st->client_token);
+        st->client_token = xstrdup(ct);
+        log_add_secret(ct);
+    } else {
+        mint_client_token(st); /* written before clients got a token of their own */
     }
     cJSON_Delete(st->json);
     st->json = root;
@@ -397,6 +433,8 @@ int state_save(struct m3fs_state *st, struct strbuf *err)
     cJSON_AddStringToObject(j, "token", st->token);
     cJSON_DeleteItemFromObjectCaseSensitive(j, "clickhouse_password");
     if (st->ch_password) cJSON_AddStringToObject(j, "clickhouse_password", st->ch_password);
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "client_token");
+    cJSON_AddStringToObject(j, "client_token", st->client_token);
     if (!cJSON_GetObjectItemCaseSensitive(j, "created_at")) set_now(j, "created_at");
     set_now(j, "updated_at");
     if (private_dir(st->path, err) < 0) return -1;
@@ -415,5 +453,6 @@ void state_free(struct m3fs_state *st)
     free(st->fdb_id);
     free(st->token);
     free(st->ch_password);
+    free(st->client_token);
     free(st);
 }

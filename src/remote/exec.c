@@ -35,13 +35,21 @@ void exec_result_release(struct exec_result *r)
     sb_release(&r->err);
 }
 
-void remote_wrap_cmd(struct strbuf *sb, const char *cmd, int sudo, long timeout_ms)
+void remote_wrap_cmd(struct strbuf *sb, const char *cmd, enum sudo_mode sudo, long timeout_ms)
 {
-    if (!sudo && timeout_ms <= 0) {
+    if (sudo == SUDO_UNKNOWN && timeout_ms <= 0) {
         sb_adds(sb, cmd);
         return;
     }
-    if (sudo) sb_adds(sb, "sudo -k -S -p '' -- ");
+    /* NOPASSWD: -n, so sudo never reads the command's stdin as a password.
+     * With a password: sudo prints SUDO_PROMPT when (and only when) it wants
+     * it, and the shell it starts prints SUDO_GRANTED on stderr before the
+     * command; m3fs writes the password only after the prompt and the
+     * command's stdin only after the mark (struct sudo_gate). */
+    if (sudo == SUDO_NOPASSWD) sb_adds(sb, "sudo -n -- ");
+    if (sudo == SUDO_PASSWORD)
+        sb_adds(sb, "sudo -k -S -p '" SUDO_PROMPT "' -- sh -c 'echo " SUDO_GRANTED
+                    " >&2; exec \"$@\"' sh ");
     if (timeout_ms > 0) sb_addf(sb, "timeout -s KILL %ld ", (timeout_ms + 999) / 1000);
     sb_adds(sb, "sh -c ");
     sh_quote(sb, cmd);
@@ -80,9 +88,79 @@ static void stream_finish(struct out_stream *os)
     sb_release(&os->pending);
 }
 
+/* What may be written to the command's stdin when (issue 20: sudo that does
+ * not prompt must not get the password as command input).  Without sudo's
+ * password the gate is open from the start. */
+struct sudo_gate {
+    const char *pw;       /* the password, or NULL: no gate */
+    const struct strbuf *in;
+    struct strbuf hold;   /* stderr held back until SUDO_GRANTED */
+    struct strbuf out;    /* to write to stdin now */
+    int prompts, open, eof; /* eof: send EOF once out is written */
+};
+
+static void gate_init(struct sudo_gate *g, const char *pw, const struct strbuf *in)
+{
+    memset(g, 0, sizeof(*g));
+    g->pw = pw, g->in = in;
+    sb_init(&g->hold, 0);
+    sb_init(&g->out, 0);
+    if (!pw) {
+        g->open = 1, g->eof = 1;
+        sb_add(&g->out, in->buf, in->len);
+    }
+}
+
+static void wipe_release(struct strbuf *sb);
+
+static void gate_release(struct sudo_gate *g)
+{
+    wipe_release(&g->out);
+    sb_release(&g->hold);
+}
+
+static void cut(struct strbuf *sb, size_t at, size_t n)
+{
+    memmove(sb->buf + at, sb->buf + at + n, sb->len - at - n);
+    sb_setlen(sb, sb->len - n);
+}
+
+/* stderr data: before the mark held back and scanned for the prompt (the
+ * password is written once; a second prompt, a refused password, gets EOF)
+ * and the mark (then stdin follows); after it passed on. */
+static void gate_stderr(struct sudo_gate *g, struct out_stream *err, const char *d, size_t n)
+{
+    if (g->open) {
+        stream_feed(err, d, n);
+        return;
+    }
+    sb_add(&g->hold, d, n);
+    char *p;
+    while ((p = strstr(g->hold.buf, SUDO_PROMPT))) {
+        cut(&g->hold, (size_t)(p - g->hold.buf), strlen(SUDO_PROMPT));
+        if (g->prompts++ == 0) sb_addf(&g->out, "%s\n", g->pw);
+        else g->eof = 1;
+    }
+    if ((p = strstr(g->hold.buf, SUDO_GRANTED "\n"))) {
+        cut(&g->hold, (size_t)(p - g->hold.buf), strlen(SUDO_GRANTED "\n"));
+        g->open = 1, g->eof = 1;
+        sb_add(&g->out, g->in->buf, g->in->len);
+        stream_feed(err, g->hold.buf, g->hold.len);
+        sb_reset(&g->hold);
+    }
+}
+
+/* At the end: what was held back (sudo's own messages) goes to stderr. */
+static void gate_finish(struct sudo_gate *g, struct out_stream *err)
+{
+    if (g->hold.len) stream_feed(err, g->hold.buf, g->hold.len);
+    sb_reset(&g->hold);
+}
+
 struct run_state {
     struct exec_result *r;
     struct out_stream out, err;
+    struct sudo_gate *gate;
     int closed, got_status;
 };
 
@@ -104,7 +182,8 @@ static int on_data(ssh_session ss, ssh_channel ch, void *data, uint32_t len, int
 {
     (void)ss, (void)ch;
     struct run_state *st = ud;
-    stream_feed(is_stderr ? &st->err : &st->out, data, len);
+    if (is_stderr) gate_stderr(st->gate, &st->err, data, len);
+    else stream_feed(&st->out, data, len);
     return (int)len;
 }
 
@@ -143,7 +222,20 @@ static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run
         if (ev) ssh_event_free(ev);
         return -1;
     }
+    int eof_sent = 0;
     while (!st->closed && !ssh_channel_is_closed(ch)) {
+        struct sudo_gate *g = st->gate;
+        if (g->out.len) {
+            int n = ssh_channel_write(ch, g->out.buf, (uint32_t)g->out.len);
+            memset(g->out.buf, 0, g->out.len);
+            sb_reset(&g->out);
+            if (n < 0) {
+                sb_addf(err, "cannot send stdin: %s", ssh_get_error(s->ssh));
+                rc = -1;
+                break;
+            }
+        }
+        if (g->eof && !eof_sent) eof_sent = 1, ssh_channel_send_eof(ch);
         long long left = deadline ? deadline - mono_ms() : 1000;
         if (left <= 0) {
             st->r->timed_out = 1;
@@ -160,8 +252,8 @@ static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run
     return rc;
 }
 
-static int ssh_run(struct remote_session *s, const char *line, const struct strbuf *in,
-                   long long deadline, struct run_state *st, struct strbuf *err)
+static int ssh_run(struct remote_session *s, const char *line, long long deadline,
+                   struct run_state *st, struct strbuf *err)
 {
     struct ssh_channel_callbacks_struct cb = {
         .userdata = st,
@@ -179,14 +271,10 @@ static int ssh_run(struct remote_session *s, const char *line, const struct strb
         return -1;
     }
     ssh_set_channel_callbacks(ch, &cb);
-    if (ssh_channel_request_exec(ch, line) != SSH_OK) {
+    if (ssh_channel_request_exec(ch, line) != SSH_OK)
         sb_addf(err, "cannot start the command: %s", ssh_get_error(s->ssh));
-    } else if (in->len && ssh_channel_write(ch, in->buf, (uint32_t)in->len) != (int)in->len) {
-        sb_addf(err, "cannot send stdin: %s", ssh_get_error(s->ssh));
-    } else {
-        ssh_channel_send_eof(ch);
+    else
         rc = ssh_wait_channel(s, ch, st, deadline, err);
-    }
     ssh_remove_channel_callbacks(ch, &cb);
     ssh_channel_close(ch);
     ssh_channel_free(ch);
@@ -222,41 +310,48 @@ static pid_t spawn_local(const char *line, int fds[3], struct strbuf *err)
     return pid;
 }
 
-/* Feed stdin and drain outputs until both output pipes close or the
- * deadline passes; returns 1 on timeout. */
-static int local_pump(int fds[3], const struct strbuf *in, long long deadline,
-                      struct run_state *st)
+/* Feed stdin (what the gate lets through) and drain outputs until both
+ * output pipes close or the deadline passes; returns 1 on timeout. */
+static int local_pump(int fds[3], long long deadline, struct run_state *st)
 {
+    struct sudo_gate *g = st->gate;
     size_t sent = 0;
     char buf[65536];
-    if (!in->len) close(fds[0]), fds[0] = -1;
     while (fds[1] >= 0 || fds[2] >= 0) {
-        struct pollfd p[3] = { { fds[0], POLLOUT, 0 }, { fds[1], POLLIN, 0 }, { fds[2], POLLIN, 0 } };
+        if (fds[0] >= 0 && sent == g->out.len) {
+            memset(g->out.buf, 0, g->out.len);
+            sb_reset(&g->out), sent = 0;
+            if (g->eof) close(fds[0]), fds[0] = -1;
+        }
+        int want = fds[0] >= 0 && sent < g->out.len;
+        struct pollfd p[3] = { { want ? fds[0] : -1, POLLOUT, 0 }, { fds[1], POLLIN, 0 },
+                               { fds[2], POLLIN, 0 } };
         long long left = deadline ? deadline - mono_ms() : 1000;
         if (left <= 0) return 1;
         if (poll(p, 3, (int)(left < 1000 ? left : 1000)) < 0 && errno != EINTR) return 0;
-        if (fds[0] >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t n = write(fds[0], in->buf + sent, in->len - sent);
+        if (want && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t n = write(fds[0], g->out.buf + sent, g->out.len - sent);
             if (n > 0) sent += (size_t)n;
-            if (n < 0 || sent == in->len) close(fds[0]), fds[0] = -1;
+            if (n < 0) close(fds[0]), fds[0] = -1;
         }
         for (int k = 1; k < 3; k++) {
             if (fds[k] < 0 || !(p[k].revents & (POLLIN | POLLERR | POLLHUP))) continue;
             ssize_t n = read(fds[k], buf, sizeof buf);
-            if (n > 0) stream_feed(k == 1 ? &st->out : &st->err, buf, (size_t)n);
+            if (n > 0 && k == 1) stream_feed(&st->out, buf, (size_t)n);
+            else if (n > 0) gate_stderr(g, &st->err, buf, (size_t)n);
             else if (n == 0 || errno != EINTR) close(fds[k]), fds[k] = -1;
         }
     }
     return 0;
 }
 
-static int local_run(const char *line, const struct strbuf *in, long long deadline,
-                     struct run_state *st, struct strbuf *err)
+static int local_run(const char *line, long long deadline, struct run_state *st,
+                     struct strbuf *err)
 {
     int fds[3];
     pid_t pid = spawn_local(line, fds, err);
     if (pid < 0) return -1;
-    if (local_pump(fds, in, deadline, st)) {
+    if (local_pump(fds, deadline, st)) {
         st->r->timed_out = 1;
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
@@ -287,18 +382,24 @@ static void wipe_release(struct strbuf *sb)
     sb_release(sb);
 }
 
-/* Run an already wrapped line with raw stdin bytes. */
+/* Run an already wrapped line with raw stdin bytes; pw: sudo's password,
+ * for a line wrapped with SUDO_PASSWORD (written only when sudo prompts;
+ * the stdin only once sudo granted), else NULL. */
 static int exec_line(struct remote_session *s, const char *line, const struct strbuf *in,
-                     long timeout_ms, const char *prefix, struct exec_result *r,
+                     const char *pw, long timeout_ms, const char *prefix, struct exec_result *r,
                      struct strbuf *err)
 {
     struct run_state st;
+    struct sudo_gate gate;
     long long start = mono_ms();
     long long deadline = timeout_ms > 0 ? start + timeout_ms + TIMEOUT_GRACE_MS : 0;
     pthread_once(&sigpipe_once, ignore_sigpipe);
     run_state_init(&st, r, prefix);
-    int rc = s->local ? local_run(line, in, deadline, &st, err)
-                      : ssh_run(s, line, in, deadline, &st, err);
+    gate_init(&gate, pw, in);
+    st.gate = &gate;
+    int rc = s->local ? local_run(line, deadline, &st, err) : ssh_run(s, line, deadline, &st, err);
+    gate_finish(&gate, &st.err);
+    gate_release(&gate);
     stream_finish(&st.out);
     stream_finish(&st.err);
     long long took = mono_ms() - start;
@@ -320,15 +421,16 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
     return rc;
 }
 
-static int sudo_probe(struct remote_session *s, const char *line, const char *input,
+/* `true` through sudo: -n, or with the password gated (pw). */
+static int sudo_probe(struct remote_session *s, enum sudo_mode mode, const char *pw,
                       struct exec_result *r, struct strbuf *err)
 {
-    struct strbuf in = STRBUF_INIT;
-    if (input) sb_addf(&in, "%s\n", input);
+    struct strbuf in = STRBUF_INIT, line = STRBUF_INIT;
+    remote_wrap_cmd(&line, "true", mode, 0);
     exec_result_release(r);
     exec_result_init(r);
-    int rc = exec_line(s, line, &in, 30000, NULL, r, err);
-    wipe_release(&in);
+    int rc = exec_line(s, line.buf, &in, pw, 30000, NULL, r, err);
+    sb_release(&in), sb_release(&line);
     return rc;
 }
 
@@ -341,7 +443,7 @@ int remote_sudo_prepare(struct remote_session *s, struct strbuf *err)
     int rc = -1;
     exec_result_init(&r);
     remote_describe(s, &who);
-    if (sudo_probe(s, "sudo -n true", NULL, &r, err)) {
+    if (sudo_probe(s, SUDO_NOPASSWD, NULL, &r, err)) {
         /* err already set */
     } else if (r.exit_status == 0) {
         s->sudo = SUDO_NOPASSWD, rc = 0;
@@ -351,7 +453,7 @@ int remote_sudo_prepare(struct remote_session *s, struct strbuf *err)
         sb_addf(err, "%s: the user needs a password for sudo; set password, passwordFile or "
                 "passwordEnv for this node (it is sent on stdin, never on a command line), or "
                 "allow NOPASSWD sudo", who.buf);
-    } else if (sudo_probe(s, "sudo -k -S -p '' true", pw, &r, err)) {
+    } else if (sudo_probe(s, SUDO_PASSWORD, pw, &r, err)) {
         /* err already set */
     } else if (r.exit_status == 0) {
         s->sudo = SUDO_PASSWORD, rc = 0;
@@ -372,11 +474,11 @@ int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opt
     int sudo = eo->as_root && !s->is_root;
     if (sudo && remote_sudo_prepare(s, err)) return -1;
     struct strbuf line = STRBUF_INIT, in = STRBUF_INIT;
-    remote_wrap_cmd(&line, cmd, sudo, eo->timeout_ms);
-    if (sudo && s->sudo == SUDO_PASSWORD) sb_addf(&in, "%s\n", s->node->password);
+    remote_wrap_cmd(&line, cmd, sudo ? s->sudo : SUDO_UNKNOWN, eo->timeout_ms);
+    const char *pw = sudo && s->sudo == SUDO_PASSWORD ? s->node->password : NULL;
     if (eo->stdin_data) sb_add(&in, eo->stdin_data, eo->stdin_len);
     log_debug("[%s] run: %s", config_node_label(s->node), line.buf);
-    int rc = exec_line(s, line.buf, &in, eo->timeout_ms, eo->stream_prefix, r, err);
+    int rc = exec_line(s, line.buf, &in, pw, eo->timeout_ms, eo->stream_prefix, r, err);
     wipe_release(&in);
     sb_release(&line);
     return rc;

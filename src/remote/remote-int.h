@@ -24,8 +24,15 @@ struct remote_session {
 /* "name (user@host:port)" for messages. */
 void remote_describe(const struct remote_session *s, struct strbuf *sb);
 
-/* Append the command line that runs cmd with sudo and/or a timeout. */
-void remote_wrap_cmd(struct strbuf *sb, const char *cmd, int sudo, long timeout_ms);
+/* What sudo prints when it wants the password, and what the shell it
+ * starts prints on stderr before the command (src/remote/exec.c). */
+#define SUDO_PROMPT "[m3fs: sudo password]"
+#define SUDO_GRANTED "m3fs-sudo-granted"
+
+/* Append the command line that runs cmd with sudo (SUDO_UNKNOWN: none;
+ * NOPASSWD: sudo -n; PASSWORD: prompt and mark, see exec.c) and/or a
+ * timeout. */
+void remote_wrap_cmd(struct strbuf *sb, const char *cmd, enum sudo_mode sudo, long timeout_ms);
 
 /* Work out once whether sudo needs the password; -1 with err if sudo
  * cannot be used. */

@@ -107,6 +107,8 @@ static char *chains_script(struct plan_ctx *ctx, const char *what, const char *i
     return sb_detach(&sb);
 }
 
+#define CLIENT_TOKEN_FILE "mgmtd/config.d/client_token.txt"
+
 /* The root user with the minted token, through templates/m3fs-chains.sh
  * (the token goes on admin_cli's stdin, never argv); skipped when user-stat 0
  * already validates that token, e.g. after a run stopped once user-add had
@@ -125,6 +127,34 @@ static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
                          "and create it again.", ctx->st->path);
     step_add_hint(s, "xist", hint);
     free(hint), free(cmd), free(skip);
+}
+
+/* The FUSE clients' user (issue 20: clients do not get the admin token): a
+ * 3FS root user, which acts for any uid as a FUSE mount must (upstream
+ * src/core/user/UserStoreEx.cc authenticate), but not an admin, so its
+ * token cannot add users or change the cluster (AdminUserCtrl.cc
+ * ensureAdmin).  user-add sends the token from client_token.txt on
+ * admin_cli's stdin; skipped when user-stat shows that user with that token
+ * and not admin. */
+static void client_user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+{
+    struct strbuf cmd = STRBUF_INIT, skip = STRBUF_INIT;
+    char *c = chains_script(ctx, "user-add-client", CLIENT_TOKEN_FILE);
+    char *k = chains_script(ctx, "user-ok-client", CLIENT_TOKEN_FILE);
+    sb_addf(&cmd, "%s %u %s", c, CLIENT_TOKEN_UID, CLIENT_TOKEN_USER);
+    sb_addf(&skip, "%s %u %s", k, CLIENT_TOKEN_UID, CLIENT_TOKEN_USER);
+    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the FUSE clients' user, not "
+                                   "an admin, with its minted token (user-add)");
+    step_add_run(s, first, cmd.buf, skip.buf);
+    step_set_state(s, "user-add-client", CLIENT_TOKEN_USER);
+    char *hint = xstrfmt("user %u (%s) already exists with another token or as an admin; "
+                         "the state file %s does not hold its token. Copy the state file of "
+                         "the run that created this cluster, or remove the user "
+                         "(admin_cli.sh 'user-remove %u') and run again.", CLIENT_TOKEN_UID,
+                         CLIENT_TOKEN_USER, ctx->st->path, CLIENT_TOKEN_UID);
+    step_add_hint(s, "xist", hint);
+    free(hint), free(c), free(k);
+    sb_release(&cmd), sb_release(&skip);
 }
 
 #define TARGET_IDS "mgmtd/config.d/chains/target_ids.txt"
@@ -198,6 +228,7 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     }
     if (!rc) {
         user_step(ctx, p, mg[0]);
+        if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
         targets_step(ctx, p, mg[0], parts);
         upload_steps(ctx, p, mg[0], &fs);
         serving_step(ctx, p, mg[0]);

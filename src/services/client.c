@@ -81,7 +81,7 @@ int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
     if (!n) return 0;
     const char *ctr = ctx->cfg->svc[SVC_CLIENT].container_name;
     char *marker = wd_path(ctx, "client/bind-mount");
-    char *rm = ctr_remove_cmd(ctr, 0, NULL), *unmount = client_script(ctx, "unmount", marker);
+    char *rm = ctr_remove_cmd(ctx, ctr, 0, NULL), *unmount = client_script(ctx, "unmount", marker);
     char *absent = ctr_absent_cmd(ctr, NULL), *gone = client_script(ctx, "unmounted", marker);
     char *cmd = xstrfmt("%s && %s", rm, unmount), *skip = xstrfmt("%s && %s", absent, gone);
     struct step *s = plan_add_step(p, "client", STEP_RUN, "remove the container and unmount "

@@ -153,6 +153,7 @@ void ctr_init(const struct plan_ctx *ctx, struct ctr_spec *c, const char *name,
     memset(c, 0, sizeof(*c));
     c->name = name;
     c->image = image;
+    c->cluster = ctx->cfg->name;
     sb_init(&c->digest_text, 0);
     sb_addf(&c->digest_text, "salt %s\n", ctx->st->token);
 }
@@ -248,6 +249,8 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     sh_quote(&cmd, PLAN_DONE_MARK);
     sb_addch(&cmd, ' ');
     sh_quote(&cmd, c->name);
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, c->cluster);
     sb_addf(&cmd, " %s ", hex);
     if (c->stop_s) sb_addf(&cmd, "%ld ", c->stop_s);
     else sb_adds(&cmd, "'' ");
@@ -262,12 +265,14 @@ void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c)
     sb_release(&cmd);
 }
 
-char *ctr_remove_cmd(const char *name, long stop_s, const char *path)
+char *ctr_remove_cmd(const struct plan_ctx *ctx, const char *name, long stop_s, const char *path)
 {
     struct strbuf sb = STRBUF_INIT;
     script_call(&sb, "m3fs-ctr.sh");
     sb_adds(&sb, "remove ");
     sh_quote(&sb, name);
+    sb_addch(&sb, ' ');
+    sh_quote(&sb, ctx->cfg->name);
     if (stop_s) sb_addf(&sb, " %ld", stop_s);
     else if (path) sb_adds(&sb, " ''");
     if (path) {
@@ -320,6 +325,8 @@ char *admin_cli_once_cmd(struct plan_ctx *ctx, const char *cli_cmd)
     script_call(&sb, "m3fs-ctr.sh");
     sb_adds(&sb, "once ");
     sh_quote(&sb, c.name);
+    sb_addch(&sb, ' ');
+    sh_quote(&sb, c.cluster);
     sb_addch(&sb, ' ');
     ctr_add_args(&sb, &c);
     ctr_release(&c);

@@ -87,7 +87,8 @@ static void node_vars(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node
     common_vars(ctx, tv);
     net_vars(ctx, node, tv);
     tmpl_set(tv, "fdb_cluster", ctx->fdb_cluster);
-    tmpl_set(tv, "token", ctx->st->token);
+    /* the FUSE client gets a non-admin token (issue 20), mgmtd the root one */
+    tmpl_set(tv, "token", sv->kind == SVC_CLIENT ? ctx->st->client_token : ctx->st->token);
     tmpl_setf(tv, "node_id", "%ld", config_node_id(ctx->cfg, node, sv->kind));
     tmpl_setf(tv, "file", "%s_app.toml", sv->main);
     toml_str(&sb, ctx->cfg->client.host_mountpoint);
@@ -113,6 +114,12 @@ int svc3fs_files(struct plan_ctx *ctx, const struct svc3fs *sv, size_t node, str
     if (!rc && (sv->kind == SVC_MGMTD || sv->kind == SVC_CLIENT))
         rc = add_file(ctx, fs, "token.txt", "token.txt", &tv, 0600);
     if (!rc && sv->kind == SVC_MGMTD) rc = add_root_cli(ctx, fs, &tv);
+    if (!rc && sv->kind == SVC_MGMTD) { /* for the clients' user-add (m3fs-chains.sh) */
+        struct strbuf ct = STRBUF_INIT;
+        sb_addf(&ct, "%s\n", ctx->st->client_token);
+        fs_add(fs, "client_token.txt", &ct, 0600);
+        sb_release(&ct);
+    }
     tmpl_vars_free(&tv);
     free(launcher);
     free(app);
@@ -413,7 +420,7 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
     struct step *s = plan_add_step(p, svc, STEP_RUN, title);
     if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS;
     char *dir = wd_path(ctx, svc);
-    char *rm = ctr_remove_cmd(ctx->cfg->svc[k].container_name,
+    char *rm = ctr_remove_cmd(ctx, ctx->cfg->svc[k].container_name,
                               k == SVC_STORAGE ? STORAGE_STOP_S : 0, dir);
     char *skip = ctr_absent_cmd(ctx->cfg->svc[k].container_name, dir);
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], rm, skip);

@@ -64,9 +64,10 @@ static int chain_table(struct plan_ctx *ctx)
 int plan_ctx_init(struct plan_ctx *ctx, const struct m3fs_config *cfg, struct m3fs_state *st,
                   int for_create)
 {
-    int format_disks = ctx->format_disks, all = ctx->destroy_all;
+    const struct strvec *consent = ctx->disk_consent;
+    int all = ctx->destroy_all;
     memset(ctx, 0, sizeof(*ctx));
-    ctx->format_disks = format_disks;
+    ctx->disk_consent = consent;
     ctx->destroy_all = all;
     ctx->cfg = cfg;
     ctx->st = st;

@@ -140,6 +140,8 @@ struct ctr_spec {
                           * NULL; borrowed */
     char *net_args_file; /* node file of extra `docker run` args, one per line, or NULL */
     long stop_s;         /* seconds SIGTERM is given before SIGKILL (0: docker's) */
+    const char *cluster; /* the cluster's name (ctr_init; borrowed): its
+                          * m3fs.cluster label (templates/m3fs-ctr.sh) */
 };
 /* storage flushes on SIGTERM and is given 5 minutes (upstream
  * deploy/systemd/storage_main.service TimeoutStopSec=5m): its containers
@@ -157,8 +159,11 @@ void ctr_3fs_opts(struct plan_ctx *ctx, struct ctr_spec *c, const char *svc);
 void ctr_add_run(struct step *s, size_t node, struct ctr_spec *c);
 /* If container NAME exists: `docker stop` (SIGTERM, then SIGKILL after
  * stop_s seconds, 0: the container's own stop timeout), then `docker rm`;
- * then rm -rf path (may be NULL).  templates/m3fs-ctr.sh remove. */
-char *ctr_remove_cmd(const char *name, long stop_s, const char *path);
+ * then rm -rf path (may be NULL).  A container NAME without this cluster's
+ * m3fs.cluster label is left alone and the command fails.
+ * templates/m3fs-ctr.sh remove. */
+char *ctr_remove_cmd(const struct plan_ctx *ctx, const char *name, long stop_s,
+                     const char *path);
 /* Exit 0 when container NAME does not exist and path (may be NULL) is gone. */
 char *ctr_absent_cmd(const char *name, const char *path);
 

@@ -197,6 +197,29 @@ if command -v script >/dev/null; then
 fi
 ok "progress: periodic log lines off a terminal, live lines on a terminal"
 
+# ---- SIGINT, SIGTERM, SIGHUP: the .part is kept, the message says how to resume ----
+for sig in INT TERM HUP; do
+    ctl reset
+    ctl "fault?path=/3fs/$F3&kind=throttle&bps=300000"
+    "$BIN" artifact download -c "$W/cluster.yml" -t "$W/s$sig" -o "$W/s$sig.tar" --images 3fs \
+        --base-url "$URL" >"$W/out" 2>"$W/err" &
+    dpid=$!
+    for _ in $(seq 200); do
+        [ "$(stat -c %s "$W/s$sig/$F3.part" 2>/dev/null || echo 0)" -gt 100000 ] && break
+        sleep 0.05
+    done
+    kill -"$sig" "$dpid"
+    set +e; wait "$dpid"; rc=$?; set -e
+    part=$(stat -c %s "$W/s$sig/$F3.part" 2>/dev/null || echo 0)
+    expect_fail "$rc" "interrupted by SIG$sig; kept to resume: $W/s$sig/$F3.part ($part bytes)" \
+        "run the same command again to resume from there"
+    [ "$part" -gt 100000 ] && [ ! -e "$W/s$sig.tar" ] || die "SIG$sig: .part $part bytes, bundle written?"
+    ctl reset
+    dl "s$sig" "s$sig.tar" --images 3fs || die "SIG$sig: the rerun failed"
+    grep -q "resuming at byte $part" "$W/err" || die "SIG$sig: the rerun did not resume at $part"
+done
+ok "SIGINT, SIGTERM and SIGHUP stop a download keeping the .part, saying so; the rerun resumes there"
+
 # ---- verify rejects damaged and foreign bundles ----
 cp "$W/b3.tar" "$W/bad.tar"
 python3 - "$W/bad.tar" <<'PY'

@@ -114,8 +114,10 @@ sed -e "s#username: root#username: m3fslab#" \
 mx --debug cluster exec -c "$W/user.yml" --node lab-n2 -- 'id -un' >"$W/out" 2>&1
 [ $? -eq 0 ] && grep -qx m3fslab "$W/out" && ok "password login as non-root user" || bad "non-root login"
 mx --debug cluster exec -c "$W/user.yml" --sudo -- 'id -u; cat' >"$W/out" 2>&1
-if [ $? -eq 0 ] && [ "$(grep -cx 0 "$W/out")" -eq 3 ] && has "sudo -k -S -p ''" && ! has "$PW"; then
-    ok "sudo with password on stdin on 3 nodes (not echoed, not in --debug)"
+if [ $? -eq 0 ] && [ "$(grep -cx 0 "$W/out")" -eq 3 ] && has "sudo -k -S -p '[m3fs: sudo password]'" &&
+    ! has "$PW" && ! grep -qx "m3fs-sudo-granted" "$W/out" && ! has "******" &&
+    [ "$(grep -cF '[m3fs: sudo password]' "$W/out")" -eq 3 ]; then
+    ok "sudo with password on stdin on 3 nodes, only at sudo's prompt (not echoed, not in --debug, not cat's input)"
 else bad "sudo with password"; fi
 printf 'top-secret\n' >"$W/secret"
 mx cluster copy -c "$W/user.yml" --node lab-n2 --sudo --mode 0600 "$W/secret" /root/secret.txt >"$W/out" 2>&1 &&

@@ -13,6 +13,9 @@
 #       random one (the monitor too); the default "password" is refused.
 #   F3  destroy deletes nothing under a workDir without this cluster's
 #       marker, nor under a system directory.
+#   clients get a token of their own (a 3FS user that is not an admin), not
+#       the admin token; every container carries m3fs.cluster=lab, and a
+#       same-named container without it is neither replaced nor removed.
 #   and m3fs's SSH connections carry a TCP keepalive timer.
 set -u
 cd "$(dirname "$0")/../.."
@@ -126,6 +129,24 @@ if [ ${#pw} -ge 16 ] && [ "$pw" != password ] &&
     ok "F7: ClickHouse and the monitor use the state file's random password; 'password' is refused"
 else bad "F7: ClickHouse password (${#pw} chars, container $ch)"; fi
 
+# --- the FUSE client's token is not the admin token ---------------------------------
+tok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$STATE" 2>/dev/null)
+ctok=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_token"])' "$STATE" 2>/dev/null)
+if [ -n "$ctok" ] && [ "$ctok" != "$tok" ] &&
+    on 3 "test \"\$(cat /opt/3fs/client/config.d/token.txt)\" = '$ctok' && stat -c %a /opt/3fs/client/config.d/token.txt | grep -qx 600" &&
+    on 3 "! grep -rqF '$tok' /opt/3fs/client" &&
+    on 3 'mountpoint -q /mnt/3fs && echo hi >/mnt/3fs/trust-client && cat /mnt/3fs/trust-client' >/dev/null 2>&1 &&
+    on 1 "/opt/3fs/admin_cli.sh 'user-stat 100000'" >"$W/out" 2>&1 && grep -q 'IsAdmin.*false' "$W/out" &&
+    grep -q 'Name.*m3fs-fuse' "$W/out"; then
+    ok "the FUSE client has a token of its own (user 100000 m3fs-fuse, not admin), no admin token on the client node, and the mount works"
+else bad "client token: $(cat "$W/out" 2>/dev/null | head -5)"; fi
+
+# --- every container is labelled with the cluster ------------------------------------
+labels=$(for i in 1 2 3; do on "$i" "docker ps -q | xargs -r docker inspect -f '{{.Name}} {{index .Config.Labels \"m3fs.cluster\"}}'"; done)
+if [ -n "$labels" ] && ! grep -v ' lab$' <<<"$labels" | grep -q .; then
+    ok "every container m3fs started carries m3fs.cluster=lab ($(wc -l <<<"$labels") containers)"
+else bad "container labels: $labels"; fi
+
 # --- SSH keepalive: m3fs's connection to a node carries a keepalive timer ----------
 "$M" --known-hosts "$KH" cluster exec -c "$CFG" --node lab-n1 -- sleep 4 >/dev/null 2>&1 &
 ep=$!
@@ -161,5 +182,25 @@ if [ $rc -eq 0 ] && [ -z "$(containers)" ] && ! on 1 'test -e /opt/3fs/mgmtd' &&
     on 2 'test -f /opt/3fs/.m3fs-cluster'; then
     ok "F3: with the marker back destroy removes the cluster (the marker stays with prepare's images)"
 else bad "F3: destroy with the marker (rc=$rc)"; fi
+
+# --- a same-named container that is not this cluster's is left alone ----------------
+img=$(on 1 "docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -m1 foundationdb")
+on 1 "docker run -d --name 3fs-fdb --label m3fs.cluster=other --entrypoint sh $img -c 'sleep 900'" >/dev/null 2>&1
+foreign=$(on 1 "docker inspect -f '{{.Id}}' 3fs-fdb" 2>/dev/null)
+mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && [ -n "$foreign" ] && has "container 3fs-fdb exists on this node but is not cluster lab's" &&
+    has "lab-n1" && has "docker rm -f 3fs-fdb" &&
+    [ "$(on 1 "docker inspect -f '{{.Id}} {{.State.Running}}' 3fs-fdb")" = "$foreign true" ]; then
+    ok "create refuses to replace another cluster's container of the same name, naming node, container and the fix"
+else bad "foreign container (rc=$rc, image $img): $(tail -5 "$W/out")"; fi
+mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "container 3fs-fdb exists on this node but is not cluster lab's" &&
+    [ "$(on 1 "docker inspect -f '{{.Id}}' 3fs-fdb")" = "$foreign" ]; then
+    ok "destroy refuses to remove another cluster's container of the same name"
+else bad "destroy with a foreign container (rc=$rc): $(tail -5 "$W/out")"; fi
+on 1 'docker rm -f 3fs-fdb' >/dev/null 2>&1
+mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1 || bad "cleanup destroy: $(tail -3 "$W/out")"
 
 it_done test_trust

@@ -387,6 +387,7 @@ static void test_script(void **state)
 #define CH_PW "ch\"Secret&1"
 #define STATE_TOKEN "STATEtoken0123456789"
 #define NODE_TOKEN "NODEtoken0123456789"
+#define CLIENT_TOKEN "CLIENTtok0123456789"
 #define UNKNOWN_PW "unlisted-Pw-42"
 
 static void whole_files(const char *dir)
@@ -410,8 +411,9 @@ static void whole_files(const char *dir)
                "{\"fdb_cluster_id\": \"a:b\", \"token\": \"" STATE_TOKEN "\"}\n", 0600);
     write_file(dir, "wd/meta/log/meta_main.log",
                "ok\nlogin with " CH_PW " and " STATE_TOKEN " and " NODE_TOKEN "\n"
-               "password: " UNKNOWN_PW "\n", 0644);
+               "password: " UNKNOWN_PW " client " CLIENT_TOKEN "\n", 0644);
     write_file(dir, "wd/meta/config.d/token.txt", NODE_TOKEN "\n", 0600);
+    write_file(dir, "wd/meta/config.d/client_token.txt", CLIENT_TOKEN "\n", 0600);
     write_file(dir, "wd/monitor/etc/monitor_collector_main.toml",
                "[x]\npasswd = \"ch\\\"Secret&1\"\n", 0600);
     write_file(dir, "wd/clickhouse/clickhouse.env", "CLICKHOUSE_PASSWORD=" CH_PW "\n", 0600);
@@ -456,9 +458,9 @@ static void test_whole_run(void **state)
         if (!memmem(got.buf, got.len, entries[i], strlen(entries[i])))
             fail_msg("no entry %s in:\n%s", entries[i], got.buf);
     assert_null(memmem(got.buf, got.len, "token.txt=", 10));
-    assert_non_null(strstr(got.buf, "not collected: the file holds the admin token"));
+    assert_non_null(strstr(got.buf, "not collected: the file holds a token"));
     const char *secrets[] = { NODE_PW, "n0de\\\"pw-1", CH_PW, "ch\\\"Secret&1", STATE_TOKEN,
-                              NODE_TOKEN, UNKNOWN_PW };
+                              NODE_TOKEN, UNKNOWN_PW, CLIENT_TOKEN };
     for (size_t i = 0; i < ARRAY_SIZE(secrets); i++)
         if (memmem(got.buf, got.len, secrets[i], strlen(secrets[i])))
             fail_msg("secret %s in the archive:\n%s", secrets[i], got.buf);

@@ -327,8 +327,21 @@ static void test_secrets_masked(void **state)
     assert_null(strstr(out.buf, "pw\"x-s3cret"));
     assert_null(strstr(out.buf, "pw\\\"x"));
     assert_null(strstr(out.buf, "content not shown"));
-    assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", TOKEN), 1);
+    /* issue 20: the FUSE client gets its own token, not the admin one; the
+     * first mgmtd node has it for user-add */
+    const char *ct = b.st->client_token;
+    assert_non_null(ct);
+    assert_string_not_equal(ct, TOKEN);
+    assert_null(strstr(out.buf, ct));
+    assert_int_equal(shown_masked(&b, out.buf, "client/config.d/token.txt", ct), 1);
+    assert_null(strstr(put_content(&b, 2, "client/config.d/token.txt"), TOKEN));
+    assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/client_token.txt", ct), 1);
     assert_int_equal(shown_masked(&b, out.buf, "mgmtd/config.d/token.txt", TOKEN), 1);
+    const struct step *cu = find_step(&b, "create the FUSE clients' user");
+    assert_non_null(cu);
+    assert_non_null(strstr(cu->t[0].cmd, "user-add-client"));
+    assert_non_null(strstr(cu->t[0].cmd, "client_token.txt' 100000 m3fs-fuse"));
+    assert_non_null(strstr(cu->t[0].skip_if, "user-ok-client"));
     assert_int_equal(shown_masked(&b, out.buf, "clickhouse.env", "pw\"x-s3cret"), 1);
     assert_int_equal(shown_masked(&b, out.buf, "monitor_collector_main.toml", "\"pw\\\"x-s3cret\""), 1);
     assert_non_null(strstr(out.buf, "        | passwd = " LOG_MASK "\n"));
@@ -337,6 +350,7 @@ static void test_secrets_masked(void **state)
         for (size_t k = 0; k < b.p.steps[i].n; k++) {
             const struct step_target *t = &b.p.steps[i].t[k];
             if (t->cmd) assert_null(strstr(t->cmd, TOKEN));
+            if (t->cmd) assert_null(strstr(t->cmd, ct));
             if (t->cmd) assert_null(strstr(t->cmd, "pw\"x-s3cret"));
             if (t->skip_if) assert_null(strstr(t->skip_if, TOKEN));
             if (t->content && t->mode & 077) assert_null(strstr(t->content, TOKEN));
@@ -911,15 +925,16 @@ static void test_storage_graceful_stop(void **state)
 #define RUN_OF(ctr) "m3fs-ctr run '" PLAN_DONE_MARK "' '" ctr "' "
                 const char *run = strstr(cmd, RUN_OF("3fs-storage"));
                 const char *rm = strstr(cmd, "m3fs-ctr remove '3fs-storage'");
-                if (rm) assert_non_null(strstr(rm, "'3fs-storage' 300"));
+                if (rm) assert_non_null(strstr(rm, "'3fs-storage' 't' 300"));
                 if (run) assert_non_null(strstr(run, " 300 '"));
                 if (rm || run) {
                     assert_true(b.p.steps[i].timeout_ms > 300000);
                     storage_stops++;
                 }
-                const char *rm_meta = strstr(cmd, "m3fs-ctr remove '3fs-meta'");
+                const char *rm_meta = strstr(cmd, "m3fs-ctr remove '3fs-meta' 't'");
                 if (rm_meta) /* no STOP_S argument: docker stop's own grace */
-                    assert_true(strncmp(rm_meta + strlen("m3fs-ctr remove '3fs-meta'"), " 3", 2));
+                    assert_true(strncmp(rm_meta + strlen("m3fs-ctr remove '3fs-meta' 't'"), " 3",
+                                        2));
                 const char *run_meta = strstr(cmd, RUN_OF("3fs-meta"));
                 if (run_meta) assert_non_null(strstr(run_meta, "'' '"));
 #undef RUN_OF
@@ -1202,6 +1217,47 @@ static void check_golden(const char *name)
     built_free(&b);
 }
 
+/* issue 20 F5: each node's disk prepare gets --consent for its own
+ * consented disks only (entries "NODE:DEV"); a node with none gets none,
+ * and the check and clear commands never carry consent. */
+static void test_disk_consent(void **state)
+{
+    (void)state;
+    char *y = cluster_yaml("TCP", "a"), *at = strstr(y, "diskType: dir");
+    assert_non_null(at);
+    memcpy(at, "diskType: nvm", 13); /* "dir" -> "nvme" needs one more byte */
+    char *y2 = xstrfmt("%.*se%s", (int)(at + 13 - y), y, at + 13);
+    struct strvec consent = STRVEC_INIT;
+    sv_push(&consent, "a:/dev/nvme1n1");
+    sv_push(&consent, "b:/dev/nvme0n1");
+    sv_push(&consent, "a:/dev/nvme2n1");
+    sv_push(&consent, "ab:/dev/nvme7n1"); /* not node a's */
+    struct built b;
+    memset(&b, 0, sizeof(b));
+    b.cfg = tu_load_yaml(y2);
+    b.st = state_new_fixed("/work/.m3fs/test.state.json", "abcdefghij:0123456789", TOKEN);
+    b.ctx.disk_consent = &consent;
+    assert_int_equal(plan_ctx_init(&b.ctx, b.cfg, b.st, 1), 0);
+    assert_int_equal(plan_build_create(&b.ctx, &b.p), 0);
+    const struct step *s = find_step(&b, "prepare 1 data disks per node (nvme)");
+    assert_non_null(s);
+    assert_int_equal(s->n, 3);
+    for (size_t k = 0; k < s->n; k++) {
+        const char *cmd = s->t[k].cmd, *cons = strstr(cmd, " --consent");
+        assert_non_null(strstr(cmd, " prepare '"));
+        assert_null(strstr(s->t[k].skip_if, "--consent"));
+        if (s->t[k].node == 0)
+            assert_string_equal(cons, " --consent '/dev/nvme1n1' --consent '/dev/nvme2n1'");
+        else if (s->t[k].node == 1)
+            assert_string_equal(cons, " --consent '/dev/nvme0n1'");
+        else
+            assert_null(cons);
+    }
+    built_free(&b);
+    sv_clear(&consent);
+    free(y), free(y2);
+}
+
 static void test_golden(void **state)
 {
     (void)state;
@@ -1230,6 +1286,7 @@ int main(void)
         cmocka_unit_test(test_real_3fs_settings),
         cmocka_unit_test(test_mgmtd_config_upload),
         cmocka_unit_test(test_storage_graceful_stop),
+        cmocka_unit_test(test_disk_consent),
         cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
         cmocka_unit_test(test_run_skip_if),

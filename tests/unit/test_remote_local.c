@@ -20,6 +20,7 @@
 
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
+#include "../../src/remote/remote-int.h"
 
 static char dir[] = "/tmp/m3fs-test-remote-XXXXXX";
 
@@ -358,6 +359,111 @@ static void test_verify_pass(void **state)
     sb_release(&why), sb_release(&err);
 }
 
+/* A sudo on PATH that, by $FAKE_SUDO, needs no password (and reads
+ * nothing), or prompts with -p's text and wants "secret" (one retry). */
+static const char FAKE_SUDO[] =
+    "#!/bin/sh\n"
+    "prompt='' n=0\n"
+    "while [ $# -gt 0 ]; do\n"
+    "    case $1 in -n) n=1 ;; -k | -S) ;; -p) prompt=$2; shift ;; --) shift; break ;; esac\n"
+    "    shift\n"
+    "done\n"
+    "if [ \"$FAKE_SUDO\" != nopass ]; then\n"
+    "    if [ $n = 1 ]; then echo 'sudo: a password is required' >&2; exit 1; fi\n"
+    "    printf '%s' \"$prompt\" >&2\n"
+    "    IFS= read -r pw || { echo 'sudo: no password' >&2; exit 1; }\n"
+    "    if [ \"$pw\" != secret ]; then\n"
+    "        echo 'Sorry, try again.' >&2; printf '%s' \"$prompt\" >&2\n"
+    "        IFS= read -r pw || { echo 'sudo: 1 incorrect password attempt' >&2; exit 1; }\n"
+    "        [ \"$pw\" = secret ] || exit 1\n"
+    "    fi\n"
+    "fi\n"
+    "exec \"$@\"\n";
+
+/* `cat` as root through the fake sudo, with the session's sudo mode. */
+static void sudo_cat(const char *mode, const char *pw, enum sudo_mode sm, struct exec_result *r)
+{
+    setenv("FAKE_SUDO", mode, 1);
+    struct m3fs_node n = local_node();
+    n.password = (char *)pw;
+    struct remote_session *s = open_local(&n);
+    s->is_root = 0, s->sudo = sm;
+    struct strbuf err = STRBUF_INIT;
+    struct exec_opts eo = { .as_root = 1, .stdin_data = "data\n", .stdin_len = 5,
+                            .timeout_ms = 20000 };
+    exec_result_init(r);
+    assert_int_equal(remote_exec(s, "cat", &eo, r, &err), 0);
+    sb_release(&err);
+    remote_close(s);
+}
+
+/* Issue 20: the password goes to sudo only when sudo prompts; a sudo that
+ * does not prompt (NOPASSWD for this command) never gets it as the
+ * command's input, and the command's stdin waits until sudo granted. */
+static void test_sudo_password_only_when_prompted(void **state)
+{
+    (void)state;
+    char bin[] = "/tmp/m3fs-test-sudo-XXXXXX";
+    assert_non_null(mkdtemp(bin));
+    struct strbuf p = STRBUF_INIT;
+    sb_addf(&p, "%s/sudo", bin);
+    FILE *f = fopen(p.buf, "w");
+    assert_non_null(f);
+    fputs(FAKE_SUDO, f);
+    fclose(f);
+    assert_int_equal(chmod(p.buf, 0755), 0);
+    const char *old = getenv("PATH");
+    char *path_saved = strdup(old ? old : "/usr/bin:/bin");
+    struct strbuf np = STRBUF_INIT;
+    sb_addf(&np, "%s:%s", bin, path_saved);
+    setenv("PATH", np.buf, 1);
+    struct exec_result r;
+    /* the password mode was learned, but this command needs none */
+    sudo_cat("nopass", "secret", SUDO_PASSWORD, &r);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(r.out.buf, "data\n");
+    exec_result_release(&r);
+    /* it prompts: the password answers the prompt, the command gets stdin */
+    sudo_cat("prompt", "secret", SUDO_PASSWORD, &r);
+    assert_int_equal(r.exit_status, 0);
+    assert_string_equal(r.out.buf, "data\n");
+    assert_null(strstr(r.err.buf, "m3fs"));
+    exec_result_release(&r);
+    /* a refused password is sent once; the retry prompt gets EOF, not stdin */
+    sudo_cat("prompt", "wrong", SUDO_PASSWORD, &r);
+    assert_int_equal(r.exit_status, 1);
+    assert_string_equal(r.out.buf, "");
+    assert_non_null(strstr(r.err.buf, "1 incorrect password attempt"));
+    exec_result_release(&r);
+    /* NOPASSWD mode is sudo -n: a sudo that wants a password fails instead
+     * of reading the command's stdin as one */
+    sudo_cat("prompt", NULL, SUDO_NOPASSWD, &r);
+    assert_int_equal(r.exit_status, 1);
+    assert_non_null(strstr(r.err.buf, "a password is required"));
+    exec_result_release(&r);
+    /* the probe learns the mode */
+    setenv("FAKE_SUDO", "prompt", 1);
+    struct m3fs_node n = local_node();
+    n.password = "secret";
+    struct remote_session *s = open_local(&n);
+    s->is_root = 0, s->sudo = SUDO_UNKNOWN;
+    struct strbuf err = STRBUF_INIT;
+    assert_int_equal(remote_sudo_prepare(s, &err), 0);
+    assert_int_equal(s->sudo, SUDO_PASSWORD);
+    remote_close(s);
+    setenv("FAKE_SUDO", "nopass", 1);
+    s = open_local(&n);
+    s->is_root = 0, s->sudo = SUDO_UNKNOWN;
+    assert_int_equal(remote_sudo_prepare(s, &err), 0);
+    assert_int_equal(s->sudo, SUDO_NOPASSWD);
+    remote_close(s);
+    setenv("PATH", path_saved, 1);
+    unlink(p.buf);
+    rmdir(bin);
+    free(path_saved);
+    sb_release(&p), sb_release(&np), sb_release(&err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -382,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_ctx_reports_every_unreachable_node),
         cmocka_unit_test(test_traced_run),
         cmocka_unit_test(test_verify_pass),
+        cmocka_unit_test(test_sudo_password_only_when_prompted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -13,13 +13,15 @@
 # known_hosts comes from.  Every VM started here is shut down at exit.
 #
 # Phases (each timed): image, boot, nvme disks (vm1 has two emulated NVMe
-# disks: the storage disk tool must refuse to format without consent, format
-# and mount by label with it — a target path that resolves to the disk's
-# filesystem UUID as 3FS storage resolves it — and clear only what it
-# formatted), CPU
+# disks: the storage disk tool must list what it would format, refuse to
+# format without consent to that disk, format and mount by label with it —
+# a target path that resolves to the disk's filesystem UUID as 3FS storage
+# resolves it — and clear only what it formatted), CPU
 # preflight (must refuse a non-avx2
 # tag on a CPU without AVX-512), prepare, checks, second prepare (nothing
-# changes), reboot (the boot unit brings rxe back), container, ib_write_bw.
+# changes), create disk consent (create with diskType nvme lists every disk
+# and stops without consent to exactly that list), reboot (the boot unit
+# brings rxe back), container, ib_write_bw.
 set -uo pipefail
 { # read as one compound command, so editing this file cannot disturb a run
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -170,19 +172,31 @@ vm 1 'cat >/tmp/m3fs-disks && chmod 0755 /tmp/m3fs-disks' <"$SRC/templates/m3fs-
 D="/tmp/m3fs-disks" B=/opt/m3fs/storage/3fsdata
 vm 1 'lsblk -dn -o NAME | grep -c "^nvme"' | grep -qx 2 || fail "vm1 does not see its 2 NVMe disks"
 untouched="blkid -p -o value -s LABEL /dev/nvme1n1 | grep -qx userdata"
+# list (issue 20 F5): what prepare would format, with size and what it holds; changes nothing
+out=$(vm 1 "$D list $B 1 nvme 4096" 2>&1) || fail "nvme list failed: $out"
+grep -qx "format /dev/nvme0n1 3fs-data-0 320M -" <<<"$out" || fail "nvme list of the blank disk: $out"
+out=$(vm 1 "$D list $B 1 nvme 4096 --disk /dev/nvme1n1" 2>&1) || fail "nvme list --disk failed: $out"
+grep -qx "format /dev/nvme1n1 3fs-data-0 320M ext4" <<<"$out" || fail "nvme list of the ext4 disk: $out"
 # without consent: refused, naming the disk and what it holds; nothing changes
-out=$(vm 1 "$D prepare $B 1 nvme 4096" 2>&1) && fail "nvme prepare without --format-disks succeeded"
-grep -q "/dev/nvme0n1 would be formatted as 3fs-data-0 (it holds: nothing); run again with --format-disks" <<<"$out" ||
+out=$(vm 1 "$D prepare $B 1 nvme 4096" 2>&1) && fail "nvme prepare without consent succeeded"
+grep -q "/dev/nvme0n1 would be formatted as 3fs-data-0 (it holds: nothing); no consent to format it" <<<"$out" ||
     fail "nvme refusal message: $out"
+# consent to another disk is no consent to this one
+out=$(vm 1 "$D prepare $B 1 nvme 4096 --consent /dev/nvme1n1" 2>&1) &&
+    fail "nvme prepare formatted a disk it had no consent for"
+grep -q "/dev/nvme0n1 would be formatted as 3fs-data-0 (it holds: nothing); no consent" <<<"$out" ||
+    fail "nvme refusal with consent to another disk: $out"
 vm 1 "! blkid -L 3fs-data-0 && ! grep -q 3fs-data /etc/fstab && $untouched" ||
     fail "a refused nvme prepare changed the disks or /etc/fstab"
 # with consent: the blank disk becomes XFS 3fs-data-0, in fstab by label, mounted
-vm 1 "$D prepare $B 1 nvme 4096 --format-disks" >"$WORK/nvme.out" 2>&1 ||
-    fail "nvme prepare --format-disks: $(cat "$WORK/nvme.out")"
+vm 1 "$D prepare $B 1 nvme 4096 --consent /dev/nvme0n1" >"$WORK/nvme.out" 2>&1 ||
+    fail "nvme prepare --consent /dev/nvme0n1: $(cat "$WORK/nvme.out")"
 vm 1 "test \"\$(blkid -L 3fs-data-0)\" = /dev/nvme0n1 && blkid -o value -s TYPE /dev/nvme0n1 | grep -qx xfs &&
       grep -q '^LABEL=3fs-data-0 $B/data0 xfs ' /etc/fstab && mountpoint -q $B/data0 && test -d $B/data0/3fs &&
       $D check $B 1 nvme 4096 && $untouched" ||
     fail "nvme prepare did not leave an XFS disk mounted by label (or touched nvme1n1)"
+out=$(vm 1 "$D list $B 1 nvme 4096" 2>&1) || fail "nvme list after prepare failed: $out"
+[ "$out" = "reuse /dev/nvme0n1 3fs-data-0" ] || fail "nvme list of a prepared node: $out"
 # allow_disk_without_uuid = false (m3fs's choice for nvme): storage must find
 # the UUID of the filesystem under its target path, as the storage container
 # sees it (BASE bound at /mnt/3fsdata, in a mount namespace of its own)
@@ -195,10 +209,10 @@ uuid=$(sed -n 1p <<<"$out")
     fail "the target path of an nvme disk does not resolve to its filesystem UUID: $out"
 echo "vm test: ok: the nvme target path resolves to the XFS UUID $uuid (allow_disk_without_uuid = false holds)"
 vm 1 "$D prepare $B 1 nvme 4096" || fail "a second nvme prepare (no consent needed: the disk has its label) failed"
-# a second disk holding ext4 is never taken, even with --format-disks, unless
+# a second disk holding ext4 is never taken, even with consent to it, unless
 # nvmeDisks names it (issue 20 F5); the refusal names it and what it holds
-out=$(vm 1 "$D prepare $B 2 nvme 4096 --format-disks" 2>&1) &&
-    fail "nvme prepare --format-disks formatted a disk holding ext4 that nvmeDisks does not name"
+out=$(vm 1 "$D prepare $B 2 nvme 4096 --consent /dev/nvme1n1" 2>&1) &&
+    fail "nvme prepare formatted a disk holding ext4 that nvmeDisks does not name"
 grep -q "no blank NVMe disk left for 3fs-data-1 (need 2); passed over because they hold data: /dev/nvme1n1 (holds: ext4)" <<<"$out" ||
     fail "nvme refusal for the ext4 disk: $out"
 vm 1 "$untouched" || fail "a refused nvme prepare touched the ext4 disk"
@@ -207,15 +221,20 @@ vm 1 "$D clear $B 1 nvme 4096" >"$WORK/nvme.out" 2>&1 || fail "nvme clear: $(cat
 vm 1 "! mountpoint -q $B/data0 && ! grep -q 3fs-data /etc/fstab &&
       test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\" && $untouched" ||
     fail "nvme clear left a mount, an fstab line or the XFS label behind, or touched nvme1n1"
-# nvmeDisks: naming a disk is consent (here the ext4 one); a named disk that is not there is refused
-vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme1n1" >"$WORK/nvme.out" 2>&1 ||
-    fail "nvme prepare --disk /dev/nvme1n1: $(cat "$WORK/nvme.out")"
+# nvmeDisks names the disk (here the ext4 one); it still needs consent; a named disk that is not there is refused
+out=$(vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme1n1" 2>&1) &&
+    fail "nvme prepare --disk formatted the named disk without consent"
+grep -q "/dev/nvme1n1 would be formatted as 3fs-data-0 (it holds: ext4); no consent" <<<"$out" ||
+    fail "nvme refusal for a named disk without consent: $out"
+vm 1 "$untouched" || fail "a refused nvme prepare --disk touched the ext4 disk"
+vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme1n1 --consent /dev/nvme1n1" >"$WORK/nvme.out" 2>&1 ||
+    fail "nvme prepare --disk /dev/nvme1n1 --consent /dev/nvme1n1: $(cat "$WORK/nvme.out")"
 grep -q "formatting /dev/nvme1n1 as XFS 3fs-data-0 (it held: ext4)" "$WORK/nvme.out" ||
     fail "nvme prepare --disk did not say what it formatted: $(cat "$WORK/nvme.out")"
 vm 1 "blkid -p -o value -s LABEL /dev/nvme1n1 | grep -qx 3fs-data-0 && mountpoint -q $B/data0 &&
       test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\"" ||
     fail "nvme prepare --disk formatted the wrong disk or did not mount it"
-out=$(vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme0n1" 2>&1) &&
+out=$(vm 1 "$D prepare $B 1 nvme 4096 --disk /dev/nvme0n1 --consent /dev/nvme0n1" 2>&1) &&
     fail "nvme prepare accepted nvmeDisks naming another disk than the one holding 3fs-data-0"
 grep -q "3fs-data-0 is already on /dev/nvme1n1, not on the disk nvmeDisks names for it" <<<"$out" ||
     fail "nvme refusal for a label on another disk than named: $out"
@@ -225,7 +244,7 @@ grep -q "/dev/nvme9n1 (nvmeDisks, for 3fs-data-1) is not a block device" <<<"$ou
     fail "nvme refusal for a missing named disk: $out"
 vm 1 "$D clear $B 1 nvme 4096 && ! mountpoint -q $B/data0 && test -z \"\$(blkid -p -o value -s TYPE /dev/nvme1n1)\"" ||
     fail "nvme clear after --disk did not unmount and wipe the disk it formatted"
-echo "vm test: ok: diskType nvme: refused without consent (blank disk), an ext4 disk never taken unless named, XFS by label in fstab with it, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted without the flag, a missing one and a mismatched label refused"
+echo "vm test: ok: diskType nvme: list shows each disk to format with its size and what it holds; refused without consent (blank disk) and with consent to another disk, an ext4 disk never taken unless named, XFS by label in fstab with consent, cleared back, the ext4 disk untouched; nvmeDisks: a named disk formatted only with consent, a missing one and a mismatched label refused"
 phase_done 'nvme disks'
 
 # ---- cluster.yml, stand-in 3fs image and bundle --------------------------------
@@ -339,6 +358,34 @@ for i in 1 2; do
 done
 echo "vm test: ok: a second prepare changed nothing and said so"
 phase_done "second prepare"
+
+# ---- create with diskType nvme: every disk to format listed, consent to exactly it ----
+# (issue 20 F5) vm1's two NVMe disks are blank now; create lists them all
+# before anything changes and stops without consent, or with consent to
+# another list, or with another number typed.
+sed 's/diskType: dir/diskType: nvme/; s/diskNumPerNode: 1/diskNumPerNode: 2/' "$WORK/cluster.yml" >"$WORK/nvme.yml"
+grep -q 'diskType: nvme' "$WORK/nvme.yml" || fail "cannot write the nvme cluster.yml"
+m3fs cluster create -c "$WORK/nvme.yml" --skip-bench >"$WORK/c1.out" 2>&1 &&
+    fail "create with diskType nvme and no consent succeeded: $(cat "$WORK/c1.out")"
+grep -q "no consent to format disks; 2 NVMe disks would be formatted" "$WORK/c1.out" &&
+    grep -qE "^  vm1  /dev/nvme0n1 +320M  as 3fs-[0-9a-f]{4}-0  blank$" "$WORK/c1.out" &&
+    grep -qE "^  vm1  /dev/nvme1n1 +320M  as 3fs-[0-9a-f]{4}-1  blank$" "$WORK/c1.out" &&
+    grep -qx "  --yes-format vm1:/dev/nvme0n1,vm1:/dev/nvme1n1" "$WORK/c1.out" ||
+    fail "create's refusal does not list both disks and the consent to give: $(cat "$WORK/c1.out")"
+m3fs cluster create -c "$WORK/nvme.yml" --skip-bench --yes-format vm1:/dev/nvme0n1 >"$WORK/c2.out" 2>&1 &&
+    fail "create formatted with consent to one disk of two: $(cat "$WORK/c2.out")"
+grep -q "not named but would be formatted: vm1:/dev/nvme1n1" "$WORK/c2.out" ||
+    fail "create's refusal of a partial --yes-format: $(cat "$WORK/c2.out")"
+echo 3 | m3fs cluster create -c "$WORK/nvme.yml" --skip-bench --format-disks >"$WORK/c3.out" 2>&1 &&
+    fail "create formatted after the wrong number was typed: $(cat "$WORK/c3.out")"
+grep -q "Type 2 (the number of disks) to format them" "$WORK/c3.out" &&
+    grep -q "the answer was not 2; nothing was formatted or changed" "$WORK/c3.out" ||
+    fail "create's question and refusal for --format-disks: $(cat "$WORK/c3.out")"
+vm 1 "test -z \"\$(blkid -p -o value -s TYPE /dev/nvme0n1)\" && test -z \"\$(blkid -p -o value -s TYPE /dev/nvme1n1)\" &&
+      ! grep -q '# m3fs' /etc/fstab && test ! -e /opt/m3fs/storage/3fsdata" ||
+    fail "a create refused for lack of consent changed vm1's disks, fstab or workDir"
+echo "vm test: ok: create with diskType nvme listed both disks with size and content and refused without consent, with a partial --yes-format and with the wrong number typed; nothing changed"
+phase_done "create disk consent"
 
 # ---- reboot: the boot unit recreates the link --------------------------------------------
 vm 1 'systemctl reboot' >/dev/null 2>&1

@@ -1,0 +1,127 @@
+/* test_ctr: templates/m3fs-ctr.sh against a fake docker: every container
+ * it starts carries the cluster's m3fs.cluster label, and a same-named
+ * container without this cluster's label is never replaced or removed
+ * (issue 20). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+TU_TMPDIR_FIXTURE("m3fs-test-ctr")
+
+/* $FAKE: "NAME CLUSTER_LABEL DIGEST RUNNING" ("-": no label) for the one
+ * container that exists, or empty; every call is logged to $LOG. */
+static const char FAKE_DOCKER[] =
+    "#!/bin/sh\n"
+    "echo \"docker $*\" >>\"$LOG\"\n"
+    "{ read -r name label digest running || :; } <\"$FAKE\"\n"
+    "case $1 in\n"
+    "container) for a; do last=$a; done\n"
+    "    [ -n \"$name\" ] && [ \"$last\" = \"$name\" ] || exit 1\n"
+    "    case $* in\n"
+    "    *m3fs.cluster*) [ \"$label\" = - ] && echo '<no value>' || echo \"$label\" ;;\n"
+    "    *m3fs.digest*) echo \"$digest $running\" ;;\n"
+    "    esac ;;\n"
+    "esac\n"
+    "exit 0\n";
+
+struct run {
+    int rc;
+    char *err, *log;
+};
+
+static struct run ctr(const char *existing, const char *args)
+{
+    char *bin = xstrfmt("%s/bin", tmpdir);
+    mkdir(bin, 0755);
+    tu_write(bin, "docker", FAKE_DOCKER);
+    char *docker = xstrfmt("%s/docker", bin);
+    assert_int_equal(chmod(docker, 0755), 0);
+    tu_write(tmpdir, "fake", existing);
+    tu_write(tmpdir, "log", "");
+    char *script = tu_source_path("templates/m3fs-ctr.sh");
+    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake LOG='%s/log' sh '%s' %s "
+                        ">/dev/null 2>err.txt", tmpdir, bin, tmpdir, script, args);
+    int st = system(cmd);
+    struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "err.txt"),
+                     tu_read(tmpdir, "log") };
+    free(cmd), free(script), free(docker), free(bin);
+    return r;
+}
+
+static void run_free(struct run *r)
+{
+    free(r->err), free(r->log);
+}
+
+#define RUN_ARGS(name) "run DONE " name " c1 d1 '' '' '' 0 img"
+
+/* A container started here is labelled with the cluster. */
+static void test_run_labels(void **state)
+{
+    (void)state;
+    struct run r = ctr("", RUN_ARGS("3fs-meta"));
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.log, "docker run --detach --name 3fs-meta --label m3fs.cluster=c1 "
+                                  "--label m3fs.digest=d1 img"));
+    run_free(&r);
+    r = ctr("", "once 3fs-mgmtd-admin c1 '' '' 0 img list-nodes");
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.log, "docker run --rm --name 3fs-mgmtd-admin "
+                                  "--label m3fs.cluster=c1 img list-nodes"));
+    run_free(&r);
+    /* this cluster's container with another digest is replaced */
+    r = ctr("3fs-meta c1 d0 true", RUN_ARGS("3fs-meta"));
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.log, "docker rm -f 3fs-meta"));
+    assert_non_null(strstr(r.log, "docker run --detach"));
+    run_free(&r);
+}
+
+/* Another cluster's container, or one without the label, is neither
+ * replaced nor removed; the error names it and what to do. */
+static void test_foreign_refused(void **state)
+{
+    (void)state;
+    static const char *const foreign[] = { "3fs-meta c2 d1 true", "3fs-meta - d1 true" };
+    static const char *const args[] = {
+        RUN_ARGS("3fs-meta"),
+        "once 3fs-meta c1 '' '' 0 img",
+        "remove 3fs-meta c1 ''",
+        "remove 3fs-meta c1 300 /tmp/nonexistent-m3fs-test-path",
+    };
+    for (size_t f = 0; f < ARRAY_SIZE(foreign); f++)
+        for (size_t a = 0; a < ARRAY_SIZE(args); a++) {
+            struct run r = ctr(foreign[f], args[a]);
+            assert_int_equal(r.rc, 1);
+            assert_null(strstr(r.log, "docker rm"));
+            assert_null(strstr(r.log, "docker stop"));
+            assert_null(strstr(r.log, "docker run"));
+            assert_non_null(strstr(r.err, "container 3fs-meta exists on this node but is not "
+                                          "cluster c1's"));
+            assert_non_null(strstr(r.err, f ? "m3fs.cluster: none" : "m3fs.cluster: c2"));
+            assert_non_null(strstr(r.err, "docker rm -f 3fs-meta"));
+            run_free(&r);
+        }
+    /* this cluster's is removed; none at all is fine */
+    struct run r = ctr("3fs-meta c1 d1 true", "remove 3fs-meta c1 300");
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.log, "docker stop -t 300 3fs-meta"));
+    assert_non_null(strstr(r.log, "docker rm -f 3fs-meta"));
+    run_free(&r);
+    r = ctr("", "remove 3fs-meta c1");
+    assert_int_equal(r.rc, 0);
+    assert_null(strstr(r.log, "docker rm"));
+    run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_run_labels),
+        cmocka_unit_test(test_foreign_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
