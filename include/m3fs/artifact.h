@@ -112,14 +112,10 @@ const char *artifact_url_protocols(const char *url);
 int artifact_download(struct artifact_manifest *m, const struct artifact_dl_opts *o,
                       struct strbuf *err);
 
-/* While installed, SIGINT, SIGTERM and SIGHUP only set a flag (a second one
- * of the same signal kills): artifact_download stops its transfers keeping
- * the .part files and fails with "interrupted ..."; artifact_bundle_write
- * stops and removes its temporary file.  restore puts the old handlers back. */
-void artifact_signals_install(void);
-void artifact_signals_restore(void);
-/* The signal that stopped the download (SIGINT, ...), or 0. */
-int artifact_interrupted(void);
+/* Under sigstop (include/m3fs/sigstop.h: SIGINT, SIGTERM, SIGHUP),
+ * artifact_download stops its transfers keeping the .part files and fails
+ * with "interrupted by SIGx; kept to resume: ..."; artifact_bundle_write
+ * stops and removes its temporary file. */
 
 /* Write a bundle: manifest.json first, then each image read from cache_dir
  * (its size and digest are checked again while copying).  The output is

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "m3fs/sigstop.h"
 #include "m3fs/artifact.h"
 
 #define COPY_CHUNK (256 * 1024)
@@ -72,7 +73,7 @@ static int copy_image(struct archive *a, int fd, const struct artifact_image *im
     uint64_t done = 0;
     sha256_init(&h);
     while (done < im->size) {
-        if (artifact_interrupted()) {
+        if (sigstop_caught()) {
             sb_addf(err, "interrupted while writing the bundle; the downloads are kept: run the "
                     "same command again");
             sha256_free(&h);

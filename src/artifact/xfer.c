@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "m3fs/sigstop.h"
 #include "m3fs/clock.h"
 #include "m3fs/log.h"
 #include "m3fs/version.h"
@@ -407,7 +408,7 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     if (!multi) abort();
     int rc = 0;
     for (;;) {
-        if (artifact_interrupted()) {
+        if (sigstop_caught()) {
             rc = -1;
             break;
         }
@@ -433,9 +434,9 @@ int xfer_run(struct xfer *xs, size_t n, const struct artifact_dl_opts *o, struct
     abandon_all(multi, xs, n);
     progress_tick(p, xs, n, 1);
     curl_multi_cleanup(multi);
-    /* SIGINT, SIGTERM, SIGHUP (src/artifact/interrupt.c): each .part is
+    /* SIGINT, SIGTERM, SIGHUP (include/m3fs/sigstop.h): each .part is
      * kept as far as it got, flushed, and the run says how to resume */
-    int sig = artifact_interrupted();
+    int sig = sigstop_caught();
     if (sig) {
         for (size_t i = 0; i < n; i++)
             if (xs[i].fd >= 0) fsync(xs[i].fd);

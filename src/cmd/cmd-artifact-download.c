@@ -9,6 +9,7 @@
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/sigstop.h"
 
 static struct {
     const char *output, *tmp_dir, *base_url;
@@ -53,7 +54,8 @@ static int run(struct m3fs_config *cfg, long parallel)
     dl.cache_dir = o.tmp_dir ? o.tmp_dir : def;
     if (o.base_url) dl.base_url = o.base_url;
     dl.parallel = parallel; /* the global --parallel */
-    artifact_signals_install(); /* Ctrl-C keeps the .part files, removes a partial bundle */
+    struct sigstop sigs;
+    sigstop_install(&sigs); /* Ctrl-C keeps the .part files, removes a partial bundle */
     if (!dl.cache_dir) {
         log_error("%s", err.buf);
     } else if (artifact_plan(cfg, &o.images, &m, &err)) {
@@ -66,7 +68,7 @@ static int run(struct m3fs_config *cfg, long parallel)
         print_result(&m);
         rc = EXIT_OK;
     }
-    artifact_signals_restore();
+    sigstop_restore(&sigs);
     artifact_manifest_free(&m);
     sb_release(&err);
     free(def);

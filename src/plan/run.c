@@ -14,6 +14,7 @@
 #include "m3fs/log.h"
 #include "m3fs/script.h"
 #include "m3fs/shquote.h"
+#include "m3fs/sigstop.h"
 #include "m3fs/plan.h"
 #include "m3fs/remote.h"
 #include "plan-int.h"
@@ -22,52 +23,26 @@
 #define TAIL_LINES 12
 #define WAIT_FIRST_PAUSE_MS 200L
 
-static volatile sig_atomic_t g_intr;
 static atomic_int g_abort; /* a step failed: running waits stop, nothing new starts */
 
 #define STOPPED_MSG "stopped: another step failed"
 
+/* SIGINT, SIGTERM and SIGHUP (sigstop.h, installed by plan_run for the time
+ * it runs) stop a run: running commands finish, the state file is saved, a
+ * second run resumes. */
 static int stopping(void)
 {
-    return g_intr || atomic_load(&g_abort);
+    return sigstop_caught() || atomic_load(&g_abort);
 }
 
 int plan_interrupted(void)
 {
-    return g_intr != 0;
+    return sigstop_caught() != 0;
 }
 
 static void stop_reason(struct strbuf *err)
 {
-    sb_adds(err, g_intr ? "interrupted" : STOPPED_MSG);
-}
-/* SIGTERM (kill, a service manager) and SIGHUP (the terminal or SSH session
- * went away) stop a run the way Ctrl-C does: running commands finish, the
- * state file is saved, a second run resumes. */
-static const int g_sigs[] = { SIGINT, SIGTERM, SIGHUP };
-static struct sigaction g_old[sizeof(g_sigs) / sizeof(g_sigs[0])];
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    g_intr = 1;
-}
-
-/* Installed by plan_run for the time it runs. */
-static void signals_install(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESTART | SA_RESETHAND; /* a second one kills */
-    sigemptyset(&sa.sa_mask);
-    g_intr = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &sa, &g_old[i]);
-}
-
-static void signals_restore(void)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(g_sigs); i++) sigaction(g_sigs[i], &g_old[i], NULL);
+    sb_adds(err, sigstop_caught() ? "interrupted" : STOPPED_MSG);
 }
 
 static long now_ms(void)
@@ -621,7 +596,8 @@ int plan_run_traced(const struct plan *p, struct m3fs_state *st, struct remote_c
 {
     memset(stats, 0, sizeof(*stats));
     atomic_store(&g_abort, 0);
-    signals_install();
+    struct sigstop sigs;
+    sigstop_install(&sigs);
     struct rusage ru0;
     if (tr) trace_begin(tr, p->n, &ru0);
     struct sched sc = { .p = p, .st = st, .rc = rc, .parallel = parallel,
@@ -648,9 +624,9 @@ int plan_run_traced(const struct plan *p, struct m3fs_state *st, struct remote_c
         if (sc.errs[i].len) sb_addf(err, "%s%s", err->len ? "\n" : "", sc.errs[i].buf);
         sb_release(&sc.errs[i]);
     }
-    signals_restore();
+    sigstop_restore(&sigs);
     if (tr) trace_end(tr, sc.t0, &ru0);
-    if (g_intr) result = PLAN_INTERRUPTED;
+    if (sigstop_caught()) result = PLAN_INTERRUPTED;
     else if (result == 0 && !err->len)
         for (size_t i = 0; i < p->n; i++)
             if (sc.state[i] != ST_DONE) result = -1; /* cannot happen: a cycle */
