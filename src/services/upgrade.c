@@ -142,15 +142,23 @@ const char *upgrade_unit_from(const struct plan_ctx *ctx, size_t i)
     return v ? v : seen_image(ctx, k, node);
 }
 
+/* The image unit i runs on its node (NULL: not seen); 1 when that is not
+ * its target image (or unknown), so the unit is still to move. */
+static int still_to_move(const struct plan_ctx *ctx, size_t i, const char **img)
+{
+    enum svc_kind k;
+    size_t node;
+    unit_at(ctx, i, &k, &node);
+    *img = seen_image(ctx, k, node);
+    return !*img || strcmp(*img, ctx->image[image_kind(k)]) != 0;
+}
+
 void upgrade_record_from(struct plan_ctx *ctx)
 {
     size_t n = upgrade_unit_count(ctx);
     for (size_t i = 0; i < n; i++) {
-        enum svc_kind k;
-        size_t node;
-        unit_at(ctx, i, &k, &node);
-        const char *img = seen_image(ctx, k, node);
-        if (!img || !strcmp(img, ctx->image[image_kind(k)])) continue;
+        const char *img;
+        if (!still_to_move(ctx, i, &img) || !img) continue;
         char *key = from_key(ctx, i);
         state_set_done(ctx->st, key, img);
         free(key);
@@ -160,13 +168,9 @@ void upgrade_record_from(struct plan_ctx *ctx)
 int upgrade_needed(const struct plan_ctx *ctx)
 {
     size_t n = upgrade_unit_count(ctx);
-    for (size_t i = 0; i < n; i++) {
-        enum svc_kind k;
-        size_t node;
-        unit_at(ctx, i, &k, &node);
-        const char *img = seen_image(ctx, k, node);
-        if (!img || strcmp(img, ctx->image[image_kind(k)])) return 1;
-    }
+    const char *img;
+    for (size_t i = 0; i < n; i++)
+        if (still_to_move(ctx, i, &img)) return 1;
     return 0;
 }
 
