@@ -24,8 +24,7 @@ static long last_ended(const struct plan_trace *tr, const size_t *cand, size_t n
 void plan_trace_critical(const struct plan *p, const struct plan_trace *tr, size_t *path,
                          size_t *n)
 {
-    size_t *all = malloc((p->n ? p->n : 1) * sizeof(*all));
-    if (!all) abort();
+    size_t *all = xcalloc(p->n ? p->n : 1, sizeof(*all));
     for (size_t i = 0; i < p->n; i++) all[i] = i;
     long at = tr->n == p->n ? last_ended(tr, all, p->n) : -1;
     free(all);
@@ -105,8 +104,7 @@ void plan_trace_json(const struct plan *p, const struct plan_trace *tr, struct r
     cJSON *steps = cJSON_AddArrayToObject(root, "steps");
     for (size_t i = 0; i < p->n && i < tr->n; i++)
         cJSON_AddItemToArray(steps, step_json(p, tr, i, cfg));
-    size_t *path = calloc(p->n ? p->n : 1, sizeof(*path)), np = 0;
-    if (!path) abort();
+    size_t *path = xcalloc(p->n ? p->n : 1, sizeof(*path)), np = 0;
     plan_trace_critical(p, tr, path, &np);
     cJSON *cp = cJSON_AddArrayToObject(root, "critical_path");
     for (size_t k = 0; k < np; k++)
