@@ -103,6 +103,10 @@ nvme_args() { # nvme_args I: creates the disks, sets the array extra
     done
 }
 
+# nvme_core timeouts of 600 s: under TCG on a loaded host a guest's NVMe
+# command can wait past the default 30 s; the guest then resets the emulated
+# controller and fails reads with "I/O Error (sct 0x3 / sc 0x71)" (a host
+# path error made by the guest's own driver), as a CI run did.
 boot_vm() { # boot_vm I
     local i=$1 other=$((3 - $1)) extra
     qemu-img create -q -f qcow2 -F raw -b "$IMG/disk.img" "$WORK/vm$i.qcow2" ||
@@ -111,7 +115,7 @@ boot_vm() { # boot_vm I
     qemu-system-x86_64 -accel tcg -m 1536 -smp 1 "${extra[@]}" \
         -display none -monitor none -serial "file:$WORK/vm$i.console" \
         -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
-        -append "console=ttyS0 root=/dev/vda rw quiet m3fs.host=vm$i m3fs.l2=$(l2_of "$i")/24 m3fs.key=$KEY" \
+        -append "console=ttyS0 root=/dev/vda rw quiet nvme_core.io_timeout=600 nvme_core.admin_timeout=600 m3fs.host=vm$i m3fs.l2=$(l2_of "$i")/24 m3fs.key=$KEY" \
         -drive "file=$WORK/vm$i.qcow2,if=none,id=d0,format=qcow2" -device virtio-blk-pci,drive=d0,addr=0x5 \
         -netdev "user,id=n0,hostfwd=tcp:$(host_of "$i"):10022-:22" \
         -device "virtio-net-pci,netdev=n0,mac=52:54:00:aa:00:0$i,addr=0x3" \
