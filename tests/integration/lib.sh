@@ -28,6 +28,7 @@
 #                    reach the command as they are.
 # it_wait_out PID TEXT [TENTHS]  wait until $W/out contains TEXT or process PID
 #                    has ended, checking every 0.1 s, at most TENTHS times (600).
+# it_wait_out_re PID ERE [TENTHS]  the same for a line matching ERE (1200).
 # it_done LABEL      print "LABEL: N passed, N failed"; succeed when none failed.
 
 it_skip() {
@@ -95,15 +96,21 @@ onq() {
     on "$n" "$(printf '%q ' "$@")"
 }
 
-it_wait_out() {
-    local pid=$1 text=$2 i
-    for ((i = 0; i < ${3:-600}; i++)); do
-        has "$text" && return 0
-        kill -0 "$pid" 2>/dev/null || { has "$text"; return; }
+# it_wait_for PID TENTHS CMD...: until CMD succeeds, or PID has ended (then
+# CMD once more decides).
+it_wait_for() {
+    local pid=$1 n=$2 i
+    shift 2
+    for ((i = 0; i < n; i++)); do
+        "$@" && return 0
+        kill -0 "$pid" 2>/dev/null || { "$@"; return; }
         sleep 0.1
     done
     return 1
 }
+
+it_wait_out() { it_wait_for "$1" "${3:-600}" has "$2"; }
+it_wait_out_re() { it_wait_for "$1" "${3:-1200}" has_re "$2"; }
 
 it_done() {
     echo "$1: $pass passed, $fail failed"

@@ -36,16 +36,6 @@ F3=3fs_20250410_amd64.docker
 T0=$SECONDS
 
 # --- helpers ------------------------------------------------------------------
-# wait_re PID ERE [TENTHS]: until $W/out has a line matching ERE or PID ended.
-wait_re() {
-    local pid=$1 re=$2 i
-    for ((i = 0; i < ${3:-1200}; i++)); do
-        has_re "$re" && return 0
-        kill -0 "$pid" 2>/dev/null || { has_re "$re"; return; }
-        sleep 0.1
-    done
-    return 1
-}
 # wait_until TENTHS CMD...: until CMD succeeds.
 wait_until() {
     local n=$1 i
@@ -265,7 +255,7 @@ create_sig() {
     local sig=$1 step=$2 title=$3
     "${CREATE[@]}" >"$W/out" 2>&1 &
     pid=$!
-    wait_re $pid "\] $title\$" 2400 && kill -"$sig" $pid
+    it_wait_out_re $pid "\] $title\$" 2400 && kill -"$sig" $pid
     finish $pid 300
     if [ $rc -eq 1 ] && has "interrupted; run the same command again to resume" &&
         { state_has done "$step" || state_has started "$step"; }; then
@@ -290,7 +280,7 @@ create_sig INT upload-chain-table '3fs: upload chain table 1 \(upload-chain-tabl
 # --- a node partitioned with commands in flight ------------------------------
 "${CREATE[@]}" >"$W/out" 2>&1 &
 pid=$!
-wait_re $pid '\] client: wait until 3FS is mounted$' 2400 &&
+it_wait_out_re $pid '\] client: wait until 3FS is mounted$' 2400 &&
     ip -n m3fs-lab-br link set n3 down
 finish $pid 400
 if [ $rc -eq 1 ] && has_re "lab-n3: " && has "failed on 1 of 1 node" && [ $took -le 200 ]; then
@@ -309,7 +299,7 @@ mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1 || bad "destroy between the ro
 create_sig TERM init-cluster 'mgmtd: initialise the cluster \(init-cluster\)'
 "${CREATE[@]}" >"$W/out" 2>&1 &
 pid=$!
-if wait_re $pid '\] meta: start containers$' 2400; then
+if it_wait_out_re $pid '\] meta: start containers$' 2400; then
     node_down 2 || bad "reboot: could not stop lab-n2's daemons"
 fi
 finish $pid 300
