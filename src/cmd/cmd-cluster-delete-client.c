@@ -38,12 +38,14 @@ static void warn_listed(const struct m3fs_config *cfg, const unsigned char *name
                      "`cluster add-client` mount 3FS there again", cfg->nodes[i].name, cfg->file);
 }
 
-static void question(const struct m3fs_config *cfg, const unsigned char *want,
+/* The question: exactly the nodes that lose the client (sel), what each
+ * has now, and what goes. */
+static void question(const struct m3fs_config *cfg, const unsigned char *sel,
                      const unsigned *facts, const char *names, struct strbuf *text)
 {
-    sb_addf(text, "FUSE clients of cluster '%s' on the nodes to check (what each has now):\n",
+    sb_addf(text, "The FUSE client of cluster '%s' to remove (what each node has now):\n",
             cfg->name);
-    clients_list(cfg, want, facts, text);
+    clients_list(cfg, sel, facts, text);
     sb_addf(text, "This unmounts 3FS at %s on %s and removes there the container %s and "
             "%s/client (its config files). Files stored in 3FS, the mountpoint directory's "
             "own files and everything else on the nodes are kept.\n",
@@ -83,7 +85,7 @@ static int del(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
         log_error("cannot plan delete-client: %s", ctx->err.buf);
         goto out;
     }
-    question(cfg, want, facts, names.buf, &text);
+    question(cfg, sel, facts, names.buf, &text);
     if (cctx->dry_run) {
         fputs(text.buf, stdout);
         char *head = xstrfmt("Plan to delete the FUSE client on %s", names.buf);
