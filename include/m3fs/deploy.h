@@ -37,7 +37,9 @@ struct plan_ctx {
     struct ct_table *ct;    /* chain table (create only) */
     struct strbuf err;      /* why building failed */
     /* stop / start / restart: what takes part, set after plan_ctx_init()
-     * (which clears them); 0 / NULL: every service / node */
+     * (which clears them); 0 / NULL: every service / node.  only_nodes
+     * also limits create's per-node steps (add-client) and names the nodes
+     * of delete-client's steps */
     unsigned only_roles;              /* bits 1u << enum svc_kind */
     const unsigned char *only_nodes;  /* borrowed; per cfg->nodes: 1 = selected */
     /* upgrade: what runs now, read from the nodes (borrowed; NULL: nothing
