@@ -11,6 +11,13 @@
 #   unmount MP MARKER       unmount 3FS and undo share (after the container
 #                           is removed); rmdir MP when empty.
 #   unmounted MP MARKER     exit 0 when unmount has nothing left to do.
+#   probe MP CONTAINER CLUSTER DIR
+#                           what add-client / delete-client read first: one
+#                           line "probe" and the words that hold: container
+#                           (CONTAINER exists, labelled m3fs.cluster=CLUSTER)
+#                           and running; foreign (CONTAINER exists without
+#                           that label); mounted (fuse.hf3fs at MP); files
+#                           (DIR, the client's config dir, exists).
 mounted() {
     awk -v mp="$1" '$2 == mp && $3 == "fuse.hf3fs" {f = 1} END {exit !f}' /proc/mounts
 }
@@ -40,6 +47,19 @@ unmount)
     exit 0
     ;;
 unmounted) ! mounted "$2" && ! [ -e "$3" ] ;;
+probe)
+    out=probe
+    if v=$(docker container inspect -f '{{index .Config.Labels "m3fs.cluster"}}/{{.State.Running}}' "$3" 2>/dev/null); then
+        case $v in
+        "$4/true") out="$out container running" ;;
+        "$4/"*) out="$out container" ;;
+        *) out="$out foreign" ;;
+        esac
+    fi
+    if mounted "$2"; then out="$out mounted"; fi
+    if [ -d "$5" ]; then out="$out files"; fi
+    echo "$out"
+    ;;
 *)
     echo "m3fs-client: unknown command ${1:-(none)}" >&2
     exit 2

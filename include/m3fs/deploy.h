@@ -37,7 +37,9 @@ struct plan_ctx {
     struct ct_table *ct;    /* chain table (create only) */
     struct strbuf err;      /* why building failed */
     /* stop / start / restart: what takes part, set after plan_ctx_init()
-     * (which clears them); 0 / NULL: every service / node */
+     * (which clears them); 0 / NULL: every service / node.  only_nodes
+     * also limits create's per-node steps (add-client) and names the nodes
+     * of delete-client's steps */
     unsigned only_roles;              /* bits 1u << enum svc_kind */
     const unsigned char *only_nodes;  /* borrowed; per cfg->nodes: 1 = selected */
     /* upgrade: what runs now, read from the nodes (borrowed; NULL: nothing
@@ -142,5 +144,39 @@ int plan_build_upgrade(struct plan_ctx *ctx, struct plan *p);
  * state file when record.  0, or -1 with the reason in ctx->err. */
 int plan_build_upgrade_unit(struct plan_ctx *ctx, size_t i, const char *image, int record,
                             struct plan *p);
+
+/* cluster add-client / delete-client (docs/lifecycle.md): what a node has
+ * of the FUSE client, read before planning (templates/m3fs-client.sh
+ * probe), as bits: */
+enum {
+    CLIENT_CTR = 1u,     /* this cluster's client container exists (label m3fs.cluster) */
+    CLIENT_RUNNING = 2u, /* ... and runs */
+    CLIENT_FOREIGN = 4u, /* a container of that name that is not this cluster's */
+    CLIENT_MOUNTED = 8u, /* a fuse.hf3fs mount at hostMountpoint */
+    CLIENT_FILES = 16u,  /* <workDir>/client exists */
+};
+/* The probe command for a node; caller frees. */
+char *client_probe_cmd(const struct plan_ctx *ctx);
+/* Its output ("probe WORD..."), into *facts.  0, or -1 with why in err. */
+int client_probe_parse(const char *out, unsigned *facts, struct strbuf *err);
+/* "running, mounted" etc.: facts in words ("nothing" for 0). */
+void client_facts_words(unsigned facts, struct strbuf *out);
+/* add-client: add[node] = 1 for each node of services.client whose client
+ * is not complete (its container running and 3FS mounted); facts[] is per
+ * node of cfg.  Returns how many. */
+size_t client_to_add(const struct m3fs_config *cfg, const unsigned *facts, unsigned char *add);
+/* delete-client: the candidates are the nodes named (named != NULL) or
+ * else every node services.client does not list; del[node] = 1 for each
+ * candidate with anything of this cluster's client on it (its container,
+ * a 3FS mount, <workDir>/client).  A foreign container alone is not ours
+ * to remove.  Returns how many. */
+int client_is_candidate(const struct m3fs_config *cfg, const unsigned char *named, size_t node);
+size_t client_to_delete(const struct m3fs_config *cfg, const unsigned *facts,
+                        const unsigned char *named, unsigned char *del);
+/* create's client steps (and the workDir marker) on the nodes
+ * ctx->only_nodes marks, or destroy's client steps there.  0, or -1 with
+ * the reason in ctx->err. */
+int plan_build_add_clients(struct plan_ctx *ctx, struct plan *p);
+int plan_build_delete_clients(struct plan_ctx *ctx, struct plan *p);
 
 #endif

@@ -53,8 +53,7 @@ static int parse_roles(const struct strvec *roles, unsigned *mask, struct strbuf
     return 0;
 }
 
-/* Marks of the nodes named (NULL when none is); caller frees. */
-static int parse_nodes(const struct m3fs_config *cfg, const struct strvec *names,
+int life_parse_nodes(const struct m3fs_config *cfg, const struct strvec *names,
                        unsigned char **sel, struct strbuf *err)
 {
     *sel = NULL;
@@ -153,7 +152,7 @@ int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op)
     struct strbuf err = STRBUF_INIT, what = STRBUF_INIT;
     unsigned mask;
     unsigned char *sel = NULL;
-    if (parse_roles(roles, &mask, &err) < 0 || parse_nodes(cfg, names, &sel, &err) < 0) {
+    if (parse_roles(roles, &mask, &err) < 0 || life_parse_nodes(cfg, names, &sel, &err) < 0) {
         int rc = cmd_usage_error(cctx, "%s", err.buf);
         sb_release(&err);
         return rc;

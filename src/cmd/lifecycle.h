@@ -21,6 +21,13 @@ extern const struct opt_spec life_opts[];
  * Returns the exit code. */
 int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op);
 
+/* --node NAME... into marks per node of cfg (*sel NULL when names is
+ * empty; caller frees).  0, or -1 with a message naming the nodes of
+ * cfg in err (a usage error). */
+struct m3fs_config;
+int life_parse_nodes(const struct m3fs_config *cfg, const struct strvec *names,
+                     unsigned char **sel, struct strbuf *err);
+
 /* cluster upgrade: fill f (upgrade_facts_init'ed) from the nodes: every
  * container an upgrade may move (its image and chain-shuffle label), the
  * label of the new 3FS image, the primary mgmtd (-1 when no mgmtd node

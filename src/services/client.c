@@ -47,6 +47,19 @@ static void mounted_step(struct plan_ctx *ctx, struct plan *p, const size_t *nod
     free(test), free(cmd);
 }
 
+/* The nodes of all that take part (svc_node_selected); caller frees. */
+static size_t *selected(const struct plan_ctx *ctx, const struct svc3fs_all *all, size_t *n)
+{
+    size_t *out = xcalloc(all->n ? all->n : 1, sizeof(*out));
+    *n = 0;
+    for (size_t i = 0; i < all->n; i++)
+        if (svc_node_selected(ctx, all->nodes[i])) out[(*n)++] = all->nodes[i];
+    return out;
+}
+
+/* create's client steps; with ctx->only_nodes (add-client) on those of the
+ * client nodes only (the FUSE main config set-config uploads stays the
+ * first client node's, as create's). */
 int svc_client_create(struct plan_ctx *ctx, struct plan *p)
 {
     struct svc3fs sv = { SVC_CLIENT, "client", "hf3fs_fuse_main", "Fuse", "FUSE", 0, 0, NULL };
@@ -56,9 +69,11 @@ int svc_client_create(struct plan_ctx *ctx, struct plan *p)
     char *pre = client_script(ctx, "drop-stale", ctx->cfg->svc[SVC_CLIENT].container_name);
     sv.pre = pre;
     int rc = svc3fs_put(ctx, p, &sv, &all);
-    if (!rc && all.n) {
+    size_t n = 0;
+    size_t *nodes = selected(ctx, &all, &n);
+    if (!rc && n) {
         const char *mp = ctx->cfg->client.host_mountpoint;
-        share_step(ctx, p, all.nodes, all.n);
+        share_step(ctx, p, nodes, n);
         svc3fs_set_config(ctx, p, &sv, &all);
         struct strvec extra = STRVEC_INIT;
         sv_push(&extra, "--device");
@@ -67,18 +82,19 @@ int svc_client_create(struct plan_ctx *ctx, struct plan *p)
         sv_pushf(&extra, "%s:%s:rshared", mp, mp);
         svc3fs_start(ctx, p, &sv, &all, &extra);
         sv_clear(&extra);
-        mounted_step(ctx, p, all.nodes, all.n);
+        mounted_step(ctx, p, nodes, n);
     }
+    free(nodes);
     svc3fs_all_release(&all);
     free(pre);
     return rc;
 }
 
-int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
+/* destroy's client steps on nodes[0..n): the container removed and 3FS
+ * unmounted (m3fs's bind mount undone, the mountpoint removed when empty),
+ * then <workDir>/client. */
+static void remove_steps(struct plan_ctx *ctx, struct plan *p, const size_t *nodes, size_t n)
 {
-    size_t n;
-    const size_t *nodes = svc_nodes(ctx, SVC_CLIENT, &n);
-    if (!n) return 0;
     const char *ctr = ctx->cfg->svc[SVC_CLIENT].container_name;
     char *marker = wd_path(ctx, "client/bind-mount");
     char *rm = ctr_remove_cmd(ctx, ctr, 0, NULL), *unmount = client_script(ctx, "unmount", marker);
@@ -88,7 +104,25 @@ int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
                                    "3FS");
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, skip);
     free(rm), free(unmount), free(absent), free(gone), free(cmd), free(skip), free(marker);
-    svc_remove_steps(ctx, p, SVC_CLIENT, "client", 0);
+    svc_remove_steps_on(ctx, p, SVC_CLIENT, "client", nodes, n);
+}
+
+int svc_client_destroy(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_CLIENT, &n);
+    if (n) remove_steps(ctx, p, nodes, n);
+    return 0;
+}
+
+int svc_client_delete(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n = 0;
+    size_t *nodes = xcalloc(ctx->cfg->n_nodes ? ctx->cfg->n_nodes : 1, sizeof(*nodes));
+    for (size_t i = 0; ctx->only_nodes && i < ctx->cfg->n_nodes; i++)
+        if (ctx->only_nodes[i]) nodes[n++] = i;
+    if (n) remove_steps(ctx, p, nodes, n);
+    free(nodes);
     return 0;
 }
 

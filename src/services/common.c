@@ -91,6 +91,11 @@ int log_part(struct plan_ctx *ctx, const char *log_name, struct tmpl_vars *into)
     return rc;
 }
 
+int svc_node_selected(const struct plan_ctx *ctx, size_t node)
+{
+    return !ctx->only_nodes || ctx->only_nodes[node];
+}
+
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n)
 {
     *n = ctx->cfg->svc[k].n_member;

@@ -363,9 +363,12 @@ int svc3fs_put(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
     char *dir = xstrfmt("%s/config.d", sv->dir), *cdir = wd_path(ctx, dir);
     struct step *put = plan_add_step(p, sv->dir, STEP_PUT, "write config files");
     int rc = 0;
+    /* every node's files are rendered (fs[0] is the main config set-config
+     * uploads); only the selected nodes get theirs */
     for (size_t i = 0; i < all->n && !rc; i++) {
         rc = svc3fs_files(ctx, sv, all->nodes[i], &all->fs[i]);
-        if (!rc) fs_put(put, all->nodes[i], cdir, &all->fs[i]);
+        if (!rc && svc_node_selected(ctx, all->nodes[i]))
+            fs_put(put, all->nodes[i], cdir, &all->fs[i]);
     }
     if (!rc) put_main_copy(ctx, put, sv, &all->fs[0]);
     free(dir);
@@ -382,11 +385,14 @@ void svc3fs_set_config(struct plan_ctx *ctx, struct plan *p, const struct svc3fs
 void svc3fs_start(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                   const struct svc3fs_all *all, const struct strvec *extra_opts)
 {
-    if (!all->n) return;
+    size_t n = 0;
+    for (size_t i = 0; i < all->n; i++) n += (size_t)svc_node_selected(ctx, all->nodes[i]);
+    if (!n) return;
     struct step *s = plan_add_step(p, sv->dir, STEP_RUN, "start containers");
     if (sv->kind == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS; /* may replace one */
     for (size_t i = 0; i < all->n; i++)
-        container_target(ctx, s, sv, all->nodes[i], &all->fs[i], extra_opts);
+        if (svc_node_selected(ctx, all->nodes[i]))
+            container_target(ctx, s, sv, all->nodes[i], &all->fs[i], extra_opts);
 }
 
 void svc3fs_all_release(struct svc3fs_all *all)
@@ -415,6 +421,12 @@ void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, con
     size_t n;
     const size_t *nodes = svc_nodes(ctx, k, &n);
     if (first_only && n > 1) n = 1;
+    svc_remove_steps_on(ctx, p, k, svc, nodes, n);
+}
+
+void svc_remove_steps_on(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
+                         const size_t *nodes, size_t n)
+{
     if (!n) return;
     char *title = xstrfmt("remove the container and %s files", svc);
     struct step *s = plan_add_step(p, svc, STEP_RUN, title);

@@ -45,7 +45,8 @@ int svc_node_create_mark(struct plan_ctx *ctx, struct plan *p)
     marker_cmd(ctx, "marked", &skip);
     struct step *s = plan_add_step(p, "node", STEP_RUN, "mark the workDir as this cluster's "
                                    "(" WORKDIR_MARKER ")");
-    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) step_add_run(s, i, cmd.buf, skip.buf);
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++)
+        if (svc_node_selected(ctx, i)) step_add_run(s, i, cmd.buf, skip.buf);
     step_add_hint(s, "belongs to", "another cluster's m3fs uses this workDir on that node: "
                   "give this cluster another workDir (workDir in cluster.yml, or -w)");
     sb_release(&cmd), sb_release(&skip);

@@ -22,6 +22,9 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p);
 int svc_client_create(struct plan_ctx *ctx, struct plan *p);
 
 int svc_client_destroy(struct plan_ctx *ctx, struct plan *p);
+/* delete-client: destroy's client steps on the nodes ctx->only_nodes marks
+ * (whether or not services.client lists them). */
+int svc_client_delete(struct plan_ctx *ctx, struct plan *p);
 int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p);
 int svc_meta_destroy(struct plan_ctx *ctx, struct plan *p);
 int svc_mgmtd_destroy(struct plan_ctx *ctx, struct plan *p);
@@ -230,9 +233,12 @@ void svc3fs_all_release(struct svc3fs_all *all);
  * are extra docker options. */
 int svc3fs_create(struct plan_ctx *ctx, struct plan *p, const struct svc3fs *sv,
                   const struct strvec *extra_opts);
-/* Remove the containers and <wd>/<svc> of a 3FS service. */
+/* Remove the containers and <wd>/<svc> of a 3FS service (on its nodes; the
+ * _on form on nodes[0..n)). */
 void svc_remove_steps(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
                       int first_only);
+void svc_remove_steps_on(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const char *svc,
+                         const size_t *nodes, size_t n);
 
 /* A wait check that also gives up at once (PLAN_GIVE_UP_MARK, with the
  * container's last log lines) when `container` on the same node has
@@ -250,6 +256,11 @@ char *wait_guarded_n(const char *check, const char *const *ctrs, size_t n);
  * command line, its words already quoted) in its place.  Caller frees.
  * These run templates/m3fs-wait.sh. */
 char *guard_then(const char *cmd, const char *const *ctrs, size_t n);
+
+/* 1 when node takes part: ctx->only_nodes is NULL or marks it.  create's
+ * per-node steps (the workDir marker, 3FS files and containers, the
+ * client's mount) are added for these nodes only (add-client). */
+int svc_node_selected(const struct plan_ctx *ctx, size_t node);
 
 /* Indices of the nodes of a service (first_only: just the first). */
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);

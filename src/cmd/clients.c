@@ -1,0 +1,123 @@
+/* cmd/clients.c: the part `cluster add-client` and `delete-client` share
+ * (clients.h): the nodes read before planning, the question, the run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clients.h"
+#include "m3fs/config.h"
+#include "m3fs/deploy.h"
+#include "m3fs/log.h"
+#include "m3fs/remote.h"
+
+#define PROBE_TIMEOUT_MS 60000L
+
+struct probe_arg {
+    const char *cmd;
+    unsigned *facts;
+};
+
+static int probe_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    struct probe_arg *a = arg;
+    struct strbuf out = STRBUF_INIT;
+    int r = remote_run(s, a->cmd, 1, PROBE_TIMEOUT_MS, &out, err);
+    if (!r) r = client_probe_parse(out.buf, &a->facts[node], err);
+    sb_release(&out);
+    return r;
+}
+
+int clients_probe(struct plan_ctx *ctx, struct remote_ctx *rc, long parallel,
+                  const unsigned char *want, unsigned *facts)
+{
+    const struct m3fs_config *cfg = ctx->cfg;
+    size_t n = 0, nfail = 0;
+    size_t *idx = xcalloc(cfg->n_nodes ? cfg->n_nodes : 1, sizeof(*idx));
+    for (size_t i = 0; i < cfg->n_nodes; i++)
+        if (want[i]) idx[n++] = i;
+    char *cmd = client_probe_cmd(ctx);
+    struct probe_arg a = { cmd, facts };
+    struct strbuf *errs = remote_ctx_run_errs(rc, idx, n, parallel, probe_node, &a, &nfail);
+    if (nfail) {
+        struct strbuf msg = STRBUF_INIT;
+        sb_addf(&msg, "could not read what %zu of %zu nodes have of the FUSE client; nothing "
+                "was changed:", nfail, n);
+        for (size_t k = 0; k < n; k++)
+            if (errs[k].len) sb_addf(&msg, "\n  %s", errs[k].buf);
+        log_error("%s", msg.buf);
+        sb_release(&msg);
+    }
+    remote_errs_free(errs, n);
+    free(cmd), free(idx);
+    return nfail ? -1 : 0;
+}
+
+void clients_names(const struct m3fs_config *cfg, const unsigned char *marks, struct strbuf *out)
+{
+    size_t before = out->len;
+    for (size_t i = 0; i < cfg->n_nodes; i++)
+        if (marks[i]) sb_addf(out, "%s%s", out->len > before ? ", " : "", cfg->nodes[i].name);
+}
+
+void clients_list(const struct m3fs_config *cfg, const unsigned char *marks,
+                  const unsigned *facts, struct strbuf *out)
+{
+    for (size_t i = 0; i < cfg->n_nodes; i++) {
+        if (!marks[i]) continue;
+        sb_addf(out, "  %s: ", cfg->nodes[i].name);
+        client_facts_words(facts[i], out);
+        sb_addch(out, '\n');
+    }
+}
+
+int clients_confirm(int yes, const char *question)
+{
+    if (yes) return 1;
+    fputs(question, stderr);
+    if (!isatty(STDIN_FILENO)) {
+        log_error("no terminal to ask on and no --yes; nothing was changed");
+        return 0;
+    }
+    fprintf(stderr, "Type 'yes' to go on: ");
+    char line[64];
+    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
+    if (strcmp(line, "yes")) {
+        log_error("not confirmed; nothing was changed");
+        return 0;
+    }
+    return 1;
+}
+
+void clients_print_plan(const struct m3fs_config *cfg, const struct plan *p, const char *head)
+{
+    struct strbuf out = STRBUF_INIT;
+    sb_addf(&out, "%s (%zu steps). Nothing was changed.\n", head, p->n);
+    plan_print(p, cfg, &out);
+    fwrite(out.buf, 1, out.len, stdout);
+    sb_release(&out);
+}
+
+int clients_run(const struct cmd_ctx *cctx, struct m3fs_state *st, struct remote_ctx *rc,
+                const struct plan *p, const char *done)
+{
+    struct m3fs_config *cfg = cctx->cfg;
+    struct strbuf err = STRBUF_INIT;
+    int lock = cluster_lock(cfg->file, cfg->name, &err); /* one run per cluster */
+    if (lock < 0) {
+        log_error("%s", err.buf);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
+    struct run_stats rs;
+    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
+    if (r == 0)
+        printf("%s (%zu actions ran, %zu were already done).\n", done, rs.changed, rs.skipped);
+    else if (r == PLAN_INTERRUPTED)
+        log_error("interrupted; run the same command again to finish");
+    else
+        log_error("%s\nfix the cause and run the same command again to finish", err.buf);
+    cluster_unlock(lock);
+    sb_release(&err);
+    return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
