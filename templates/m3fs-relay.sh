@@ -108,7 +108,7 @@ cleanup)
         mv -f "$a.m3fs-relay" "$a" || exit 1
     fi
     if [ "${4:-}" = all ]; then
-        rm -rf "${2:?}"/* 2>/dev/null
+        [ ! -d "$2" ] || find "$2" -mindepth 1 -delete 2>/dev/null
     else
         rm -f "$2/key" "$2/known_hosts" "$2/relay.sh"
     fi
