@@ -368,6 +368,27 @@ static int adopt_relayed(struct remote_session *s, struct prep_run *r, size_t no
     return rc;
 }
 
+static int relayed_any(const struct prep_node *pn)
+{
+    for (int k = 0; k < IMG_COUNT; k++)
+        if (pn->img[k].relayed) return 1;
+    return 0;
+}
+
+/* The relay directory, empty once its copies were taken. */
+static void remove_relay_dir(struct remote_session *s, struct prep_run *r)
+{
+    struct strbuf cmd = STRBUF_INIT, dir = STRBUF_INIT, e = STRBUF_INIT;
+    prep_relay_dir(&dir, r->cfg);
+    sb_adds(&cmd, "rm -rf ");
+    sh_quote(&cmd, dir.buf);
+    if (run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, &e))
+        log_warn("could not remove %s: %s", dir.buf, e.buf);
+    sb_release(&cmd);
+    sb_release(&dir);
+    sb_release(&e);
+}
+
 int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
 {
     struct prep_run *r = arg;
@@ -389,6 +410,7 @@ int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strb
         }
         if (!a) direct &= ~(1u << k);
     }
+    if (relayed_any(pn)) remove_relay_dir(s, r);
     sv_clear(&want);
     for (int k = 0; k < IMG_COUNT; k++)
         if (direct & (1u << k)) sv_push(&want, r->art[k]->file);
