@@ -21,6 +21,7 @@
 #                         first HOP (which gets the rest of the chain).  A hop
 #                         that fails downstream does not stop this copy
 #                         (tee -p).  Exit 0 when this node's copy was written.
+#   size DIR FILE         the size of DIR/FILE.part in bytes (0: none).
 #   hop DIR               the forced command: $SSH_ORIGINAL_COMMAND is "probe"
 #                         or "recv FILE SELF [HOP...]" (checked: letters,
 #                         digits and . _ , : @ - only; never evaluated).
@@ -116,6 +117,9 @@ cleanup)
     ;;
 probe)
     next_ssh "$2" "$3" probe </dev/null
+    ;;
+size)
+    stat -c %s "$2/$3.part" 2>/dev/null || echo 0
     ;;
 send)
     shift

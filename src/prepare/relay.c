@@ -318,7 +318,7 @@ static int on_head(struct remote_session *s, size_t node, void *arg, struct strb
     return rc;
 }
 
-static void mark_chain(struct relay *rl, size_t head)
+static void mark_chain(struct relay *rl, size_t head, const char *round)
 {
     size_t prev = SIZE_MAX, len = 0;
     for (size_t n = head; n != SIZE_MAX; n = rl->next[n]) len++;
@@ -326,59 +326,114 @@ static void mark_chain(struct relay *rl, size_t head)
         struct prep_image *pi = &rl->r->node[n].img[rl->kind];
         free(pi->via);
         struct strbuf sb = STRBUF_INIT;
-        if (prev == SIZE_MAX) sb_addf(&sb, "relay: head of a chain of %zu", len);
-        else sb_addf(&sb, "relay: from %s", prep_node_name(rl->r, prev));
+        if (prev == SIZE_MAX) sb_addf(&sb, "relay%s: head of a chain of %zu", round, len);
+        else sb_addf(&sb, "relay%s: from %s", round, prep_node_name(rl->r, prev));
         pi->via = sb_detach(&sb);
         pi->relayed = 1;
     }
 }
 
-/* Chains of the nodes that need image kind: probe each node's next, cut
- * where one does not answer, stream into every chain of 2 or more. */
-static void relay_image(struct relay *rl, int kind, long parallel)
+/* Probe each node of rl->chain's next; where one does not answer, cut. */
+static void probe_chain(struct relay *rl, int *ok, long parallel)
 {
     const struct m3fs_config *cfg = rl->r->cfg;
+    size_t failed;
+    for (size_t i = 0; i < cfg->n_nodes; i++) rl->next[i] = SIZE_MAX, rl->ok[i] = 0;
+    for (size_t i = 0; i + 1 < rl->n_chain; i++) rl->next[rl->chain[i]] = rl->chain[i + 1];
+    struct strbuf *errs = remote_ctx_run_errs(rl->r->rc, rl->chain, rl->n_chain - 1, parallel,
+                                              on_probe, rl, &failed);
+    for (size_t i = 0; i + 1 < rl->n_chain; i++) {
+        ok[i] = rl->ok[rl->chain[i]];
+        if (ok[i]) continue;
+        log_warn("relay: %s cannot reach %s (%s): the chain is cut there",
+                 prep_node_name(rl->r, rl->chain[i]), prep_node_name(rl->r, rl->chain[i + 1]),
+                 errs[i].buf);
+        rl->next[rl->chain[i]] = SIZE_MAX;
+    }
+    remote_errs_free(errs, rl->n_chain - 1);
+}
+
+/* The nodes of rl->chain (2 or more) in chains: probe, cut, stream into
+ * every piece of 2 or more.  round: "" or ", second chain" for the report. */
+static void stream_chains(struct relay *rl, long parallel, const char *round)
+{
+    int *ok = xcalloc(rl->n_chain, sizeof(*ok));
+    probe_chain(rl, ok, parallel);
+    size_t *st = xcalloc(rl->n_chain, sizeof(*st)), *len = xcalloc(rl->n_chain, sizeof(*len));
+    size_t n_seg = prep_relay_split(ok, rl->n_chain, st, len), n_heads = 0, failed;
+    size_t *heads = xcalloc(n_seg, sizeof(*heads)), relayed = 0;
+    for (size_t k = 0; k < n_seg; k++)
+        if (len[k] >= 2) heads[n_heads++] = rl->chain[st[k]], relayed += len[k];
+    log_info("relay%s: %s to %zu of %zu nodes in %zu chain%s (the rest get it directly)", round,
+             rl->r->art[rl->kind]->file, relayed, rl->n_chain, n_heads,
+             plural_s((long long)n_heads));
+    double t0 = mono_s();
+    for (size_t k = 0; k < n_heads; k++) mark_chain(rl, heads[k], round);
+    struct strbuf *errs = remote_ctx_run_errs(rl->r->rc, heads, n_heads, parallel, on_head, rl,
+                                              &failed);
+    for (size_t k = 0; k < n_heads; k++)
+        if (errs[k].len) log_warn("relay: %s", errs[k].buf);
+    remote_errs_free(errs, n_heads);
+    log_info("relay%s: %s streamed in %.1fs; each copy is checked before loading", round,
+             rl->r->art[rl->kind]->file, mono_s() - t0);
+    free(heads);
+    free(st);
+    free(len);
+    free(ok);
+}
+
+/* rl->ok[node]: 1 the relayed copy has the image's size, 0 it is short
+ * (a node before it dropped out), -1 the node did not answer. */
+static int on_size(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
+{
+    struct relay *rl = arg;
+    const struct artifact_image *a = rl->r->art[rl->kind];
+    struct strbuf cmd = STRBUF_INIT, out = STRBUF_INIT;
+    script_call(&cmd, "m3fs-relay.sh");
+    sb_adds(&cmd, "size ");
+    sh_quote(&cmd, rl->dir.buf);
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, a->file);
+    int rc = run_user(s, &cmd, NULL, &out, err);
+    unsigned long long size = rc ? 0 : strtoull(out.buf, NULL, 10);
+    rl->ok[node] = rc ? -1 : size == a->size;
+    sb_release(&cmd);
+    sb_release(&out);
+    return rc;
+}
+
+/* Keep in rl->chain the relayed nodes whose copy is short and that still
+ * answer: a node before them dropped out mid-stream. */
+static size_t short_copies(struct relay *rl, long parallel)
+{
+    size_t n = 0, failed;
+    for (size_t i = 0; i < rl->n_chain; i++)
+        if (rl->r->node[rl->chain[i]].img[rl->kind].relayed) rl->chain[n++] = rl->chain[i];
+    struct strbuf *errs = remote_ctx_run_errs(rl->r->rc, rl->chain, n, parallel, on_size, rl,
+                                              &failed);
+    remote_errs_free(errs, n);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rl->ok[rl->chain[i]] == 0) rl->chain[k++] = rl->chain[i];
+    return k;
+}
+
+/* The nodes that need image kind in chains; then, once, the nodes left
+ * with a short copy (past a node that dropped out) in a second chain. */
+static void relay_image(struct relay *rl, int kind, long parallel)
+{
     rl->kind = kind;
     rl->n_chain = 0;
     for (size_t i = 0; i < rl->n; i++)
         if (rl->r->node[rl->idx[i]].send & (1u << kind)) rl->chain[rl->n_chain++] = rl->idx[i];
     if (rl->n_chain < 2) return;
-    for (size_t i = 0; i < cfg->n_nodes; i++) rl->next[i] = SIZE_MAX, rl->ok[i] = 0;
-    for (size_t i = 0; i + 1 < rl->n_chain; i++) rl->next[rl->chain[i]] = rl->chain[i + 1];
-    size_t failed;
-    struct strbuf *errs = remote_ctx_run_errs(rl->r->rc, rl->chain, rl->n_chain - 1, parallel,
-                                              on_probe, rl, &failed);
-    int *ok = xcalloc(rl->n_chain, sizeof(*ok));
-    for (size_t i = 0; i + 1 < rl->n_chain; i++) {
-        ok[i] = rl->ok[rl->chain[i]];
-        if (!ok[i]) {
-            log_warn("relay: %s cannot reach %s (%s): the chain is cut there",
-                     prep_node_name(rl->r, rl->chain[i]), prep_node_name(rl->r, rl->chain[i + 1]),
-                     errs[i].buf);
-            rl->next[rl->chain[i]] = SIZE_MAX;
-        }
-    }
-    remote_errs_free(errs, rl->n_chain - 1);
-    size_t *st = xcalloc(rl->n_chain, sizeof(*st)), *len = xcalloc(rl->n_chain, sizeof(*len));
-    size_t n_seg = prep_relay_split(ok, rl->n_chain, st, len), n_heads = 0;
-    size_t *heads = xcalloc(n_seg, sizeof(*heads)), relayed = 0;
-    for (size_t k = 0; k < n_seg; k++)
-        if (len[k] >= 2) heads[n_heads++] = rl->chain[st[k]], relayed += len[k];
-    log_info("relay: %s to %zu of %zu nodes in %zu chain%s (the rest get it directly)",
-             rl->r->art[kind]->file, relayed, rl->n_chain, n_heads,
-             plural_s((long long)n_heads));
-    double t0 = mono_s();
-    for (size_t k = 0; k < n_heads; k++) mark_chain(rl, heads[k]);
-    errs = remote_ctx_run_errs(rl->r->rc, heads, n_heads, parallel, on_head, rl, &failed);
-    for (size_t k = 0; k < n_heads; k++)
-        if (errs[k].len) log_warn("relay: %s", errs[k].buf);
-    remote_errs_free(errs, n_heads);
-    log_info("relay: %s streamed in %.1fs; each copy is checked before loading",
-             rl->r->art[kind]->file, mono_s() - t0);
-    free(heads);
-    free(st);
-    free(len);
-    free(ok);
+    stream_chains(rl, parallel, "");
+    if (plan_interrupted()) return;
+    rl->n_chain = short_copies(rl, parallel);
+    if (rl->n_chain < 2) return;
+    log_warn("relay: %zu nodes got a short copy of %s (a node before them dropped out): "
+             "chaining them again", rl->n_chain, rl->r->art[kind]->file);
+    stream_chains(rl, parallel, ", second chain");
 }
 
 static void relay_free(struct relay *rl, size_t n_nodes)

@@ -50,14 +50,14 @@ rate_bps() {
     esac
 }
 # prepare_on N: a fresh N-node lab, deployer and node links shaped to RATE;
-# prints the seconds `prepare -a` of the small bundle took.
+# prints "SECONDS PEAK_RSS_KIB" of `prepare -a` of the small bundle.
 prepare_on() {
-    local t
+    local t k
     bench_lab_up "$1" --bandwidth "$RATE" --deployer-bandwidth "$RATE"
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c$1.yml" "$1"
-    read -r t _ < <(bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
+    read -r t k < <(bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
     bench_lab_down
-    echo "$t"
+    echo "$t $k"
 }
 if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     mkdir -p "$W/small"
@@ -65,9 +65,9 @@ if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     prep_gen_bundle "$W/small/bundle.tar" "$third" "$third" "$third"
     bytes=$(stat -c %s "$W/small/bundle.tar")
     bps=$(rate_bps "$RATE") || { echo "bench_prepare: BENCH_RATE '$RATE': use kbit, mbit or gbit" >&2; exit 2; }
-    t1=$(prepare_on 1)
-    tn=$(prepare_on "$NODES")
-    echo "bench_prepare: $((third * 3)) MiB bundle, the deploying machine's link and every node's shaped to $RATE: 1 node ${t1}s, $NODES nodes ${tn}s"
+    read -r t1 _ < <(prepare_on 1)
+    read -r tn kn < <(prepare_on "$NODES")
+    echo "bench_prepare: $((third * 3)) MiB bundle, the deploying machine's link and every node's shaped to $RATE: 1 node ${t1}s, $NODES nodes ${tn}s (peak RSS $((kn / 1024)) MiB)"
     awk -v a="$t1" -v b="$tn" -v n="$NODES" 'BEGIN { printf "bench_prepare: time ratio %d nodes / 1 node = %.2f (goal <= 1.30; direct pushes through one link would be ~%d)\n", n, b / a, n }'
     awk -v a="$t1" -v b="$tn" -v n="$NODES" -v by="$bytes" -v r="$bps" 'BEGIN { l = by / r; printf "bench_prepare: physical limit (bundle %.0f MiB / %.1f MB/s) %.1fs; ratio to it: 1 node %.2f, %d nodes %.2f\n", by / 1048576, r / 1e6, l, a / l, n, b / l }'
 fi

@@ -10,8 +10,8 @@
 #    check catches it, lab-n3 gets the image again directly, lab-n4 still got
 #    it from lab-n3;
 #  - lab-n3's sshd (and its connections) killed mid-stream: the other five
-#    finish (n4..n6 past the cut get their images directly), lab-n3 is
-#    named; lab-n3 still holds the run's restricted key line, which the
+#    finish (n4..n6, left with short copies past the cut, are chained again),
+#    lab-n3 is named; lab-n3 still holds the run's restricted key line, which the
 #    rerun (sshd back) removes while it prepares lab-n3.
 set -u
 { # read as one compound command, so editing this file cannot disturb a run
@@ -130,9 +130,10 @@ good=1
 for i in 1 2 4 5 6; do marker_ok "$i" && loaded "$i" || good=0; done
 line=$(in_node 3 cat /root/.ssh/authorized_keys | grep ' m3fs-relay$')
 if [ $rc -eq 1 ] && [ $good = 1 ] && has "failed on 1 of 6 nodes" && has_re "lab-n3" &&
-    [ "$(via 2 3fs)" = "relay: from lab-n1" ] && [[ $(via 4 3fs) == direct* ]] &&
-    [[ $(via 6 3fs) == direct* ]] && clean 1 && clean 5; then
-    ok "lab-n3 dropped out mid-stream: the other 5 finished (n4..n6 directly), lab-n3 named"
+    [ "$(via 2 3fs)" = "relay: from lab-n1" ] && has "relay: 3 nodes got a short copy of $F3" &&
+    [ "$(via 4 3fs)" = "relay, second chain: head of a chain of 3" ] &&
+    [ "$(via 6 3fs)" = "relay, second chain: from lab-n5" ] && clean 1 && clean 5; then
+    ok "lab-n3 dropped out mid-stream: the other 5 finished (n4..n6 chained again), lab-n3 named"
 else bad "node dropping out (rc=$rc; n4: $(via 4 3fs))"; fi
 if [[ $line == "restrict,command=\"sh $RD/relay.sh hop $RD\",from=\"198.18.0.11,"*" m3fs-relay" ]] &&
     [ "$(in_node 3 stat -c %a "$RD/key")" = 600 ]; then
