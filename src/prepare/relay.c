@@ -63,7 +63,8 @@ struct relay {
     int kind;
     size_t *chain, n_chain;   /* cfg indices */
     size_t *next;             /* per cfg node: next in the chain, or SIZE_MAX */
-    int *ok;                  /* per cfg node: it reached its next */
+    int *ok;                  /* per cfg node: probe: it reached its next; size: 1 whole
+                               * copy, 0 short, -1 no answer */
 };
 
 static void hop_word(struct strbuf *sb, const struct m3fs_node *n)

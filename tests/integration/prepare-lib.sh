@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the `cluster prepare` test and benchmarks (sourced).
 #
 # prep_bundle DIR BUNDLE: write BUNDLE (tar, manifest.json first) from the
