@@ -453,16 +453,26 @@ static void relay_free(struct relay *rl, size_t n_nodes)
 }
 
 /* Nodes that receive something, are reached over SSH and have names,
- * hosts and users the relay can pass on. */
+ * hosts and users the relay can pass on; then only those sharing an image
+ * with another of them (a chain needs two). */
 static void choose(struct relay *rl)
 {
     struct prep_run *r = rl->r;
+    unsigned seen = 0, twice = 0;
     for (size_t i = 0; i < r->cfg->n_nodes; i++) {
         struct strbuf e = STRBUF_INIT;
         struct remote_session *s = r->node[i].send ? remote_ctx_get(r->rc, i, &e) : NULL;
-        if (s && !remote_is_local(s) && node_fits(&r->cfg->nodes[i])) rl->idx[rl->n++] = i;
+        if (s && !remote_is_local(s) && node_fits(&r->cfg->nodes[i])) {
+            rl->idx[rl->n++] = i;
+            twice |= seen & r->node[i].send;
+            seen |= r->node[i].send;
+        }
         sb_release(&e);
     }
+    size_t k = 0;
+    for (size_t i = 0; i < rl->n; i++)
+        if (r->node[rl->idx[i]].send & twice) rl->idx[k++] = rl->idx[i];
+    rl->n = k;
 }
 
 int prep_local_relay(void *arg, struct strbuf *err)

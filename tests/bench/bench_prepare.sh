@@ -55,9 +55,16 @@ prepare_on() {
     local t k
     bench_lab_up "$1" --bandwidth "$RATE" --deployer-bandwidth "$RATE"
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c$1.yml" "$1"
-    read -r t k < <(bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
+    read -r t k < <(BENCH_PREP_LOG=$W/p$1.log bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
     bench_lab_down
     echo "$t $k"
+}
+# Where the time of the run on N nodes went: the relay step and the images
+# step (sha256 and docker load on the nodes, direct pushes).
+steps_of() {
+    sed -n 's/.*\] \(relay\): relaying images node to node: done (\(.*\))/\1 \2/p
+        s/.*\] \(images\): sending and loading images: done (\(.*\))/\1 \2/p' "$W/p$1.log" |
+        tr '\n' ' '
 }
 if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     mkdir -p "$W/small"
@@ -70,5 +77,6 @@ if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     echo "bench_prepare: $((third * 3)) MiB bundle, the deploying machine's link and every node's shaped to $RATE: 1 node ${t1}s, $NODES nodes ${tn}s (peak RSS $((kn / 1024)) MiB)"
     awk -v a="$t1" -v b="$tn" -v n="$NODES" 'BEGIN { printf "bench_prepare: time ratio %d nodes / 1 node = %.2f (goal <= 1.30; direct pushes through one link would be ~%d)\n", n, b / a, n }'
     awk -v a="$t1" -v b="$tn" -v n="$NODES" -v by="$bytes" -v r="$bps" 'BEGIN { l = by / r; printf "bench_prepare: physical limit (bundle %.0f MiB / %.1f MB/s) %.1fs; ratio to it: 1 node %.2f, %d nodes %.2f\n", by / 1048576, r / 1e6, l, a / l, n, b / l }'
+    echo "bench_prepare: steps on 1 node: $(steps_of 1); on $NODES nodes: $(steps_of "$NODES")"
 fi
 exit $rc
