@@ -31,11 +31,12 @@ die() {
 }
 usage() {
     cat >&2 <<EOF
-usage: scripts/lab.sh up N [--bandwidth RATE] [--wait SECONDS] [--nic NAME]
+usage: scripts/lab.sh up N [--bandwidth RATE] [--deployer-bandwidth RATE] [--wait SECONDS] [--nic NAME]
        scripts/lab.sh down
        scripts/lab.sh status
   N        number of nodes, 1..$MAX_NODES
   RATE     tc rate for each node's link, e.g. 200mbit, 1gbit, 500kbit
+           (--deployer-bandwidth: for this machine's link to the lab)
   SECONDS  wait up to this long for another lab to go down first
   NAME     name of every node's NIC (default eth0), e.g. lan0: one 3FS does
            not listen on
@@ -283,11 +284,25 @@ make_network() {
     done
 }
 
-shape_links() {
-    local n=$1 rate=$2 bytes burst i
-    bytes=$(rate_bytes "$rate")
-    burst=$((bytes / 100))
+tbf_burst() {
+    local burst
+    burst=$(($(rate_bytes "$1") / 100))
     [ "$burst" -ge 32768 ] || burst=32768
+    echo "$burst"
+}
+
+# The deploying machine's link (m3fs-lab0 here, up0 in the bridge), both
+# directions, as shape_links does for a node's.
+shape_deployer_link() {
+    local rate=$1 burst
+    burst=$(tbf_burst "$rate")
+    tc qdisc replace dev "$HOST_VETH" root tbf rate "$rate" burst "$burst" latency 50ms
+    tc -n "$BR_NS" qdisc replace dev up0 root tbf rate "$rate" burst "$burst" latency 50ms
+}
+
+shape_links() {
+    local n=$1 rate=$2 burst i
+    burst=$(tbf_burst "$rate")
     for i in $(seq 1 "$n"); do
         tc -n "$BR_NS" qdisc replace dev "n$i" root tbf rate "$rate" \
             burst "$burst" latency 50ms
@@ -543,9 +558,11 @@ wait_for_other_lab() {
 }
 
 cmd_up() {
-    local n='' rate='' wait=0
+    local n='' rate='' drate='' wait=0
     while [ "$#" -gt 0 ]; do
         case $1 in
+        --deployer-bandwidth) [ "$#" -ge 2 ] || usage; drate=$2; shift 2 ;;
+        --deployer-bandwidth=*) drate=${1#*=}; shift ;;
         --bandwidth) [ "$#" -ge 2 ] || usage; rate=$2; shift 2 ;;
         --bandwidth=*) rate=${1#*=}; shift ;;
         --wait) [ "$#" -ge 2 ] || usage; wait=$2; shift 2 ;;
@@ -564,6 +581,10 @@ cmd_up() {
         { echo "lab: error: --nic takes a NIC name of 1 to 15 letters, digits, '_', '.' or '-' (not lo)" >&2; usage; }
     if [ -n "$rate" ] && ! rate_bytes "$rate" >/dev/null; then
         echo "lab: error: bad --bandwidth '$rate' (examples: 200mbit, 1gbit, 500kbit)" >&2
+        usage
+    fi
+    if [ -n "$drate" ] && ! rate_bytes "$drate" >/dev/null; then
+        echo "lab: error: bad --deployer-bandwidth '$drate' (examples: 200mbit, 1gbit)" >&2
         usage
     fi
     [ "$(id -u)" -eq 0 ] || die "the lab needs root (it creates namespaces, links and daemons)"
@@ -595,6 +616,7 @@ cmd_up() {
     touch "$LAB_DIR/$MARKER"
     make_network "$n"
     [ -z "$rate" ] || shape_links "$n" "$rate"
+    [ -z "$drate" ] || shape_deployer_link "$drate"
     make_lab_files
     make_etc "$n"
     driver=$(storage_driver)
@@ -609,7 +631,7 @@ cmd_up() {
     UP_DONE=1
     trap - EXIT INT TERM
     local ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
-    log "$n node(s) up in $((ms / 1000)).$((ms % 1000 / 100))s (NIC $NIC, storage driver $driver${rate:+, links shaped to $rate})"
+    log "$n node(s) up in $((ms / 1000)).$((ms % 1000 / 100))s (NIC $NIC, storage driver $driver${rate:+, links shaped to $rate}${drate:+, deployer link shaped to $drate})"
     echo "cluster.yml: $LAB_DIR/cluster.yml"
     echo "known_hosts: $LAB_DIR/known_hosts"
     echo "ssh_config: $LAB_DIR/ssh_config"

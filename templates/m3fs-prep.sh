@@ -12,7 +12,9 @@
 #       mkdir -p DIR; remove what an interrupted upload of each FILE left:
 #       DIR/.FILE.part, upload temporaries DIR/.m3fs-tmp..FILE.part.* and,
 #       once 10 minutes old (another run may be writing it), staged ones
-#       /var/tmp/.m3fs-upload..FILE.part.*; print each path removed.
+#       /var/tmp/.m3fs-upload..FILE.part.*; print each path removed.  An
+#       empty relay directory DIR/.m3fs-relay (a node the relay set up but
+#       brought nothing) goes too.
 #   done SHA MARKER PART
 #       record SHA in MARKER (written beside it, then renamed), then remove
 #       the uploaded PART.
@@ -42,6 +44,7 @@ images)
         find /var/tmp -maxdepth 1 -type f -name ".m3fs-upload..$f.part.*" -mmin +10 \
             -print -exec rm -f {} + 2>/dev/null
     done
+    rmdir "$d/.m3fs-relay" 2>/dev/null
     exit 0
     ;;
 done)

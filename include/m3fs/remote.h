@@ -56,10 +56,20 @@ struct remote_session;
 struct remote_session *remote_open(const struct m3fs_node *node, const struct remote_opts *o,
                                    struct strbuf *err);
 void remote_close(struct remote_session *s);
+/* The host key this session verified, as "TYPE BASE64" (a known_hosts
+ * line without the host part), appended to out.  -1 for a local session or
+ * when libssh cannot export it. */
+int remote_host_key(const struct remote_session *s, struct strbuf *out);
+/* A new ed25519 key pair: the private key in OpenSSH format (unencrypted;
+ * a secret: the caller writes it only to 0600 files and wipes priv before
+ * sb_release) and the public key as "ssh-ed25519 BASE64".  -1 with err. */
+int remote_keypair_new(struct strbuf *priv, struct strbuf *pub, struct strbuf *err);
 
 /* 1 when the session runs on this machine without SSH. */
 int remote_is_local(const struct remote_session *s);
 const struct m3fs_node *remote_node(const struct remote_session *s);
+
+typedef ssize_t (*remote_reader_fn)(void *arg, void *buf, size_t len, struct strbuf *err);
 
 struct exec_opts {
     long timeout_ms;             /* <= 0: no timeout */
@@ -67,6 +77,11 @@ struct exec_opts {
     const char *stdin_data;      /* bytes for the command's stdin, or NULL */
     size_t stdin_len;
     const char *stream_prefix;   /* non-NULL: log each output line as "<prefix> <line>" */
+    remote_reader_fn stdin_reader; /* non-NULL: after stdin_data, the command's stdin is
+                                    * streamed from it, 64 KiB at a time (memory stays
+                                    * one chunk), EOF at its end; its failure ends the
+                                    * command (remote_exec returns -1 with its error) */
+    void *stdin_reader_arg;
 };
 
 struct exec_result {
@@ -96,9 +111,9 @@ int remote_run_input(struct remote_session *s, const char *cmd, int as_root, lon
 
 /* Progress: bytes done so far and the total (UINT64_MAX when unknown). */
 typedef void (*remote_progress_fn)(void *arg, uint64_t done, uint64_t total);
-/* Reader for streamed uploads: fill up to len bytes of buf; return the
- * count, 0 at end of data, or -1 on error (with a message in err). */
-typedef ssize_t (*remote_reader_fn)(void *arg, void *buf, size_t len, struct strbuf *err);
+/* remote_reader_fn (above, for streamed stdin and uploads): fill up to len
+ * bytes of buf; return the count, 0 at end of data, or -1 on error (with a
+ * message in err). */
 
 struct upload_opts {
     unsigned mode;               /* final permission bits, e.g. 0644; 0600 for secrets */

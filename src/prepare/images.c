@@ -20,6 +20,12 @@ static void images_dir(struct strbuf *sb, const struct m3fs_config *cfg)
     sb_adds(sb, n == 1 && cfg->work_dir[0] == '/' ? "images" : "/images");
 }
 
+void prep_relay_dir(struct strbuf *sb, const struct m3fs_config *cfg)
+{
+    images_dir(sb, cfg);
+    sb_adds(sb, "/.m3fs-relay");
+}
+
 void prepare_marker_path(struct strbuf *sb, const struct m3fs_config *cfg, const char *file)
 {
     images_dir(sb, cfg);
@@ -89,6 +95,11 @@ static int inventory_one(struct remote_session *s, struct prep_run *r, size_t no
 int prep_step_inventory(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
 {
     struct prep_run *r = arg;
+    struct strbuf e = STRBUF_INIT;
+    if (prep_relay_cleanup_stale(s, r, &e))
+        log_warn("%s: could not remove what an earlier relay left: %s", prep_node_name(r, node),
+                 e.buf);
+    sb_release(&e);
     for (int k = 0; k < IMG_COUNT; k++)
         if ((r->node[node].images & (1u << k)) && inventory_one(s, r, node, k, err)) return 1;
     return 0;
@@ -292,14 +303,14 @@ static int images_dir_ready(struct remote_session *s, struct prep_run *r, size_t
     return rc;
 }
 
-/* Receive the wanted images in bundle order from the reader thread. */
+/* Receive the wanted images (mask) in bundle order from the reader thread. */
 static int send_all(struct remote_session *s, struct prep_run *r, size_t node,
-                    struct bstream *bs, size_t n_want, struct strbuf *err)
+                    struct bstream *bs, unsigned mask, size_t n_want, struct strbuf *err)
 {
     const struct artifact_image *img;
     size_t got = 0;
     while (got < n_want && (img = bstream_next(bs))) {
-        int k = kind_of_file(r, r->node[node].send, img->file);
+        int k = kind_of_file(r, mask, img->file);
         if (k < 0 || send_one(s, r, node, (enum img_kind)k, bs, err)) {
             if (k < 0) sb_addf(err, "unexpected image %s from the bundle", img->file);
             return -1;
@@ -307,6 +318,75 @@ static int send_all(struct remote_session *s, struct prep_run *r, size_t node,
         got++;
     }
     return got == n_want ? 0 : -1;
+}
+
+static void set_via(struct prep_image *pi, const char *what, const char *why)
+{
+    free(pi->via);
+    struct strbuf sb = STRBUF_INIT;
+    sb_addf(&sb, "%s (%s)", what, why);
+    pi->via = sb_detach(&sb);
+}
+
+/* Take the relay's copy of image k: move it to the .part name, check its
+ * sha256, load it.  0 done; 1 the copy is missing or damaged (the caller
+ * sends the image directly); -1 loading failed (err). */
+static int adopt_relayed(struct remote_session *s, struct prep_run *r, size_t node,
+                         enum img_kind k, struct strbuf *err)
+{
+    const struct artifact_image *a = r->art[k];
+    struct prep_image *pi = &r->node[node].img[k];
+    struct strbuf part = STRBUF_INIT, src = STRBUF_INIT, cmd = STRBUF_INIT, e = STRBUF_INIT;
+    double t0 = mono_s();
+    prepare_part_path(&part, r->cfg, a->file);
+    prep_relay_dir(&src, r->cfg);
+    sb_addf(&src, "/%s.part", a->file);
+    sb_adds(&cmd, "mv -f ");
+    sh_quote(&cmd, src.buf);
+    sb_addch(&cmd, ' ');
+    sh_quote(&cmd, part.buf);
+    int rc = 0;
+    if (run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, &e)) {
+        set_via(pi, "direct", "the relay did not bring a copy");
+        rc = 1;
+    } else if (check_on_node(s, a, part.buf, &e)) {
+        log_warn("%s: the relayed copy of %s failed its check (%s); sending it again directly",
+                 prep_node_name(r, node), a->file, e.buf);
+        set_via(pi, "direct", "the relayed copy failed its sha256 check, sent again");
+        rc = 1;
+    } else if (load_on_node(s, r, k, part.buf, err) || finish_on_node(s, r, a, part.buf, err)) {
+        hint_if_full(r, node, 1, err);
+        rc = -1;
+    }
+    if (rc) remove_part(s, part.buf);
+    pi->done = !rc;
+    pi->secs = mono_s() - t0;
+    sb_release(&part);
+    sb_release(&src);
+    sb_release(&cmd);
+    sb_release(&e);
+    return rc;
+}
+
+static int relayed_any(const struct prep_node *pn)
+{
+    for (int k = 0; k < IMG_COUNT; k++)
+        if (pn->img[k].relayed) return 1;
+    return 0;
+}
+
+/* The relay directory, empty once its copies were taken. */
+static void remove_relay_dir(struct remote_session *s, struct prep_run *r)
+{
+    struct strbuf cmd = STRBUF_INIT, dir = STRBUF_INIT, e = STRBUF_INIT;
+    prep_relay_dir(&dir, r->cfg);
+    sb_adds(&cmd, "rm -rf ");
+    sh_quote(&cmd, dir.buf);
+    if (run_root(s, &cmd, PREP_CHECK_TIMEOUT_MS, NULL, &e))
+        log_warn("could not remove %s: %s", dir.buf, e.buf);
+    sb_release(&cmd);
+    sb_release(&dir);
+    sb_release(&e);
 }
 
 int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
@@ -320,8 +400,23 @@ int prep_step_send(struct remote_session *s, size_t node, void *arg, struct strb
         sv_clear(&want);
         return 1;
     }
+    unsigned direct = pn->send;
+    for (int k = 0; k < IMG_COUNT; k++) {
+        if (!(pn->send & (1u << k)) || !pn->img[k].relayed) continue;
+        int a = adopt_relayed(s, r, node, (enum img_kind)k, err);
+        if (a < 0) {
+            sv_clear(&want);
+            return 1;
+        }
+        if (!a) direct &= ~(1u << k);
+    }
+    if (relayed_any(pn)) remove_relay_dir(s, r);
+    sv_clear(&want);
+    for (int k = 0; k < IMG_COUNT; k++)
+        if (direct & (1u << k)) sv_push(&want, r->art[k]->file);
+    if (!want.n) return 0;
     struct bstream *bs = bstream_start(r->o->bundle, &want, err);
-    int rc = bs ? send_all(s, r, node, bs, want.n, err) : -1;
+    int rc = bs ? send_all(s, r, node, bs, direct, want.n, err) : -1;
     struct strbuf serr = STRBUF_INIT;
     if (bs && bstream_stop(bs, &serr) && rc && !err->len) sb_add(err, serr.buf, serr.len);
     sb_release(&serr);

@@ -20,6 +20,8 @@ struct prep_image {
     char *why;     /* why it is sent or skipped (owned) */
     int done;      /* sent+loaded or pulled */
     double secs;   /* time the transfer+load took */
+    int relayed;   /* the relay step streamed a copy to the node (relay.c) */
+    char *via;     /* how it got there: "relay: from lab-n1", "direct ..." (owned) */
 };
 
 struct prep_node {
@@ -85,6 +87,22 @@ void bstream_image_done(struct bstream *bs);
 /* Stop the reader thread and free everything; appends the bundle's error
  * (if it failed before the consumer stopped it) to err and returns -1 then. */
 int bstream_stop(struct bstream *bs, struct strbuf *err);
+
+/* relay.c: the relay step (docs/prepare.md "Relay"). */
+int prep_local_relay(void *arg, struct strbuf *err);
+/* Remove what a dead run left: the key's authorized_keys line, the relay
+ * directory (inventory step, every node). */
+int prep_relay_cleanup_stale(struct remote_session *s, const struct prep_run *r,
+                             struct strbuf *err);
+/* <workDir>/images/.m3fs-relay */
+void prep_relay_dir(struct strbuf *sb, const struct m3fs_config *cfg);
+/* Pure, for tests.  Cut a chain of n nodes where ok[i] (node i reached node
+ * i+1, i < n-1) is 0: the segments' first positions and lengths into
+ * start[]/len[] (n entries each); returns their number. */
+size_t prep_relay_split(const int *ok, size_t n, size_t *start, size_t *len);
+/* 1 when s may go into a relay hop word / the relay directory path. */
+int prep_relay_word_ok(const char *s);
+int prep_relay_dir_ok(const char *dir);
 
 /* prepare.c */
 const char *prep_node_name(const struct prep_run *r, size_t node);

@@ -52,6 +52,13 @@ static const struct prep_step steps[] = {
       .what = "(nothing on the node)",
       .local_what = "read the whole bundle and check every image against its manifest",
       .takes_part = has_sends, .may_take_part = needs_images, .local = prep_local_verify },
+    { .name = "relay", .title = "relaying images node to node", .with_bundle = 1,
+      .only_if = SENDS,
+      .what = "with 2 or more receiving nodes: the run's key, probe of the next node, its "
+              "copy written while it passes the stream on (m3fs-relay.sh)",
+      .local_what = "make a key for this run; send each image once to the first node of each "
+                    "chain; remove the key from every node at the end",
+      .takes_part = has_sends, .may_take_part = needs_images, .local = prep_local_relay },
     { .name = "images", .title = "sending and loading images", .with_bundle = 1, .only_if = SENDS,
       .lists_images = 1,
       .what = "send those of these images the inventory found missing or changed (stream, "
@@ -105,6 +112,7 @@ static const char *image_status(const struct prep_image *pi, struct tally *t, st
         if (pi->done) {
             pi->action == PREP_SEND ? t->sent++ : t->pulled++;
             sb_addf(sb, "%s in %.1fs", pi->action == PREP_SEND ? "sent" : "pulled", pi->secs);
+            if (pi->action == PREP_SEND) sb_addf(sb, " [%s]", pi->via ? pi->via : "direct");
             return sb->buf;
         }
         if (pi->secs > 0) {
@@ -181,7 +189,10 @@ static void release(struct prep_run *r)
 {
     for (size_t i = 0; i < r->cfg->n_nodes; i++) {
         free(r->node[i].docker_root);
-        for (int k = 0; k < IMG_COUNT; k++) free(r->node[i].img[k].why);
+        for (int k = 0; k < IMG_COUNT; k++) {
+            free(r->node[i].img[k].why);
+            free(r->node[i].img[k].via);
+        }
     }
     free(r->node);
     if (r->rc) remote_ctx_free(r->rc);

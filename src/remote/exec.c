@@ -97,18 +97,43 @@ struct sudo_gate {
     struct strbuf hold;   /* stderr held back until SUDO_GRANTED */
     struct strbuf out;    /* to write to stdin now */
     int prompts, open, eof; /* eof: send EOF once out is written */
+    remote_reader_fn reader; /* after `in`, stdin streamed from here (or NULL) */
+    void *reader_arg;
+    uint64_t pulled;      /* bytes the reader gave */
 };
 
-static void gate_init(struct sudo_gate *g, const char *pw, const struct strbuf *in)
+static void gate_init(struct sudo_gate *g, const char *pw, const struct strbuf *in,
+                      remote_reader_fn reader, void *reader_arg)
 {
     memset(g, 0, sizeof(*g));
     g->pw = pw, g->in = in;
+    g->reader = reader, g->reader_arg = reader_arg;
     sb_init(&g->hold, 0);
     sb_init(&g->out, 0);
     if (!pw) {
-        g->open = 1, g->eof = 1;
+        g->open = 1, g->eof = !reader;
         sb_add(&g->out, in->buf, in->len);
     }
+}
+
+/* Once the gate is open and what it holds is written: the reader's next
+ * chunk (or EOF at its end).  -1 with err when the reader failed. */
+static int gate_pull(struct sudo_gate *g, struct strbuf *err)
+{
+    if (!g->open || g->eof || !g->reader || g->out.len) return 0;
+    sb_grow(&g->out, 65536);
+    ssize_t n = g->reader(g->reader_arg, g->out.buf, 65536, err);
+    if (n < 0) return -1;
+    if (n == 0) g->eof = 1;
+    sb_setlen(&g->out, (size_t)n);
+    g->pulled += (uint64_t)n;
+    return 0;
+}
+
+/* 1 while the reader has more to give: poll without waiting. */
+static int gate_streaming(const struct sudo_gate *g)
+{
+    return g->open && g->reader && !g->eof;
 }
 
 static void wipe_release(struct strbuf *sb);
@@ -143,7 +168,7 @@ static void gate_stderr(struct sudo_gate *g, struct out_stream *err, const char 
     }
     if ((p = strstr(g->hold.buf, SUDO_GRANTED "\n"))) {
         cut(&g->hold, (size_t)(p - g->hold.buf), strlen(SUDO_GRANTED "\n"));
-        g->open = 1, g->eof = 1;
+        g->open = 1, g->eof = !g->reader;
         sb_add(&g->out, g->in->buf, g->in->len);
         stream_feed(err, g->hold.buf, g->hold.len);
         sb_reset(&g->hold);
@@ -225,6 +250,10 @@ static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run
     int eof_sent = 0;
     while (!st->closed && !ssh_channel_is_closed(ch)) {
         struct sudo_gate *g = st->gate;
+        if (gate_pull(g, err)) {
+            rc = -1;
+            break;
+        }
         if (g->out.len) {
             int n = ssh_channel_write(ch, g->out.buf, (uint32_t)g->out.len);
             memset(g->out.buf, 0, g->out.len);
@@ -241,7 +270,8 @@ static int ssh_wait_channel(struct remote_session *s, ssh_channel ch, struct run
             st->r->timed_out = 1;
             break;
         }
-        if (ssh_event_dopoll(ev, (int)(left < 1000 ? left : 1000)) == SSH_ERROR) {
+        int wait = gate_streaming(g) ? 0 : (int)(left < 1000 ? left : 1000);
+        if (ssh_event_dopoll(ev, wait) == SSH_ERROR) {
             sb_addf(err, "connection lost: %s", ssh_get_error(s->ssh));
             rc = -1;
             break;
@@ -312,7 +342,7 @@ static pid_t spawn_local(const char *line, int fds[3], struct strbuf *err)
 
 /* Feed stdin (what the gate lets through) and drain outputs until both
  * output pipes close or the deadline passes; returns 1 on timeout. */
-static int local_pump(int fds[3], long long deadline, struct run_state *st)
+static int local_pump(int fds[3], long long deadline, struct run_state *st, struct strbuf *err)
 {
     struct sudo_gate *g = st->gate;
     size_t sent = 0;
@@ -321,7 +351,8 @@ static int local_pump(int fds[3], long long deadline, struct run_state *st)
         if (fds[0] >= 0 && sent == g->out.len) {
             memset(g->out.buf, 0, g->out.len);
             sb_reset(&g->out), sent = 0;
-            if (g->eof) close(fds[0]), fds[0] = -1;
+            if (gate_pull(g, err)) return -1;
+            if (g->eof && !g->out.len) close(fds[0]), fds[0] = -1;
         }
         int want = fds[0] >= 0 && sent < g->out.len;
         struct pollfd p[3] = { { want ? fds[0] : -1, POLLOUT, 0 }, { fds[1], POLLIN, 0 },
@@ -351,8 +382,9 @@ static int local_run(const char *line, long long deadline, struct run_state *st,
     int fds[3];
     pid_t pid = spawn_local(line, fds, err);
     if (pid < 0) return -1;
-    if (local_pump(fds, deadline, st)) {
-        st->r->timed_out = 1;
+    int pumped = local_pump(fds, deadline, st, err);
+    if (pumped) {
+        st->r->timed_out = pumped > 0;
         kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
     }
@@ -366,7 +398,7 @@ static int local_run(const char *line, long long deadline, struct run_state *st,
         const char *name = sigabbrev_np(WTERMSIG(status));
         snprintf(st->r->signal, sizeof(st->r->signal), "%s", name ? name : "?");
     }
-    return 0;
+    return pumped < 0 ? -1 : 0;
 }
 
 static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
@@ -386,8 +418,8 @@ static void wipe_release(struct strbuf *sb)
  * for a line wrapped with SUDO_PASSWORD (written only when sudo prompts;
  * the stdin only once sudo granted), else NULL. */
 static int exec_line(struct remote_session *s, const char *line, const struct strbuf *in,
-                     const char *pw, long timeout_ms, const char *prefix, struct exec_result *r,
-                     struct strbuf *err)
+                     const char *pw, long timeout_ms, const char *prefix,
+                     const struct exec_opts *eo, struct exec_result *r, struct strbuf *err)
 {
     struct run_state st;
     struct sudo_gate gate;
@@ -395,7 +427,7 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
     long long deadline = timeout_ms > 0 ? start + timeout_ms + TIMEOUT_GRACE_MS : 0;
     pthread_once(&sigpipe_once, ignore_sigpipe);
     run_state_init(&st, r, prefix);
-    gate_init(&gate, pw, in);
+    gate_init(&gate, pw, in, eo ? eo->stdin_reader : NULL, eo ? eo->stdin_reader_arg : NULL);
     st.gate = &gate;
     int rc = s->local ? local_run(line, deadline, &st, err) : ssh_run(s, line, deadline, &st, err);
     gate_finish(&gate, &st.err);
@@ -407,7 +439,7 @@ static int exec_line(struct remote_session *s, const char *line, const struct st
         r->timed_out = 1;
     s->counts.execs++;
     s->counts.exec_ms += took;
-    s->counts.bytes_out += strlen(line) + (in ? in->len : 0);
+    s->counts.bytes_out += strlen(line) + (in ? in->len : 0) + gate.pulled;
     s->counts.bytes_in += r->out.len + r->err.len;
     if (rc) {
         struct strbuf msg = STRBUF_INIT;
@@ -429,7 +461,7 @@ static int sudo_probe(struct remote_session *s, enum sudo_mode mode, const char 
     remote_wrap_cmd(&line, "true", mode, 0);
     exec_result_release(r);
     exec_result_init(r);
-    int rc = exec_line(s, line.buf, &in, pw, 30000, NULL, r, err);
+    int rc = exec_line(s, line.buf, &in, pw, 30000, NULL, NULL, r, err);
     sb_release(&in), sb_release(&line);
     return rc;
 }
@@ -478,7 +510,7 @@ int remote_exec(struct remote_session *s, const char *cmd, const struct exec_opt
     const char *pw = sudo && s->sudo == SUDO_PASSWORD ? s->node->password : NULL;
     if (eo->stdin_data) sb_add(&in, eo->stdin_data, eo->stdin_len);
     log_debug("[%s] run: %s", config_node_label(s->node), line.buf);
-    int rc = exec_line(s, line.buf, &in, pw, eo->timeout_ms, eo->stream_prefix, r, err);
+    int rc = exec_line(s, line.buf, &in, pw, eo->timeout_ms, eo->stream_prefix, eo, r, err);
     wipe_release(&in);
     sb_release(&line);
     return rc;

@@ -152,6 +152,42 @@ static void host_fingerprint(ssh_session ssh, struct strbuf *sb)
     ssh_key_free(key);
 }
 
+int remote_host_key(const struct remote_session *s, struct strbuf *out)
+{
+    ssh_key key = NULL;
+    char *b64 = NULL;
+    if (s->local || ssh_get_server_publickey(s->ssh, &key) != SSH_OK) return -1;
+    int rc = ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK ? 0 : -1;
+    if (!rc) sb_addf(out, "%s %s", ssh_key_type_to_char(ssh_key_type(key)), b64);
+    ssh_string_free_char(b64);
+    ssh_key_free(key);
+    return rc;
+}
+
+int remote_keypair_new(struct strbuf *priv, struct strbuf *pub, struct strbuf *err)
+{
+    ssh_key key = NULL;
+    char *pem = NULL, *b64 = NULL;
+    int rc = -1;
+    if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK)
+        sb_adds(err, "cannot generate an ed25519 key (libssh)");
+    else if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &pem) != SSH_OK ||
+             ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+        sb_adds(err, "cannot export the generated key (libssh)");
+    else rc = 0;
+    if (!rc) {
+        sb_adds(priv, pem);
+        sb_addf(pub, "ssh-ed25519 %s", b64);
+    }
+    if (pem) {
+        memset(pem, 0, strlen(pem));
+        ssh_string_free_char(pem);
+    }
+    ssh_string_free_char(b64);
+    ssh_key_free(key);
+    return rc;
+}
+
 static void host_label(const struct m3fs_node *n, struct strbuf *sb)
 {
     long port = n->port > 0 ? n->port : 22;

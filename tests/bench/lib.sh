@@ -29,7 +29,8 @@
 #                     failure print LOG's last 40 lines and exit 1.
 # bench_cluster_prepare CFG BUNDLE
 #                     `cluster prepare -c CFG -a BUNDLE` with a bare
-#                     environment; print "SECONDS PEAK_RSS_KIB"; unless it
+#                     environment (its output also to $BENCH_PREP_LOG when
+#                     set); print "SECONDS PEAK_RSS_KIB"; unless it
 #                     exits 0 reporting "0 failed", print its output to
 #                     stderr and fail.
 # bench_now           the time now in seconds (date +%s.%N).
@@ -92,11 +93,13 @@ bench_cluster_create() {
 
 bench_cluster_prepare() {
     python3 - "$M" --known-hosts "$KH" cluster prepare -c "$1" -a "$2" <<'PY'
-import resource, subprocess, sys, time
+import os, resource, subprocess, sys, time
 t0 = time.monotonic()
 r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                    env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": "/root"})
 secs = time.monotonic() - t0
+if os.environ.get("BENCH_PREP_LOG"):
+    open(os.environ["BENCH_PREP_LOG"], "w").write(r.stdout)
 if r.returncode or " 0 failed" not in r.stdout:
     sys.exit("prepare failed:\n" + r.stdout)
 print(f"{secs:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")

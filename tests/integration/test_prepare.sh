@@ -87,7 +87,7 @@ prepare() { mx cluster prepare -c "$W/c.yml" "$@" >"$W/out" 2>&1; }
 prepare -a "$W/bundle.tar" --dry-run
 rc=$?
 if [ $rc -eq 0 ] && has "Plan for preparing cluster" && has "[1] docker: checking docker" &&
-    has "[7] images: sending and loading images" && has "call: docker is installed" &&
+    has "[7] relay: relaying images node to node" && has "[8] images: sending and loading images" && has "call: docker is installed" &&
     has "read the whole bundle and check every image" &&
     [ -z "$(images_on 1)$(images_on 2)$(on 1 'ls -A /opt/3fs 2>/dev/null')" ]; then
     ok "prepare --dry-run prints the plan and touches no node"

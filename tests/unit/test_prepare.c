@@ -360,6 +360,52 @@ static void test_bstream_stop_early(void **state)
     files_free(&fs);
 }
 
+/* Chains cut where a node could not reach its next (issue 19). */
+static void test_relay_split(void **state)
+{
+    (void)state;
+    size_t st[8], len[8];
+    int all_ok[5] = { 1, 1, 1, 1, 1 };
+    assert_int_equal(prep_relay_split(all_ok, 6, st, len), 1);
+    assert_int_equal(st[0], 0);
+    assert_int_equal(len[0], 6);
+    int cut[5] = { 1, 0, 1, 1, 0 }; /* 0-1 | 2-3-4 | 5 */
+    assert_int_equal(prep_relay_split(cut, 6, st, len), 3);
+    assert_int_equal(st[0], 0), assert_int_equal(len[0], 2);
+    assert_int_equal(st[1], 2), assert_int_equal(len[1], 3);
+    assert_int_equal(st[2], 5), assert_int_equal(len[2], 1);
+    int none[3] = { 0, 0, 0 }; /* nobody reaches anybody: 4 direct pushes */
+    assert_int_equal(prep_relay_split(none, 4, st, len), 4);
+    for (size_t i = 0; i < 4; i++) assert_int_equal(st[i], i), assert_int_equal(len[i], 1);
+    assert_int_equal(prep_relay_split(none, 1, st, len), 1);
+    assert_int_equal(len[0], 1);
+    assert_int_equal(prep_relay_split(none, 0, st, len), 0);
+}
+
+/* What may travel in a hop word and the forced command= path. */
+static void test_relay_words(void **state)
+{
+    (void)state;
+    assert_true(prep_relay_word_ok("lab-n1"));
+    assert_true(prep_relay_word_ok("198.18.0.11"));
+    assert_true(prep_relay_word_ok("fe80::1"));
+    assert_false(prep_relay_word_ok(""));
+    assert_false(prep_relay_word_ok("a b"));
+    assert_false(prep_relay_word_ok("$(id)"));
+    assert_false(prep_relay_word_ok("a;b"));
+    assert_false(prep_relay_word_ok("a'b"));
+    assert_true(prep_relay_dir_ok("/data/3fs/images/.m3fs-relay"));
+    assert_false(prep_relay_dir_ok("relative/dir"));
+    assert_false(prep_relay_dir_ok("/with space"));
+    assert_false(prep_relay_dir_ok("/q\"x"));
+    struct m3fs_config *cfg = load_cfg();
+    struct strbuf sb = STRBUF_INIT;
+    prep_relay_dir(&sb, cfg);
+    assert_string_equal(sb.buf, "/data/3fs/images/.m3fs-relay");
+    sb_release(&sb);
+    config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +419,8 @@ int main(void)
         cmocka_unit_test(test_bstream_wanted_images),
         cmocka_unit_test(test_bstream_damaged_bundle),
         cmocka_unit_test(test_bstream_stop_early),
+        cmocka_unit_test(test_relay_split),
+        cmocka_unit_test(test_relay_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -110,6 +110,51 @@ static void test_exec_stdin(void **state)
     exec_result_release(&r);
 }
 
+/* A streamed stdin (the relay's feed): 3 MiB in reader chunks after the
+ * fixed bytes, EOF at its end; a failing reader ends the command. */
+struct counting_reader {
+    size_t left;
+    int fail_at_end;
+};
+
+static ssize_t counting_read(void *arg, void *buf, size_t len, struct strbuf *err)
+{
+    struct counting_reader *cr = arg;
+    if (!cr->left && cr->fail_at_end) {
+        sb_adds(err, "reader broke");
+        return -1;
+    }
+    if (len > cr->left) len = cr->left;
+    memset(buf, 'x', len);
+    cr->left -= len;
+    return (ssize_t)len;
+}
+
+static void test_exec_stdin_reader(void **state)
+{
+    (void)state;
+    struct exec_result r;
+    struct counting_reader cr = { 3u << 20, 0 };
+    struct exec_opts eo = { .stdin_data = "ab", .stdin_len = 2, .stdin_reader = counting_read,
+                            .stdin_reader_arg = &cr };
+    exec_local("wc -c", &eo, &r);
+    assert_int_equal(r.exit_status, 0);
+    assert_int_equal(strtol(r.out.buf, NULL, 10), (3L << 20) + 2);
+    exec_result_release(&r);
+
+    struct m3fs_node n = local_node();
+    struct remote_session *s = open_local(&n);
+    struct strbuf err = STRBUF_INIT;
+    struct counting_reader bad = { 100000, 1 };
+    eo = (struct exec_opts){ .stdin_reader = counting_read, .stdin_reader_arg = &bad };
+    exec_result_init(&r);
+    assert_int_equal(remote_exec(s, "cat >/dev/null", &eo, &r, &err), -1);
+    assert_non_null(strstr(err.buf, "reader broke"));
+    exec_result_release(&r);
+    sb_release(&err);
+    remote_close(s);
+}
+
 /* 1 when pid exists and is not a zombie (an unreaped zombie is dead). */
 static int process_running(pid_t pid)
 {
@@ -482,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_local_only_for_ip_literals),
         cmocka_unit_test(test_exec_captures_streams_and_status),
         cmocka_unit_test(test_exec_stdin),
+        cmocka_unit_test(test_exec_stdin_reader),
         cmocka_unit_test(test_timeout_kills_the_command),
         cmocka_unit_test(test_upload_download),
         cmocka_unit_test(test_short_source_is_refused),
