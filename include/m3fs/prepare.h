@@ -37,6 +37,7 @@ struct prepare_opts {
     long parallel;         /* nodes worked on at once, >= 1 */
     struct remote_opts ro; /* how to reach the nodes */
     int dry_run;           /* print the plan, touch no node */
+    int no_relay;          /* --no-relay: every node gets its images directly */
 };
 
 /* Run every step (o->dry_run: print them, connect to no node; a bundle is

@@ -479,10 +479,9 @@ int prep_local_relay(void *arg, struct strbuf *err)
 {
     struct prep_run *r = arg;
     size_t nn = r->cfg->n_nodes;
-    const char *env = getenv("M3FS_PREPARE_RELAY");
     (void)err;
-    if (env && !strcmp(env, "0")) {
-        log_info("relay: off (M3FS_PREPARE_RELAY=0); every node gets its images directly");
+    if (r->o->no_relay) {
+        log_info("relay: off (--no-relay); every node gets its images directly");
         return 0;
     }
     struct relay rl = { .r = r };

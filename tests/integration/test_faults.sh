@@ -179,9 +179,9 @@ T_LAB=$SECONDS
 CFG=$M3FS_LAB_DIR/faults.yml
 { cat "$M3FS_LAB_DIR/cluster.yml"; echo 'checkstatustimeout: 40s'; } >"$CFG"
 STATE=$M3FS_LAB_DIR/.m3fs/lab.state.json
-# Direct pushes (M3FS_PREPARE_RELAY=0): the faults here are of the SFTP upload;
+# Direct pushes (--no-relay): the faults here are of the SFTP upload;
 # the relay's are test_relay.sh's.
-PREP=(env M3FS_PREPARE_RELAY=0 "$M" --known-hosts "$KH" cluster prepare -c "$CFG" -a "$W/bundle.tar")
+PREP=("$M" --known-hosts "$KH" cluster prepare -c "$CFG" -a "$W/bundle.tar" --no-relay)
 CREATE=("$M" --known-hosts "$KH" cluster create -c "$CFG" --skip-bench)
 prepare() { "${PREP[@]}" >"$W/out" 2>&1; }
 
