@@ -146,10 +146,21 @@ class MgmtdService:
                 self.kv.delete(f"targets/{tid}")
 
     def op_heartbeat(self, req, peer):
+        """A storage node's report that changed (targets, their local states)
+        updates the chains at once; otherwise tick() does, every second."""
+        old = (self.kv.get(f"hb/{req['node_id']}") or {}).get("targets")
         self.accept_heartbeat(req)
-        if req["type"] == "STORAGE" and "targets" in req:
-            self.learn_targets(req["node_id"], req["targets"])
-            self.update_chains()
+        new = req.get("targets")
+        if req["type"] == "STORAGE" and new is not None:
+            def shape(ts):
+                return {t: (v["disk_index"], v["chain_id"]) for t, v in (ts or {}).items()}
+
+            def states(ts):
+                return {t: v["local"] for t, v in (ts or {}).items()}
+            if old is None or shape(old) != shape(new):
+                self.learn_targets(req["node_id"], new)
+            if old is None or states(old) != states(new):
+                self.update_chains()
         cfg = self.kv.get(f"config/{req['type']}")
         return ok(config_version=cfg["version"] if cfg else 0)
 
@@ -378,7 +389,10 @@ class MgmtdService:
             tids = [t for t in ch["targets"] if t != tid]
             pub.pop(str(tid))
             pref = [t for t in pref if t != tid]
-            self.kv.delete(f"targets/{tid}")  # clearTargetInfo
+            # clearTargetInfo: real mgmtd forgets the target until its node's
+            # next heartbeat reports it as an orphan; the stand-in keeps its
+            # node record (learn_targets drops it once the node stops
+            # reporting it)
         ch.update(targets=tids, version=ch["version"] + 1, public=pub, preferred=pref)
         self.kv.put(f"chains/{cid}", ch)
         return ok(chain_id=cid, version=ch["version"],
