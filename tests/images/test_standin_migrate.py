@@ -400,9 +400,10 @@ class Migration(unittest.TestCase):
         self.assertEqual([t for t, _, _ in self.c.chain(1)[1]], [101, 201])
 
     def test_node_down_and_back_resyncs(self):
-        """A node that stops heartbeating: its target goes OFFLINE; back, it
-        is ONLINE again, SYNCING, and gets what was written meanwhile."""
-        st = self.c.nodes[10001][0]
+        """A node that stops heartbeating (the process keeps running): its
+        target goes OFFLINE; back, the node sees WAITING, drops its UPTODATE
+        state, reloads the target (ONLINE), which then SYNCs and gets what
+        was written meanwhile."""
         rec = self.c.kv.get("hb/10001")
         rec["ts"] -= 60
         self.c.kv.put("hb/10001", rec)
@@ -412,7 +413,10 @@ class Migration(unittest.TestCase):
                                               (101, "OFFLINE", "UPTODATE")][:1]
                          + [(101, "OFFLINE", "OFFLINE")])
         self.c.write(1, "9.0", 0, b"while-down")
-        st.local[101] = cs.ONLINE  # the node restarted: addStorageTarget
+        self.c.beat()
+        self.assertEqual(self.c.chain(1)[1][1], (101, "WAITING", "UPTODATE"))
+        self.c.beat()
+        self.assertEqual(self.c.chain(1)[1][1][:2], (101, "SYNCING"))
         got = self.c.wait_chain(1, [(201, "SERVING", "UPTODATE"), (101, "SERVING", "UPTODATE")])
         self.assertEqual(got, [(201, "SERVING", "UPTODATE"), (101, "SERVING", "UPTODATE")])
         self.assertEqual(self.c.chunks(10001, 101)["9.0"], b"while-down")

@@ -73,8 +73,15 @@ class Replication:
 
     # ------------------------------------------------------------ heartbeat
     def report(self):
-        """What the heartbeat tells mgmtd about each target."""
+        """What the heartbeat tells mgmtd about each target. First a target
+        that went OFFLINE other than by offline-target is loaded again, i.e.
+        ONLINE (CheckWorker "reload offline targets",
+        src/storage/worker/CheckWorker.cc)."""
         out = {}
+        for tid in list(self.targets):
+            if self.local.get(tid) == OFFLINE and tid not in self.user_offline:
+                log.info("reload target %d: OFFLINE -> ONLINE", tid)
+                self.local[tid] = ONLINE
         for tid, meta in list(self.targets.items()):
             try:
                 used = self.used_size(tid)
