@@ -126,8 +126,7 @@ class MgmtdService:
             log.info("auto register %s node %s", rec["type"], nid)
         keep = ("node_id", "type", "hostname", "pid", "host", "tcp_port", "release")
         self.kv.put(f"nodes/{nid}", {k: rec[k] for k in keep if k in rec})
-        self.kv.put(f"hb/{nid}", {"ts": now(), "config_version": rec.get("config_version", 0),
-                                  "targets": rec.get("targets") or {}})
+        self.kv.put(f"hb/{nid}", {"ts": now(), "config_version": rec.get("config_version", 0)})
 
     def learn_targets(self, nid, reported):
         """A storage heartbeat lists the node's targets with their local
@@ -148,10 +147,14 @@ class MgmtdService:
     def op_heartbeat(self, req, peer):
         """A storage node's report that changed (targets, their local states)
         updates the chains at once; otherwise tick() does, every second."""
-        old = (self.kv.get(f"hb/{req['node_id']}") or {}).get("targets")
         self.accept_heartbeat(req)
         new = req.get("targets")
         if req["type"] == "STORAGE" and new is not None:
+            # kept apart from hb/ and stored only when it changed
+            old = self.kv.get(f"tstate/{req['node_id']}")
+            if old != new:
+                self.kv.put(f"tstate/{req['node_id']}", new)
+
             def shape(ts):
                 return {t: (v["disk_index"], v["chain_id"]) for t, v in (ts or {}).items()}
 
@@ -229,6 +232,7 @@ class MgmtdService:
     def routing(self):
         nodes = self.kv.list("nodes/")
         hbs = self.kv.list("hb/")
+        tstates = self.kv.list("tstate/")
         primary = (self.kv.get("lease/mgmtd") or {}).get("owner")
         configs = {t: (self.kv.get(f"config/{t}") or {}).get("version", 0) for t in NODE_TYPES}
         out = {}
@@ -243,7 +247,8 @@ class MgmtdService:
                 status = "HEARTBEAT_CONNECTED" if live else "HEARTBEAT_FAILED"
             out[str(rec["node_id"])] = dict(rec, status=status, live=live,
                                             last_hb=hb["ts"] if hb else None,
-                                            local_targets=(hb or {}).get("targets") or {},
+                                            local_targets=tstates.get(f"tstate/{rec['node_id']}")
+                                            or {},
                                             config_version=hb["config_version"] if hb else 0,
                                             latest_config=configs.get(rec["type"], 0))
         return out
