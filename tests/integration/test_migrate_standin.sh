@@ -27,7 +27,9 @@ cr_images_loaded "$CFG"
 mx cluster create -c "$CFG" --skip-bench >"$W/create.log" 2>&1 ||
     { tail -40 "$W/create.log"; echo "FAIL: cluster create"; exit 1; }
 
-admin() { on 1 /opt/3fs/admin_cli.sh "$(printf '%q ' "$@")" >"$W/out" 2>&1; }
+# admin WORD...: one admin_cli command, passed as one argument (admin_cli's
+# own flags are parsed from its argv, as the real one's gflags are).
+admin() { on 1 /opt/3fs/admin_cli.sh "$(printf '%q' "$*")" >"$W/out" 2>&1; }
 targets() { on 1 /opt/3fs/admin_cli.sh list-targets 2>/dev/null; }
 # state T: "PUBLIC LOCAL" of target T
 state() { targets | awk -v t="$1" '$1 == t {print $4, $5}'; }
