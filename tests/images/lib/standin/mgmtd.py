@@ -328,9 +328,13 @@ class MgmtdService:
         reports it too, which is how real mgmtd learns it)."""
         nid = req["node_id"]
         self.forward_to_storage(self.storage_node(nid), "create_target", req)
-        self.kv.put(f"targets/{req['target_id']}", {"node_id": nid,
-                                                   "disk_index": req["disk_index"],
-                                                   "chain_id": req["chain_id"]})
+        rec = {"node_id": nid, "disk_index": req["disk_index"], "chain_id": req["chain_id"]}
+        self.kv.put(f"targets/{req['target_id']}", rec)
+        # and its local state: a created target is ONLINE (addStorageTarget)
+        ts = self.kv.get(f"tstate/{nid}") or {}
+        ts[str(req["target_id"])] = {"local": "ONLINE", "used": 0,
+                                     "disk_index": rec["disk_index"], "chain_id": rec["chain_id"]}
+        self.kv.put(f"tstate/{nid}", ts)
         return ok()
 
     def op_offline_target(self, req, peer):
