@@ -401,6 +401,18 @@ class Migration(unittest.TestCase):
         a("update-chain 1 999 --mode remove")
         self.assertEqual([t for t, _, _ in self.c.chain(1)[1]], [101, 201])
 
+    def test_target_node_follows_heartbeats(self):
+        """mgmtd learns a target's node from the heartbeats that report it
+        (a second process on the same disks reported 101 meanwhile)."""
+        st, port = self.c.nodes[10001]
+        self.c.mgmtd.dispatch(dict(op="heartbeat", node_id=10009, type="STORAGE", hostname="x",
+                                   pid=1, host="127.0.0.1", tcp_port=port, release="t",
+                                   cluster_id=CLUSTER, config_version=0, **st.report()), None)
+        self.assertEqual(self.c.routing()["targets"]["101"]["node_id"], 10009)
+        self.c.beat()
+        self.assertEqual(self.c.routing()["targets"]["101"]["node_id"], 10001)
+        self.assertEqual(self.c.chain(1)[1][0], (101, "SERVING", "UPTODATE"))
+
     def test_node_down_and_back_resyncs(self):
         """A node that stops heartbeating (the process keeps running): its
         target goes OFFLINE; back, the node sees WAITING, drops its UPTODATE

@@ -133,16 +133,18 @@ class MgmtdService:
         state (HeartbeatOperation.cc): mgmtd learns each target's node from
         it; a target of this node it no longer reports and no chain holds is
         forgotten (it was removed)."""
-        chains = self.kv.list("chains/").values()
-        in_chain = {t for c in chains for t in c["targets"]}
         known = {k[8:]: v for k, v in self.kv.list("targets/").items()}
         for tid, t in reported.items():
             rec = {"node_id": nid, "disk_index": t["disk_index"], "chain_id": t["chain_id"]}
             if known.get(tid) != rec:
                 self.kv.put(f"targets/{tid}", rec)
-        for tid, t in known.items():
-            if t["node_id"] == nid and tid not in reported and int(tid) not in in_chain:
-                self.kv.delete(f"targets/{tid}")
+        gone = [tid for tid, t in known.items() if t["node_id"] == nid and tid not in reported]
+        if gone:
+            chains = self.kv.list("chains/").values()
+            in_chain = {t for c in chains for t in c["targets"]}
+            for tid in gone:
+                if int(tid) not in in_chain:
+                    self.kv.delete(f"targets/{tid}")
 
     def op_heartbeat(self, req, peer):
         """A storage node's report that changed (targets, their local states)
@@ -155,13 +157,10 @@ class MgmtdService:
             if old != new:
                 self.kv.put(f"tstate/{req['node_id']}", new)
 
-            def shape(ts):
-                return {t: (v["disk_index"], v["chain_id"]) for t, v in (ts or {}).items()}
-
             def states(ts):
                 return {t: v["local"] for t, v in (ts or {}).items()}
-            if old is None or shape(old) != shape(new):
-                self.learn_targets(req["node_id"], new)
+            # every time: another node may have claimed these target ids meanwhile
+            self.learn_targets(req["node_id"], new)
             if old is None or states(old) != states(new):
                 self.update_chains()
         cfg = self.kv.get(f"config/{req['type']}")
