@@ -105,6 +105,12 @@ static void move_line(struct rd *r, struct ct_migration *m, size_t *alloc)
     v->to_target = next_num(r, INT64_MAX);
 }
 
+static void expect_colon(struct rd *r)
+{
+    if (*r->p == ':') r->p++;
+    else r->bad = 1;
+}
+
 static void chain_line(struct rd *r, struct ct_table *t, size_t *ca, size_t *ta)
 {
     ALLOC_GROW(t->chains, t->n_chains, *ca);
@@ -115,9 +121,9 @@ static void chain_line(struct rd *r, struct ct_table *t, size_t *ca, size_t *ta)
         ALLOC_GROW(t->targets, t->n_targets, *ta);
         struct ct_target *g = &t->targets[t->n_targets++];
         g->target_id = next_num(r, INT64_MAX);
-        if (*r->p++ != ':') r->bad = 1;
+        expect_colon(r);
         g->node_id = (uint32_t)next_num(r, CT_MAX_NODE_ID);
-        if (*r->p++ != ':') r->bad = 1;
+        expect_colon(r);
         g->disk_index = (uint32_t)next_num(r, CT_MAX_DISKS);
         g->chain_id = c->chain_id;
         if (!c->n++) c->disk_index = g->disk_index;
