@@ -22,6 +22,7 @@ from .kv import KV, Mgmtd
 from .netif import start_ib_manager
 from .schema import check_admin_cli
 from . import token as tokens
+from .chainstate import LASTSRV, chain_status
 
 UINT32 = 0xFFFFFFFF
 
@@ -288,9 +289,69 @@ class Cli:
         node = parse_int(opts["node"], "--node-id", 0, UINT32)
         disk = parse_int(opts["disk"], "--disk-index", 0, UINT32)
         target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
+        chain = parse_int(opts["chain"], "--chain-id", 0, UINT32)
+        # CreateTarget.cc: not a LASTSRV target of a chain with more than one target
+        ch = self.routing()["chains"].get(str(chain))
+        if ch and len(ch["targets"]) > 1 and target in ch["targets"] and \
+                ch.get("public", {}).get(str(target)) == LASTSRV:
+            raise Fail(f"creation of this target is prohibited ChainTargetInfo(targetId="
+                       f"{target}, publicState=LASTSRV)", 7004, "StorageClient::RoutingError")
         self.mgmtd("create_target", node_id=node, disk_index=disk, target_id=target,
-                   chain_id=parse_int(opts["chain"], "--chain-id", 0, UINT32))
+                   chain_id=chain)
         return [[f"Create target {target} on disk {disk} of {node} succeeded"]]
+
+    def target_node(self, opts, target):
+        """OfflineTarget.cc / RemoveTarget.cc: --node-id, else the target's node
+        in the routing info."""
+        if "node" in opts:
+            return parse_int(opts["node"], "--node-id", 0, UINT32)
+        t = self.routing()["targets"].get(str(target))
+        if t is None or t.get("node_id") is None:
+            raise Fail("node id is unknown", 7004, "StorageClient::RoutingError")
+        return t["node_id"]
+
+    def offline_target(self, args):
+        """OfflineTarget.cc: offline-target [--node-id N] --target-id T [--force];
+        the storage node checks (StorageOperator::offlineTarget)."""
+        opts, pos = split_opts(args, {"--node-id": "node", "--target-id": "target"},
+                               {"--force": "force"})
+        if pos or "target" not in opts:
+            raise usage_error("usage: offline-target [--node-id N] --target-id T [--force]")
+        target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
+        node = self.target_node(opts, target)
+        self.mgmtd("offline_target", node_id=node, target_id=target,
+                   force=bool(opts.get("force")))
+        return [[f"Offline target {target} of {node} succeeded"]]
+
+    def remove_target(self, args):
+        """RemoveTarget.cc: remove-target --node-id N --target-id T [--force]
+        (both required); the storage node checks (StorageOperator::removeTarget)."""
+        opts, pos = split_opts(args, {"--node-id": "node", "--target-id": "target"},
+                               {"--force": "force"})
+        if pos or "target" not in opts or "node" not in opts:
+            raise usage_error("usage: remove-target --node-id N --target-id T [--force]")
+        target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
+        node = self.target_node(opts, target)
+        self.mgmtd("remove_target", node_id=node, target_id=target,
+                   force=bool(opts.get("force")))
+        return [[f"Remove target {target} of {node} succeeded"]]
+
+    def update_chain(self, args):
+        """UpdateChain.cc: update-chain <chainId> <targetId> -m|--mode add|remove
+        (case-insensitive); mgmtd checks (UpdateChainOperation.cc); prints the
+        chain (statChainInfo, src/client/cli/admin/Utils.cc)."""
+        opts, pos = split_opts(args, {"-m": "mode", "--mode": "mode"}, {})
+        if len(pos) != 2 or "mode" not in opts:
+            raise usage_error("usage: update-chain <chainId> <targetId> -m|--mode add|remove")
+        cid = parse_int(pos[0], "chainId", 0, UINT32)
+        tid = parse_int(pos[1], "targetId", 0, 2 ** 64 - 1)
+        mode = opts["mode"].lower()
+        if mode not in ("add", "remove"):
+            raise usage_error(f"Invalid mode: {opts['mode']}")
+        r = self.mgmtd("update_chain", chain_id=cid, target_id=tid, mode=mode.upper())
+        return ([["ChainId", str(r["chain_id"])], ["ChainVersion", str(r["version"])]]
+                + [["Target", f"{t}({ps})"] for t, ps in r["targets"]]
+                + [["PreferredOrder", "[" + ",".join(map(str, r["preferred"])) + "]"]])
 
     def upload_chains(self, args):
         """UploadChains.cc: the CSV's checks and words; the rest is mgmtd's."""
@@ -365,15 +426,14 @@ class Cli:
         for cid in sorted(r["chains"], key=int):
             ch = r["chains"][cid]
             ref = sorted(refs.get(int(cid), ()))
-            cells, serving = [], 0
+            cells, pubs = [], []
             for t in ch["targets"]:
                 pub, loc = r["states"].get(str(t), ("OFFLINE", "OFFLINE"))
-                serving += pub == "SERVING"
+                pubs.append(pub)
                 cells.append(f"{t}({pub}-{loc})")
-            status = "SERVING" if serving == len(cells) else \
-                "UNAVAILABLE" if serving == 0 else f"SERVING({serving}/{len(cells)})"
+            pref = "[" + ",".join(map(str, ch.get("preferred", []))) + "]"
             rows.append([cid, ",".join(map(str, ref[:2])) + (",..." if len(ref) > 2 else "")
-                         if ref else "N/A", str(ch["version"]), status, "[]"] + cells)
+                         if ref else "N/A", str(ch["version"]), chain_status(pubs), pref] + cells)
         return rows
 
     def list_targets(self, args):
@@ -386,7 +446,7 @@ class Cli:
                 if int(tid) not in in_chain:
                     t = r["targets"][tid]
                     rows.append([tid, r["states"][tid][1], str(t["node_id"]),
-                                 str(t["disk_index"]), "0"])
+                                 str(t["disk_index"]), str(t.get("used", 0))])
             return rows
         rows = [["TargetId", "ChainId", "Role", "PublicState", "LocalState", "NodeId",
                  "DiskIndex", "UsedSize"]]
@@ -403,7 +463,8 @@ class Cli:
                 role = "HEAD" if i == 0 else "TAIL" if i == len(tl) - 1 else "MIDDLE"
                 rows.append([str(t), cid, role, pub, loc,
                              str(info["node_id"]) if info else "N/A",
-                             str(info["disk_index"]) if info else "N/A", "0"])
+                             str(info["disk_index"]) if info else "N/A",
+                             str(info.get("used", 0)) if info else "0"])
         return rows
 
     def list_chain_tables(self, args):
@@ -430,6 +491,8 @@ COMMANDS = {"init-cluster": Cli.init_cluster, "user-add": Cli.user_add,
             "set-config": Cli.set_config, "list-nodes": Cli.list_nodes,
             "register-node": Cli.register_node, "help": Cli.help,
             "create-target": Cli.create_target, "upload-chains": Cli.upload_chains,
+            "offline-target": Cli.offline_target, "remove-target": Cli.remove_target,
+            "update-chain": Cli.update_chain,
             "upload-chain-table": Cli.upload_chain_table, "list-chains": Cli.list_chains,
             "list-targets": Cli.list_targets, "list-chain-tables": Cli.list_chain_tables}
 

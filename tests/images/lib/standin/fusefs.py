@@ -7,8 +7,12 @@ storage targets of the chain table, found through mgmtd's routing info.
 Chunk i of a file lives on chain (ino + i mod stripe) of the root layout's
 table, in the table version meta gave the file when it created it (meta
 refuses to create a file when that table has fewer chains than the stripe),
-and is written to every target of the chain; reads use the first target that
-answers. Every client therefore sees what any client wrote
+and is written to the chain's SERVING and SYNCING targets in chain order (as
+CRAQ passes a write from the head to every successor, a syncing one included:
+src/storage/service/ReliableForwarding.cc); reads use the first SERVING target
+that answers. Each request names the chain version the client knows; a
+storage node with another one refuses it and the client reads the routing
+again and retries. Every client therefore sees what any client wrote
 (close-to-open: a size becomes visible when the writer flushes or closes).
 
 Settings come in the environment (never argv): HF3FS_STANDIN_FS is JSON
@@ -25,6 +29,7 @@ import time
 
 import fuse
 
+from .chainstate import io_targets
 from .common import Fail, RpcError, rpc
 from .kv import Mgmtd
 
@@ -48,6 +53,15 @@ def oserr(err):
 
 class Unreachable(OSError):
     """A storage request that did not get through (retried)."""
+
+
+class Stale(Unreachable):
+    """The storage node's chain version or target state differs from the
+    client's routing info (StorageClient::RoutingVersionMismatch,
+    Storage::TargetOffline): retried at once with fresh routing info."""
+
+
+RETRY_STALE = (7014, 4030)
 
 
 class Client:
@@ -117,25 +131,24 @@ class Client:
         raise self.failed(Fail("no meta node answers (none is HEARTBEAT_CONNECTED and "
                                "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
 
-    def targets(self, ino, idx, tv):
-        """[(target id, (host, port))] of the serving targets of the chain
-        holding chunk idx of ino (table version tv; a target whose node stopped
-        heartbeating is left out, as mgmtd takes it out of the chain; none left
-        is EIO)."""
+    def targets(self, ino, idx, tv, write=False):
+        """[(target id, (host, port), chain version)] of the chain holding
+        chunk idx of ino (table version tv): its SERVING targets, for a write
+        also its SYNCING ones, in chain order (mgmtd takes a target whose node
+        stopped heartbeating out of service); none is EIO."""
         chains = self.chains(tv)
         r = self.route()
         cid = chains[(ino + idx % self.stripe) % len(chains)]
         try:
-            nodes = [(tid, r["nodes"][str(r["targets"][str(tid)]["node_id"])])
-                     for tid in r["chains"][str(cid)]["targets"]]
+            out = io_targets(r, cid, write)
         except KeyError as e:
-            raise self.failed(Fail(f"chain {cid}: {e} is missing from the routing info"))
-        live = [(tid, (n["host"], n["tcp_port"])) for tid, n in nodes if n["live"]]
-        if not live:
-            raise self.failed(Fail(f"chain {cid} has no serving target (its storage nodes "
-                                   f"are not HEARTBEAT_CONNECTED)", 7003,
+            raise self.failed(Fail(f"chain {cid}: {e} has no node in the routing info"))
+        if out is None:
+            raise self.failed(Fail(f"chain {cid} is missing from the routing info"))
+        if not out:
+            raise self.failed(Fail(f"chain {cid} has no serving target", 7003,
                                    "StorageClient::RoutingError"))
-        return live
+        return out
 
     def storage(self, addr, req):
         try:
@@ -143,27 +156,36 @@ class Client:
         except RpcError:
             raise Unreachable(errno.EIO, os.strerror(errno.EIO))
         if not reply.get("ok"):
+            if reply.get("code") in RETRY_STALE:
+                raise Stale(errno.EIO, os.strerror(errno.EIO))
+            print(f"standin.fusefs: storage: {reply.get('name')} {reply.get('msg')}",
+                  file=sys.stderr, flush=True)
             raise oserr(errno.EIO)
         return reply
 
     def retrying(self, attempt):
-        """attempt() again while it raises Unreachable (RETRY_*); then EIO."""
+        """attempt() again while it raises Unreachable (RETRY_*; a Stale one
+        at once, with fresh routing info); then EIO."""
         start, nxt = time.monotonic(), RETRY_INIT_S
         while True:
             elapsed = time.monotonic() - start
             if elapsed + RETRY_INIT_S > RETRY_MAX_S:
                 raise oserr(errno.EIO)
-            wait, nxt = min(nxt, RETRY_MAX_S - elapsed), min(nxt * 2, RETRY_MAX_WAIT_S)
             t0 = time.monotonic()
             try:
                 return attempt()
+            except Stale:
+                self.route(fresh=True)
+                time.sleep(0.3)
+                continue
             except Unreachable:
                 pass
+            wait, nxt = min(nxt, RETRY_MAX_S - elapsed), min(nxt * 2, RETRY_MAX_WAIT_S)
             time.sleep(max(0.0, wait - (time.monotonic() - t0)))
 
     def write_chunk(self, ino, tv, idx, off, enc):
-        for tid, addr in self.targets(ino, idx, tv):
-            self.storage(addr, {"op": "write_chunk", "target_id": tid,
+        for tid, addr, cv in self.targets(ino, idx, tv, write=True):
+            self.storage(addr, {"op": "write_chunk", "target_id": tid, "chain_version": cv,
                                 "chunk": f"{ino}.{idx}", "offset": off, "data": enc})
 
     def write(self, ino, tv, data, offset):
@@ -179,11 +201,13 @@ class Client:
     def read_chunk(self, ino, tv, idx, off, want):
         """From the first target that answers; Unreachable when none did."""
         unreachable = False
-        for tid, addr in self.targets(ino, idx, tv):
+        for tid, addr, cv in self.targets(ino, idx, tv):
             try:
                 return base64.b64decode(self.storage(addr, {
                     "op": "read_chunk", "target_id": tid, "chunk": f"{ino}.{idx}",
-                    "offset": off, "length": want})["data"])
+                    "chain_version": cv, "offset": off, "length": want})["data"])
+            except Stale:
+                raise
             except Unreachable:
                 unreachable = True
             except OSError:
@@ -207,9 +231,12 @@ class Client:
         ino, tv = e["ino"], e.get("table_version")
         for idx in range(size // self.chunk, (old_size + self.chunk - 1) // self.chunk):
             keep = max(0, size - idx * self.chunk)
-            for tid, addr in self.targets(ino, idx, tv):
-                self.storage(addr, {"op": "trunc_chunk", "target_id": tid,
-                                    "chunk": f"{ino}.{idx}", "length": keep})
+            self.retrying(lambda: self.trunc_chunk(ino, tv, idx, keep))
+
+    def trunc_chunk(self, ino, tv, idx, keep):
+        for tid, addr, cv in self.targets(ino, idx, tv, write=True):
+            self.storage(addr, {"op": "trunc_chunk", "target_id": tid, "chain_version": cv,
+                                "chunk": f"{ino}.{idx}", "length": keep})
 
 
 def to_stat(e):

@@ -4,15 +4,23 @@ stand-in (KV), so any mgmtd instance can answer and state survives restarts.
 Upstream (deepseek-ai/3FS ee9a5ce), whose checks and words these follow:
 src/mgmtd/ops/{Heartbeat,RegisterNode,SetConfig,SetChains,SetChainTable}Operation.cc,
 src/mgmtd/service/MgmtdState.cc (validateClusterId, validateAdmin),
-src/mgmtd/service/MgmtdConfig.h (hot-updated items), src/client/storage/StorageClientImpl.cc.
+src/mgmtd/service/MgmtdConfig.h (hot-updated items), src/client/storage/StorageClientImpl.cc;
+for chain migration src/mgmtd/ops/UpdateChainOperation.cc, src/mgmtd/service/updateChain.cc
+(chainstate.py), src/mgmtd/background/MgmtdHeartbeatChecker.cc.
 """
 import threading
 
 from .common import Fail, RpcError, dig, load_toml_text, log, now, ok, rpc
 from .schema import check_main
 from . import token as tokens
+from .chainstate import OFFLINE, SERVING, generate_new_chain
 
 HB_FRESH = 5.0  # seconds: a node is HEARTBEAT_CONNECTED if it beat more recently
+# new_chain_bootstrap_interval (MgmtdConfig.h, 2 min; shortened like the
+# heartbeat interval): a chain created by upload-chains, and every chain when
+# a mgmtd starts, keeps its states that long (RoutingInfo.cc newBornChains,
+# MgmtdData::appendChangedChains, MgmtdNewBornChainsChecker.cc).
+NEW_CHAIN_GRACE = 5.0
 # set-config --type (src/client/cli/admin/SetConfig.cc): CLIENT_AGENT is CLIENT.
 CONFIG_TYPES = {"MGMTD": "MGMTD", "META": "META", "STORAGE": "STORAGE", "CLIENT": "CLIENT",
                 "CLIENT_AGENT": "CLIENT", "FUSE": "FUSE"}
@@ -20,7 +28,11 @@ NODE_TYPES = ("MGMTD", "META", "STORAGE", "CLIENT", "FUSE")  # flat::NodeType
 UINT32 = 0xFFFFFFFF
 # Requests that may run at the same time as others: create_target is only
 # passed on to the storage node, which serialises its own targets.
-UNLOCKED_OPS = ("create_target",)
+UNLOCKED_OPS = ("create_target", "offline_target", "remove_target")
+# Requests passed to the storage node named in them, and what they carry.
+STORAGE_OPS = {"create_target": ("target_id", "disk_index", "chain_id"),
+               "offline_target": ("target_id", "force"),
+               "remove_target": ("target_id", "force")}
 
 
 def mgmtd_error(name, code, msg):
@@ -35,6 +47,8 @@ class MgmtdService:
     def __init__(self, node_id, cluster_id, kv, data, version):
         self.node_id, self.cluster_id, self.kv = node_id, cluster_id, kv
         self.lock = threading.Lock()
+        self.started = now()
+        self.new_chain_grace = NEW_CHAIN_GRACE
         self.apply_config(data, version)
 
     # ---------------------------------------------------------- own config
@@ -114,8 +128,42 @@ class MgmtdService:
         self.kv.put(f"nodes/{nid}", {k: rec[k] for k in keep if k in rec})
         self.kv.put(f"hb/{nid}", {"ts": now(), "config_version": rec.get("config_version", 0)})
 
+    def learn_targets(self, nid, reported):
+        """A storage heartbeat lists the node's targets with their local
+        state (HeartbeatOperation.cc): mgmtd learns each target's node from
+        it; a target of this node it no longer reports and no chain holds is
+        forgotten (it was removed)."""
+        chains = self.kv.list("chains/").values()
+        in_chain = {t for c in chains for t in c["targets"]}
+        known = {k[8:]: v for k, v in self.kv.list("targets/").items()}
+        for tid, t in reported.items():
+            rec = {"node_id": nid, "disk_index": t["disk_index"], "chain_id": t["chain_id"]}
+            if known.get(tid) != rec:
+                self.kv.put(f"targets/{tid}", rec)
+        for tid, t in known.items():
+            if t["node_id"] == nid and tid not in reported and int(tid) not in in_chain:
+                self.kv.delete(f"targets/{tid}")
+
     def op_heartbeat(self, req, peer):
+        """A storage node's report that changed (targets, their local states)
+        updates the chains at once; otherwise tick() does, every second."""
         self.accept_heartbeat(req)
+        new = req.get("targets")
+        if req["type"] == "STORAGE" and new is not None:
+            # kept apart from hb/ and stored only when it changed
+            old = self.kv.get(f"tstate/{req['node_id']}")
+            if old != new:
+                self.kv.put(f"tstate/{req['node_id']}", new)
+
+            def shape(ts):
+                return {t: (v["disk_index"], v["chain_id"]) for t, v in (ts or {}).items()}
+
+            def states(ts):
+                return {t: v["local"] for t, v in (ts or {}).items()}
+            if old is None or shape(old) != shape(new):
+                self.learn_targets(req["node_id"], new)
+            if old is None or states(old) != states(new):
+                self.update_chains()
         cfg = self.kv.get(f"config/{req['type']}")
         return ok(config_version=cfg["version"] if cfg else 0)
 
@@ -184,6 +232,7 @@ class MgmtdService:
     def routing(self):
         nodes = self.kv.list("nodes/")
         hbs = self.kv.list("hb/")
+        tstates = self.kv.list("tstate/")
         primary = (self.kv.get("lease/mgmtd") or {}).get("owner")
         configs = {t: (self.kv.get(f"config/{t}") or {}).get("version", 0) for t in NODE_TYPES}
         out = {}
@@ -198,50 +247,105 @@ class MgmtdService:
                 status = "HEARTBEAT_CONNECTED" if live else "HEARTBEAT_FAILED"
             out[str(rec["node_id"])] = dict(rec, status=status, live=live,
                                             last_hb=hb["ts"] if hb else None,
+                                            local_targets=tstates.get(f"tstate/{rec['node_id']}")
+                                            or {},
                                             config_version=hb["config_version"] if hb else 0,
                                             latest_config=configs.get(rec["type"], 0))
         return out
 
+    def local_state(self, tid, nodes, targets):
+        """A target's local state as its node last reported it; OFFLINE when
+        the node does not report it or stopped heartbeating
+        (MgmtdHeartbeatChecker.cc), counted from this mgmtd's start at the
+        earliest (a new primary gives every node a fresh interval)."""
+        t = targets.get(str(tid))
+        node = nodes.get(str(t["node_id"])) if t else None
+        if node is None or node["last_hb"] is None or \
+                now() - max(node["last_hb"], self.started) >= HB_FRESH:
+            return OFFLINE
+        return node.get("local_targets", {}).get(str(tid), {}).get("local", OFFLINE)
+
     def target_states(self, nodes, targets, chains):
-        in_chain = {t for c in chains.values() for t in c["targets"]}
+        """{target id: (public, local)}; a target in no chain is public INVALID."""
         states = {}
-        for tid, t in targets.items():
-            live = nodes.get(str(t["node_id"]), {}).get("live", False)
-            if int(tid) in in_chain:
-                states[tid] = ("SERVING", "UPTODATE") if live else ("OFFLINE", "OFFLINE")
-            else:
-                states[tid] = ("INVALID", "ONLINE" if live else "OFFLINE")
+        for c in chains.values():
+            pub = c.get("public", {})
+            for t in c["targets"]:
+                states[str(t)] = (pub.get(str(t), SERVING), self.local_state(t, nodes, targets))
+        for tid in targets:
+            if tid not in states:
+                states[tid] = ("INVALID", self.local_state(tid, nodes, targets))
         return states
+
+    def update_chains(self):
+        """generateNewChain for every chain from its targets' local states
+        (MgmtdData::appendChangedChains): a chain whose list changed is stored
+        with the next chain version."""
+        nodes = self.routing()
+        targets = {k[8:]: v for k, v in self.kv.list("targets/").items()}
+        for key, c in self.kv.list("chains/").items():
+            if now() - max(c.get("born", 0), self.started) < self.new_chain_grace:
+                continue
+            pub = c.get("public", {})
+            old = [(t, pub.get(str(t), SERVING), self.local_state(t, nodes, targets))
+                   for t in c["targets"]]
+            new = generate_new_chain(old)
+            if new != old:
+                self.kv.put(key, dict(c, targets=[t for t, _, _ in new], version=c["version"] + 1,
+                                      public={str(t): ps for t, ps, _ in new}))
+
+    def tick(self):
+        """mgmtd's background chain updater (a node whose heartbeats stopped
+        takes its targets' chains with it)."""
+        with self.lock:
+            self.update_chains()
 
     def op_routing(self, req, peer):
         nodes = self.routing()
         targets = {k[8:]: v for k, v in self.kv.list("targets/").items()}
         chains = {k[7:]: v for k, v in self.kv.list("chains/").items()}
         tables = {k[7:]: v for k, v in self.kv.list("tables/").items()}
-        return ok(nodes=nodes, targets=targets, chains=chains, tables=tables,
-                  states=self.target_states(nodes, targets, chains))
+        states = self.target_states(nodes, targets, chains)
+        for tid, t in targets.items():
+            node = nodes.get(str(t["node_id"]), {})
+            t["used"] = node.get("local_targets", {}).get(tid, {}).get("used", 0)
+        return ok(nodes=nodes, targets=targets, chains=chains, tables=tables, states=states)
 
     # ---------------------------------------------------------- targets
-    def op_create_target(self, req, peer):
-        """admin_cli create-target talks to the storage node itself through the
-        storage client (CreateTarget.cc, StorageClientImpl::createTarget): a node
-        id that is unknown or not STORAGE is StorageClient::RoutingError (no
-        message); everything else is the storage node's to check. The stand-in
-        records the target's node from the answer (real mgmtd learns it from
-        the node's heartbeats)."""
-        nid = req["node_id"]
+    def storage_node(self, nid):
+        """The storage client's routing (StorageClientImpl.cc): a node id that
+        is unknown or not STORAGE is StorageClient::RoutingError (no message)."""
         node = self.kv.get(f"nodes/{nid}")
         if node is None or node["type"] != "STORAGE" or not node.get("tcp_port"):
             raise Fail("", 7004, "StorageClient::RoutingError")
-        self.forward_to_storage(node, req)
+        return node
+
+    def op_create_target(self, req, peer):
+        """admin_cli create-target talks to the storage node itself through the
+        storage client (CreateTarget.cc, StorageClientImpl::createTarget);
+        everything but the node is the storage node's to check. The stand-in
+        records the target's node from the answer at once (its next heartbeat
+        reports it too, which is how real mgmtd learns it)."""
+        nid = req["node_id"]
+        self.forward_to_storage(self.storage_node(nid), "create_target", req)
         self.kv.put(f"targets/{req['target_id']}", {"node_id": nid,
                                                    "disk_index": req["disk_index"],
                                                    "chain_id": req["chain_id"]})
         return ok()
 
-    def forward_to_storage(self, node, req):
-        fwd = {k: req[k] for k in ("target_id", "disk_index", "chain_id")}
-        fwd["op"] = "create_target"
+    def op_offline_target(self, req, peer):
+        """offline-target / remove-target go to the storage node
+        (OfflineTarget.cc, RemoveTarget.cc; StorageOperator.cc checks)."""
+        self.forward_to_storage(self.storage_node(req["node_id"]), "offline_target", req)
+        return ok()
+
+    def op_remove_target(self, req, peer):
+        self.forward_to_storage(self.storage_node(req["node_id"]), "remove_target", req)
+        return ok()
+
+    def forward_to_storage(self, node, op, req):
+        fwd = {k: req[k] for k in STORAGE_OPS[op] if k in req}
+        fwd["op"] = op
         try:
             reply = rpc((node["host"], node["tcp_port"]), fwd, timeout=10.0)
         except RpcError as e:
@@ -249,6 +353,55 @@ class MgmtdService:
                        "RPC::SendFailed")
         if not reply.get("ok"):
             raise Fail(reply.get("msg"), reply.get("code", 1), reply.get("name", "Storage::Error"))
+
+    # ---------------------------------------------------------- update-chain
+    def op_update_chain(self, req, peer):
+        """UpdateChainOperation.cc, its checks in its order and words. add: the
+        target must not be in the routing info's targets (a target of any
+        chain; an orphan is fine, as is a target never created, and its node
+        is not checked); it is appended as OFFLINE. remove: the target must be
+        in the chain and public OFFLINE; it leaves the chain and the routing
+        info. Either way the chain version is bumped and the preferred order
+        follows."""
+        self.validate_admin(req)
+        cid, tid, mode = req["chain_id"], req["target_id"], req["mode"]
+        if cid == 0:
+            raise Fail("Empty chain id", 3, "StatusCode::InvalidArg")
+        if tid == 0:
+            raise Fail("Empty target id", 3, "StatusCode::InvalidArg")
+        if mode not in ("ADD", "REMOVE"):
+            raise Fail(f"Unsupported mode: {mode}", 3, "StatusCode::InvalidArg")
+        chains = {int(k[7:]): v for k, v in self.kv.list("chains/").items()}
+        if cid not in chains:
+            raise mgmtd_error("ChainNotFound", 5012, f"chain: {cid}")
+        ch = dict(chains[cid])
+        pub = dict(ch.get("public") or {str(t): SERVING for t in ch["targets"]})
+        pref = list(ch.get("preferred", []))
+        if mode == "ADD":
+            if any(tid in c["targets"] for c in chains.values()):
+                raise mgmtd_error("TargetExisted", 5018, f"target: {tid}")
+            tids = ch["targets"] + [tid]
+            pub[str(tid)] = OFFLINE
+            if len(pref) == len(tids) - 1:
+                pref.append(tid)
+        else:
+            if tid not in ch["targets"]:
+                raise mgmtd_error("TargetNotFound", 5017,
+                                  f"target {tid} is not found in chain {cid}")
+            if pub.get(str(tid)) != OFFLINE:
+                raise Fail(f"Do not allow to remove target {tid} from chain {cid}: state is "
+                           f"{pub.get(str(tid))}", 3, "StatusCode::InvalidArg")
+            tids = [t for t in ch["targets"] if t != tid]
+            pub.pop(str(tid))
+            pref = [t for t in pref if t != tid]
+            # clearTargetInfo: real mgmtd forgets the target until its node's
+            # next heartbeat reports it as an orphan; the stand-in keeps its
+            # node record (learn_targets drops it once the node stops
+            # reporting it)
+        ch.update(targets=tids, version=ch["version"] + 1, public=pub, preferred=pref)
+        self.kv.put(f"chains/{cid}", ch)
+        return ok(chain_id=cid, version=ch["version"],
+                  targets=[[t, pub[str(t)]] for t in tids], preferred=pref)
 
     # ---------------------------------------------------------- chains
     def op_set_chains(self, req, peer):
@@ -278,7 +431,10 @@ class MgmtdService:
                 new_targets.add(t)
             new.append((cid, tids))
         for cid, tids in new:
-            self.kv.put(f"chains/{cid}", {"targets": tids, "version": 1})
+            # chainSettingToInfo: every target of a new chain starts SERVING
+            self.kv.put(f"chains/{cid}", {"targets": tids, "version": 1,
+                                          "public": {str(t): SERVING for t in tids},
+                                          "preferred": [], "born": now()})
         return ok(count=len(rows))
 
     @staticmethod

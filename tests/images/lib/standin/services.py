@@ -9,12 +9,14 @@ import sys
 import threading
 import time
 
+from .chainstate import ONLINE
 from .common import (RELEASE, Fail, check_fuse_mount_name, die, dig, load_toml, load_toml_text,
                      local_ip_towards, log, ok, parse_flag_value, serve, set_dotted, setup_log)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
 from .netif import listen_groups, start_ib_manager
+from .replication import Replication
 from .schema import check_app, check_launcher, check_main
 
 PROGS = {"MGMTD": "mgmtd_main", "META": "meta_main", "STORAGE": "storage_main",
@@ -137,15 +139,19 @@ class Member:
     a refused heartbeat is logged and retried, the service keeps running.
     on_config(data) applies the hot-updated items of a new main config."""
 
-    def __init__(self, ctx, mgmtd, addr, version, on_config=None):
+    def __init__(self, ctx, mgmtd, addr, version, on_config=None, report=None, after=None):
+        """report() adds to each heartbeat (a storage node's targets); after()
+        runs after each one (a storage node fetches the routing info)."""
         self.ctx, self.mgmtd, self.version, self.on_config = ctx, mgmtd, version, on_config
+        self.report, self.after = report, after
         self.rejected = None
         self.rec = {"node_id": ctx.node_id, "type": ctx.kind, "hostname": ctx.hostname,
                     "pid": os.getpid(), "host": addr[0], "tcp_port": addr[1],
                     "release": RELEASE, "cluster_id": ctx.cluster_id}
 
     def beat(self):
-        reply = self.mgmtd.call("heartbeat", config_version=self.version, **self.rec)
+        extra = self.report() if self.report else {}
+        reply = self.mgmtd.call("heartbeat", config_version=self.version, **self.rec, **extra)
         latest = reply.get("config_version", 0)
         if latest > self.version and latest != self.rejected and not self.ctx.opts.get("cfg"):
             self.reload(latest)
@@ -167,6 +173,8 @@ class Member:
                 self.beat()
             except Fail as e:
                 log.warning("heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
+            if self.after:
+                self.after()
             if stop.wait(1.0):
                 return
 
@@ -215,6 +223,8 @@ def run_mgmtd(ctx):
         primary = kv.lease("lease/mgmtd", ctx.node_id, 5.0) == ctx.node_id
         svc.refresh_config()
         svc.self_heartbeat(rec, primary)
+        if primary:
+            svc.tick()
 
     tick()
     log.info("mgmtd %s serving cluster '%s'", ctx.node_id, ctx.cluster_id)
@@ -307,8 +317,8 @@ def storage_error(msg):
     return Fail(msg, 4018, "Storage::StorageInitFailed")
 
 
-class Storage:
-    def __init__(self, paths):
+class Storage(Replication):
+    def __init__(self, paths, mgmtd=None, cluster_id=""):
         self.paths, self.lock = paths, threading.Lock()
         self.allow_disk_without_uuid = False
         self.targets = {}
@@ -320,6 +330,7 @@ class Storage:
                         self.targets[int(name)] = self.load_target(os.path.join(p, name),
                                                                    json.load(f))
         log.info("storage has %d targets on %d paths", len(self.targets), len(paths))
+        self.init_replication(mgmtd, cluster_id)
 
     def configure(self, data):
         """Hot-updated: server.targets.allow_disk_without_uuid (StorageTargets.h)."""
@@ -344,10 +355,16 @@ class Storage:
         if op == "ping":
             return ok()
         if op in ("write_chunk", "read_chunk", "trunc_chunk"):
-            return getattr(self, op)(self.chunk_path(req["target_id"], req["chunk"]), req)
-        if op != "create_target":
+            return self.chunk_io(op, req)
+        if op in ("sync_start", "sync_write", "sync_remove", "sync_done"):
+            return self.sync_op(op, req)
+        if op not in ("create_target", "offline_target", "remove_target"):
             return no_requests(req, peer)
         with self.lock:
+            if op == "offline_target":
+                return self.offline_target(req["target_id"], req.get("force", False))
+            if op == "remove_target":
+                return self.remove_target(req["target_id"], req.get("force", False))
             return self.create_target(req["target_id"], req["disk_index"], req["chain_id"])
 
     # A chunk is a file <target dir>/chunks/<inode>.<index>; data travels base64.
@@ -422,6 +439,7 @@ class Storage:
         with open(os.path.join(tdir, "target.json"), "w", encoding="utf-8") as f:
             json.dump(meta, f)
         self.targets[tid] = meta
+        self.local[tid] = ONLINE  # TargetMap::addStorageTarget
         log.info("Create storage target %d at %s", tid, tdir)
         return ok()
 
@@ -446,10 +464,10 @@ def run_storage(ctx):
     if addrs is None:
         raise Fail(f"{origin}: required key 'server.mgmtd.mgmtd_server_addresses' is missing")
     mg = Mgmtd(addrs, origin)
-    store = Storage(check_target_paths(data, origin))
+    store = Storage(check_target_paths(data, origin), mg, ctx.cluster_id)
     store.configure(data)
     addr = listen_all(data, "STORAGE", store.dispatch, "storage_main", mg.addrs[0])
-    Member(ctx, mg, addr, version, store.configure).run(stop_event())
+    Member(ctx, mg, addr, version, store.configure, store.report, store.refresh).run(stop_event())
 
 
 # ------------------------------------------------------------------ fuse
