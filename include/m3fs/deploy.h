@@ -165,6 +165,7 @@ struct scale_job {
     const uint32_t *add, *drain;  /* borrowed node ids */
     size_t n_add, n_drain;
     int add_first;                /* replication factor 1: a move adds before it removes */
+    const char *plan_id;          /* the plan's digest: the value a done move records */
     void *priv;                   /* plan_build_scale's (the CALL steps' arguments) */
 };
 int plan_build_scale(struct plan_ctx *ctx, struct scale_job *job, struct plan *p);

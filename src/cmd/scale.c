@@ -229,7 +229,10 @@ static int run(struct scale_cmd *s, struct plan *p)
 
 static int plan_and_run(struct scale_cmd *s, int yes)
 {
-    struct scale_job job = { .m = s->m, .view = &s->view, .add_first = s->pi.k == 1 };
+    char hex[65];
+    sha256_buf_hex(s->plan_text, strlen(s->plan_text), hex);
+    struct scale_job job = { .m = s->m, .view = &s->view, .add_first = s->pi.k == 1,
+                             .plan_id = hex };
     if (!strcmp(s->pi.op, "add")) job.add = s->pi.nodes, job.n_add = s->pi.n_nodes;
     else job.drain = s->pi.nodes, job.n_drain = s->pi.n_nodes;
     struct plan p = { 0 };

@@ -368,7 +368,7 @@ static void move_steps(struct scale_exec *x, struct plan *p, size_t mg,
         struct step_call c = { .on_node = move_on_node, .arg = a };
         struct step *s = plan_add_call(p, "scale", title, &c);
         step_add_call(s, mg, what);
-        step_set_state(s, key, "done");
+        step_set_state(s, key, x->job->plan_id);
         s->n_after = 0;
         if (ends[lane] != SIZE_MAX) set_after(s, &ends[lane], 1);
         ends[lane] = p->n - 1;
@@ -456,7 +456,8 @@ int plan_build_scale(struct plan_ctx *ctx, struct scale_job *job, struct plan *p
     /* moves already recorded done count toward the progress at once */
     for (size_t i = 0; i < job->m->n_moves; i++) {
         char *key = sc_move_key(&job->m->moves[i]);
-        if (state_get_done(ctx->st, key)) {
+        const char *v = state_get_done(ctx->st, key);
+        if (v && !strcmp(v, job->plan_id)) {
             x->moves_done++, x->bytes_done += x->args[i].bytes;
             x->chains_done += x->args[i].chain_last;
         }
