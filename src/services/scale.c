@@ -22,6 +22,12 @@
 #define SCALE_CDIR "/opt/3fs/etc/scale"     /* the same inside the mgmtd container */
 #define CMD_TIMEOUT_MS 120000L
 #define MAX_REPEAT 5 /* the same command again with no change seen: give up */
+/* A leaving target out of its chain and listed nowhere is taken as removed
+ * only after this long: real mgmtd forgets a target at update-chain
+ * --mode remove until its node's next heartbeat lists it as an orphan
+ * (clearTargetInfo, src/mgmtd/ops/UpdateChainOperation.cc), and
+ * remove-target must still run then. */
+#define GONE_SETTLE_MS 15000L
 
 struct move_arg;
 
@@ -197,6 +203,21 @@ static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
     return 0;
 }
 
+/* 0 while the leaving target is listed nowhere for less than
+ * GONE_SETTLE_MS and the move would go on as if it were removed. */
+static int gone_settled(const struct move_arg *a, const struct sc_view *v, enum sc_sub sub,
+                        int64_t *since)
+{
+    const struct ct_move *mv = &a->x->job->m->moves[a->i];
+    int relies = sub == SC_DONE || (!a->x->job->add_first && sub == SC_CREATE_TARGET);
+    if (sc_find(v, mv->from_target)) {
+        *since = 0;
+        return 1;
+    }
+    if (!*since) *since = mono_ms();
+    return !relies || mono_ms() - *since >= GONE_SETTLE_MS;
+}
+
 static int move_on_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
 {
     (void)node;
@@ -204,7 +225,7 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
     const struct ct_move *mv = &a->x->job->m->moves[a->i];
     struct sc_view v = { 0 };
     enum sc_sub last = SC_STUCK;
-    int64_t wait_since = 0;
+    int64_t wait_since = 0, gone_since = 0;
     int repeat = 0, rc = 0;
     while (!rc) {
         if (plan_interrupted()) {
@@ -213,6 +234,11 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
         } else if (!(rc = observe(s, a->x, &v, err))) {
             struct strbuf why = STRBUF_INIT;
             enum sc_sub sub = sc_next_sub(mv, &v, a->x->job->add_first, &why);
+            if (!gone_settled(a, &v, sub, &gone_since)) {
+                sb_release(&why);
+                pause_ms((long)a->x->ctx->cfg->check_status_interval_ms);
+                continue;
+            }
             repeat = sub == last ? repeat + 1 : 0;
             last = sub;
             if (sub == SC_DONE) break;
