@@ -143,6 +143,15 @@ static int stored_plan(struct scale_cmd *s, int add, struct strbuf *err)
     }
     s->plan_text = xstrdup(text);
     s->resumed = 1;
+    /* the node counts, for the summary: the new table's, and before */
+    const struct ct_table *t = s->m->after;
+    uint32_t *seen = xcalloc(t->n_targets + 1, sizeof(*seen));
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_targets; i++)
+        if (!has_id(seen, n, t->targets[i].node_id)) seen[n++] = t->targets[i].node_id;
+    free(seen);
+    s->m->v_after = (long)n;
+    s->m->v_before = add ? (long)(n - s->pi.n_nodes) : (long)(n + s->pi.n_nodes);
     return 0;
 }
 

@@ -124,25 +124,34 @@ static int observe(struct remote_session *s, struct scale_exec *x, struct sc_vie
     return rc;
 }
 
-/* Run one admin_cli command; "Encounter error" fails it (admin_cli's
- * Dispatcher.cc prints that for a failed command).  0, 1 for an answer
- * worth waiting on (remove-target before the node saw the new routing
- * info: "target is still in a chain!", docs/scale.md), or -1. */
+/* Run one admin_cli command; a non-zero exit or "Encounter error" on
+ * stdout fails it (admin_cli's Dispatcher.cc prints that and the reason for
+ * a failed command).  0, 1 for an answer worth waiting on (remove-target
+ * before the node saw the new routing info: "target is still in a chain!",
+ * docs/scale.md), or -1 with the reason in err. */
 static int run_cli(struct remote_session *s, struct scale_exec *x, const char *cli,
                    struct strbuf *err)
 {
     char *cmd = admin_cli_cmd(container(x->ctx), cli, 1);
-    struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
-    int rc = remote_run(s, cmd, 1, CMD_TIMEOUT_MS, &out, &e);
-    const char *bad = out.buf ? strstr(out.buf, "Encounter error") : NULL;
-    if (!rc && bad) rc = -1, sb_addf(&e, "%s", bad);
-    if (rc && (strstr(e.buf ? e.buf : "", "still in a chain") ||
-               (out.buf && strstr(out.buf, "still in a chain"))))
-        rc = 1;
-    else if (rc)
-        sb_addf(err, "admin_cli %s: %s", cli, e.buf ? e.buf : "failed");
+    struct exec_opts eo = { .timeout_ms = CMD_TIMEOUT_MS, .as_root = 1 };
+    struct exec_result r;
+    exec_result_init(&r);
+    int rc = remote_exec(s, cmd, &eo, &r, err);
+    const char *out = r.out.buf ? r.out.buf : "", *bad = strstr(out, "Encounter error");
+    if (!rc && (bad || r.exit_status || r.timed_out)) {
+        rc = strstr(out, "still in a chain") || strstr(r.err.buf ? r.err.buf : "", "still in a chain")
+                 ? 1 : -1;
+        if (rc < 0) {
+            struct strbuf why = STRBUF_INIT;
+            sb_addf(&why, "%.400s", bad ? bad : r.err.len ? r.err.buf : out);
+            sb_replace_all(&why, "\n", " ");
+            sb_addf(err, "admin_cli %s: exit status %d%s: %s", cli, r.exit_status,
+                    r.timed_out ? " (timed out)" : "", why.buf);
+            sb_release(&why);
+        }
+    }
     free(cmd);
-    sb_release(&out), sb_release(&e);
+    exec_result_release(&r);
     return rc;
 }
 

@@ -98,7 +98,7 @@ files_ok "after adding"
 # --- remove one storage node -----------------------------------------------------
 mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --yes >"$W/out" 2>&1 &&
     has "remove-storage-nodes finished" && ok "remove-storage-nodes --node lab-n2" ||
-    { tail -40 "$W/out"; bad "remove-storage-nodes"; }
+    { tail -40 "$W/out"; targets; on 1 /opt/3fs/admin_cli.sh list-chains; bad "remove-storage-nodes"; }
 cp "$W/out" "$W/remove.log"
 n=$(nodes_with_targets)
 [ "$n" = "10001 10003 10004 10005 " ] && ok "lab-n2 holds no target: $n" || bad "nodes: $n"
