@@ -124,11 +124,22 @@ static int observe(struct remote_session *s, struct scale_exec *x, struct sc_vie
     return rc;
 }
 
+/* Answers that mean "wait and look again", not a failure: remove-target
+ * before the node saw the new routing info ("target is still in a chain!");
+ * offline-target of a target the node has offlined already while mgmtd's
+ * listing does not show it yet (kTargetOffline, "target is already
+ * offline": the local state reaches mgmtd with the next heartbeat;
+ * upstream src/storage/service/StorageOperator.cc offlineTarget). */
+static int waits_on(const char *text)
+{
+    return strstr(text, "still in a chain") || strstr(text, "Storage::TargetOffline") ||
+           strstr(text, "target is already offline");
+}
+
 /* Run one admin_cli command; a non-zero exit or "Encounter error" on
  * stdout fails it (admin_cli's Dispatcher.cc prints that and the reason for
- * a failed command).  0, 1 for an answer worth waiting on (remove-target
- * before the node saw the new routing info: "target is still in a chain!",
- * docs/scale.md), or -1 with the reason in err. */
+ * a failed command).  0, 1 for an answer worth waiting on (waits_on), or
+ * -1 with the reason in err. */
 static int run_cli(struct remote_session *s, struct scale_exec *x, const char *cli,
                    struct strbuf *err)
 {
@@ -139,8 +150,7 @@ static int run_cli(struct remote_session *s, struct scale_exec *x, const char *c
     int rc = remote_exec(s, cmd, &eo, &r, err);
     const char *out = r.out.buf ? r.out.buf : "", *bad = strstr(out, "Encounter error");
     if (!rc && (bad || r.exit_status || r.timed_out)) {
-        rc = strstr(out, "still in a chain") || strstr(r.err.buf ? r.err.buf : "", "still in a chain")
-                 ? 1 : -1;
+        rc = waits_on(out) || waits_on(r.err.buf ? r.err.buf : "") ? 1 : -1;
         if (rc < 0) {
             struct strbuf why = STRBUF_INIT;
             sb_addf(&why, "%.400s", bad ? bad : r.err.len ? r.err.buf : out);
@@ -253,7 +263,7 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
             if (sub == SC_DONE) break;
             if (sub == SC_STUCK) sb_addf(err, "chain %u: %s", mv->chain_id, why.buf), rc = -1;
             else if (repeat >= MAX_REPEAT && sub != SC_WAIT_OFFLINE && sub != SC_WAIT_SERVING &&
-                     sub != SC_REMOVE_TARGET)
+                     sub != SC_REMOVE_TARGET && sub != SC_OFFLINE) /* those wait (waits_on) */
                 sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
                         mv->chain_id, sc_sub_name(sub), repeat), rc = -1;
             else rc = do_sub(s, a, sub, &wait_since, err);
