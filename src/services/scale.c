@@ -124,24 +124,33 @@ static int observe(struct remote_session *s, struct scale_exec *x, struct sc_vie
     return rc;
 }
 
-/* Answers that mean "wait and look again", not a failure: remove-target
- * before the node saw the new routing info ("target is still in a chain!");
- * offline-target of a target the node has offlined already while mgmtd's
- * listing does not show it yet (kTargetOffline, "target is already
- * offline": the local state reaches mgmtd with the next heartbeat;
- * upstream src/storage/service/StorageOperator.cc offlineTarget). */
-static int waits_on(const char *text)
+/* Answers to sub-step sub that mean "done already, wait until the
+ * listings show it", not a failure:
+ *  - offline-target of a target its node offlined already ("target is
+ *    already offline", kTargetOffline): mgmtd's listing shows the local
+ *    state only after the node's next heartbeat (upstream
+ *    src/storage/service/StorageOperator.cc offlineTarget);
+ *  - remove-target before the node saw the new routing info ("target is
+ *    still in a chain!"), or of a target the node removed already but
+ *    mgmtd still lists as an orphan until the node stops reporting it
+ *    ("target ... not found", a routing error of the storage node).
+ * Both seen in the lab against the stand-ins. */
+static int waits_on(enum sc_sub sub, const char *text)
 {
-    return strstr(text, "still in a chain") || strstr(text, "Storage::TargetOffline") ||
-           strstr(text, "target is already offline");
+    if (sub == SC_OFFLINE)
+        return strstr(text, "Storage::TargetOffline") || strstr(text, "target is already offline");
+    if (sub == SC_REMOVE_TARGET)
+        return strstr(text, "still in a chain") ||
+               (strstr(text, "RoutingError") && strstr(text, "not found"));
+    return 0;
 }
 
 /* Run one admin_cli command; a non-zero exit or "Encounter error" on
  * stdout fails it (admin_cli's Dispatcher.cc prints that and the reason for
  * a failed command).  0, 1 for an answer worth waiting on (waits_on), or
  * -1 with the reason in err. */
-static int run_cli(struct remote_session *s, struct scale_exec *x, const char *cli,
-                   struct strbuf *err)
+static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub sub,
+                   const char *cli, struct strbuf *err)
 {
     char *cmd = admin_cli_cmd(container(x->ctx), cli, 1);
     struct exec_opts eo = { .timeout_ms = CMD_TIMEOUT_MS, .as_root = 1 };
@@ -150,7 +159,7 @@ static int run_cli(struct remote_session *s, struct scale_exec *x, const char *c
     int rc = remote_exec(s, cmd, &eo, &r, err);
     const char *out = r.out.buf ? r.out.buf : "", *bad = strstr(out, "Encounter error");
     if (!rc && (bad || r.exit_status || r.timed_out)) {
-        rc = waits_on(out) || waits_on(r.err.buf ? r.err.buf : "") ? 1 : -1;
+        rc = waits_on(sub, out) || waits_on(sub, r.err.buf ? r.err.buf : "") ? 1 : -1;
         if (rc < 0) {
             struct strbuf why = STRBUF_INIT;
             sb_addf(&why, "%.400s", bad ? bad : r.err.len ? r.err.buf : out);
@@ -204,7 +213,7 @@ static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
     const struct ct_move *mv = &x->job->m->moves[a->i];
     const struct m3fs_config *cfg = x->ctx->cfg;
     char *cli = sub_cli(mv, sub);
-    int rc = cli ? run_cli(s, x, cli, err) : 1;
+    int rc = cli ? run_cli(s, x, sub, cli, err) : 1;
     free(cli);
     if (rc <= 0) {
         *wait_since = 0;
