@@ -84,6 +84,16 @@ int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
  * came (nothing was changed; --yes skips the question). */
 int cmd_read_answer(char *line, size_t n);
 
+struct plan;
+struct remote_ctx;
+/* Before anything changes (create, add-storage-nodes): log in to every
+ * node plan p touches (in parallel) and run a command as root there; on
+ * nodes that run a 3FS listener, check 3FS would find its NICs
+ * (docs/network.md).  Logs every node that cannot be used, and why;
+ * returns 0 or -1. */
+int cmd_preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc,
+                  long parallel);
+
 struct config_overrides;
 /* Load and validate a cluster.yml for a command: prints every diagnostic
  * (errors and warnings) to stderr; returns NULL when there were errors.

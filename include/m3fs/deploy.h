@@ -179,4 +179,37 @@ size_t client_to_delete(const struct m3fs_config *cfg, const unsigned *facts,
 int plan_build_add_clients(struct plan_ctx *ctx, struct plan *p);
 int plan_build_delete_clients(struct plan_ctx *ctx, struct plan *p);
 
+/* cluster add-storage-nodes / remove-storage-nodes (docs/scale.md): the
+ * plan of one migration (ct_plan_migration's, kept in the state file):
+ * for add, create's storage steps on the new nodes only; the new chains'
+ * targets (create-target) and chains (upload-chains); one CALL step per
+ * replica move on the first mgmtd node (admin_cli; every sub-step first
+ * looks whether the cluster shows it done: include/m3fs/scale.h), a
+ * chain's moves one after another in one lane, at most SCALE_LANES chains
+ * at a time; then upload-chain-table of the new table and the wait until
+ * every target is SERVING-UPTODATE; for remove, then the storage
+ * containers of the drained nodes stopped and removed (disks left).  Move
+ * i's step records sc_move_key() in the state file.  job and what it
+ * points to must outlive the plan's run; scale_job_release frees what
+ * plan_build_scale added to it. */
+#define SCALE_LANES 4
+struct ct_migration;
+struct sc_view;
+struct scale_job {
+    const struct ct_migration *m; /* borrowed */
+    const struct sc_view *view;   /* borrowed: the cluster when the command began (UsedSize) */
+    const uint32_t *add, *drain;  /* borrowed node ids */
+    size_t n_add, n_drain;
+    int add_first;                /* replication factor 1: a move adds before it removes */
+    const char *plan_id;          /* the plan's digest: the value a done move records */
+    void *priv;                   /* plan_build_scale's (the CALL steps' arguments) */
+};
+int plan_build_scale(struct plan_ctx *ctx, struct scale_job *job, struct plan *p);
+void scale_job_release(struct scale_job *job);
+/* templates/m3fs-scale.sh observe on the first mgmtd node: the listings
+ * sc_parse_observe reads; caller frees. */
+char *scale_observe_cmd(struct plan_ctx *ctx);
+/* The index in cfg->nodes of storage node id, or SIZE_MAX. */
+size_t scale_node_index(const struct plan_ctx *ctx, uint32_t id);
+
 #endif

@@ -212,6 +212,10 @@ void step_set_state_also(struct step *s, const char *key, const char *val);
 /* Add a hint shown when a failure's output contains match. */
 void step_add_hint(struct step *s, const char *match, const char *hint);
 void plan_free(struct plan *p);
+/* Keep only the targets on nodes with keep[node] != 0 (per cfg->nodes) and
+ * the steps left with a target; those then run one after another (a
+ * service's create steps on some of its nodes: add-storage-nodes). */
+void plan_keep_nodes(struct plan *p, const unsigned char *keep);
 
 /* Which steps wait for which.  By default (plan_add_step) every step waits
  * for the one before it.  plan_link() instead: a service's steps run one after another

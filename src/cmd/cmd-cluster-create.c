@@ -84,61 +84,6 @@ static void print_summary(const struct m3fs_config *cfg, struct remote_ctx *rc,
     sb_release(&sb), sb_release(&err), sb_release(&out);
 }
 
-/* The nodes the plan touches, in config order; caller frees. */
-static size_t *plan_nodes(const struct plan *p, size_t n_nodes, size_t *n)
-{
-    unsigned char *used = xcalloc(n_nodes ? n_nodes : 1, 1);
-    for (size_t i = 0; i < p->n; i++)
-        for (size_t k = 0; k < p->steps[i].n; k++) used[p->steps[i].t[k].node] = 1;
-    size_t *idx = xcalloc(n_nodes ? n_nodes : 1, sizeof(*idx));
-    *n = 0;
-    for (size_t i = 0; i < n_nodes; i++)
-        if (used[i]) idx[(*n)++] = i;
-    free(used);
-    return idx;
-}
-
-static int preflight_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
-{
-    const struct m3fs_config *cfg = arg;
-    if (remote_run(s, "true", 1, 30000, NULL, err)) return 1;
-    return config_node_runs_3fs(cfg, node) && net_listen_preflight(s, cfg, node, NULL, err);
-}
-
-/* Before anything changes: log in to every node the plan touches (in
- * parallel) and run a command as root there; on nodes that run a 3FS
- * listener, check 3FS would find its NICs (docs/network.md).  Fails naming
- * every node that cannot be used, and why. */
-static int preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc,
-                     long parallel)
-{
-    size_t n, *idx = plan_nodes(p, cfg->n_nodes, &n);
-    size_t nfail;
-    struct strbuf *errs =
-        remote_ctx_run_errs(rc, idx, n, parallel, preflight_node, (void *)cfg, &nfail);
-    if (nfail) {
-        struct strbuf msg = STRBUF_INIT;
-        sb_addf(&msg, "%zu of %zu nodes cannot be used; nothing was changed:", nfail, n);
-        for (size_t k = 0; k < n; k++) {
-            const struct m3fs_node *nd = &cfg->nodes[idx[k]];
-            const char *name = config_node_label(nd);
-            if (!errs[k].len) continue;
-            sb_adds(&msg, "\n  ");
-            if (strncmp(errs[k].buf, name, strlen(name))) sb_addf(&msg, "%s: ", name);
-            sb_add(&msg, errs[k].buf, errs[k].len);
-        }
-        sb_addf(&msg, "\nfix what each line says (the node's host, port, login or sudo in %s, or "
-                "its NICs; or take the node out of the services), then run the same command "
-                "again", cfg->file);
-        log_error("%s", msg.buf);
-        sb_release(&msg);
-    }
-    remote_errs_free(errs, n);
-    free(idx);
-    return nfail ? -1 : 0;
-}
-
-/* --trace FILE: the run's trace (a failure to write it is only reported). */
 static void write_trace(const struct m3fs_config *cfg, const struct plan *p,
                         struct plan_trace *tr, struct remote_ctx *rc)
 {
@@ -284,7 +229,7 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         return r ? EXIT_FAIL : EXIT_OK;
     }
     struct strvec consent = STRVEC_INIT;
-    if (preflight(cfg, p, rc, cctx->parallel) < 0 ||
+    if (cmd_preflight(cfg, p, rc, cctx->parallel) < 0 ||
         disk_consent(cctx, ctx, p, rc, &consent) < 0 || state_save(st, &err) < 0) {
         if (err.len) log_error("%s", err.buf);
         remote_ctx_free(rc);

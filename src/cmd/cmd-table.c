@@ -29,12 +29,15 @@ extern const struct cmd_entry cmd_cluster_status_entry, cmd_cluster_doctor_entry
 extern const struct cmd_entry cmd_cluster_stop_entry, cmd_cluster_start_entry;
 extern const struct cmd_entry cmd_cluster_restart_entry, cmd_cluster_upgrade_entry;
 extern const struct cmd_entry cmd_cluster_add_client_entry, cmd_cluster_delete_client_entry;
+extern const struct cmd_entry cmd_cluster_add_storage_nodes_entry;
+extern const struct cmd_entry cmd_cluster_remove_storage_nodes_entry;
 static const struct cmd_entry *const cluster_cmds[] = {
     &cmd_cluster_prepare_entry,
     &cmd_cluster_create_entry, &cmd_cluster_destroy_entry,
     &cmd_cluster_stop_entry, &cmd_cluster_start_entry, &cmd_cluster_restart_entry,
     &cmd_cluster_upgrade_entry,
     &cmd_cluster_add_client_entry, &cmd_cluster_delete_client_entry,
+    &cmd_cluster_add_storage_nodes_entry, &cmd_cluster_remove_storage_nodes_entry,
     &cmd_cluster_bench_entry,
     &cmd_cluster_status_entry, &cmd_cluster_doctor_entry,
     &cmd_cluster_logs_entry,

@@ -126,16 +126,19 @@ void step_add_hint(struct step *s, const char *match, const char *hint)
     sv_push(&s->hint_text, hint);
 }
 
+static void target_release(struct step_target *t)
+{
+    free(t->cmd);
+    free(t->skip_if);
+    free(t->verify);
+    free(t->path);
+    free(t->content);
+    sv_clear(&t->masks);
+}
+
 static void step_release(struct step *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->t[i].cmd);
-        free(s->t[i].skip_if);
-        free(s->t[i].verify);
-        free(s->t[i].path);
-        free(s->t[i].content);
-        sv_clear(&s->t[i].masks);
-    }
+    for (size_t i = 0; i < s->n; i++) target_release(&s->t[i]);
     free(s->t);
     free(s->title);
     free(s->wait_for);
@@ -187,4 +190,36 @@ void plan_link(struct plan *p, const struct svc_dep *deps)
             }
         }
     }
+}
+
+/* Move step src's kept targets into a fresh step of out (strings moved). */
+static void keep_step(struct plan *out, struct step *src, const unsigned char *keep)
+{
+    ALLOC_GROW(out->steps, out->n, out->alloc);
+    struct step *s = &out->steps[out->n++];
+    *s = *src;
+    s->after = NULL, s->n_after = 0;
+    if (out->n > 1) add_after(s, out->n - 2);
+    size_t k = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        if (keep[src->t[i].node]) s->t[k++] = src->t[i];
+        else target_release(&src->t[i]);
+    }
+    s->n = k;
+    free(src->after);
+    memset(src, 0, sizeof(*src));
+}
+
+void plan_keep_nodes(struct plan *p, const unsigned char *keep)
+{
+    struct plan out = { 0 };
+    for (size_t i = 0; i < p->n; i++) {
+        struct step *src = &p->steps[i];
+        size_t kept = 0;
+        for (size_t j = 0; j < src->n; j++) kept += keep[src->t[j].node] != 0;
+        if (kept) keep_step(&out, src, keep);
+        else step_release(src);
+    }
+    free(p->steps);
+    *p = out;
 }

@@ -107,6 +107,11 @@ static char *chains_script(struct plan_ctx *ctx, const char *what, const char *i
     return sb_detach(&sb);
 }
 
+char *svc_chains_script(struct plan_ctx *ctx, const char *what, const char *ids_file)
+{
+    return chains_script(ctx, what, ids_file);
+}
+
 #define CLIENT_TOKEN_FILE "mgmtd/config.d/client_token.txt"
 
 /* The root user with the minted token, through templates/m3fs-chains.sh

@@ -68,6 +68,10 @@ void svc_client_mounted_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
  * ClickHouse answers SELECT 1 (on node). */
 void svc_fdb_available_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
 void svc_clickhouse_ping_wait(struct plan_ctx *ctx, struct plan *p, size_t node);
+/* `sh -c <templates/m3fs-chains.sh> m3fs-chains WHAT CONTAINER [IDS]`
+ * (create-targets, targets, chains, serving; IDS a path under workDir on
+ * the first mgmtd node); caller frees. */
+char *svc_chains_script(struct plan_ctx *ctx, const char *what, const char *ids_file);
 /* templates/m3fs-mgmtd.sh primary: admin_cli list-nodes in the mgmtd
  * container, exit 0 when it shows a PRIMARY_MGMTD; caller frees. */
 char *svc_mgmtd_list_nodes_cmd(struct plan_ctx *ctx);

@@ -1,0 +1,112 @@
+/* scale: growing and shrinking a running cluster (docs/scale.md):
+ * `cluster add-storage-nodes` and `remove-storage-nodes`.
+ *
+ * The pieces: what admin_cli says of the cluster (list-chains,
+ * list-targets, list-targets --orphan; remote, untrusted output) read into
+ * a struct sc_view and the current chain table; the migration plan of
+ * ct_plan_migration() kept in the state file as text (a rerun continues the
+ * same plan); which sub-step of one replica move comes next from what the
+ * cluster shows (sc_next_sub: every sub-step is skipped when the cluster
+ * shows it done); and the executor, one CALL step per move on the first
+ * mgmtd node.
+ *
+ * Layering: above services (it reuses storage's create steps) and status
+ * (admin_cli's table reader, st_parse_table).
+ *
+ * Ownership: struct sc_view owns its arrays (sc_view_release); the
+ * struct ct_table of sc_view_table() and the migration of
+ * sc_plan_decode() are the caller's (ct_table_free, ct_migration_free). */
+#ifndef M3FS_SCALE_H
+#define M3FS_SCALE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "m3fs/chaintable.h"
+#include "m3fs/strbuf.h"
+
+/* A target as list-targets (or --orphan) or list-chains shows it. */
+struct sc_target {
+    uint64_t id;
+    uint32_t chain;   /* 0: none (an orphan) */
+    long node, disk;  /* -1: N/A */
+    char pub[16];     /* public state: SERVING, SYNCING, WAITING, LASTSRV, OFFLINE; "" orphan */
+    char local[16];   /* local state: UPTODATE, ONLINE, OFFLINE */
+    uint64_t used;    /* UsedSize, bytes */
+    int orphan;       /* listed by list-targets --orphan */
+};
+
+/* One chain of list-chains: its targets head first. */
+struct sc_chain {
+    uint32_t id;
+    uint64_t *targets;
+    size_t n;
+};
+
+struct sc_view {
+    struct sc_target *t;
+    size_t n, alloc;
+    struct sc_chain *c;
+    size_t n_chains, c_alloc;
+    long table_version; /* list-chains -t 1: ChainTableVersion, else -1 */
+};
+
+/* list-targets or list-targets --orphan (upstream
+ * src/client/cli/admin/ListTargets.cc); appended to v.  0, or -1 with err. */
+int sc_parse_targets(const char *text, struct sc_view *v, struct strbuf *err);
+/* list-chains [-t 1] (ListChains.cc): every chain with its targets
+ * "ID(PUBLIC-LOCAL)" in order; a target not yet in v is added with those
+ * states.  0, or -1 with err. */
+int sc_parse_chains(const char *text, struct sc_view *v, struct strbuf *err);
+/* The three listings of templates/m3fs-scale.sh observe, one after the
+ * other, each started by a line "== NAME ==" (targets, orphans, chains). */
+int sc_parse_observe(const char *text, struct sc_view *v, struct strbuf *err);
+const struct sc_target *sc_find(const struct sc_view *v, uint64_t id);
+/* The chain table the view shows (chains of list-chains, nodes and disk
+ * indices of list-targets; disk indices 0-based as the generator's).
+ * 0, or -1 with err (a target without node or disk). */
+int sc_view_table(const struct sc_view *v, struct ct_table **out, struct strbuf *err);
+void sc_view_release(struct sc_view *v);
+
+/* ---- one replica move (docs/scale.md "One replica move") ---------------- */
+enum sc_sub {
+    SC_OFFLINE,       /* offline-target --node-id a --target-id A */
+    SC_WAIT_OFFLINE,  /* A offlined, mgmtd not yet showing it public OFFLINE */
+    SC_CHAIN_REMOVE,  /* update-chain C A --mode remove */
+    SC_REMOVE_TARGET, /* remove-target --node-id a --target-id A */
+    SC_CREATE_TARGET, /* create-target --node-id b --disk-index i --target-id B --chain-id C */
+    SC_CHAIN_ADD,     /* update-chain C B --mode add */
+    SC_WAIT_SERVING,  /* B in the chain, not yet SERVING-UPTODATE */
+    SC_DONE,
+    SC_STUCK          /* the cluster shows something no sub-step leads to */
+};
+const char *sc_sub_name(enum sc_sub s);
+
+/* The sub-step of move m that comes next, from what v shows.  add_first:
+ * steps 4-6 before 1-3 (replication factor 1, where removing the only
+ * replica first is impossible).  why (may be NULL) gets a sentence for
+ * SC_STUCK. */
+enum sc_sub sc_next_sub(const struct ct_move *m, const struct sc_view *v, int add_first,
+                        struct strbuf *why);
+
+/* ---- the plan in the state file ----------------------------------------- */
+#define SC_STATE_PLAN "scale-plan"
+/* What a plan is for: "add" or "remove" and the node ids. */
+struct sc_plan_info {
+    char op[8];
+    uint32_t nodes[64];
+    size_t n_nodes;
+    long k, disks;
+};
+/* The migration as one line of text (the op, the nodes, the moves, the new
+ * chains, the new table's chains and order). */
+void sc_plan_encode(const struct sc_plan_info *pi, const struct ct_migration *m,
+                    struct strbuf *out);
+/* Read it back (m->after is rebuilt: chains, targets, order).  0, or -1
+ * with err (a state file edited by hand). */
+int sc_plan_decode(const char *text, struct sc_plan_info *pi, struct ct_migration **m,
+                   struct strbuf *err);
+/* State key of move i's completion ("scale-move C/STEP"); caller frees. */
+char *sc_move_key(const struct ct_move *mv);
+
+#endif

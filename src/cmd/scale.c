@@ -1,0 +1,305 @@
+/* cmd/scale.c: add-storage-nodes and remove-storage-nodes (cmd/scale.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scale.h"
+#include "m3fs/chaintable.h"
+#include "m3fs/config.h"
+#include "m3fs/deploy.h"
+#include "m3fs/log.h"
+#include "m3fs/remote.h"
+#include "m3fs/scale.h"
+#include "m3fs/sha256.h"
+
+struct scale_cmd {
+    struct cmd_ctx *cctx;
+    struct plan_ctx ctx;
+    struct remote_ctx *rc;
+    struct sc_view view;
+    struct sc_plan_info pi;
+    struct ct_migration *m;
+    char *plan_text;
+    int resumed;
+};
+
+/* What the first mgmtd node's admin_cli shows. */
+static int read_cluster(struct scale_cmd *s, struct strbuf *err)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    size_t mg = cfg->svc[SVC_MGMTD].member[0];
+    struct remote_session *rs = remote_ctx_get(s->rc, mg, err);
+    if (!rs) return -1;
+    char *cmd = scale_observe_cmd(&s->ctx);
+    struct strbuf out = STRBUF_INIT;
+    int rc = remote_run(rs, cmd, 1, 120000, &out, err);
+    if (!rc) rc = sc_parse_observe(out.buf ? out.buf : "", &s->view, err);
+    if (rc) sb_addf(err, "\n(reading the chain table on %s, the first mgmtd node)",
+                    config_node_label(&cfg->nodes[mg]));
+    free(cmd);
+    sb_release(&out);
+    return rc;
+}
+
+static int has_id(const uint32_t *ids, size_t n, uint32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id) return 1;
+    return 0;
+}
+
+/* Node ids of the table; each must be a storage node of cluster.yml (a node
+ * inserted before others would shift their ids). */
+static int table_nodes(struct scale_cmd *s, const struct ct_table *t, uint32_t *ids, size_t *n,
+                       struct strbuf *err)
+{
+    *n = 0;
+    for (size_t i = 0; i < t->n_targets; i++) {
+        uint32_t id = t->targets[i].node_id;
+        if (has_id(ids, *n, id)) continue;
+        if (scale_node_index(&s->ctx, id) == SIZE_MAX) {
+            sb_addf(err, "storage node id %u holds targets but no node of services.storage in "
+                    "%s has that id (ids follow the list's order from 10001: add new nodes at "
+                    "its end, remove none from it before remove-storage-nodes)", id,
+                    s->cctx->cfg->file);
+            return -1;
+        }
+        ids[(*n)++] = id;
+    }
+    return 0;
+}
+
+static int pick_nodes(struct scale_cmd *s, int add, const struct strvec *drain,
+                      const uint32_t *have, size_t n_have, struct strbuf *err)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    const struct m3fs_service *st = &cfg->svc[SVC_STORAGE];
+    size_t max = sizeof(s->pi.nodes) / sizeof(s->pi.nodes[0]);
+    snprintf(s->pi.op, sizeof(s->pi.op), "%s", add ? "add" : "remove");
+    for (size_t i = 0; add && i < st->n_member; i++) {
+        uint32_t id = (uint32_t)config_node_id(cfg, st->member[i], SVC_STORAGE);
+        if (has_id(have, n_have, id)) continue;
+        if (s->pi.n_nodes == max) return sb_addf(err, "more than %zu nodes at once", max), -1;
+        s->pi.nodes[s->pi.n_nodes++] = id;
+    }
+    for (size_t k = 0; !add && k < drain->n; k++) {
+        size_t i = 0;
+        while (i < st->n_member && strcmp(cfg->nodes[st->member[i]].name, drain->v[k])) i++;
+        if (i == st->n_member)
+            return sb_addf(err, "--node %s: no storage node of that name in %s", drain->v[k],
+                           cfg->file), -1;
+        uint32_t id = (uint32_t)config_node_id(cfg, st->member[i], SVC_STORAGE);
+        if (s->pi.n_nodes == max) return sb_addf(err, "more than %zu nodes at once", max), -1;
+        if (!has_id(s->pi.nodes, s->pi.n_nodes, id)) s->pi.nodes[s->pi.n_nodes++] = id;
+    }
+    return 0;
+}
+
+/* A fresh plan from the cluster's table. */
+static int make_plan(struct scale_cmd *s, int add, const struct strvec *drain, struct strbuf *err)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    struct ct_table *cur = NULL;
+    uint32_t *have = NULL;
+    size_t n_have = 0;
+    int rc = sc_view_table(&s->view, &cur, err);
+    if (!rc) {
+        have = xcalloc(cur->n_targets + 1, sizeof(*have));
+        rc = table_nodes(s, cur, have, &n_have, err);
+    }
+    if (!rc) rc = pick_nodes(s, add, drain, have, n_have, err);
+    if (!rc && !s->pi.n_nodes) rc = 1;
+    s->pi.k = cfg->storage.replication_factor, s->pi.disks = cfg->storage.disk_num_per_node;
+    struct ct_migrate_params mp = { .k = s->pi.k, .disks = s->pi.disks,
+                                    .r_min = cfg->storage.target_num_per_disk };
+    if (add) mp.add = s->pi.nodes, mp.n_add = s->pi.n_nodes;
+    else mp.remove = s->pi.nodes, mp.n_remove = s->pi.n_nodes;
+    if (!rc) rc = ct_plan_migration(cur, &mp, &s->m, err);
+    if (!rc && ct_check_migration(cur, s->m, s->pi.k, s->pi.disks, err)) {
+        sb_adds(err, "\nthe migration plan does not check out (a bug of m3fs); nothing was changed");
+        rc = -1;
+    }
+    if (!rc) {
+        struct strbuf sb = STRBUF_INIT;
+        sc_plan_encode(&s->pi, s->m, &sb);
+        s->plan_text = sb_detach(&sb);
+    }
+    ct_table_free(cur);
+    free(have);
+    return rc;
+}
+
+/* The plan of a stopped run, when the state file holds one. */
+static int stored_plan(struct scale_cmd *s, int add, struct strbuf *err)
+{
+    const char *text = state_get_done(s->ctx.st, SC_STATE_PLAN);
+    if (!text || strncmp(text, "m3fs-scale ", 11)) return 0;
+    if (sc_plan_decode(text, &s->pi, &s->m, err)) return -1;
+    if (strcmp(s->pi.op, add ? "add" : "remove")) {
+        sb_addf(err, "the state file %s holds an unfinished %s-storage-nodes: run that command "
+                "again to finish it first", s->ctx.st->path, s->pi.op);
+        return -1;
+    }
+    s->plan_text = xstrdup(text);
+    s->resumed = 1;
+    /* the node counts, for the summary: the new table's, and before */
+    const struct ct_table *t = s->m->after;
+    uint32_t *seen = xcalloc(t->n_targets + 1, sizeof(*seen));
+    size_t n = 0;
+    for (size_t i = 0; i < t->n_targets; i++)
+        if (!has_id(seen, n, t->targets[i].node_id)) seen[n++] = t->targets[i].node_id;
+    free(seen);
+    s->m->v_after = (long)n;
+    s->m->v_before = add ? (long)(n - s->pi.n_nodes) : (long)(n + s->pi.n_nodes);
+    return 0;
+}
+
+static const char *node_name(struct scale_cmd *s, uint32_t id)
+{
+    size_t n = scale_node_index(&s->ctx, id);
+    return n == SIZE_MAX ? "?" : config_node_label(&s->cctx->cfg->nodes[n]);
+}
+
+static uint64_t show_plan(struct scale_cmd *s, FILE *out)
+{
+    uint64_t total = 0;
+    fprintf(out, "%s plan for cluster '%s'%s: %zu replica move%s, %zu new chain%s, %ld -> %ld "
+            "storage nodes\n", s->pi.op, s->cctx->cfg->name, s->resumed ? " (resumed from "
+            "the state file)" : "", s->m->n_moves, s->m->n_moves == 1 ? "" : "s",
+            s->m->n_new_chains, s->m->n_new_chains == 1 ? "" : "s", s->m->v_before, s->m->v_after);
+    for (size_t i = 0; i < s->m->n_moves; i++) {
+        const struct ct_move *mv = &s->m->moves[i];
+        const struct sc_target *t = sc_find(&s->view, mv->from_target);
+        uint64_t b = t ? t->used : 0;
+        total += b;
+        fprintf(out, "  chain %u (step %u): target %llu on %s (node %u) -> target %llu on %s "
+                "(node %u), %llu bytes\n", mv->chain_id, mv->step,
+                (unsigned long long)mv->from_target, node_name(s, mv->from_node), mv->from_node,
+                (unsigned long long)mv->to_target, node_name(s, mv->to_node), mv->to_node,
+                (unsigned long long)b);
+    }
+    fprintf(out, "  total: %llu bytes to copy\n", (unsigned long long)total);
+    return total;
+}
+
+static int confirmed(struct scale_cmd *s, int yes)
+{
+    if (yes) return 1;
+    if (!isatty(STDIN_FILENO)) {
+        log_error("no terminal to ask on: run it with --yes to make these %zu moves; nothing "
+                  "was changed", s->m->n_moves);
+        return 0;
+    }
+    fprintf(stderr, "Make these %zu replica moves (one replica of a chain out of service at a "
+            "time)? Type 'yes' to go on: ", s->m->n_moves);
+    char line[64];
+    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
+    if (strcmp(line, "yes")) {
+        log_error("not confirmed; nothing was changed");
+        return 0;
+    }
+    return 1;
+}
+
+/* Record the plan (and its digest as every move's value), run, and on
+ * success mark the plan finished. */
+static int run(struct scale_cmd *s, struct plan *p)
+{
+    struct m3fs_config *cfg = s->cctx->cfg;
+    struct strbuf err = STRBUF_INIT;
+    int lock = cluster_lock(cfg->file, cfg->name, &err);
+    struct run_stats rs;
+    int r = -1;
+    int ready = lock >= 0 && cmd_preflight(cfg, p, s->rc, s->cctx->parallel) == 0;
+    if (ready) {
+        state_set_done(s->ctx.st, SC_STATE_PLAN, s->plan_text);
+        r = state_save(s->ctx.st, &err) < 0 ? -1
+            : plan_run(p, s->ctx.st, s->rc, s->cctx->parallel, &rs, &err);
+    }
+    if (r == 0) {
+        char hex[65];
+        sha256_buf_hex(s->plan_text, strlen(s->plan_text), hex);
+        state_set_done(s->ctx.st, SC_STATE_PLAN, hex); /* finished: no longer resumed */
+        if (state_save(s->ctx.st, &err) < 0) r = -1, log_error("%s", err.buf);
+        else printf("Cluster '%s': %s-storage-nodes finished (%zu actions ran, %zu were already "
+                    "done).\n", cfg->name, s->pi.op, rs.changed, rs.skipped);
+    } else if (!ready) {
+        if (err.len) log_error("%s", err.buf);
+    } else if (r == PLAN_INTERRUPTED) {
+        log_error("interrupted; run the same command again to resume (state: %s)", s->ctx.st->path);
+    } else {
+        log_error("%s\nrun the same command again to resume (state: %s)", err.buf, s->ctx.st->path);
+    }
+    cluster_unlock(lock);
+    sb_release(&err);
+    return r == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int plan_and_run(struct scale_cmd *s, int yes)
+{
+    char hex[65];
+    sha256_buf_hex(s->plan_text, strlen(s->plan_text), hex);
+    struct scale_job job = { .m = s->m, .view = &s->view, .add_first = s->pi.k == 1,
+                             .plan_id = hex };
+    if (!strcmp(s->pi.op, "add")) job.add = s->pi.nodes, job.n_add = s->pi.n_nodes;
+    else job.drain = s->pi.nodes, job.n_drain = s->pi.n_nodes;
+    struct plan p = { 0 };
+    int code = EXIT_FAIL;
+    if (plan_build_scale(&s->ctx, &job, &p) < 0) {
+        log_error("cannot plan the change: %s", s->ctx.err.buf);
+    } else if (s->cctx->dry_run) {
+        show_plan(s, stdout);
+        struct strbuf out = STRBUF_INIT;
+        sb_addf(&out, "Steps (%zu). Nothing was changed.\n", p.n);
+        plan_print(&p, s->cctx->cfg, &out);
+        fwrite(out.buf, 1, out.len, stdout);
+        sb_release(&out);
+        code = EXIT_OK;
+    } else {
+        show_plan(s, stderr);
+        if (confirmed(s, yes)) code = run(s, &p);
+    }
+    plan_free(&p);
+    scale_job_release(&job);
+    return code;
+}
+
+int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes)
+{
+    struct m3fs_config *cfg = cctx->cfg;
+    struct scale_cmd s = { .cctx = cctx };
+    struct strbuf err = STRBUF_INIT;
+    char *path = state_path_for(cfg->file, cfg->name);
+    struct m3fs_state *st = state_load(path, &err);
+    int code = EXIT_FAIL, r = -1;
+    if (!st) log_error("%s", err.buf);
+    else if (!st->existed)
+        log_error("no state file %s: this works on a cluster `m3fs cluster create` made with "
+                  "this cluster.yml", path);
+    else if (!cfg->svc[SVC_MGMTD].n_member) log_error("services.mgmtd has no nodes");
+    else if (plan_ctx_init(&s.ctx, cfg, st, 0) < 0) log_error("%s", s.ctx.err.buf);
+    else {
+        s.rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
+        r = read_cluster(&s, &err);
+        if (!r) r = stored_plan(&s, add, &err);
+        if (!r && !s.m) r = make_plan(&s, add, drain, &err);
+        if (r > 0) {
+            printf("Every storage node of %s holds targets already: nothing to add.\n", cfg->file);
+            code = EXIT_OK;
+        } else if (r < 0) {
+            log_error("%s%s", err.buf, s.m ? "" : "\nnothing was changed");
+        } else {
+            code = plan_and_run(&s, yes);
+        }
+    }
+    if (s.rc) remote_ctx_free(s.rc);
+    ct_migration_free(s.m);
+    free(s.plan_text);
+    sc_view_release(&s.view);
+    plan_ctx_release(&s.ctx);
+    state_free(st);
+    free(path);
+    sb_release(&err);
+    return code;
+}

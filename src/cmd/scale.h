@@ -1,0 +1,17 @@
+/* cmd/scale: what `cluster add-storage-nodes` and `remove-storage-nodes`
+ * share (src/cmd/scale.c, docs/scale.md): read the cluster's chains and
+ * targets from the first mgmtd node, plan the migration (or take the one
+ * the state file holds from a stopped run), show it, ask, run it.  Each
+ * command is a table entry in cmd-cluster-<name>.c. */
+#ifndef M3FS_CMD_SCALE_H
+#define M3FS_CMD_SCALE_H
+
+#include "m3fs/cmd.h"
+#include "m3fs/strbuf.h"
+
+/* add: the storage nodes of cluster.yml that hold no target; remove: drain
+ * the storage nodes named in drain (node names).  yes: --yes.  Returns the
+ * exit code. */
+int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes);
+
+#endif

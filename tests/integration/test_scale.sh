@@ -1,0 +1,109 @@
+#!/bin/bash
+# Lab test of `cluster add-storage-nodes` and `remove-storage-nodes`
+# (docs/scale.md) against the stand-ins: a cluster of storage on lab-n1..n3
+# (RF 2) with files written through FUSE (checksums);
+#  * a remove that would leave fewer nodes than the RF is refused and
+#    changes nothing; without a terminal and without --yes nothing starts;
+#  * add-storage-nodes for lab-n4, lab-n5 interrupted (SIGINT) after its
+#    first move, then run again: it finishes, the new nodes hold targets
+#    with data, every target is SERVING-UPTODATE, every node holds as many
+#    targets, every file reads back with its checksum;
+#  * remove-storage-nodes --node lab-n2: no target left on it, its storage
+#    container gone, every file reads back with its checksum.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/integration/lib.sh
+. tests/integration/lib-create.sh
+IT_SHOW_END=tail
+it_init
+it_workdir scale
+it_lab_up 5
+mkdir -p "$W/c"
+CFG5=$W/c/all.yml CFG3=$W/c/lab.yml
+# 4 targets per disk (6 chains on 3 nodes, 10 on 5): few moves; stripes over 4 chains
+sed -e 's/targetNumPerDisk: .*/targetNumPerDisk: 4/' \
+    -e '/^  mgmtd:/,/^  [a-z]*:$/s/^\(    nodes: .*\)/\1\n    stripeSize: 4/' \
+    -e '/^  client:/,/^  [a-z]/s/nodes: .*/nodes: [lab-n3]/' "$M3FS_LAB_DIR/cluster.yml" >"$CFG5"
+sed -e '/^  storage:/,/^  [a-z]*:$/s/nodes: .*/nodes: [lab-n1, lab-n2, lab-n3]/' "$CFG5" >"$CFG3"
+grep -A1 '^  storage:' "$CFG3" | grep -q 'lab-n1, lab-n2, lab-n3\]' || { echo "FAIL: cluster.yml"; exit 1; }
+
+cr_images_loaded "$CFG5"
+mx cluster create -c "$CFG3" --skip-bench >"$W/create.log" 2>&1 ||
+    { tail -40 "$W/create.log"; echo "FAIL: cluster create"; exit 1; }
+
+targets() { on 1 /opt/3fs/admin_cli.sh list-targets 2>/dev/null; }
+nodes_with_targets() { targets | awk 'NR > 1 {print $6}' | sort -u | tr '\n' ' '; }
+for i in 1 2 3 4 5 6; do
+    on 3 "head -c $((i * 300000)) /dev/urandom >/mnt/3fs/f$i.bin" ||
+        { echo "FAIL: could not write through FUSE"; exit 1; }
+done
+on 3 'cd /mnt/3fs && sha256sum f*.bin' >"$W/sums" || { echo "FAIL: sha256sum"; exit 1; }
+files_ok() {
+    on 3 'cd /mnt/3fs && sha256sum -c' <"$W/sums" >"$W/out" 2>&1 &&
+        ok "every file reads back with its checksum ($1)" || { cat "$W/out"; bad "files differ ($1)"; }
+}
+state_file=$W/c/.m3fs/lab.state.json
+
+# --- refusals: nothing changes ---------------------------------------------------
+targets >"$W/t0"
+mx cluster remove-storage-nodes -c "$CFG3" --node lab-n1,lab-n2 --yes >"$W/out" 2>&1
+rc=$?
+targets >"$W/t1"
+[ $rc -ne 0 ] && has "replication factor" && cmp -s "$W/t0" "$W/t1" &&
+    ! grep -q scale-plan "$state_file" &&
+    ok "remove of 2 of 3 nodes at RF 2 refused, nothing changed" || { cat "$W/out"; bad "RF refusal"; }
+mx cluster add-storage-nodes -c "$CFG5" </dev/null >"$W/out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && has "--yes" && ! grep -q scale-plan "$state_file" &&
+    ! on 4 'docker ps -a --format "{{.Names}}"' | grep -q storage &&
+    ok "add without a terminal or --yes refused, nothing started" || { cat "$W/out"; bad "no-tty refusal"; }
+mx cluster add-storage-nodes -c "$CFG5" --dry-run >"$W/dry" 2>&1 && grep -q "replica move" "$W/dry" &&
+    grep -q "update-chain" "$W/dry" && ok "--dry-run prints the moves and the steps" ||
+    { tail -20 "$W/dry"; bad "--dry-run"; }
+
+# --- add two storage nodes, interrupted after the first move ---------------------
+setsid "$M" --known-hosts "$KH" cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1 &
+pid=$!
+if it_wait_out $pid "migrate: 1/" 3000; then
+    kill -INT -- -"$pid" 2>/dev/null
+    wait $pid
+    rc=$?
+    [ $rc -ne 0 ] && has "interrupted" && ok "SIGINT during the migration stops it (exit $rc)" ||
+        { tail -20 "$W/out"; bad "SIGINT: exit $rc"; }
+else
+    wait $pid
+    tail -30 "$W/out"
+    bad "no move finished"
+fi
+cp "$W/out" "$W/add1.log"
+grep -q scale-plan "$state_file" && ok "the plan is kept in the state file" || bad "no plan in the state file"
+mx cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1 && has "resumed from the state file" &&
+    has "add-storage-nodes finished" && ok "the rerun resumes the plan and finishes" ||
+    { tail -40 "$W/out"; bad "add-storage-nodes rerun"; }
+cp "$W/out" "$W/add2.log"
+targets >"$W/t2"
+n=$(nodes_with_targets)
+[ "$n" = "10001 10002 10003 10004 10005 " ] && ok "targets on every node: $n" || bad "nodes: $n"
+awk 'NR > 1 && ($6 == 10004 || $6 == 10005) && $8 > 0 {found = 1} END {exit !found}' "$W/t2" &&
+    ok "the new nodes hold data" || { cat "$W/t2"; bad "no data on the new nodes"; }
+awk 'NR > 1 && !($4 == "SERVING" && $5 == "UPTODATE") {bad = 1} END {exit bad}' "$W/t2" &&
+    ok "every target SERVING-UPTODATE" || { cat "$W/t2"; bad "targets not serving"; }
+[ "$(awk 'NR > 1 {c[$6]++} END {for (k in c) print c[k]}' "$W/t2" | sort -u | wc -l)" -eq 1 ] &&
+    ok "every node holds as many targets" || { cat "$W/t2"; bad "unbalanced"; }
+on 1 /opt/3fs/admin_cli.sh list-chains >"$W/out" 2>&1
+awk 'NR > 1 && $0 !~ /SERVING-UPTODATE.*SERVING-UPTODATE/ {bad = 1} END {exit bad}' "$W/out" &&
+    ok "every chain has 2 serving targets" || { cat "$W/out"; bad "chains"; }
+files_ok "after adding"
+
+# --- remove one storage node -----------------------------------------------------
+mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --yes >"$W/out" 2>&1 &&
+    has "remove-storage-nodes finished" && ok "remove-storage-nodes --node lab-n2" ||
+    { tail -40 "$W/out"; targets; on 1 /opt/3fs/admin_cli.sh list-chains; bad "remove-storage-nodes"; }
+cp "$W/out" "$W/remove.log"
+n=$(nodes_with_targets)
+[ "$n" = "10001 10003 10004 10005 " ] && ok "lab-n2 holds no target: $n" || bad "nodes: $n"
+on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "storage still on lab-n2" ||
+    ok "the storage container of lab-n2 is gone"
+files_ok "after removing lab-n2"
+
+it_done "test_scale"
