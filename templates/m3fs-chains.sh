@@ -66,7 +66,17 @@ user-ok-client) client_ok "$ids" "$2" ;;
 create-targets)
     shift
     docker exec "$ctr" sh -c 'for f in "$@"; do {{ admin_cli_root }} <"$f" & done; wait' sh "$@"
-    { cli list-targets; cli 'list-targets --orphan'; } | all_listed 0
+    # mgmtd lists a new target once its storage node's next heartbeat
+    # reports it (triggered by the change, else every 10 s: upstream
+    # src/storage/service/Components.cc triggerHeartbeatIfNeed,
+    # configs/storage_main.toml auto_heartbeat_interval): look for 30 s.
+    i=0
+    until seen=$({ cli list-targets; cli 'list-targets --orphan'; } | all_listed 0); do
+        i=$((i + 1))
+        [ "$i" -lt 30 ] || { printf '%s\n' "$seen"; exit 1; }
+        sleep 1
+    done
+    printf '%s\n' "$seen"
     ;;
 targets) { cli list-targets; cli 'list-targets --orphan'; } | all_listed 0 ;;
 chains) cli list-chains | all_listed 0 ;;
