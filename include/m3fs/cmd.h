@@ -83,6 +83,10 @@ int cmd_usage_error(struct cmd_ctx *ctx, const char *fmt, ...)
  * (n bytes, without its line break).  0, or -1 having said that no answer
  * came (nothing was changed; --yes skips the question). */
 int cmd_read_answer(char *line, size_t n);
+/* question (stderr), then "Type 'yes' to go on: " and the answer: 1 when
+ * it is "yes".  need_tty: refused (0, logged) when stdin is no terminal.
+ * The caller skips this for --yes. */
+int cmd_confirm_yes(const char *question, int need_tty);
 
 struct plan;
 struct remote_ctx;

@@ -2,6 +2,7 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,8 +72,12 @@ char *artifact_manifest_to_json(const struct artifact_manifest *m)
         add_str(o, "tag", im->tag);
         add_str(o, "arch", im->arch);
         add_str(o, "file", im->file);
-        /* sizes up to 2^53 are exact in a JSON number */
-        cJSON_AddNumberToObject(o, "size", (double)im->size);
+        /* Written as digits, not through cJSON's double printer: that one
+         * prints 15 significant digits when the value reads back "close
+         * enough" (compare_double), which loses bytes near 2^53. */
+        char digits[24];
+        snprintf(digits, sizeof digits, "%" PRIu64, im->size);
+        if (!cJSON_AddRawToObject(o, "size", digits)) abort();
         add_str(o, "sha256", im->sha256);
         cJSON_AddItemToArray(arr, o);
     }

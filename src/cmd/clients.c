@@ -71,24 +71,6 @@ void clients_list(const struct m3fs_config *cfg, const unsigned char *marks,
     }
 }
 
-int clients_confirm(int yes, const char *question)
-{
-    if (yes) return 1;
-    fputs(question, stderr);
-    if (!isatty(STDIN_FILENO)) {
-        log_error("no terminal to ask on and no --yes; nothing was changed");
-        return 0;
-    }
-    fprintf(stderr, "Type 'yes' to go on: ");
-    char line[64];
-    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
-    if (strcmp(line, "yes")) {
-        log_error("not confirmed; nothing was changed");
-        return 0;
-    }
-    return 1;
-}
-
 void clients_print_plan(const struct m3fs_config *cfg, const struct plan *p, const char *head)
 {
     struct strbuf out = STRBUF_INIT;

@@ -24,9 +24,6 @@ void clients_names(const struct m3fs_config *cfg, const unsigned char *marks, st
 /* One line per marked node: "  NAME: FACTS" (client_facts_words). */
 void clients_list(const struct m3fs_config *cfg, const unsigned char *marks,
                   const unsigned *facts, struct strbuf *out);
-/* 1 when yes, or the user typed 'yes' after question (stderr).  No
- * terminal on stdin and no --yes: refused (0, logged). */
-int clients_confirm(int yes, const char *question);
 /* Print p for --dry-run under head. */
 void clients_print_plan(const struct m3fs_config *cfg, const struct plan *p, const char *head);
 /* Run p under the cluster's lock; done is printed on success.  Returns

@@ -83,7 +83,7 @@ static int add(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
         clients_print_plan(cfg, &p, head);
         free(head);
         code = EXIT_OK;
-    } else if (clients_confirm(o.yes, text.buf)) {
+    } else if ((o.yes || cmd_confirm_yes(text.buf, 1))) {
         char *done = xstrfmt("3FS is mounted at %s on %s", cfg->client.host_mountpoint,
                              names.buf);
         code = clients_run(cctx, ctx->st, rc, &p, done);

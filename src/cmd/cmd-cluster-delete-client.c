@@ -92,7 +92,7 @@ static int del(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
         clients_print_plan(cfg, &p, head);
         free(head);
         code = EXIT_OK;
-    } else if (clients_confirm(o.yes, text.buf)) {
+    } else if ((o.yes || cmd_confirm_yes(text.buf, 1))) {
         char *done = xstrfmt("Removed the FUSE client from %s: 3FS unmounted at %s, container "
                              "%s and %s/client removed", names.buf, cfg->client.host_mountpoint,
                              cfg->svc[SVC_CLIENT].container_name, cfg->work_dir);

@@ -49,16 +49,11 @@ static void targets(const struct plan_ctx *ctx, struct strbuf *out)
 static int confirmed(const char *what)
 {
     if (o.yes) return 1;
-    fprintf(stderr, "This moves %s, one container at a time; each FUSE client is remounted "
-                    "(files open there are interrupted).\n"
-                    "Type 'yes' to go on: ", what);
-    char line[64];
-    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
-    if (strcmp(line, "yes")) {
-        log_error("not confirmed; nothing was changed");
-        return 0;
-    }
-    return 1;
+    char *q = xstrfmt("This moves %s, one container at a time; each FUSE client is remounted "
+                      "(files open there are interrupted).\n", what);
+    int ok = cmd_confirm_yes(q, 0);
+    free(q);
+    return ok;
 }
 
 /* The first unit the state file does not record as done with its image,

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "m3fs/clock.h"
 #include "m3fs/cmd.h"
@@ -51,6 +52,23 @@ int cmd_read_answer(char *line, size_t n)
     }
     line[strcspn(line, "\r\n")] = '\0';
     return 0;
+}
+
+int cmd_confirm_yes(const char *question, int need_tty)
+{
+    fputs(question, stderr);
+    if (need_tty && !isatty(STDIN_FILENO)) {
+        log_error("no terminal to ask on and no --yes; nothing was changed");
+        return 0;
+    }
+    fputs("Type 'yes' to go on: ", stderr);
+    char line[64];
+    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
+    if (strcmp(line, "yes")) {
+        log_error("not confirmed; nothing was changed");
+        return 0;
+    }
+    return 1;
 }
 
 void cmd_nodes_release(struct cmd_nodes *sel)
