@@ -186,20 +186,10 @@ static uint64_t show_plan(struct scale_cmd *s, FILE *out)
 static int confirmed(struct scale_cmd *s, int yes)
 {
     if (yes) return 1;
-    if (!isatty(STDIN_FILENO)) {
-        log_error("no terminal to ask on: run it with --yes to make these %zu moves; nothing "
-                  "was changed", s->m->n_moves);
-        return 0;
-    }
-    fprintf(stderr, "Make these %zu replica moves (one replica of a chain out of service at a "
-            "time)? Type 'yes' to go on: ", s->m->n_moves);
-    char line[64];
-    if (cmd_read_answer(line, sizeof(line)) < 0) return 0;
-    if (strcmp(line, "yes")) {
-        log_error("not confirmed; nothing was changed");
-        return 0;
-    }
-    return 1;
+    char q[160];
+    snprintf(q, sizeof(q), "Make these %zu replica moves (one replica of a chain out of service "
+             "at a time)? ", s->m->n_moves);
+    return cmd_confirm_yes(q, 1);
 }
 
 /* Record the plan (and its digest as every move's value), run, and on
