@@ -14,7 +14,7 @@ JOBS=${JOBS:-$(nproc)}
 # <= 240 when adding a target.
 FUZZ_SECONDS=${FUZZ_SECONDS:-13}
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%d s into the run)\n' "$*" "$SECONDS"; }
 
 step "installing dependencies"
 bash scripts/install-deps.sh
@@ -64,17 +64,19 @@ fi
 
 step "integration tests"
 export M3FS_BIN=$ROOT/build/m3fs M3FS_SOURCE_DIR=$ROOT
-pass=0 fail=0 skip=0 failed=()
+pass=0 fail=0 skip=0 failed=() times=()
 logs=$(mktemp -d)
 for t in tests/integration/test_*.sh; do
     [ -e "$t" ] || continue
     printf -- '--- %s\n' "$t"
+    t0=$SECONDS
     set +e
     # (tee in a process substitution: a process a test leaves behind with
     # its stdout cannot hold up the run)
     bash "$t" > >(tee "$logs/${t##*/}.log") 2>&1
     rc=$?
     set -e
+    times+=("$((SECONDS - t0)) s  ${t##*/}")
     case $rc in
         0) pass=$((pass + 1)) ;;
         77) skip=$((skip + 1)); echo "SKIPPED: $t" ;;
@@ -88,7 +90,9 @@ for f in ${failed[@]+"${failed[@]}"}; do
     grep -E '^(FAIL|.*: FAIL:)' "$logs/${t##*/}.log" | head -8 | cut -c1-300 | sed 's/^/    /' || true
 done
 rm -rf "$logs"
-echo "integration: $pass passed, $fail failed, $skip skipped"
+# Each test's wall time (the whole command has a 60-minute budget).
+printf '  %s\n' "${times[@]}"
+echo "integration: $pass passed, $fail failed, $skip skipped; the whole run took $SECONDS s"
 # Under CI every integration test must run: a skip (exit 77: no root, no
 # dockerd, ...) means the run proved nothing, so it fails the run.
 if [ "${CI:-}" = true ] && [ "$skip" -gt 0 ]; then
