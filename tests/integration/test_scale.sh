@@ -102,6 +102,7 @@ n4_off && awk 'NR > 1 {c++; if ($0 !~ /\(SERVING-/) bad = 1} END {exit bad || c 
 cr_dockerd_start 4 || bad "could not start lab-n4's dockerd again"
 # its storage container comes back by its restart policy (unless-stopped)
 for _ in $(seq 100); do on 4 'docker ps --format "{{.Names}}"' | grep -q storage && break; sleep 0.3; done
+echo "note: the dockerd case (the failed run, lab-n4 down and back) took $((SECONDS - t_dockerd))s"
 
 # --- the rerun, interrupted (SIGINT) after a move, then run again ------------------
 setsid "$M" --known-hosts "$KH" cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1 &
@@ -137,7 +138,6 @@ on 1 /opt/3fs/admin_cli.sh list-chains >"$W/out" 2>&1
 awk 'NR > 1 && $0 !~ /SERVING-UPTODATE.*SERVING-UPTODATE/ {bad = 1} END {exit bad}' "$W/out" &&
     ok "every chain has 2 serving targets" || { cat "$W/out"; bad "chains"; }
 files_ok "after adding"
-echo "note: the add part (dockerd stop, SIGINT, rerun) took $((SECONDS - t_dockerd))s"
 
 # --- remove one storage node -----------------------------------------------------
 mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --yes >"$W/out" 2>&1 &&
