@@ -259,6 +259,11 @@ int plan_run(const struct plan *p, struct m3fs_state *st,
 /* Nonzero once plan_run got SIGINT, SIGTERM or SIGHUP: a long CALL step (an
  * image upload) asks it to stop early instead of finishing its work. */
 int plan_interrupted(void);
+/* Nonzero once the run stops: plan_interrupted(), or a step failed (the
+ * runner then lets running steps end and starts none).  A CALL step that
+ * waits long asks it to end early; why (may be NULL) gets the reason the
+ * runner takes as "only stopped" (not reported as a failure). */
+int plan_stopping(struct strbuf *why);
 
 /* The nothing-to-do pass (src/plan/verify.c): whether running the plan
  * would change nothing, from one exchange per node that runs every check

@@ -45,6 +45,13 @@ static void stop_reason(struct strbuf *err)
     sb_adds(err, sigstop_caught() ? "interrupted" : STOPPED_MSG);
 }
 
+int plan_stopping(struct strbuf *why)
+{
+    if (!stopping()) return 0;
+    if (why) stop_reason(why);
+    return 1;
+}
+
 static long now_ms(void)
 {
     struct timespec ts;

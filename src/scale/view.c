@@ -92,14 +92,21 @@ static struct seen see(const struct sc_view *v, uint64_t id, uint32_t chain)
     return s;
 }
 
-/* Steps 1-3: take A out of the chain and delete it. */
+/* Steps 1-3: take A out of the chain and delete it.  A out of the chain
+ * but not OFFLINE is offlined (again) first: its storage node restarted
+ * (a stopped dockerd, a reboot) after update-chain --mode remove, and a
+ * restart forgets offline-target (upstream TargetMap::offlineTarget sets
+ * offlineUponUserRequest in memory only, src/storage/service/TargetMap.cc),
+ * while StorageOperator::removeTarget accepts only a target offlined so
+ * (src/storage/service/StorageOperator.cc). */
 static enum sc_sub take_out(struct seen a)
 {
     if (a.in_chain) {
         if (a.pub_off) return SC_CHAIN_REMOVE;
         return a.local_off ? SC_WAIT_OFFLINE : SC_OFFLINE;
     }
-    return a.exists ? SC_REMOVE_TARGET : SC_DONE;
+    if (!a.exists) return SC_DONE;
+    return a.local_off ? SC_REMOVE_TARGET : SC_OFFLINE;
 }
 
 /* Steps 4-6: create B, put it in the chain, wait until it serves. */

@@ -28,6 +28,12 @@
  * (clearTargetInfo, src/mgmtd/ops/UpdateChainOperation.cc), and
  * remove-target must still run then. */
 #define GONE_SETTLE_MS 15000L
+/* The arriving target locally OFFLINE this long while the move waits for it
+ * to sync: its node is down (mgmtd marks a node's targets OFFLINE when its
+ * heartbeats stop, src/mgmtd/background/MgmtdHeartbeatChecker.cc) or the
+ * target failed; the move fails naming the node instead of waiting out
+ * waitChainsServingTimeout. */
+#define DOWN_SETTLE_MS 30000L
 
 struct move_arg;
 
@@ -71,6 +77,20 @@ size_t scale_node_index(const struct plan_ctx *ctx, uint32_t id)
     for (size_t i = 0; i < s->n_member; i++)
         if (config_node_id(ctx->cfg, s->member[i], SVC_STORAGE) == (long)id) return s->member[i];
     return SIZE_MAX;
+}
+
+/* The name of storage node id in cluster.yml ("?" if none). */
+static const char *node_name(const struct plan_ctx *ctx, uint32_t id)
+{
+    size_t n = scale_node_index(ctx, id);
+    return n == SIZE_MAX ? "?" : config_node_label(&ctx->cfg->nodes[n]);
+}
+
+/* The storage node a sub-step's command is for (0: mgmtd's own, or a wait). */
+static uint32_t sub_node(const struct ct_move *mv, enum sc_sub s)
+{
+    if (s == SC_OFFLINE || s == SC_REMOVE_TARGET) return mv->from_node;
+    return s == SC_CREATE_TARGET ? mv->to_node : 0;
 }
 
 /* The admin_cli command of sub-step s of move mv (upstream argv:
@@ -133,14 +153,17 @@ static int observe(struct remote_session *s, struct scale_exec *x, struct sc_vie
  *  - remove-target before the node saw the new routing info ("target is
  *    still in a chain!"), or of a target the node removed already but
  *    mgmtd still lists as an orphan until the node stops reporting it
- *    ("target ... not found", a routing error of the storage node).
- * Both seen in the lab against the stand-ins. */
+ *    ("target ... not found", a routing error of the storage node), or of
+ *    a target mgmtd still lists OFFLINE while its node, just restarted,
+ *    has it ONLINE ("target is not offline!": the next listing shows it
+ *    ONLINE and the move offlines it again; StorageOperator::removeTarget).
+ * Seen in the lab against the stand-ins. */
 static int waits_on(enum sc_sub sub, const char *text)
 {
     if (sub == SC_OFFLINE)
         return strstr(text, "Storage::TargetOffline") || strstr(text, "target is already offline");
     if (sub == SC_REMOVE_TARGET)
-        return strstr(text, "still in a chain") ||
+        return strstr(text, "still in a chain") || strstr(text, "target is not offline") ||
                (strstr(text, "RoutingError") && strstr(text, "not found"));
     return 0;
 }
@@ -148,9 +171,10 @@ static int waits_on(enum sc_sub sub, const char *text)
 /* Run one admin_cli command; a non-zero exit or "Encounter error" on
  * stdout fails it (admin_cli's Dispatcher.cc prints that and the reason for
  * a failed command).  0, 1 for an answer worth waiting on (waits_on), or
- * -1 with the reason in err. */
+ * -1 with the reason in err, naming the storage node the command is for
+ * (node; 0: none) since admin_cli runs on the first mgmtd node. */
 static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub sub,
-                   const char *cli, struct strbuf *err)
+                   uint32_t node, const char *cli, struct strbuf *err)
 {
     char *cmd = admin_cli_cmd(container(x->ctx), cli, 1);
     struct exec_opts eo = { .timeout_ms = CMD_TIMEOUT_MS, .as_root = 1 };
@@ -164,7 +188,9 @@ static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub s
             struct strbuf why = STRBUF_INIT;
             sb_addf(&why, "%.400s", bad ? bad : r.err.len ? r.err.buf : out);
             sb_replace_all(&why, "\n", " ");
-            sb_addf(err, "admin_cli %s: exit status %d%s: %s", cli, r.exit_status,
+            sb_addf(err, "admin_cli %s", cli);
+            if (node) sb_addf(err, " (for %s, storage node %u)", node_name(x->ctx, node), node);
+            sb_addf(err, ": exit status %d%s: %s", r.exit_status,
                     r.timed_out ? " (timed out)" : "", why.buf);
             sb_release(&why);
         }
@@ -199,7 +225,7 @@ static void progress(struct move_arg *a)
 
 static void pause_ms(long ms)
 {
-    for (long t = 0; t < ms && !plan_interrupted(); t += 100) {
+    for (long t = 0; t < ms && !plan_stopping(NULL); t += 100) {
         struct timespec ts = { 0, 100L * 1000 * 1000 };
         nanosleep(&ts, NULL);
     }
@@ -213,7 +239,7 @@ static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
     const struct ct_move *mv = &x->job->m->moves[a->i];
     const struct m3fs_config *cfg = x->ctx->cfg;
     char *cli = sub_cli(mv, sub);
-    int rc = cli ? run_cli(s, x, sub, cli, err) : 1;
+    int rc = cli ? run_cli(s, x, sub, sub_node(mv, sub), cli, err) : 1;
     free(cli);
     if (rc <= 0) {
         *wait_since = 0;
@@ -221,10 +247,12 @@ static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
     }
     if (!*wait_since) *wait_since = mono_ms();
     if (mono_ms() - *wait_since > cfg->storage.wait_chains_serving_timeout_ms) {
-        sb_addf(err, "chain %u: still waiting (%s of target %llu) after %lld s", mv->chain_id,
-                sc_sub_name(sub), (unsigned long long)(sub >= SC_CREATE_TARGET ? mv->to_target
-                                                                               : mv->from_target),
-                (long long)(cfg->storage.wait_chains_serving_timeout_ms / 1000));
+        int to = sub >= SC_CREATE_TARGET;
+        uint32_t node = to ? mv->to_node : mv->from_node;
+        sb_addf(err, "chain %u: still waiting (%s of target %llu on %s, storage node %u) after "
+                "%lld s", mv->chain_id, sc_sub_name(sub),
+                (unsigned long long)(to ? mv->to_target : mv->from_target), node_name(x->ctx, node),
+                node, (long long)(cfg->storage.wait_chains_serving_timeout_ms / 1000));
         return -1;
     }
     pause_ms((long)cfg->check_status_interval_ms);
@@ -246,6 +274,27 @@ static int gone_settled(const struct move_arg *a, const struct sc_view *v, enum 
     return !relies || mono_ms() - *since >= GONE_SETTLE_MS;
 }
 
+/* 1 (with the reason in err) once the arriving target has been locally
+ * OFFLINE for DOWN_SETTLE_MS while the move waits for it to serve. */
+static int arriving_down(const struct move_arg *a, const struct sc_view *v, enum sc_sub sub,
+                         int64_t *since, struct strbuf *err)
+{
+    const struct ct_move *mv = &a->x->job->m->moves[a->i];
+    const struct sc_target *b = sub == SC_WAIT_SERVING ? sc_find(v, mv->to_target) : NULL;
+    if (!b || strcmp(b->local, "OFFLINE")) {
+        *since = 0;
+        return 0;
+    }
+    if (!*since) *since = mono_ms();
+    if (mono_ms() - *since < DOWN_SETTLE_MS) return 0;
+    const char *name = node_name(a->x->ctx, mv->to_node);
+    sb_addf(err, "chain %u: target %llu on %s (storage node %u) has been OFFLINE for %ld s "
+            "instead of syncing: is the storage service of %s running? (mgmtd shows a node's "
+            "targets OFFLINE when its heartbeats stop)", mv->chain_id,
+            (unsigned long long)mv->to_target, name, mv->to_node, DOWN_SETTLE_MS / 1000, name);
+    return 1;
+}
+
 static int move_on_node(struct remote_session *s, size_t node, void *arg, struct strbuf *err)
 {
     (void)node;
@@ -253,11 +302,10 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
     const struct ct_move *mv = &a->x->job->m->moves[a->i];
     struct sc_view v = { 0 };
     enum sc_sub last = SC_STUCK;
-    int64_t wait_since = 0, gone_since = 0;
+    int64_t wait_since = 0, gone_since = 0, down_since = 0;
     int repeat = 0, rc = 0;
     while (!rc) {
-        if (plan_interrupted()) {
-            sb_adds(err, "interrupted");
+        if (plan_stopping(err)) { /* SIGINT, or another move failed */
             rc = -1;
         } else if (!(rc = observe(s, a->x, &v, err))) {
             struct strbuf why = STRBUF_INIT;
@@ -271,6 +319,7 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
             last = sub;
             if (sub == SC_DONE) break;
             if (sub == SC_STUCK) sb_addf(err, "chain %u: %s", mv->chain_id, why.buf), rc = -1;
+            else if (arriving_down(a, &v, sub, &down_since, err)) rc = -1;
             else if (repeat >= MAX_REPEAT && sub != SC_WAIT_OFFLINE && sub != SC_WAIT_SERVING &&
                      sub != SC_REMOVE_TARGET && sub != SC_OFFLINE) /* those wait (waits_on) */
                 sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
@@ -415,10 +464,12 @@ static void move_steps(struct scale_exec *x, struct plan *p, size_t mg,
         size_t lane = (size_t)(mv->chain_id * 2654435761u) % lanes;
         char b[32], *key = sc_move_key(mv), *what = move_what(mv, x->job->add_first);
         human(a->bytes, b);
-        char *title = xstrfmt("move a replica of chain %u: target %llu on node %u -> target "
-                              "%llu on node %u (%s)", mv->chain_id,
-                              (unsigned long long)mv->from_target, mv->from_node,
-                              (unsigned long long)mv->to_target, mv->to_node, b);
+        char *title = xstrfmt("move a replica of chain %u: target %llu on %s (node %u) -> "
+                              "target %llu on %s (node %u) (%s)", mv->chain_id,
+                              (unsigned long long)mv->from_target,
+                              node_name(x->ctx, mv->from_node), mv->from_node,
+                              (unsigned long long)mv->to_target, node_name(x->ctx, mv->to_node),
+                              mv->to_node, b);
         struct step_call c = { .on_node = move_on_node, .arg = a };
         struct step *s = plan_add_call(p, "scale", title, &c);
         step_add_call(s, mg, what);

@@ -4,17 +4,20 @@
 # (RF 2) with files written through FUSE (checksums);
 #  * a remove that would leave fewer nodes than the RF is refused and
 #    changes nothing; without a terminal and without --yes nothing starts;
-#  * add-storage-nodes for lab-n4, lab-n5 interrupted (SIGINT) after its
-#    first move, then run again: it finishes, the new nodes hold targets
-#    with data, every target is SERVING-UPTODATE, every node holds as many
-#    targets, every file reads back with its checksum;
+#  * add-storage-nodes for lab-n4, lab-n5: lab-n4's dockerd stopped (its
+#    storage container with it) when the first move starts: the run fails
+#    within a bound naming lab-n4, no chain is left without a serving
+#    replica; with that dockerd started again the rerun resumes, is
+#    interrupted (SIGINT) after a move, and run again it finishes: the new
+#    nodes hold targets with data, every target is SERVING-UPTODATE, every
+#    node holds as many targets, every file reads back with its checksum;
 #  * remove-storage-nodes --node lab-n2: no target left on it, its storage
 #    container gone, every file reads back with its checksum.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
 . tests/integration/lib-create.sh
-IT_SHOW_END=tail
+IT_SHOW_END=${IT_SHOW_END:-tail}
 it_init
 it_workdir scale
 it_lab_up 5
@@ -61,14 +64,55 @@ mx cluster add-storage-nodes -c "$CFG5" --dry-run >"$W/dry" 2>&1 && grep -q "rep
     grep -q "update-chain" "$W/dry" && ok "--dry-run prints the moves and the steps" ||
     { tail -20 "$W/dry"; bad "--dry-run"; }
 
-# --- add two storage nodes, interrupted after the first move ---------------------
+# --- add two storage nodes; lab-n4's dockerd stopped mid-migration ---------------
+# lab-n4 only receives replicas: a chain moving to it has its other replica
+# serving elsewhere, so losing lab-n4 costs no chain more than one replica.
+# Its dockerd stops (graceful, as systemctl stop docker) when the first move
+# starts, so each move to it finds it down at create-target.
+t_dockerd=$SECONDS
+setsid timeout -k 10 300 "$M" --known-hosts "$KH" cluster add-storage-nodes -c "$CFG5" --yes \
+    >"$W/out" 2>&1 &
+pid=$!
+if it_wait_out $pid "move a replica of chain" 3000 && grep -qE -- "-> target [0-9]+ on lab-n4 " "$W/out"; then
+    cr_dockerd_stop 4 || bad "could not stop lab-n4's dockerd"
+    t_stop=$SECONDS
+    wait $pid
+    rc=$? took=$((SECONDS - t_stop))
+    # the reason names lab-n4 (admin_cli runs on lab-n1, the first mgmtd node)
+    if [ $rc -eq 1 ] && has "(for lab-n4, storage node 10004)" && has "run the same command again to resume"; then
+        ok "lab-n4's dockerd stopped mid-migration: the run fails ${took}s after, naming lab-n4"
+        grep -A2 "failed on" "$W/out" | cut -c1-300 | sed 's/^/    > /'
+    else
+        tail -20 "$W/out"
+        bad "dockerd of lab-n4 stopped: exit $rc after ${took}s (124: no end within 300 s)"
+    fi
+else
+    wait $pid
+    tail -30 "$W/out"
+    bad "no move to lab-n4 started"
+fi
+cp "$W/out" "$W/add0.log"
+# once mgmtd shows lab-n4's targets OFFLINE, every chain still has a serving replica
+n4_off() { targets | awk 'NR > 1 && $6 == 10004 {t++; if ($5 != "OFFLINE") n++} END {exit !(t && !n)}'; }
+for _ in $(seq 100); do n4_off && break; sleep 0.3; done
+on 1 /opt/3fs/admin_cli.sh list-chains >"$W/out" 2>&1
+n4_off && awk 'NR > 1 {c++; if ($0 !~ /\(SERVING-/) bad = 1} END {exit bad || c < 6}' "$W/out" &&
+    ok "with lab-n4's targets OFFLINE every chain still has a serving replica" ||
+    { targets; bad "a chain lost more than one replica"; }
+cr_dockerd_start 4 || bad "could not start lab-n4's dockerd again"
+# its storage container comes back by its restart policy (unless-stopped)
+for _ in $(seq 100); do on 4 'docker ps --format "{{.Names}}"' | grep -q storage && break; sleep 0.3; done
+echo "note: the dockerd case (the failed run, lab-n4 down and back) took $((SECONDS - t_dockerd))s"
+
+# --- the rerun, interrupted (SIGINT) after a move, then run again ------------------
 setsid "$M" --known-hosts "$KH" cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1 &
 pid=$!
-if it_wait_out $pid "migrate: 1/" 3000; then
+if it_wait_out $pid "migrate: " 3000; then
     kill -INT -- -"$pid" 2>/dev/null
     wait $pid
     rc=$?
-    [ $rc -ne 0 ] && has "interrupted" && ok "SIGINT during the migration stops it (exit $rc)" ||
+    [ $rc -ne 0 ] && has "interrupted" && has "resumed from the state file" &&
+        ok "the rerun resumes; SIGINT during the migration stops it (exit $rc)" ||
         { tail -20 "$W/out"; bad "SIGINT: exit $rc"; }
 else
     wait $pid

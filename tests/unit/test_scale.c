@@ -337,6 +337,35 @@ static void test_next_add_first(void **state)
     }
 }
 
+/* The leaving target's node restarted mid-move (a stopped dockerd): a
+ * restart forgets offline-target, so A shows up again locally ONLINE, in
+ * its chain (public OFFLINE while the node was away) or already out of it.
+ * The move offlines it again before remove-target, in both orders. */
+static void test_next_node_restarted(void **state)
+{
+    (void)state;
+    enum sc_sub seq[32];
+    static const enum sc_sub orphan[] = { SC_OFFLINE, SC_REMOVE_TARGET, SC_CREATE_TARGET,
+                                          SC_CHAIN_ADD, SC_WAIT_SERVING, SC_WAIT_SERVING,
+                                          SC_DONE };
+    struct model m = { 1, 0, 0, 0, "", "ONLINE", "", "" };
+    size_t n = drive(m, 0, seq, 32);
+    assert_int_equal(n, ARRAY_SIZE(orphan));
+    assert_memory_equal(seq, orphan, sizeof(orphan));
+    /* still in the chain, public OFFLINE, back ONLINE: out of the chain, then as above */
+    struct model in = { 1, 1, 0, 0, "OFFLINE", "ONLINE", "", "" };
+    n = drive(in, 0, seq, 32);
+    assert_int_equal(n, ARRAY_SIZE(orphan) + 1);
+    assert_int_equal(seq[0], SC_CHAIN_REMOVE);
+    assert_memory_equal(seq + 1, orphan, sizeof(orphan));
+    /* add first: B serves, A out of the chain and ONLINE again */
+    struct model b = { 1, 0, 1, 1, "", "ONLINE", "SERVING", "UPTODATE" };
+    static const enum sc_sub tail[] = { SC_OFFLINE, SC_REMOVE_TARGET, SC_DONE };
+    n = drive(b, 1, seq, 32);
+    assert_int_equal(n, ARRAY_SIZE(tail));
+    assert_memory_equal(seq, tail, sizeof(tail));
+}
+
 /* States no sub-step leads to are reported, not acted on. */
 static void test_next_stuck(void **state)
 {
@@ -498,7 +527,8 @@ int main(void)
         cmocka_unit_test(test_parse_targets),   cmocka_unit_test(test_parse_chains),
         cmocka_unit_test(test_parse_rejects),   cmocka_unit_test(test_view_table),
         cmocka_unit_test(test_next_remove_first), cmocka_unit_test(test_next_add_first),
-        cmocka_unit_test(test_next_stuck),      cmocka_unit_test(test_plan_roundtrip),
+        cmocka_unit_test(test_next_stuck),      cmocka_unit_test(test_next_node_restarted),
+        cmocka_unit_test(test_plan_roundtrip),
         cmocka_unit_test(test_plan_decode_rejects), cmocka_unit_test(test_keep_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
