@@ -98,6 +98,29 @@ struct remote_ctx;
 int cmd_preflight(const struct m3fs_config *cfg, const struct plan *p, struct remote_ctx *rc,
                   long parallel);
 
+struct m3fs_state;
+/* A plan that changes the cluster, as cmd_run_plan() runs it.  Every
+ * pointer is borrowed: the caller owns and frees p, st, rc and done after
+ * the call. */
+struct cmd_run {
+    const struct plan *p;
+    struct m3fs_state *st; /* the cluster's state file (plan_run's one-time steps) */
+    struct remote_ctx *rc; /* NULL: one of the config's nodes, made and freed for the run */
+    const char *done;      /* said on success: "<done> (N actions ran, M were already done)." */
+    int lock;              /* hold the cluster's lock (cluster_lock) over the run */
+    /* NULL, or called after a successful run, still under the lock, before
+     * done is said (destroy: remove the state file) */
+    void (*on_done)(struct m3fs_state *st);
+};
+/* Take the cluster's lock (r->lock), run r->p with the state file over
+ * r->rc (ctx->parallel nodes at a time), say how it went (done and the
+ * counts on stdout; or the failure or interruption, and that the same
+ * command finishes it), release the lock.  Returns EXIT_OK or EXIT_FAIL.
+ * Used by add-client, delete-client, destroy, stop/start/restart; create,
+ * upgrade and the storage-node changes do more around their run (checks
+ * first, state recorded, resume wording) and run their plans themselves. */
+int cmd_run_plan(const struct cmd_ctx *ctx, const struct cmd_run *r);
+
 struct config_overrides;
 /* Load and validate a cluster.yml for a command: prints every diagnostic
  * (errors and warnings) to stderr; returns NULL when there were errors.

@@ -10,8 +10,9 @@
  * shows it done); and the executor, one CALL step per move on the first
  * mgmtd node.
  *
- * Layering: above services (it reuses storage's create steps) and status
- * (admin_cli's table reader, st_parse_table).
+ * Layering: above services (it reuses storage's create steps) and
+ * admincli (admin_cli's table reader, admin_table_parse; shared with
+ * status, which scale does not include).
  *
  * Ownership: struct sc_view owns its arrays (sc_view_release); the
  * struct ct_table of sc_view_table() and the migration of

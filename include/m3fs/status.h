@@ -17,7 +17,8 @@
  * reads, how it judges, the cause and the fix.  st_judge() runs them over a
  * report; status uses the checks marked for it, doctor all of them.
  *
- * Layer: uses core, config and remote; used by the cmd layer only.
+ * Layer: uses core, config, remote and admincli (admin_cli's table reader,
+ * admincli.h); used by the cmd layer only.
  *
  * Ownership: st_report_init()/st_report_release() own everything inside a
  * report (strings, arrays); a report borrows the config it was made for,
@@ -113,21 +114,7 @@ void st_facts_release(struct st_facts *f);
 const struct st_ctr *st_facts_ctr(const struct st_facts *f, const char *name);
 const struct st_probe_out *st_facts_probe(const struct st_facts *f, const char *name);
 
-/* ---- admin_cli tables (upstream src/client/cli/common/Printer.cc) ------ */
-
-/* A table as admin_cli prints it: each column as wide as its widest cell
- * plus two spaces, left-aligned; the first line names the columns.  Cells
- * are cut at the header's column starts, so a cell may hold a space
- * ("2025-04-10 12:00:00"). */
-struct st_table {
-    struct strvec head;
-    struct strvec *rows; /* rows[i].n <= head.n */
-    size_t n_rows, n_rows_alloc_;
-};
-int st_parse_table(const char *text, struct st_table *t, struct strbuf *err);
-void st_table_release(struct st_table *t);
-/* Index of the first column called name at or after `from`, or -1. */
-int st_table_col(const struct st_table *t, const char *name, int from);
+/* ---- admin_cli's lists (tables read with admincli.h) ------------------- */
 
 /* list-nodes (upstream src/client/cli/admin/ListNodes.cc). */
 struct st_mnode {

@@ -39,6 +39,10 @@ void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 /* Replace every occurrence of `from` by `to` in all sb->len bytes (binary-safe). */
 void sb_replace_all(struct strbuf *sb, const char *from, const char *to);
 void sb_rtrim(struct strbuf *sb);
+/* Append s as the inside of a TOML basic string or a JSON string: '"' and
+ * '\\' escaped with a backslash, \n and \t, other control bytes as \uXXXX
+ * (the one escaper: services' TOML files and the masking of logs use it). */
+void sb_add_backslashed(struct strbuf *sb, const char *s);
 
 /* Read a whole file; returns 0 or -1 with errno set. */
 int sb_read_file(struct strbuf *sb, const char *path);

@@ -1,5 +1,6 @@
 /* cmd/clients.c: the part `cluster add-client` and `delete-client` share
- * (clients.h): the nodes read before planning, the question, the run. */
+ * (clients.h): the nodes read before planning; then --dry-run, or the
+ * question and the run (cmd_run_plan()). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,35 +72,25 @@ void clients_list(const struct m3fs_config *cfg, const unsigned char *marks,
     }
 }
 
-void clients_print_plan(const struct m3fs_config *cfg, const struct plan *p, const char *head)
+/* --dry-run: what changes, then the plan. */
+static void print_plan(const struct m3fs_config *cfg, const struct clients_go *g)
 {
     struct strbuf out = STRBUF_INIT;
-    sb_addf(&out, "%s (%zu steps). Nothing was changed.\n", head, p->n);
-    plan_print(p, cfg, &out);
+    sb_adds(&out, g->text);
+    sb_addf(&out, "Plan to %s the FUSE client on %s (%zu steps). Nothing was changed.\n",
+            g->verb, g->names, g->p->n);
+    plan_print(g->p, cfg, &out);
     fwrite(out.buf, 1, out.len, stdout);
     sb_release(&out);
 }
 
-int clients_run(const struct cmd_ctx *cctx, struct m3fs_state *st, struct remote_ctx *rc,
-                const struct plan *p, const char *done)
+int clients_go(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct clients_go *g)
 {
-    struct m3fs_config *cfg = cctx->cfg;
-    struct strbuf err = STRBUF_INIT;
-    int lock = cluster_lock(cfg->file, cfg->name, &err); /* one run per cluster */
-    if (lock < 0) {
-        log_error("%s", err.buf);
-        sb_release(&err);
-        return EXIT_FAIL;
+    if (cctx->dry_run) {
+        print_plan(cctx->cfg, g);
+        return EXIT_OK;
     }
-    struct run_stats rs;
-    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    if (r == 0)
-        printf("%s (%zu actions ran, %zu were already done).\n", done, rs.changed, rs.skipped);
-    else if (r == PLAN_INTERRUPTED)
-        log_error("interrupted; run the same command again to finish");
-    else
-        log_error("%s\nfix the cause and run the same command again to finish", err.buf);
-    cluster_unlock(lock);
-    sb_release(&err);
-    return r == 0 ? EXIT_OK : EXIT_FAIL;
+    if (!g->yes && !cmd_confirm_yes(g->text, 1)) return EXIT_FAIL;
+    struct cmd_run run = { .p = g->p, .st = st, .rc = g->rc, .done = g->done, .lock = 1 };
+    return cmd_run_plan(cctx, &run);
 }

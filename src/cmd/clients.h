@@ -1,7 +1,8 @@
 /* cmd/clients: what `cluster add-client` and `delete-client` share
  * (src/cmd/clients.c, docs/lifecycle.md): reading what each node has of
- * the FUSE client before planning, the question, and the run of the plan
- * (plan_build_add_clients / plan_build_delete_clients, deploy.h).  Each
+ * the FUSE client before planning, then --dry-run or the question and
+ * the run of the plan (plan_build_add_clients / plan_build_delete_clients,
+ * deploy.h; cmd_run_plan(), cmd.h).  Each
  * command is a table entry in cmd-cluster-<name>.c. */
 #ifndef M3FS_CMD_CLIENTS_H
 #define M3FS_CMD_CLIENTS_H
@@ -24,11 +25,19 @@ void clients_names(const struct m3fs_config *cfg, const unsigned char *marks, st
 /* One line per marked node: "  NAME: FACTS" (client_facts_words). */
 void clients_list(const struct m3fs_config *cfg, const unsigned char *marks,
                   const unsigned *facts, struct strbuf *out);
-/* Print p for --dry-run under head. */
-void clients_print_plan(const struct m3fs_config *cfg, const struct plan *p, const char *head);
-/* Run p under the cluster's lock; done is printed on success.  Returns
- * the exit code. */
-int clients_run(const struct cmd_ctx *cctx, struct m3fs_state *st, struct remote_ctx *rc,
-                const struct plan *p, const char *done);
+/* What add-client and delete-client do with their plan; all borrowed. */
+struct clients_go {
+    const struct plan *p;
+    struct remote_ctx *rc;
+    const char *verb;  /* "add", "delete": "Plan to VERB the FUSE client on NAMES" */
+    const char *names; /* the nodes that change (clients_names) */
+    const char *text;  /* what changes: printed for --dry-run, else the question */
+    const char *done;  /* said after a successful run (cmd_run_plan) */
+    int yes;           /* --yes: no question */
+};
+/* --dry-run (cctx->dry_run): print g->text and the plan.  Otherwise ask
+ * (unless g->yes), then run the plan with state file st under the
+ * cluster's lock (cmd_run_plan).  Returns the exit code. */
+int clients_go(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct clients_go *g);
 
 #endif

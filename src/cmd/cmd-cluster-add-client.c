@@ -77,18 +77,11 @@ static int add(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
     sb_addf(&text, "This mounts 3FS at %s on %s (config files under %s/client, container "
             "%s); the clients already mounted are not touched.\n", cfg->client.host_mountpoint,
             names.buf, cfg->work_dir, cfg->svc[SVC_CLIENT].container_name);
-    if (cctx->dry_run) {
-        fputs(text.buf, stdout);
-        char *head = xstrfmt("Plan to add the FUSE client on %s", names.buf);
-        clients_print_plan(cfg, &p, head);
-        free(head);
-        code = EXIT_OK;
-    } else if ((o.yes || cmd_confirm_yes(text.buf, 1))) {
-        char *done = xstrfmt("3FS is mounted at %s on %s", cfg->client.host_mountpoint,
-                             names.buf);
-        code = clients_run(cctx, ctx->st, rc, &p, done);
-        free(done);
-    }
+    char *done = xstrfmt("3FS is mounted at %s on %s", cfg->client.host_mountpoint, names.buf);
+    struct clients_go g = { .p = &p, .rc = rc, .verb = "add", .names = names.buf,
+                            .text = text.buf, .done = done, .yes = o.yes };
+    code = clients_go(cctx, ctx->st, &g);
+    free(done);
 out:
     plan_free(&p);
     free(facts), free(want), free(sel);

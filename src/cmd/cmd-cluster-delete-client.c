@@ -86,19 +86,13 @@ static int del(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
         goto out;
     }
     question(cfg, sel, facts, names.buf, &text);
-    if (cctx->dry_run) {
-        fputs(text.buf, stdout);
-        char *head = xstrfmt("Plan to delete the FUSE client on %s", names.buf);
-        clients_print_plan(cfg, &p, head);
-        free(head);
-        code = EXIT_OK;
-    } else if ((o.yes || cmd_confirm_yes(text.buf, 1))) {
-        char *done = xstrfmt("Removed the FUSE client from %s: 3FS unmounted at %s, container "
-                             "%s and %s/client removed", names.buf, cfg->client.host_mountpoint,
-                             cfg->svc[SVC_CLIENT].container_name, cfg->work_dir);
-        code = clients_run(cctx, ctx->st, rc, &p, done);
-        free(done);
-    }
+    char *done = xstrfmt("Removed the FUSE client from %s: 3FS unmounted at %s, container %s "
+                         "and %s/client removed", names.buf, cfg->client.host_mountpoint,
+                         cfg->svc[SVC_CLIENT].container_name, cfg->work_dir);
+    struct clients_go g = { .p = &p, .rc = rc, .verb = "delete", .names = names.buf,
+                            .text = text.buf, .done = done, .yes = o.yes };
+    code = clients_go(cctx, ctx->st, &g);
+    free(done);
 out:
     plan_free(&p);
     free(facts), free(want), free(sel);

@@ -69,33 +69,21 @@ static int confirmed(const struct m3fs_config *cfg)
     return 1;
 }
 
+/* After a successful run: the cluster is gone, and so is its state file. */
+static void forget_state(struct m3fs_state *st)
+{
+    if (st->existed && unlink(st->path) < 0)
+        log_warn("could not remove the state file %s", st->path);
+}
+
 static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct plan *p)
 {
-    struct m3fs_config *cfg = cctx->cfg;
-    struct strbuf err = STRBUF_INIT;
-    int lock = cluster_lock(cfg->file, cfg->name, &err); /* one run per cluster */
-    if (lock < 0) {
-        log_error("%s", err.buf);
-        sb_release(&err);
-        return EXIT_FAIL;
-    }
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
-    struct run_stats rs;
-    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    remote_ctx_free(rc);
-    if (r == 0) {
-        if (st->existed && unlink(st->path) < 0)
-            log_warn("could not remove the state file %s", st->path);
-        printf("3FS cluster '%s' was destroyed (%zu actions ran, %zu were already done).\n",
-               cfg->name, rs.changed, rs.skipped);
-    } else if (r == PLAN_INTERRUPTED) {
-        log_error("interrupted; run the same command again to finish");
-    } else {
-        log_error("%s\nfix the cause and run the same command again to finish", err.buf);
-    }
-    cluster_unlock(lock);
-    sb_release(&err);
-    return r == 0 ? EXIT_OK : EXIT_FAIL;
+    char *done = xstrfmt("3FS cluster '%s' was destroyed", cctx->cfg->name);
+    struct cmd_run run = { .p = p, .st = st, .done = done, .lock = 1,
+                           .on_done = forget_state };
+    int code = cmd_run_plan(cctx, &run);
+    free(done);
+    return code;
 }
 
 static int exec_destroy(struct cmd_ctx *cctx)

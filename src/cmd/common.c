@@ -188,4 +188,35 @@ int cmd_preflight(const struct m3fs_config *cfg, const struct plan *p, struct re
     return nfail ? -1 : 0;
 }
 
-/* --trace FILE: the run's trace (a failure to write it is only reported). */
+/* How a run of cmd_run_plan() went (r: plan_run's result). */
+static void say_run(int r, const struct run_stats *rs, const char *done, const char *err)
+{
+    if (r == 0)
+        printf("%s (%zu actions ran, %zu were already done).\n", done, rs->changed, rs->skipped);
+    else if (r == PLAN_INTERRUPTED)
+        log_error("interrupted; run the same command again to finish");
+    else
+        log_error("%s\nfix the cause and run the same command again to finish", err);
+}
+
+int cmd_run_plan(const struct cmd_ctx *ctx, const struct cmd_run *run)
+{
+    struct strbuf err = STRBUF_INIT;
+    int lock = -1;
+    /* one run per cluster */
+    if (run->lock && (lock = cluster_lock(ctx->cfg->file, ctx->cfg->name, &err)) < 0) {
+        log_error("%s", err.buf);
+        sb_release(&err);
+        return EXIT_FAIL;
+    }
+    struct remote_ctx *own = run->rc ? NULL
+                             : remote_ctx_new(ctx->cfg->nodes, ctx->cfg->n_nodes, &ctx->ro);
+    struct run_stats rs;
+    int r = plan_run(run->p, run->st, own ? own : run->rc, ctx->parallel, &rs, &err);
+    if (own) remote_ctx_free(own);
+    if (r == 0 && run->on_done) run->on_done(run->st);
+    say_run(r, &rs, run->done, err.buf);
+    cluster_unlock(lock);
+    sb_release(&err);
+    return r == 0 ? EXIT_OK : EXIT_FAIL;
+}

@@ -97,24 +97,16 @@ static void describe(const struct strvec *roles, const struct strvec *names, str
     sb_addch(sb, ')');
 }
 
+/* Without the cluster's lock: it guards create, destroy, prepare and the
+ * client and storage-node changes (cluster_lock, plan.h). */
 static int run(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct plan *p,
                enum life_op op, const char *what)
 {
-    struct m3fs_config *cfg = cctx->cfg;
-    struct strbuf err = STRBUF_INIT;
-    struct remote_ctx *rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
-    struct run_stats rs;
-    int r = plan_run(p, st, rc, cctx->parallel, &rs, &err);
-    remote_ctx_free(rc);
-    if (r == 0)
-        printf("3FS cluster '%s' %s%s (%zu actions ran, %zu were already done).\n", cfg->name,
-               done_words[op], what, rs.changed, rs.skipped);
-    else if (r == PLAN_INTERRUPTED)
-        log_error("interrupted; run the same command again to finish");
-    else
-        log_error("%s\nfix the cause and run the same command again to finish", err.buf);
-    sb_release(&err);
-    return r == 0 ? EXIT_OK : EXIT_FAIL;
+    char *done = xstrfmt("3FS cluster '%s' %s%s", cctx->cfg->name, done_words[op], what);
+    struct cmd_run run = { .p = p, .st = st, .done = done };
+    int code = cmd_run_plan(cctx, &run);
+    free(done);
+    return code;
 }
 
 static int plan_and_run(struct cmd_ctx *cctx, enum life_op op, struct plan_ctx *ctx,

@@ -185,6 +185,17 @@ void sb_rtrim(struct strbuf *sb)
     if (n != sb->len) sb_setlen(sb, n);
 }
 
+void sb_add_backslashed(struct strbuf *sb, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') sb_addf(sb, "\\%c", *p);
+        else if (*p == '\n') sb_adds(sb, "\\n");
+        else if (*p == '\t') sb_adds(sb, "\\t");
+        else if (*p < 0x20 || *p == 0x7f) sb_addf(sb, "\\u%04x", *p);
+        else sb_addch(sb, (char)*p);
+    }
+}
+
 int sb_read_file(struct strbuf *sb, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

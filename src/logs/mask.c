@@ -12,18 +12,6 @@ static void push_new(struct strvec *out, const char *s)
     if (*s && !sv_contains(out, s)) sv_push(out, s);
 }
 
-/* As m3fs writes TOML basic strings (services' toml_str) and JSON does. */
-static void backslash_form(const char *s, struct strbuf *sb)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_addf(sb, "\\%c", *p);
-        else if (*p == '\n') sb_adds(sb, "\\n");
-        else if (*p == '\t') sb_adds(sb, "\\t");
-        else if (*p < 0x20 || *p == 0x7f) sb_addf(sb, "\\u%04x", *p);
-        else sb_addch(sb, (char)*p);
-    }
-}
-
 /* A YAML single-quoted scalar: ' doubled. */
 static void yaml_sq_form(const char *s, struct strbuf *sb)
 {
@@ -52,7 +40,7 @@ void logs_secret_forms(const char *secret, struct strvec *out)
     if (!secret || !*secret) return;
     struct strbuf sb = STRBUF_INIT;
     push_new(out, secret);
-    backslash_form(secret, &sb);
+    sb_add_backslashed(&sb, secret); /* as TOML basic strings (toml_str) and JSON */
     push_new(out, sb.buf);
     sb_reset(&sb);
     xml_form(secret, &sb);

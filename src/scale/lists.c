@@ -1,13 +1,14 @@
 /* scale/lists.c: what admin_cli shows of the chains and targets, read
  * into a struct sc_view (untrusted remote output: every number is range
  * checked, every state bounded).  Tables are read by column name with the
- * status module's reader (admin_cli's Printer.cc layout). */
+ * admin_cli table reader (admincli.h: admin_cli's Printer.cc layout). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/admincli.h"
 #include "m3fs/scale.h"
-#include "m3fs/status.h"
 
 #define SC_MAX_ROWS 20000000UL /* CT_MAX_TARGETS */
 
@@ -111,10 +112,10 @@ int sc_parse_targets(const char *text, struct sc_view *v, struct strbuf *err)
 {
     static const char *const names[C_N] = { "TargetId", "ChainId", "PublicState", "LocalState",
                                             "NodeId",   "DiskIndex", "UsedSize" };
-    struct st_table t;
+    struct admin_table t;
     int c[C_N];
-    int rc = st_parse_table(text, &t, err);
-    for (int i = 0; !rc && i < C_N; i++) c[i] = st_table_col(&t, names[i], 0);
+    int rc = admin_table_parse(text, &t, err);
+    for (int i = 0; !rc && i < C_N; i++) c[i] = admin_table_col(&t, names[i], 0);
     if (!rc && (c[C_ID] < 0 || c[C_LOCAL] < 0 || c[C_NODE] < 0 || c[C_DISK] < 0 ||
                 c[C_USED] < 0 || (c[C_CHAIN] < 0) != (c[C_PUB] < 0))) {
         sb_adds(err, "admin_cli list-targets: a column is missing (TargetId, ChainId, "
@@ -122,7 +123,7 @@ int sc_parse_targets(const char *text, struct sc_view *v, struct strbuf *err)
         rc = -1;
     }
     for (size_t i = 0; !rc && i < t.n_rows; i++) rc = target_row(v, &t.rows[i], c, err);
-    st_table_release(&t);
+    admin_table_release(&t);
     return rc;
 }
 
@@ -151,7 +152,7 @@ static int chain_target(struct sc_view *v, const char *s, uint64_t *id, struct s
     return 0;
 }
 
-static int chain_row(struct sc_view *v, const struct st_table *t, const struct strvec *row,
+static int chain_row(struct sc_view *v, const struct admin_table *t, const struct strvec *row,
                      int c_id, int c_ver, struct strbuf *err)
 {
     uint64_t id, ver;
@@ -165,7 +166,7 @@ static int chain_row(struct sc_view *v, const struct st_table *t, const struct s
     struct sc_chain *ch = &v->c[v->n_chains++];
     memset(ch, 0, sizeof(*ch));
     ch->id = (uint32_t)id;
-    for (int k = st_table_col(t, "Target", 0); k >= 0; k = st_table_col(t, "Target", k + 1)) {
+    for (int k = admin_table_col(t, "Target", 0); k >= 0; k = admin_table_col(t, "Target", k + 1)) {
         if (!*cell(row, k)) continue;
         uint64_t tid;
         if (chain_target(v, cell(row, k), &tid, err)) return -1;
@@ -179,16 +180,16 @@ static int chain_row(struct sc_view *v, const struct st_table *t, const struct s
 
 int sc_parse_chains(const char *text, struct sc_view *v, struct strbuf *err)
 {
-    struct st_table t;
-    int rc = st_parse_table(text, &t, err);
-    int c_id = rc ? -1 : st_table_col(&t, "ChainId", 0);
+    struct admin_table t;
+    int rc = admin_table_parse(text, &t, err);
+    int c_id = rc ? -1 : admin_table_col(&t, "ChainId", 0);
     if (!rc && c_id < 0) {
         sb_adds(err, "admin_cli list-chains: no column ChainId");
         rc = -1;
     }
-    int c_ver = rc ? -1 : st_table_col(&t, "ChainTableVersion", 0);
+    int c_ver = rc ? -1 : admin_table_col(&t, "ChainTableVersion", 0);
     for (size_t i = 0; !rc && i < t.n_rows; i++) rc = chain_row(v, &t, &t.rows[i], c_id, c_ver, err);
-    st_table_release(&t);
+    admin_table_release(&t);
     return rc;
 }
 

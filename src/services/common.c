@@ -11,13 +11,7 @@
 void toml_str(struct strbuf *sb, const char *s)
 {
     sb_addch(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_addf(sb, "\\%c", *p);
-        else if (*p == '\n') sb_adds(sb, "\\n");
-        else if (*p == '\t') sb_adds(sb, "\\t");
-        else if (*p < 0x20 || *p == 0x7f) sb_addf(sb, "\\u%04x", *p);
-        else sb_addch(sb, (char)*p);
-    }
+    sb_add_backslashed(sb, s);
     sb_addch(sb, '"');
 }
 

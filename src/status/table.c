@@ -1,158 +1,20 @@
-/* status/table.c: admin_cli's tables, read by column name.
- *
- * admin_cli prints a table with each column as wide as its widest cell plus
- * two spaces, cells left-aligned, the last cell of a row unpadded (upstream
- * src/client/cli/common/Printer.cc); the first row names the columns, and
- * no column name holds a space.  So the header's words give every column's
- * start, and a row's cell is the text from its column's start to the next
- * one's (a cell may hold a space: LastHeartbeatTime "2025-04-10 12:00:00").
- * A failed command prints "Encounter error: <code>(<name>)" and its message
- * instead (src/client/cli/common/Dispatcher.cc). */
+/* status/table.c: admin_cli's list-nodes, list-targets and list-chains,
+ * read by column name with the admin_cli table reader (admincli.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "m3fs/admincli.h"
 #include "status-int.h"
-
-#define MAX_COLS 1024
-
-struct cols {
-    size_t start[MAX_COLS];
-    size_t n;
-};
-
-static void rtrim_push(struct strvec *sv, const char *s, size_t n)
-{
-    while (n && *s == ' ') s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\r')) n--;
-    char *c = xstrndup(s, n);
-    sv_push_owned(sv, c);
-}
-
-static int read_head(const char *line, size_t len, struct st_table *t, struct cols *c,
-                     struct strbuf *err)
-{
-    for (size_t i = 0; i < len;) {
-        if (line[i] == ' ') {
-            i++;
-            continue;
-        }
-        if (c->n == MAX_COLS) {
-            sb_adds(err, "admin_cli table has too many columns");
-            return -1;
-        }
-        if (c->n && (i < 2 || line[i - 2] != ' ')) {
-            sb_adds(err, "admin_cli table header is not column-aligned");
-            return -1;
-        }
-        size_t j = i;
-        while (j < len && line[j] != ' ') j++;
-        c->start[c->n++] = i;
-        rtrim_push(&t->head, line + i, j - i);
-        i = j;
-    }
-    if (!c->n || c->start[0]) {
-        sb_adds(err, "no admin_cli table header");
-        return -1;
-    }
-    return 0;
-}
-
-/* A cell of a later column starts after two spaces (its left neighbour's
- * padding); an empty cell is all spaces. */
-static int read_row(const char *line, size_t len, const struct cols *c, struct strvec *row,
-                    struct strbuf *err)
-{
-    for (size_t k = 0; k < c->n && c->start[k] < len; k++) {
-        size_t a = c->start[k], b = k + 1 < c->n && c->start[k + 1] < len ? c->start[k + 1] : len;
-        if (k && (line[a - 1] != ' ' || line[a - 2] != ' ')) {
-            sb_addf(err, "admin_cli table row is not aligned with its header: '%.80s'", line);
-            return -1;
-        }
-        rtrim_push(row, line + a, b - a);
-    }
-    return 0;
-}
-
-static int is_blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\r' && s[i] != '\t') return 0;
-    return 1;
-}
-
-/* "Encounter error: ..." and the message line after it. */
-static int admin_error(const char *text, struct strbuf *err)
-{
-    const char *e = strstr(text, "Encounter error:");
-    if (!e || (e != text && e[-1] != '\n')) return 0;
-    const char *end = strchr(e, '\n');
-    if (end && end[1]) {
-        const char *end2 = strchr(end + 1, '\n');
-        end = end2 ? end2 : end + 1 + strlen(end + 1);
-    }
-    size_t n = end ? (size_t)(end - e) : strlen(e);
-    sb_addf(err, "admin_cli: %.*s", (int)(n > 400 ? 400 : n), e);
-    sb_replace_all(err, "\n", " ");
-    return -1;
-}
-
-static int table_lines(const char *text, struct st_table *t, struct cols *c, struct strbuf *err)
-{
-    int have_head = 0;
-    for (const char *p = text; *p;) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        if (!is_blank(p, n)) {
-            if (!have_head) {
-                if (read_head(p, n, t, c, err)) return -1;
-                have_head = 1;
-            } else {
-                ALLOC_GROW(t->rows, t->n_rows, t->n_rows_alloc_);
-                struct strvec *row = &t->rows[t->n_rows++];
-                memset(row, 0, sizeof(*row));
-                if (read_row(p, n, c, row, err)) return -1;
-            }
-        }
-        p += n + (nl != NULL);
-    }
-    if (!have_head) sb_adds(err, "admin_cli printed no table");
-    return have_head ? 0 : -1;
-}
-
-int st_parse_table(const char *text, struct st_table *t, struct strbuf *err)
-{
-    memset(t, 0, sizeof(*t));
-    if (admin_error(text, err)) return -1;
-    struct cols *c = xcalloc(1, sizeof(*c));
-    int rc = table_lines(text, t, c, err);
-    free(c);
-    return rc;
-}
-
-void st_table_release(struct st_table *t)
-{
-    sv_clear(&t->head);
-    for (size_t i = 0; i < t->n_rows; i++) sv_clear(&t->rows[i]);
-    free(t->rows);
-    memset(t, 0, sizeof(*t));
-}
-
-int st_table_col(const struct st_table *t, const char *name, int from)
-{
-    for (size_t i = from < 0 ? 0 : (size_t)from; i < t->head.n; i++)
-        if (!strcmp(t->head.v[i], name)) return (int)i;
-    return -1;
-}
 
 /* ---- the three tables --------------------------------------------------- */
 
 /* Column indexes of names[0..n) into idx, or -1 naming the missing one. */
-static int need_cols(const struct st_table *t, const char *what, const char *const *names,
+static int need_cols(const struct admin_table *t, const char *what, const char *const *names,
                      int *idx, size_t n, struct strbuf *err)
 {
     for (size_t i = 0; i < n; i++) {
-        idx[i] = st_table_col(t, names[i], 0);
+        idx[i] = admin_table_col(t, names[i], 0);
         if (idx[i] < 0) {
             sb_addf(err, "admin_cli %s: no column %s", what, names[i]);
             return -1;
@@ -186,9 +48,9 @@ int st_parse_list_nodes(const char *text, int64_t now_utc, long tz_offset_s, str
                         struct strbuf *err)
 {
     static const char *const names[] = { "Id", "Type", "Status", "Hostname", "LastHeartbeatTime" };
-    struct st_table t;
+    struct admin_table t;
     int c[ARRAY_SIZE(names)];
-    int rc = st_parse_table(text, &t, err);
+    int rc = admin_table_parse(text, &t, err);
     if (!rc) rc = need_cols(&t, "list-nodes", names, c, ARRAY_SIZE(names), err);
     for (size_t i = 0; !rc && i < t.n_rows; i++) {
         const struct strvec *row = &t.rows[i];
@@ -203,7 +65,7 @@ int st_parse_list_nodes(const char *text, int64_t now_utc, long tz_offset_s, str
         n->last_hb = xstrdup(cell(row, c[4]));
         n->hb_age_s = hb_age(n->last_hb, now_utc, tz_offset_s);
     }
-    st_table_release(&t);
+    admin_table_release(&t);
     return rc;
 }
 
@@ -242,21 +104,21 @@ int st_parse_list_targets(const char *text, struct st_mgmtd *m, struct strbuf *e
 {
     static const char *const names[] = { "TargetId", "ChainId",   "Role",     "PublicState",
                                          "LocalState", "NodeId", "DiskIndex" };
-    struct st_table t;
+    struct admin_table t;
     int c[ARRAY_SIZE(names)];
-    int rc = st_parse_table(text, &t, err);
+    int rc = admin_table_parse(text, &t, err);
     if (!rc) rc = need_cols(&t, "list-targets", names, c, ARRAY_SIZE(names), err);
     for (size_t i = 0; !rc && i < t.n_rows; i++) rc = target_row(m, &t.rows[i], c, err);
-    st_table_release(&t);
+    admin_table_release(&t);
     return rc;
 }
 
 int st_parse_list_chains(const char *text, struct st_mgmtd *m, struct strbuf *err)
 {
     static const char *const names[] = { "ChainId", "Status" };
-    struct st_table t;
+    struct admin_table t;
     int c[ARRAY_SIZE(names)];
-    int rc = st_parse_table(text, &t, err);
+    int rc = admin_table_parse(text, &t, err);
     if (!rc) rc = need_cols(&t, "list-chains", names, c, ARRAY_SIZE(names), err);
     for (size_t i = 0; !rc && i < t.n_rows; i++) {
         const struct strvec *row = &t.rows[i];
@@ -267,10 +129,10 @@ int st_parse_list_chains(const char *text, struct st_mgmtd *m, struct strbuf *er
         memset(ch, 0, sizeof(*ch));
         ch->id = id;
         ch->status = xstrdup(cell(row, c[1]));
-        for (int k = st_table_col(&t, "Target", 0); k >= 0; k = st_table_col(&t, "Target", k + 1))
+        for (int k = admin_table_col(&t, "Target", 0); k >= 0; k = admin_table_col(&t, "Target", k + 1))
             if (*cell(row, k)) sv_push(&ch->targets, cell(row, k));
     }
-    st_table_release(&t);
+    admin_table_release(&t);
     return rc;
 }
 

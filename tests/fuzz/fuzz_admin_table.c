@@ -1,4 +1,5 @@
-/* fuzz_admin_table: libFuzzer target for the admin_cli table parsers
+/* fuzz_admin_table: libFuzzer target for the admin_cli table reader
+ * (src/admincli/, admincli.h) and status's parsers on top of it
  * (list-nodes, list-targets, list-chains, read by column name; untrusted:
  * the output of a program on a node).  The input is NUL-terminated, cut
  * into the three outputs of one admin_cli run, and each part (the whole
@@ -8,6 +9,7 @@
 #include <stdint.h>
 
 #include "fuzz_status.h"
+#include "m3fs/admincli.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,10 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = xstrndup((const char *)data, size);
     struct st_report r;
     struct strbuf err = STRBUF_INIT;
-    struct st_table t;
+    struct admin_table t;
     st_report_init(&r, fuzz_cfg());
-    if (!st_parse_table(text, &t, &err)) (void)st_table_col(&t, "Target", 1);
-    st_table_release(&t);
+    if (!admin_table_parse(text, &t, &err)) (void)admin_table_col(&t, "Target", 1);
+    admin_table_release(&t);
     long tz = 0;
     (void)st_parse_tz(text, &tz);
     struct strbuf parts[ST_LISTS];

@@ -260,10 +260,7 @@ static int probe(const char *inspect, const char *dir, struct strbuf *out)
 static void test_probe_script(void **state)
 {
     (void)state;
-    tu_write(tmpdir, "docker", FAKE_DOCKER);
-    char *docker = xstrfmt("%s/docker", tmpdir);
-    assert_int_equal(chmod(docker, 0755), 0);
-    free(docker);
+    tu_write_exec(tmpdir, "docker", FAKE_DOCKER);
     struct strbuf out = STRBUF_INIT;
     unsigned f;
     assert_int_equal(probe("lab/true", tmpdir, &out), 0);

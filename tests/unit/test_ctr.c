@@ -36,9 +36,7 @@ static struct run ctr(const char *existing, const char *args)
 {
     char *bin = xstrfmt("%s/bin", tmpdir);
     mkdir(bin, 0755);
-    tu_write(bin, "docker", FAKE_DOCKER);
-    char *docker = xstrfmt("%s/docker", bin);
-    assert_int_equal(chmod(docker, 0755), 0);
+    tu_write_exec(bin, "docker", FAKE_DOCKER);
     tu_write(tmpdir, "fake", existing);
     tu_write(tmpdir, "log", "");
     char *script = tu_source_path("templates/m3fs-ctr.sh");
@@ -47,7 +45,7 @@ static struct run ctr(const char *existing, const char *args)
     int st = system(cmd);
     struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "err.txt"),
                      tu_read(tmpdir, "log") };
-    free(cmd), free(script), free(docker), free(bin);
+    free(cmd), free(script), free(bin);
     return r;
 }
 

@@ -47,12 +47,7 @@ static const char *const stubs[][2] = {
 static void write_stubs(const char *bin)
 {
     mkdir(bin, 0755);
-    for (size_t i = 0; i < ARRAY_SIZE(stubs); i++) {
-        char *p = xstrfmt("%s/%s", bin, stubs[i][0]);
-        tu_write_file(p, stubs[i][1], strlen(stubs[i][1]));
-        assert_int_equal(chmod(p, 0755), 0);
-        free(p);
-    }
+    for (size_t i = 0; i < ARRAY_SIZE(stubs); i++) tu_write_exec(bin, stubs[i][0], stubs[i][1]);
 }
 
 struct run {

@@ -249,10 +249,7 @@ static int life(const char *fake_state, const char *args, struct strbuf *out)
 static void test_script(void **state)
 {
     (void)state;
-    tu_write(tmpdir, "docker", FAKE_DOCKER);
-    char *docker = xstrfmt("%s/docker", tmpdir);
-    assert_int_equal(chmod(docker, 0755), 0);
-    free(docker);
+    tu_write_exec(tmpdir, "docker", FAKE_DOCKER);
     struct strbuf out = STRBUF_INIT;
     assert_int_equal(life("true", "stop 3fs-storage 300", &out), 0);
     assert_string_equal(out.buf, "log: stop -t 300 3fs-storage\n");

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "m3fs/config.h"
 #include "m3fs/diag.h"
@@ -119,6 +120,15 @@ static inline void tu_write(const char *dir, const char *name, const char *text)
 {
     char *path = xstrfmt("%s/%s", dir, name);
     tu_write_file(path, text, strlen(text));
+    free(path);
+}
+
+/* Write text to dir/name and make it executable (a fake program). */
+static inline void tu_write_exec(const char *dir, const char *name, const char *text)
+{
+    char *path = xstrfmt("%s/%s", dir, name);
+    tu_write_file(path, text, strlen(text));
+    assert_int_equal(chmod(path, 0755), 0);
     free(path);
 }
 
