@@ -209,6 +209,10 @@ void scale_job_release(struct scale_job *job);
 /* templates/m3fs-scale.sh observe on the first mgmtd node: the listings
  * sc_parse_observe reads; caller frees. */
 char *scale_observe_cmd(struct plan_ctx *ctx);
+/* templates/m3fs-scale.sh space on a storage node: df of each target path
+ * (sc_parse_space reads it); *base gets the target paths' base directory
+ * (BASE/data<i>/3fs).  Caller frees both. */
+char *scale_space_cmd(struct plan_ctx *ctx, char **base);
 /* The index in cfg->nodes of storage node id, or SIZE_MAX. */
 size_t scale_node_index(const struct plan_ctx *ctx, uint32_t id);
 

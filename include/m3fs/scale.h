@@ -110,4 +110,48 @@ int sc_plan_decode(const char *text, struct sc_plan_info *pi, struct ct_migratio
 /* State key of move i's completion ("scale-move C/STEP"); caller frees. */
 char *sc_move_key(const struct ct_move *mv);
 
+/* ---- room for the moved bytes (docs/scale.md "Room for the moved bytes") -- */
+#define SC_MAX_DISKS 999 /* storage.diskNumPerNode at most (config/validate.c) */
+/* What must stay free on a receiving filesystem, in percent of its size:
+ * upstream 3FS marks a disk low on space at 96 % used
+ * (src/storage/worker/CheckWorker.cc, disk_low_space_threshold 0.96 in
+ * CheckWorker.h) and stops creating chunks at 98 %. */
+#define SC_ROOM_KEEP_PCT 4
+/* df of one target path of one storage node. */
+struct sc_space {
+    uint32_t node, disk;  /* storage node id (the caller's), disk index */
+    const char *name;     /* the node's name, borrowed (the caller's) */
+    uint64_t size, avail; /* bytes of the filesystem holding the path */
+    char mount[256];      /* its mount point */
+    int known;            /* 0: an NVMe disk not mounted yet (size unknown) */
+    int seen;
+};
+/* One move's arrival: bytes (the leaving target's UsedSize) for disk index
+ * disk of node. */
+struct sc_need {
+    uint32_t node, disk;
+    uint64_t bytes;
+};
+/* Output of templates/m3fs-scale.sh space BASE COUNT (remote, untrusted):
+ * for each disk index i < disks a line "== i ==" then `df -P -B1` of the
+ * target path (or of the nearest directory above it that exists).  Fills
+ * out[0..disks-1] (disk, size, avail, mount, known; node and name are left
+ * to the caller).  own_base (NVMe disks; NULL for directories): a path
+ * counts as known only when its filesystem is mounted at own_base/data<i>.
+ * 0, or -1 with err. */
+int sc_parse_space(const char *text, long disks, const char *own_base, struct sc_space *out,
+                   struct strbuf *err);
+/* Bytes that must stay free on a filesystem of size bytes (SC_ROOM_KEEP_PCT,
+ * rounded up). */
+uint64_t sc_room_reserve(uint64_t size);
+/* Sum the needs per filesystem (node and mount point: several target paths
+ * may share one) and judge each: it has room when need + sc_room_reserve(size)
+ * <= avail.  report (may be NULL) gets a line per filesystem; err gets every
+ * one without room (naming node, target paths under base, bytes needed and
+ * free, what to do) or a need without its sc_space.  0, or -1. */
+int sc_room_judge(const struct sc_need *need, size_t n_need, const struct sc_space *sp,
+                  size_t n_sp, const char *base, struct strbuf *report, struct strbuf *err);
+/* b as "1.5 GiB". */
+void sc_human(uint64_t b, char out[32]);
+
 #endif

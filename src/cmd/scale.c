@@ -183,6 +183,74 @@ static uint64_t show_plan(struct scale_cmd *s, FILE *out)
     return total;
 }
 
+/* The moves still to run (none recorded done under this plan's digest)
+ * as needs; *n gets their count.  Caller frees. */
+static struct sc_need *needs_of(struct scale_cmd *s, const char *plan_id, size_t *n)
+{
+    struct sc_need *need = xcalloc(s->m->n_moves + 1, sizeof(*need));
+    *n = 0;
+    for (size_t i = 0; i < s->m->n_moves; i++) {
+        const struct ct_move *mv = &s->m->moves[i];
+        char *key = sc_move_key(mv);
+        const char *v = state_get_done(s->ctx.st, key);
+        free(key);
+        if (v && !strcmp(v, plan_id)) continue;
+        const struct sc_target *t = sc_find(&s->view, mv->from_target);
+        need[(*n)++] = (struct sc_need){ mv->to_node, mv->disk_index, t ? t->used : 0 };
+    }
+    return need;
+}
+
+/* df of every target path of storage node id (one remote command). */
+static int node_space(struct scale_cmd *s, uint32_t id, const char *cmd, const char *base,
+                      struct sc_space *out, struct strbuf *err)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    size_t n = scale_node_index(&s->ctx, id);
+    if (n == SIZE_MAX) return sb_addf(err, "storage node id %u is not in %s", id, cfg->file), -1;
+    struct remote_session *rs = remote_ctx_get(s->rc, n, err);
+    struct strbuf text = STRBUF_INIT;
+    int rc = rs ? remote_run(rs, cmd, 1, 60000, &text, err) : -1;
+    if (!rc) rc = sc_parse_space(text.buf, cfg->storage.disk_num_per_node,
+                                 cfg->storage.disk == DISK_NVME ? base : NULL, out, err);
+    if (rc) sb_addf(err, "\n(the free space of the target paths of %s, storage node %u: "
+                    "templates/m3fs-scale.sh space)", config_node_label(&cfg->nodes[n]), id);
+    for (long d = 0; d < cfg->storage.disk_num_per_node; d++)
+        out[d].node = id, out[d].name = config_node_label(&cfg->nodes[n]);
+    sb_release(&text);
+    return rc;
+}
+
+/* Room for the moved bytes on every receiving node and filesystem (docs/
+ * scale.md "Room for the moved bytes"): report gets a line per filesystem;
+ * 0, or -1 with the refusal (or why the free space could not be read) in err. */
+static int check_room(struct scale_cmd *s, const char *plan_id, struct strbuf *report,
+                      struct strbuf *err)
+{
+    long disks = s->cctx->cfg->storage.disk_num_per_node;
+    if (disks < 1 || disks > SC_MAX_DISKS)
+        return sb_addf(err, "storage.diskNumPerNode %ld: the free-space check takes 1 to %d",
+                       disks, SC_MAX_DISKS), -1;
+    size_t n_need, n_nodes = 0;
+    struct sc_need *need = needs_of(s, plan_id, &n_need);
+    uint32_t *nodes = xcalloc(n_need + 1, sizeof(*nodes));
+    for (size_t i = 0; i < n_need; i++)
+        if (!has_id(nodes, n_nodes, need[i].node)) nodes[n_nodes++] = need[i].node;
+    struct sc_space *sp = xcalloc(n_nodes * (size_t)disks + 1, sizeof(*sp));
+    char *base = NULL, *cmd = scale_space_cmd(&s->ctx, &base);
+    int rc = 0;
+    for (size_t i = 0; i < n_nodes && !rc; i++)
+        rc = node_space(s, nodes[i], cmd, base, &sp[i * (size_t)disks], err);
+    if (!rc) {
+        sb_adds(report, "Room on the receiving nodes (bytes to receive per filesystem; "
+                "free space from df):\n");
+        rc = sc_room_judge(need, n_need, sp, n_nodes * (size_t)disks, base, report, err);
+        if (rc) sb_adds(err, "\nrefused: not enough room for the moved bytes");
+    }
+    free(need), free(nodes), free(sp), free(base), free(cmd);
+    return rc;
+}
+
 static int confirmed(struct scale_cmd *s, int yes)
 {
     if (yes) return 1;
@@ -235,21 +303,27 @@ static int plan_and_run(struct scale_cmd *s, int yes)
     if (!strcmp(s->pi.op, "add")) job.add = s->pi.nodes, job.n_add = s->pi.n_nodes;
     else job.drain = s->pi.nodes, job.n_drain = s->pi.n_nodes;
     struct plan p = { 0 };
-    int code = EXIT_FAIL;
+    struct strbuf room = STRBUF_INIT, err = STRBUF_INIT;
+    int code = EXIT_FAIL, roomy = 0;
     if (plan_build_scale(&s->ctx, &job, &p) < 0) {
         log_error("cannot plan the change: %s", s->ctx.err.buf);
-    } else if (s->cctx->dry_run) {
-        show_plan(s, stdout);
+    } else {
+        roomy = check_room(s, hex, &room, &err) == 0;
+        show_plan(s, s->cctx->dry_run ? stdout : stderr);
+        fputs(room.buf ? room.buf : "", s->cctx->dry_run ? stdout : stderr);
+        if (!roomy) log_error("%s\nnothing was changed", err.buf);
+    }
+    if (roomy && s->cctx->dry_run) {
         struct strbuf out = STRBUF_INIT;
         sb_addf(&out, "Steps (%zu). Nothing was changed.\n", p.n);
         plan_print(&p, s->cctx->cfg, &out);
         fwrite(out.buf, 1, out.len, stdout);
         sb_release(&out);
         code = EXIT_OK;
-    } else {
-        show_plan(s, stderr);
-        if (confirmed(s, yes)) code = run(s, &p);
+    } else if (roomy && confirmed(s, yes)) {
+        code = run(s, &p);
     }
+    sb_release(&room), sb_release(&err);
     plan_free(&p);
     scale_job_release(&job);
     return code;

@@ -71,6 +71,20 @@ char *scale_observe_cmd(struct plan_ctx *ctx)
     return sb_detach(&sb);
 }
 
+char *scale_space_cmd(struct plan_ctx *ctx, char **base)
+{
+    struct tmpl_vars tv = TMPL_VARS_INIT;
+    struct strbuf sb = STRBUF_INIT;
+    tmpl_set(&tv, "admin_cli_root", ADMIN_CLI_ROOT);
+    if (script_call_tmpl(ctx, "m3fs-scale.sh", &tv, &sb)) abort(); /* every key is set */
+    tmpl_vars_free(&tv);
+    *base = wd_path(ctx, "storage/3fsdata"); /* create's data base (storage.c) */
+    sb_adds(&sb, "space ");
+    sh_quote(&sb, *base);
+    sb_addf(&sb, " %ld", ctx->cfg->storage.disk_num_per_node);
+    return sb_detach(&sb);
+}
+
 size_t scale_node_index(const struct plan_ctx *ctx, uint32_t id)
 {
     const struct m3fs_service *s = &ctx->cfg->svc[SVC_STORAGE];
@@ -200,15 +214,6 @@ static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub s
     return rc;
 }
 
-static void human(uint64_t b, char out[32])
-{
-    const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-    double v = (double)b;
-    size_t i = 0;
-    while (v >= 1024 && i + 1 < ARRAY_SIZE(u)) v /= 1024, i++;
-    snprintf(out, 32, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static void progress(struct move_arg *a)
 {
     struct scale_exec *x = a->x;
@@ -217,7 +222,7 @@ static void progress(struct move_arg *a)
     x->moves_done++;
     x->bytes_done += a->bytes;
     if (a->chain_last) x->chains_done++;
-    human(x->bytes_done, done), human(x->bytes_total, total);
+    sc_human(x->bytes_done, done), sc_human(x->bytes_total, total);
     log_info("migrate: %zu/%zu chains done, %zu/%zu moves, %s of %s", x->chains_done,
              x->chains_total, x->moves_done, x->job->m->n_moves, done, total);
     pthread_mutex_unlock(&x->mu);
@@ -463,7 +468,7 @@ static void move_steps(struct scale_exec *x, struct plan *p, size_t mg,
         struct move_arg *a = &x->args[i];
         size_t lane = (size_t)(mv->chain_id * 2654435761u) % lanes;
         char b[32], *key = sc_move_key(mv), *what = move_what(mv, x->job->add_first);
-        human(a->bytes, b);
+        sc_human(a->bytes, b);
         char *title = xstrfmt("move a replica of chain %u: target %llu on %s (node %u) -> "
                               "target %llu on %s (node %u) (%s)", mv->chain_id,
                               (unsigned long long)mv->from_target,
