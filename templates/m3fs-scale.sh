@@ -1,5 +1,6 @@
 # m3fs-scale - run by m3fs (sh -c SCRIPT m3fs-scale ...) on the first mgmtd
-# node for `cluster add-storage-nodes` / `remove-storage-nodes`
+# node (observe) and on receiving storage nodes (space) for
+# `cluster add-storage-nodes` / `remove-storage-nodes`
 # (src/services/scale.c, docs/scale.md).  admin_cli runs in CONTAINER with
 # the root token read there from admin_cli_root.toml (never in argv).
 #

@@ -244,6 +244,7 @@ static int check_room(struct scale_cmd *s, const char *plan_id, struct strbuf *r
     if (!rc) {
         sb_adds(report, "Room on the receiving nodes (bytes to receive per filesystem; "
                 "free space from df):\n");
+        if (!n_need) sb_adds(report, "  (no move left to run)\n");
         rc = sc_room_judge(need, n_need, sp, n_nodes * (size_t)disks, base, report, err);
         if (rc) sb_adds(err, "\nrefused: not enough room for the moved bytes");
     }

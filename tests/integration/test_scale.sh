@@ -4,6 +4,8 @@
 # (RF 2) with files written through FUSE (checksums);
 #  * a remove that would leave fewer nodes than the RF is refused and
 #    changes nothing; without a terminal and without --yes nothing starts;
+#    with lab-n4's target path on a 64 KiB tmpfs the add is refused for
+#    want of room (also --dry-run), nothing starts;
 #  * add-storage-nodes for lab-n4, lab-n5: lab-n4's dockerd stopped (its
 #    storage container with it) when the first move starts: the run fails
 #    within a bound naming lab-n4, no chain is left without a serving
@@ -60,8 +62,32 @@ rc=$?
 [ $rc -ne 0 ] && has "--yes" && ! grep -q scale-plan "$state_file" &&
     ! on 4 'docker ps -a --format "{{.Names}}"' | grep -q storage &&
     ok "add without a terminal or --yes refused, nothing started" || { cat "$W/out"; bad "no-tty refusal"; }
+# lab-n4's target path 0 on a 64 KiB tmpfs (its own mount namespace): the
+# bytes moving there do not fit, so the add is refused before anything starts
+small=/opt/3fs/storage/3fsdata/data0
+if on 4 "mkdir -p $small && mount -t tmpfs -o size=64k m3fs-small $small"; then
+    mx cluster add-storage-nodes -c "$CFG5" --dry-run >"$W/out" 2>&1
+    rc=$?
+    n4_bytes=$(grep -E -- "-> target [0-9]+ on lab-n4 " "$W/out" | awk '{s += $(NF - 1)} END {print s + 0}')
+    [ "$n4_bytes" -gt 65536 ] || bad "setup: only $n4_bytes bytes move to lab-n4 (the room case needs more than 64 KiB)"
+    [ $rc -eq 1 ] && has "NOT ENOUGH ROOM" && has "storage node lab-n4 (node 10004), target path(s) $small/3fs" &&
+        has "add storage nodes or disks" && ! has "Steps (" &&
+        ok "--dry-run with lab-n4's target path on a 64 KiB filesystem: refused, naming it" ||
+        { tail -20 "$W/out"; bad "room refusal (--dry-run)"; }
+    mx cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1
+    rc=$?
+    [ $rc -eq 1 ] && has "refused: not enough room" && ! grep -q scale-plan "$state_file" &&
+        ! on 4 'docker ps -a --format "{{.Names}}"' | grep -q storage &&
+        ok "add with --yes refused for want of room, nothing started" ||
+        { tail -20 "$W/out"; bad "room refusal (--yes)"; }
+    on 4 "umount $small" || bad "could not unmount the small tmpfs on lab-n4"
+else
+    bad "could not mount a small tmpfs on lab-n4"
+fi
 mx cluster add-storage-nodes -c "$CFG5" --dry-run >"$W/dry" 2>&1 && grep -q "replica move" "$W/dry" &&
-    grep -q "update-chain" "$W/dry" && ok "--dry-run prints the moves and the steps" ||
+    grep -q "update-chain" "$W/dry" && grep -q "Room on the receiving nodes" "$W/dry" &&
+    grep -qE "lab-n4 \(node 10004\) .*: ok$" "$W/dry" &&
+    ok "--dry-run prints the moves, the room and the steps" ||
     { tail -20 "$W/dry"; bad "--dry-run"; }
 
 # --- add two storage nodes; lab-n4's dockerd stopped mid-migration ---------------
