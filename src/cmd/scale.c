@@ -312,7 +312,10 @@ static int plan_and_run(struct scale_cmd *s, int yes)
         roomy = check_room(s, hex, &room, &err) == 0;
         show_plan(s, s->cctx->dry_run ? stdout : stderr);
         fputs(room.buf ? room.buf : "", s->cctx->dry_run ? stdout : stderr);
-        if (!roomy) log_error("%s\nnothing was changed", err.buf);
+        if (!roomy)
+            log_error("%s\n%s", err.buf, s->resumed ? "this run changed nothing (the stopped "
+                      "run's plan stays in the state file: run the command again once there "
+                      "is room)" : "nothing was changed");
     }
     if (roomy && s->cctx->dry_run) {
         struct strbuf out = STRBUF_INIT;
