@@ -22,6 +22,8 @@ struct scale_cmd {
     struct ct_migration *m;
     char *plan_text;
     int resumed;
+    uint32_t *have; /* make_plan: the node ids holding targets now */
+    size_t n_have;
 };
 
 /* What the first mgmtd node's admin_cli shows. */
@@ -47,6 +49,12 @@ static int has_id(const uint32_t *ids, size_t n, uint32_t id)
     for (size_t i = 0; i < n; i++)
         if (ids[i] == id) return 1;
     return 0;
+}
+
+static const char *node_name(struct scale_cmd *s, uint32_t id)
+{
+    size_t n = scale_node_index(&s->ctx, id);
+    return n == SIZE_MAX ? "?" : config_node_label(&s->cctx->cfg->nodes[n]);
 }
 
 /* Node ids of the table; each must be a storage node of cluster.yml (a node
@@ -96,6 +104,59 @@ static int pick_nodes(struct scale_cmd *s, int add, const struct strvec *drain,
     return 0;
 }
 
+/* The SC_STATE_NODES record (include/m3fs/scale.h) after this command:
+ * hold the nodes of the table (ids), drained those remove-storage-nodes
+ * drained before (the state file's record) or now (drain), less any that
+ * hold targets again.  Names are cluster.yml's. */
+static void nodes_record(struct scale_cmd *s, const uint32_t *hold, size_t n_hold,
+                         const uint32_t *drain, size_t n_drain, struct strbuf *out)
+{
+    struct sc_nodes now = { 0 }, before = { 0 };
+    const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
+    if (old && sc_nodes_decode(old, &before)) memset(&before, 0, sizeof(before));
+    for (size_t i = 0; i < n_hold; i++) sc_nodes_add(&now, 0, hold[i], node_name(s, hold[i]));
+    for (size_t i = 0; i < before.n_drained; i++) {
+        const struct sc_node *d = &before.drained[i];
+        if (!has_id(hold, n_hold, d->id) && !has_id(drain, n_drain, d->id))
+            sc_nodes_add(&now, 1, d->id, d->name);
+    }
+    for (size_t i = 0; i < n_drain; i++)
+        if (!has_id(hold, n_hold, drain[i])) sc_nodes_add(&now, 1, drain[i], node_name(s, drain[i]));
+    sc_nodes_encode(&now, out);
+    sc_nodes_release(&now);
+    sc_nodes_release(&before);
+}
+
+/* The node ids of table t, in its order. */
+static uint32_t *table_ids(const struct ct_table *t, size_t *n)
+{
+    uint32_t *ids = xcalloc(t->n_targets + 1, sizeof(*ids));
+    *n = 0;
+    for (size_t i = 0; i < t->n_targets; i++)
+        if (!has_id(ids, *n, t->targets[i].node_id)) ids[(*n)++] = t->targets[i].node_id;
+    return ids;
+}
+
+/* Nothing to add: record which nodes hold the table (create reads it,
+ * sc_create_case), when the state file does not say so already. */
+static void record_nothing_to_add(struct scale_cmd *s)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    struct strbuf rec = STRBUF_INIT, err = STRBUF_INIT;
+    nodes_record(s, s->have, s->n_have, NULL, 0, &rec);
+    const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
+    if (!s->cctx->dry_run && (!old || strcmp(old, rec.buf))) {
+        int lock = cluster_lock(cfg->file, cfg->name, &err);
+        if (lock >= 0 && state_unchanged(s->ctx.st, &err) == 0) {
+            state_set_done(s->ctx.st, SC_STATE_NODES, rec.buf);
+            state_save(s->ctx.st, &err);
+        }
+        if (err.len) log_warn("cannot record the storage nodes in the state file: %s", err.buf);
+        cluster_unlock(lock);
+    }
+    sb_release(&rec), sb_release(&err);
+}
+
 /* A fresh plan from the cluster's table. */
 static int make_plan(struct scale_cmd *s, int add, const struct strvec *drain, struct strbuf *err)
 {
@@ -126,7 +187,7 @@ static int make_plan(struct scale_cmd *s, int add, const struct strvec *drain, s
         s->plan_text = sb_detach(&sb);
     }
     ct_table_free(cur);
-    free(have);
+    s->have = have, s->n_have = n_have;
     return rc;
 }
 
@@ -153,12 +214,6 @@ static int stored_plan(struct scale_cmd *s, int add, struct strbuf *err)
     s->m->v_after = (long)n;
     s->m->v_before = add ? (long)(n - s->pi.n_nodes) : (long)(n + s->pi.n_nodes);
     return 0;
-}
-
-static const char *node_name(struct scale_cmd *s, uint32_t id)
-{
-    size_t n = scale_node_index(&s->ctx, id);
-    return n == SIZE_MAX ? "?" : config_node_label(&s->cctx->cfg->nodes[n]);
 }
 
 static uint64_t show_plan(struct scale_cmd *s, FILE *out)
@@ -211,6 +266,14 @@ static int run(struct scale_cmd *s, struct plan *p)
         char hex[65];
         sha256_buf_hex(s->plan_text, strlen(s->plan_text), hex);
         state_set_done(s->ctx.st, SC_STATE_PLAN, hex); /* finished: no longer resumed */
+        size_t n_hold;
+        uint32_t *hold = table_ids(s->m->after, &n_hold);
+        struct strbuf rec = STRBUF_INIT;
+        int drains = strcmp(s->pi.op, "add") != 0;
+        nodes_record(s, hold, n_hold, s->pi.nodes, drains ? s->pi.n_nodes : 0, &rec);
+        state_set_done(s->ctx.st, SC_STATE_NODES, rec.buf); /* create reads it */
+        sb_release(&rec);
+        free(hold);
         if (state_save(s->ctx.st, &err) < 0) r = -1, log_error("%s", err.buf);
         else printf("Cluster '%s': %s-storage-nodes finished (%zu actions ran, %zu were already "
                     "done).\n", cfg->name, s->pi.op, rs.changed, rs.skipped);
@@ -275,6 +338,7 @@ int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes
         if (!r) r = stored_plan(&s, add, &err);
         if (!r && !s.m) r = make_plan(&s, add, drain, &err);
         if (r > 0) {
+            record_nothing_to_add(&s);
             printf("Every storage node of %s holds targets already: nothing to add.\n", cfg->file);
             code = EXIT_OK;
         } else if (r < 0) {
@@ -286,6 +350,7 @@ int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes
     if (s.rc) remote_ctx_free(s.rc);
     ct_migration_free(s.m);
     free(s.plan_text);
+    free(s.have);
     sc_view_release(&s.view);
     plan_ctx_release(&s.ctx);
     state_free(st);
