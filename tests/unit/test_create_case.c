@@ -223,6 +223,21 @@ static size_t storage_targets_on(const struct plan *p, size_t node)
     return n;
 }
 
+/* The heartbeat wait: its check names node id, or it watches node. */
+static void heartbeat_has(const struct plan *p, const char *id, size_t node, int *names,
+                          int *watches)
+{
+    *names = *watches = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct step *s = &p->steps[i];
+        if (!strstr(s->title, "HEARTBEAT_CONNECTED")) continue;
+        for (size_t k = 0; k < s->n; k++) {
+            if (s->t[k].node == node && s->t[k].watch) *watches = 1;
+            if (!s->t[k].watch && strstr(s->t[k].cmd, id)) *names = 1;
+        }
+    }
+}
+
 /* The create plan: as ever for create's own table (recording which nodes
  * hold it); for SC_CREATE_KEEP no chain steps, the scaled table's ids in
  * the wait, and no storage steps on a drained node. */
@@ -245,6 +260,9 @@ static void test_create_plan(void **state)
     assert_null(strstr(c.buf, "config.d/scale/"));
     size_t on_n2 = storage_targets_on(&p, 1);
     assert_true(on_n2 > 0);
+    int names, watches;
+    heartbeat_has(&p, " 10002", 1, &names, &watches);
+    assert_true(names && watches);
     plan_free(&p), memset(&p, 0, sizeof(p)), sb_reset(&t), sb_reset(&c);
 
     state_set_done(st, SC_STATE_PLAN, HEX2); /* a finished scale */
@@ -261,6 +279,10 @@ static void test_create_plan(void **state)
     assert_non_null(strstr(c.buf, "'/opt/3fs/mgmtd/config.d/scale/target_ids.txt'"));
     assert_int_equal(storage_targets_on(&p, 1), 0);
     assert_int_equal(storage_targets_on(&p, 2), on_n2);
+    heartbeat_has(&p, " 10002", 1, &names, &watches); /* the drained n2: not waited for */
+    assert_true(!names && !watches);
+    heartbeat_has(&p, " 10003", 2, &names, &watches);
+    assert_true(names && watches);
     plan_free(&p);
     sb_release(&t), sb_release(&c);
     plan_ctx_release(&ctx);
