@@ -131,6 +131,10 @@ void sc_nodes_encode(const struct sc_nodes *n, struct strbuf *out);
 /* 0, or -1 (n left empty) for text not of that form or holding no node. */
 int sc_nodes_decode(const char *text, struct sc_nodes *n);
 void sc_nodes_release(struct sc_nodes *n);
+/* The record after a scale command (or its "nothing to add"), into out:
+ * hold now->hold; drained the drained of old (the record before; NULL or
+ * unreadable: none) and now->drained, less any node holding targets again. */
+void sc_nodes_next(const char *old, const struct sc_nodes *now, struct strbuf *out);
 
 /* What create does with the chain table (docs/scale.md). */
 enum sc_create_case {

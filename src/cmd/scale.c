@@ -104,36 +104,32 @@ static int pick_nodes(struct scale_cmd *s, int add, const struct strvec *drain,
     return 0;
 }
 
-/* The SC_STATE_NODES record (include/m3fs/scale.h) after this command:
- * hold the nodes of the table (ids), drained those remove-storage-nodes
- * drained before (the state file's record) or now (drain), less any that
- * hold targets again.  Names are cluster.yml's. */
+/* The SC_STATE_NODES record after this command (sc_nodes_next): hold the
+ * nodes of the table, drain those drained now; names are cluster.yml's. */
 static void nodes_record(struct scale_cmd *s, const uint32_t *hold, size_t n_hold,
                          const uint32_t *drain, size_t n_drain, struct strbuf *out)
 {
-    struct sc_nodes now = { 0 }, before = { 0 };
-    const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
-    if (old && sc_nodes_decode(old, &before)) memset(&before, 0, sizeof(before));
+    struct sc_nodes now = { 0 };
     for (size_t i = 0; i < n_hold; i++) sc_nodes_add(&now, 0, hold[i], node_name(s, hold[i]));
-    for (size_t i = 0; i < before.n_drained; i++) {
-        const struct sc_node *d = &before.drained[i];
-        if (!has_id(hold, n_hold, d->id) && !has_id(drain, n_drain, d->id))
-            sc_nodes_add(&now, 1, d->id, d->name);
-    }
-    for (size_t i = 0; i < n_drain; i++)
-        if (!has_id(hold, n_hold, drain[i])) sc_nodes_add(&now, 1, drain[i], node_name(s, drain[i]));
-    sc_nodes_encode(&now, out);
+    for (size_t i = 0; i < n_drain; i++) sc_nodes_add(&now, 1, drain[i], node_name(s, drain[i]));
+    sc_nodes_next(state_get_done(s->ctx.st, SC_STATE_NODES), &now, out);
     sc_nodes_release(&now);
-    sc_nodes_release(&before);
 }
 
-/* The node ids of table t, in its order. */
+static int cmp_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The node ids of table t, ascending. */
 static uint32_t *table_ids(const struct ct_table *t, size_t *n)
 {
     uint32_t *ids = xcalloc(t->n_targets + 1, sizeof(*ids));
     *n = 0;
     for (size_t i = 0; i < t->n_targets; i++)
         if (!has_id(ids, *n, t->targets[i].node_id)) ids[(*n)++] = t->targets[i].node_id;
+    qsort(ids, *n, sizeof(*ids), cmp_id);
     return ids;
 }
 
@@ -143,6 +139,7 @@ static void record_nothing_to_add(struct scale_cmd *s)
 {
     const struct m3fs_config *cfg = s->cctx->cfg;
     struct strbuf rec = STRBUF_INIT, err = STRBUF_INIT;
+    qsort(s->have, s->n_have, sizeof(*s->have), cmp_id);
     nodes_record(s, s->have, s->n_have, NULL, 0, &rec);
     const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
     if (!s->cctx->dry_run && (!old || strcmp(old, rec.buf))) {

@@ -8,6 +8,13 @@
 
 #include "m3fs/scale.h"
 
+static const struct sc_node *find(const struct sc_node *v, size_t n, uint32_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].id == id) return &v[i];
+    return NULL;
+}
+
 void sc_nodes_release(struct sc_nodes *n)
 {
     free(n->hold);
@@ -74,12 +81,6 @@ int sc_nodes_decode(const char *text, struct sc_nodes *n)
     return rc;
 }
 
-static const struct sc_node *find(const struct sc_node *v, size_t n, uint32_t id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].id == id) return &v[i];
-    return NULL;
-}
 
 /* Index in in->ids of id, or SIZE_MAX. */
 static size_t cfg_index(const struct sc_create_in *in, uint32_t id)
@@ -150,4 +151,23 @@ enum sc_create_case sc_create_case(const struct sc_create_in *in, unsigned char 
     if (have) sc_nodes_release(&r);
     if (skip && c != SC_CREATE_KEEP) memset(skip, 0, in->n_ids);
     return c;
+}
+
+void sc_nodes_next(const char *old, const struct sc_nodes *now, struct strbuf *out)
+{
+    struct sc_nodes before = { 0 }, next = { 0 };
+    if (old && sc_nodes_decode(old, &before)) memset(&before, 0, sizeof(before));
+    for (size_t i = 0; i < now->n_hold; i++)
+        sc_nodes_add(&next, 0, now->hold[i].id, now->hold[i].name);
+    for (size_t i = 0; i < before.n_drained; i++) {
+        const struct sc_node *d = &before.drained[i];
+        if (!find(now->hold, now->n_hold, d->id) && !find(now->drained, now->n_drained, d->id))
+            sc_nodes_add(&next, 1, d->id, d->name);
+    }
+    for (size_t i = 0; i < now->n_drained; i++)
+        if (!find(now->hold, now->n_hold, now->drained[i].id))
+            sc_nodes_add(&next, 1, now->drained[i].id, now->drained[i].name);
+    sc_nodes_encode(&next, out);
+    sc_nodes_release(&next);
+    sc_nodes_release(&before);
 }

@@ -178,6 +178,34 @@ static void test_nodes_record(void **state)
     sb_release(&sb);
 }
 
+/* The record across remove and add: a drained node stays drained until
+ * add takes it back; an unreadable old record counts as none. */
+static void test_nodes_next(void **state)
+{
+    (void)state;
+    struct sc_nodes now = { 0 };
+    struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, c = STRBUF_INIT;
+    sc_nodes_add(&now, 0, 10001, "n1"), sc_nodes_add(&now, 0, 10003, "n3");
+    sc_nodes_add(&now, 1, 10002, "n2");
+    sc_nodes_next("hold 10001=n1,10002=n2,10003=n3 drained ", &now, &a);
+    assert_string_equal(a.buf, "hold 10001=n1,10003=n3 drained 10002=n2");
+    sc_nodes_release(&now);
+    sc_nodes_add(&now, 0, 10001, "n1"), sc_nodes_add(&now, 0, 10003, "n3");
+    sc_nodes_add(&now, 0, 10004, "n4");
+    sc_nodes_next(a.buf, &now, &b); /* add of n4: n2 stays drained */
+    assert_string_equal(b.buf, "hold 10001=n1,10003=n3,10004=n4 drained 10002=n2");
+    sc_nodes_release(&now);
+    sc_nodes_add(&now, 0, 10001, "n1"), sc_nodes_add(&now, 0, 10002, "n2");
+    sc_nodes_add(&now, 0, 10003, "n3"), sc_nodes_add(&now, 0, 10004, "n4");
+    sc_nodes_next(b.buf, &now, &c); /* n2 taken back in */
+    assert_string_equal(c.buf, "hold 10001=n1,10002=n2,10003=n3,10004=n4 drained ");
+    sb_reset(&c);
+    sc_nodes_next("garbage", &now, &c);
+    assert_string_equal(c.buf, "hold 10001=n1,10002=n2,10003=n3,10004=n4 drained ");
+    sc_nodes_release(&now);
+    sb_release(&a), sb_release(&b), sb_release(&c);
+}
+
 static const char *yaml4 =
     "name: \"cc\"\n"
     "workDir: \"/opt/3fs\"\n"
@@ -296,7 +324,7 @@ int main(void)
         cmocka_unit_test(test_no_scale),           cmocka_unit_test(test_new_nodes),
         cmocka_unit_test(test_keep),               cmocka_unit_test(test_gone_nodes),
         cmocka_unit_test(test_unfinished_unknown), cmocka_unit_test(test_nodes_record),
-        cmocka_unit_test(test_create_plan),
+        cmocka_unit_test(test_nodes_next),         cmocka_unit_test(test_create_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
