@@ -153,5 +153,60 @@ int sc_room_judge(const struct sc_need *need, size_t n_need, const struct sc_spa
                   size_t n_sp, const char *base, struct strbuf *report, struct strbuf *err);
 /* b as "1.5 GiB". */
 void sc_human(uint64_t b, char out[32]);
+/* ---- cluster create on a cluster these commands changed ---------------- */
+/* State key: which storage nodes hold targets of the cluster's chain table
+ * and which ones remove-storage-nodes drained (still named, by id and
+ * cluster.yml name, so a shifted list is seen).  Recorded by create with
+ * its upload-chain-table and by add/remove-storage-nodes when they finish
+ * (or find nothing to add). */
+#define SC_STATE_NODES "storage-nodes"
+struct sc_node {
+    uint32_t id;
+    char name[64];
+};
+struct sc_nodes {
+    struct sc_node *hold, *drained;
+    size_t n_hold, n_drained;
+};
+void sc_nodes_add(struct sc_nodes *n, int drained, uint32_t id, const char *name);
+/* "hold ID=NAME,... drained ID=NAME,..." */
+void sc_nodes_encode(const struct sc_nodes *n, struct strbuf *out);
+/* 0, or -1 (n left empty) for text not of that form or holding no node. */
+int sc_nodes_decode(const char *text, struct sc_nodes *n);
+void sc_nodes_release(struct sc_nodes *n);
+/* The record after a scale command (or its "nothing to add"), into out:
+ * hold now->hold; drained the drained of old (the record before; NULL or
+ * unreadable: none) and now->drained, less any node holding targets again. */
+void sc_nodes_next(const char *old, const struct sc_nodes *now, struct strbuf *out);
+
+/* What create does with the chain table (docs/scale.md). */
+enum sc_create_case {
+    SC_CREATE_NEW,        /* no table recorded: create makes (or finishes) its own */
+    SC_CREATE_OWN,        /* create's table, and cluster.yml still gives it: as always */
+    SC_CREATE_KEEP,       /* add/remove-storage-nodes made the table: create keeps it
+                           * (its target and chain steps left out, its waits check
+                           * that table's ids; drained nodes left alone) */
+    SC_CREATE_UNFINISHED, /* refuse: an unfinished plan of one of these commands */
+    SC_CREATE_NEW_NODES,  /* refuse: storage nodes of cluster.yml hold no targets */
+    SC_CREATE_GONE_NODES, /* refuse: a node holding targets is not cluster.yml's under
+                           * its id (taken out of services.storage, or ids shifted) */
+    SC_CREATE_CHANGED,    /* refuse: cluster.yml's chain table is not the one create
+                           * uploaded (replicationFactor, disks, targets per disk) */
+    SC_CREATE_UNKNOWN,    /* refuse: a finished scale with no SC_STATE_NODES record */
+};
+struct sc_create_in {
+    const char *plan;       /* state SC_STATE_PLAN, or NULL */
+    const char *nodes;      /* state SC_STATE_NODES, or NULL */
+    const char *uploaded;   /* state "upload-chain-table" (create's digest), or NULL */
+    const char *table_hex;  /* sha256 of the table file cluster.yml gives */
+    const uint32_t *ids;    /* services.storage's node ids, in order */
+    const char *const *names; /* and their names */
+    size_t n_ids;
+};
+/* The case; why gets the op (UNFINISHED) or the nodes concerned (NEW_NODES,
+ * GONE_NODES).  skip (n_ids bytes, may be NULL): for KEEP, 1 for each node
+ * of cluster.yml that remove-storage-nodes drained, else 0. */
+enum sc_create_case sc_create_case(const struct sc_create_in *in, unsigned char *skip,
+                                   struct strbuf *why);
 
 #endif

@@ -22,6 +22,8 @@ struct scale_cmd {
     struct ct_migration *m;
     char *plan_text;
     int resumed;
+    uint32_t *have; /* make_plan: the node ids holding targets now */
+    size_t n_have;
 };
 
 /* What the first mgmtd node's admin_cli shows. */
@@ -47,6 +49,12 @@ static int has_id(const uint32_t *ids, size_t n, uint32_t id)
     for (size_t i = 0; i < n; i++)
         if (ids[i] == id) return 1;
     return 0;
+}
+
+static const char *node_name(struct scale_cmd *s, uint32_t id)
+{
+    size_t n = scale_node_index(&s->ctx, id);
+    return n == SIZE_MAX ? "?" : config_node_label(&s->cctx->cfg->nodes[n]);
 }
 
 /* Node ids of the table; each must be a storage node of cluster.yml (a node
@@ -96,6 +104,56 @@ static int pick_nodes(struct scale_cmd *s, int add, const struct strvec *drain,
     return 0;
 }
 
+/* The SC_STATE_NODES record after this command (sc_nodes_next): hold the
+ * nodes of the table, drain those drained now; names are cluster.yml's. */
+static void nodes_record(struct scale_cmd *s, const uint32_t *hold, size_t n_hold,
+                         const uint32_t *drain, size_t n_drain, struct strbuf *out)
+{
+    struct sc_nodes now = { 0 };
+    for (size_t i = 0; i < n_hold; i++) sc_nodes_add(&now, 0, hold[i], node_name(s, hold[i]));
+    for (size_t i = 0; i < n_drain; i++) sc_nodes_add(&now, 1, drain[i], node_name(s, drain[i]));
+    sc_nodes_next(state_get_done(s->ctx.st, SC_STATE_NODES), &now, out);
+    sc_nodes_release(&now);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The node ids of table t, ascending. */
+static uint32_t *table_ids(const struct ct_table *t, size_t *n)
+{
+    uint32_t *ids = xcalloc(t->n_targets + 1, sizeof(*ids));
+    *n = 0;
+    for (size_t i = 0; i < t->n_targets; i++)
+        if (!has_id(ids, *n, t->targets[i].node_id)) ids[(*n)++] = t->targets[i].node_id;
+    qsort(ids, *n, sizeof(*ids), cmp_id);
+    return ids;
+}
+
+/* Nothing to add: record which nodes hold the table (create reads it,
+ * sc_create_case), when the state file does not say so already. */
+static void record_nothing_to_add(struct scale_cmd *s)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    struct strbuf rec = STRBUF_INIT, err = STRBUF_INIT;
+    qsort(s->have, s->n_have, sizeof(*s->have), cmp_id);
+    nodes_record(s, s->have, s->n_have, NULL, 0, &rec);
+    const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
+    if (!s->cctx->dry_run && (!old || strcmp(old, rec.buf))) {
+        int lock = cluster_lock(cfg->file, cfg->name, &err);
+        if (lock >= 0 && state_unchanged(s->ctx.st, &err) == 0) {
+            state_set_done(s->ctx.st, SC_STATE_NODES, rec.buf);
+            state_save(s->ctx.st, &err);
+        }
+        if (err.len) log_warn("cannot record the storage nodes in the state file: %s", err.buf);
+        cluster_unlock(lock);
+    }
+    sb_release(&rec), sb_release(&err);
+}
+
 /* A fresh plan from the cluster's table. */
 static int make_plan(struct scale_cmd *s, int add, const struct strvec *drain, struct strbuf *err)
 {
@@ -126,7 +184,7 @@ static int make_plan(struct scale_cmd *s, int add, const struct strvec *drain, s
         s->plan_text = sb_detach(&sb);
     }
     ct_table_free(cur);
-    free(have);
+    s->have = have, s->n_have = n_have;
     return rc;
 }
 
@@ -153,12 +211,6 @@ static int stored_plan(struct scale_cmd *s, int add, struct strbuf *err)
     s->m->v_after = (long)n;
     s->m->v_before = add ? (long)(n - s->pi.n_nodes) : (long)(n + s->pi.n_nodes);
     return 0;
-}
-
-static const char *node_name(struct scale_cmd *s, uint32_t id)
-{
-    size_t n = scale_node_index(&s->ctx, id);
-    return n == SIZE_MAX ? "?" : config_node_label(&s->cctx->cfg->nodes[n]);
 }
 
 static uint64_t show_plan(struct scale_cmd *s, FILE *out)
@@ -280,6 +332,14 @@ static int run(struct scale_cmd *s, struct plan *p)
         char hex[65];
         sha256_buf_hex(s->plan_text, strlen(s->plan_text), hex);
         state_set_done(s->ctx.st, SC_STATE_PLAN, hex); /* finished: no longer resumed */
+        size_t n_hold;
+        uint32_t *hold = table_ids(s->m->after, &n_hold);
+        struct strbuf rec = STRBUF_INIT;
+        int drains = strcmp(s->pi.op, "add") != 0;
+        nodes_record(s, hold, n_hold, s->pi.nodes, drains ? s->pi.n_nodes : 0, &rec);
+        state_set_done(s->ctx.st, SC_STATE_NODES, rec.buf); /* create reads it */
+        sb_release(&rec);
+        free(hold);
         if (state_save(s->ctx.st, &err) < 0) r = -1, log_error("%s", err.buf);
         else printf("Cluster '%s': %s-storage-nodes finished (%zu actions ran, %zu were already "
                     "done).\n", cfg->name, s->pi.op, rs.changed, rs.skipped);
@@ -353,6 +413,7 @@ int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes
         if (!r) r = stored_plan(&s, add, &err);
         if (!r && !s.m) r = make_plan(&s, add, drain, &err);
         if (r > 0) {
+            record_nothing_to_add(&s);
             printf("Every storage node of %s holds targets already: nothing to add.\n", cfg->file);
             code = EXIT_OK;
         } else if (r < 0) {
@@ -364,6 +425,7 @@ int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes
     if (s.rc) remote_ctx_free(s.rc);
     ct_migration_free(s.m);
     free(s.plan_text);
+    free(s.have);
     sc_view_release(&s.view);
     plan_ctx_release(&s.ctx);
     state_free(st);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "m3fs/chaintable.h"
+#include "m3fs/scale.h"
 #include "m3fs/sha256.h"
 #include "m3fs/shquote.h"
 #include "services.h"
@@ -163,6 +164,29 @@ static void client_user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
 }
 
 #define TARGET_IDS "mgmtd/config.d/chains/target_ids.txt"
+/* The ids of the table a finished add/remove-storage-nodes uploaded
+ * (written by src/services/scale.c under its SCALE_DIR). */
+#define SCALE_TARGET_IDS "mgmtd/config.d/scale/target_ids.txt"
+
+/* The target ids of the cluster's current table on the first mgmtd node:
+ * the last finished add/remove-storage-nodes' when the state file records
+ * one (its plan replaced by its digest), else create's. */
+static const char *current_ids(const struct plan_ctx *ctx)
+{
+    const char *plan = ctx->st ? state_get_done(ctx->st, SC_STATE_PLAN) : NULL;
+    return plan && strncmp(plan, "m3fs-scale ", 11) ? SCALE_TARGET_IDS : TARGET_IDS;
+}
+
+static void nodes_record(const struct plan_ctx *ctx, struct strbuf *out)
+{
+    const struct m3fs_service *sv = &ctx->cfg->svc[SVC_STORAGE];
+    struct sc_nodes n = { 0 };
+    for (size_t i = 0; i < sv->n_member; i++)
+        sc_nodes_add(&n, 0, (uint32_t)config_node_id(ctx->cfg, sv->member[i], SVC_STORAGE),
+                     config_node_label(&ctx->cfg->nodes[sv->member[i]]));
+    sc_nodes_encode(&n, out);
+    sc_nodes_release(&n);
+}
 
 /* The create-target parts run at the same time, one admin_cli each; a
  * failed line does not stop the others (admin_cli goes on after errors),
@@ -199,12 +223,16 @@ static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
     const struct strbuf *table = fs_get(fs, CT_FILE_TABLE);
     if (table) sha256_buf_hex(table->buf, table->len, hex);
     step_set_state(s, "upload-chain-table", hex);
+    struct strbuf nodes = STRBUF_INIT; /* which nodes hold this table (sc_create_case) */
+    nodes_record(ctx, &nodes);
+    step_set_state_also(s, SC_STATE_NODES, nodes.buf);
+    sb_release(&nodes);
     free(check), free(up), free(title), free(desc), free(upt);
 }
 
 static void serving_step(struct plan_ctx *ctx, struct plan *p, size_t first)
 {
-    char *check = chains_script(ctx, "serving", TARGET_IDS);
+    char *check = chains_script(ctx, "serving", current_ids(ctx));
     struct step *s = plan_add_step(p, "3fs", STEP_WAIT, "wait until every target is "
                                    "SERVING-UPTODATE");
     s->wait_for = xstrdup("every target of the chain table to be SERVING-UPTODATE in "
@@ -221,6 +249,13 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
     if (!n) return 0;
     if (!ctx->ct) return svc3fs_heartbeat(ctx, p, "3fs");
+    if (ctx->keep_table) { /* the table add/remove-storage-nodes made stays */
+        if (svc3fs_heartbeat(ctx, p, "3fs") < 0) return -1;
+        user_step(ctx, p, mg[0]);
+        if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
+        serving_step(ctx, p, mg[0]);
+        return 0;
+    }
     struct file_set fs = { 0 };
     size_t parts = 0;
     int rc = table_files(ctx, &fs, &parts);

@@ -135,7 +135,7 @@ static int disk_steps(struct plan_ctx *ctx, struct plan *p, struct step *put,
     return rc;
 }
 
-int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
+static int storage_create(struct plan_ctx *ctx, struct plan *p)
 {
     struct svc3fs sv = { SVC_STORAGE, "storage", "storage_main", "StorageSerde", "STORAGE",
                          ctx->cfg->storage.rdma_port, ctx->cfg->storage.tcp_port, NULL };
@@ -153,6 +153,25 @@ int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
         free(base);
     }
     svc3fs_all_release(&all);
+    return rc;
+}
+
+/* ctx->storage_skip: the drained nodes' steps left out (plan_keep_nodes;
+ * plan_link orders the steps again). */
+int svc_storage_create(struct plan_ctx *ctx, struct plan *p)
+{
+    if (!ctx->storage_skip) return storage_create(ctx, p);
+    struct plan tmp = { 0 };
+    int rc = storage_create(ctx, &tmp);
+    unsigned char *keep = xcalloc(ctx->cfg->n_nodes + 1, 1);
+    for (size_t i = 0; i < ctx->cfg->n_nodes; i++) keep[i] = !ctx->storage_skip[i];
+    plan_keep_nodes(&tmp, keep);
+    for (size_t i = 0; i < tmp.n; i++) {
+        ALLOC_GROW(p->steps, p->n, p->alloc);
+        p->steps[p->n++] = tmp.steps[i];
+    }
+    free(tmp.steps);
+    free(keep);
     return rc;
 }
 

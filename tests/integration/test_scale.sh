@@ -14,7 +14,13 @@
 #    nodes hold targets with data, every target is SERVING-UPTODATE, every
 #    node holds as many targets, every file reads back with its checksum;
 #  * remove-storage-nodes --node lab-n2: no target left on it, its storage
-#    container gone, every file reads back with its checksum.
+#    container gone, every file reads back with its checksum;
+#  * cluster create on the scaled cluster (docs/scale.md "cluster create
+#    after add- or remove-storage-nodes"): refused while the add plan is
+#    unfinished; after add (all five nodes) and after remove (lab-n2 still
+#    listed) it keeps the cluster's table: exit 0, no target, chain or
+#    orphan changed, lab-n2's storage not started again; with the 3-node
+#    cluster.yml it is refused, naming a node that holds targets.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -48,6 +54,28 @@ files_ok() {
         ok "every file reads back with its checksum ($1)" || { cat "$W/out"; bad "files differ ($1)"; }
 }
 state_file=$W/c/.m3fs/lab.state.json
+# target id, chain id, node id of each target of a list-targets listing
+tcn() { awk 'NR > 1 {print $1, $2, $6}' "$1" | sort; }
+orphans() { on 1 /opt/3fs/admin_cli.sh "'list-targets --orphan'" 2>/dev/null | awk 'NR > 1' | wc -l; }
+# create on the scaled cluster keeps its table: exit 0, targets and chains as
+# they were, no orphan target made ($1: cluster.yml, $2: what for)
+create_keeps() {
+    targets >"$W/tk0"
+    on 1 /opt/3fs/admin_cli.sh list-chains >"$W/ck0" 2>&1
+    mx cluster create -c "$1" --skip-bench >"$W/out" 2>&1
+    local rc=$?
+    targets >"$W/tk1"
+    on 1 /opt/3fs/admin_cli.sh list-chains >"$W/ck1" 2>&1
+    if [ $rc -eq 0 ] && has "create keeps it" && [ "$(tcn "$W/tk0")" = "$(tcn "$W/tk1")" ] &&
+        cmp -s "$W/ck0" "$W/ck1" && [ "$(orphans)" -eq 0 ]; then
+        ok "cluster create $2 keeps the cluster's chain table"
+        has "nothing to do" || echo "note: create $2 ran steps ($(grep -m1 'running the plan' "$W/out"))"
+    else
+        bad "cluster create $2 (exit $rc)"
+        diff "$W/tk0" "$W/tk1" | head -20
+    fi
+    cp "$W/out" "$W/create-$3.log"
+}
 
 # --- refusals: nothing changes ---------------------------------------------------
 targets >"$W/t0"
@@ -147,6 +175,16 @@ else
 fi
 cp "$W/out" "$W/add1.log"
 grep -q scale-plan "$state_file" && ok "the plan is kept in the state file" || bad "no plan in the state file"
+# create while the plan is unfinished: refused before anything changes
+cp "$state_file" "$W/state_mid"
+targets >"$W/tm0"
+mx cluster create -c "$CFG5" --skip-bench >"$W/out" 2>&1
+rc=$?
+targets >"$W/tm1"
+[ $rc -eq 1 ] && has "unfinished add-storage-nodes" && has "Finish the plan first" &&
+    cmp -s "$state_file" "$W/state_mid" && [ "$(tcn "$W/tm0")" = "$(tcn "$W/tm1")" ] &&
+    ok "cluster create with the add plan unfinished: refused, nothing changed" ||
+    { diff "$W/tm0" "$W/tm1" | head; bad "create during an unfinished plan (exit $rc)"; }
 mx cluster add-storage-nodes -c "$CFG5" --yes >"$W/out" 2>&1 && has "resumed from the state file" &&
     has "add-storage-nodes finished" && ok "the rerun resumes the plan and finishes" ||
     { tail -40 "$W/out"; bad "add-storage-nodes rerun"; }
@@ -164,6 +202,16 @@ on 1 /opt/3fs/admin_cli.sh list-chains >"$W/out" 2>&1
 awk 'NR > 1 && $0 !~ /SERVING-UPTODATE.*SERVING-UPTODATE/ {bad = 1} END {exit bad}' "$W/out" &&
     ok "every chain has 2 serving targets" || { cat "$W/out"; bad "chains"; }
 files_ok "after adding"
+grep -q '"storage-nodes"' "$state_file" && ok "the state file records the storage nodes" ||
+    bad "no storage-nodes record"
+create_keeps "$CFG5" "after add-storage-nodes" add
+cp "$state_file" "$W/state_add"
+mx cluster create -c "$CFG3" --skip-bench >"$W/out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && has "holds targets" && has_re "storage node lab-n[45] \(id 1000[45]\)" &&
+    cmp -s "$state_file" "$W/state_add" && [ "$(orphans)" -eq 0 ] &&
+    ok "cluster create with the 3-node cluster.yml after add: refused, naming a new node" ||
+    bad "create with the old cluster.yml (exit $rc)"
 
 # --- remove one storage node -----------------------------------------------------
 mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --yes >"$W/out" 2>&1 &&
@@ -175,5 +223,11 @@ n=$(nodes_with_targets)
 on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "storage still on lab-n2" ||
     ok "the storage container of lab-n2 is gone"
 files_ok "after removing lab-n2"
+create_keeps "$CFG5" "after remove-storage-nodes (lab-n2 still listed)" remove
+on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "create started storage on lab-n2 again" ||
+    ok "create left the drained lab-n2 alone"
+n=$(nodes_with_targets)
+[ "$n" = "10001 10003 10004 10005 " ] && ok "still no target on lab-n2: $n" || bad "nodes: $n"
+files_ok "after create on the scaled cluster"
 
 it_done "test_scale"
