@@ -298,43 +298,39 @@ static size_t drive(struct model m, int add_first, enum sc_sub *seq, size_t max)
 
 static const struct model start = { 1, 1, 0, 0, "SERVING", "UPTODATE", "", "" };
 
+/* The model driven from start gives want, and resumed after each sub-step
+ * (the model's state then) gives the rest of want. */
+static void check_sequence(const enum sc_sub *want, size_t n_want, int add_first)
+{
+    enum sc_sub seq[32];
+    size_t n = drive(start, add_first, seq, 32);
+    assert_int_equal(n, n_want);
+    assert_memory_equal(seq, want, n_want * sizeof(*want));
+    struct model m = start;
+    for (size_t i = 0; i + 1 < n_want; i++) {
+        apply(&m, want[i]);
+        size_t k = drive(m, add_first, seq, 32);
+        assert_int_equal(k, n_want - i - 1);
+        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
+    }
+}
+
 static void test_next_remove_first(void **state)
 {
     (void)state;
-    enum sc_sub seq[32];
     static const enum sc_sub want[] = { SC_OFFLINE, SC_WAIT_OFFLINE, SC_CHAIN_REMOVE,
                                         SC_REMOVE_TARGET, SC_CREATE_TARGET, SC_CHAIN_ADD,
                                         SC_WAIT_SERVING, SC_WAIT_SERVING, SC_DONE };
-    size_t n = drive(start, 0, seq, 32);
-    assert_int_equal(n, ARRAY_SIZE(want));
-    assert_memory_equal(seq, want, sizeof(want));
-    /* resumed after each sub-step (the model's state then), the rest is the same */
-    struct model m = start;
-    for (size_t i = 0; i + 1 < ARRAY_SIZE(want); i++) {
-        apply(&m, want[i]);
-        size_t k = drive(m, 0, seq, 32);
-        assert_int_equal(k, ARRAY_SIZE(want) - i - 1);
-        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
-    }
+    check_sequence(want, ARRAY_SIZE(want), 0);
 }
 
 static void test_next_add_first(void **state)
 {
     (void)state;
-    enum sc_sub seq[32];
     static const enum sc_sub want[] = { SC_CREATE_TARGET, SC_CHAIN_ADD, SC_WAIT_SERVING,
                                         SC_WAIT_SERVING, SC_OFFLINE, SC_WAIT_OFFLINE,
                                         SC_CHAIN_REMOVE, SC_REMOVE_TARGET, SC_DONE };
-    size_t n = drive(start, 1, seq, 32);
-    assert_int_equal(n, ARRAY_SIZE(want));
-    assert_memory_equal(seq, want, sizeof(want));
-    struct model m = start;
-    for (size_t i = 0; i + 1 < ARRAY_SIZE(want); i++) {
-        apply(&m, want[i]);
-        size_t k = drive(m, 1, seq, 32);
-        assert_int_equal(k, ARRAY_SIZE(want) - i - 1);
-        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
-    }
+    check_sequence(want, ARRAY_SIZE(want), 1);
 }
 
 /* The leaving target's node restarted mid-move (a stopped dockerd): a
