@@ -11,6 +11,7 @@
 #include "m3fs/plan.h"
 #include "m3fs/scale.h"
 #include "testutil.h"
+#include "cttest.h"
 
 /* A table as admin_cli's Printer.cc prints it: each column as wide as its
  * widest cell plus two spaces, the last cell unpadded. */
@@ -180,23 +181,11 @@ static void listings(const struct ct_table *t, struct strbuf *out)
     free(own), free(cells);
 }
 
-static struct ct_table *gen(long v, long k, long r, long d)
-{
-    struct ct_params p;
-    struct strbuf err = STRBUF_INIT;
-    struct ct_table *t = NULL;
-    ct_params_init(&p);
-    p.v = v, p.k = k, p.r_min = r, p.disks = d;
-    if (ct_generate(&p, &t, &err)) fail_msg("%s", err.buf);
-    sb_release(&err);
-    return t;
-}
-
 /* The table read back from the listings equals the one that made them. */
 static void test_view_table(void **state)
 {
     (void)state;
-    struct ct_table *t = gen(5, 3, 6, 2);
+    struct ct_table *t = tu_ct_gen(5, 3, 6, 2);
     struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
     listings(t, &text);
     struct sc_view v = { 0 };
@@ -428,7 +417,7 @@ static void same_migration(const struct ct_migration *a, const struct ct_migrati
 static void roundtrip(long v, long k, long r, long d, const uint32_t *add, size_t n_add,
                       const uint32_t *rm, size_t n_rm)
 {
-    struct ct_table *cur = gen(v, k, r, d);
+    struct ct_table *cur = tu_ct_gen(v, k, r, d);
     struct ct_migrate_params p = { add, n_add, rm, n_rm, k, d, r };
     struct ct_migration *m = NULL, *back = NULL;
     struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
