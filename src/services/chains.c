@@ -230,13 +230,13 @@ static void upload_steps(struct plan_ctx *ctx, struct plan *p, size_t first,
     free(check), free(up), free(title), free(desc), free(upt);
 }
 
-static void serving_step(struct plan_ctx *ctx, struct plan *p, size_t first)
+void svc_chains_serving_step(struct plan_ctx *ctx, struct plan *p, size_t first,
+                             const char *service, const char *ids_file, const char *table)
 {
-    char *check = chains_script(ctx, "serving", current_ids(ctx));
-    struct step *s = plan_add_step(p, "3fs", STEP_WAIT, "wait until every target is "
+    char *check = svc_chains_script(ctx, "serving", ids_file);
+    struct step *s = plan_add_step(p, service, STEP_WAIT, "wait until every target is "
                                    "SERVING-UPTODATE");
-    s->wait_for = xstrdup("every target of the chain table to be SERVING-UPTODATE in "
-                          "list-targets");
+    s->wait_for = xstrfmt("every target of %s to be SERVING-UPTODATE in list-targets", table);
     s->timeout_ms = (long)ctx->cfg->storage.wait_chains_serving_timeout_ms;
     s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
     step_add_run(s, first, check, NULL);
@@ -253,7 +253,7 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
         if (svc3fs_heartbeat(ctx, p, "3fs") < 0) return -1;
         user_step(ctx, p, mg[0]);
         if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
-        serving_step(ctx, p, mg[0]);
+        svc_chains_serving_step(ctx, p, mg[0], "3fs", current_ids(ctx), "the chain table");
         return 0;
     }
     struct file_set fs = { 0 };
@@ -271,7 +271,7 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
         if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
         targets_step(ctx, p, mg[0], parts);
         upload_steps(ctx, p, mg[0], &fs);
-        serving_step(ctx, p, mg[0]);
+        svc_chains_serving_step(ctx, p, mg[0], "3fs", TARGET_IDS, "the chain table");
     }
     fs_release(&fs);
     return rc;
@@ -297,5 +297,6 @@ void svc_chains_serving_wait(struct plan_ctx *ctx, struct plan *p)
 {
     size_t n;
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
-    if (n && ctx->cfg->svc[SVC_STORAGE].n_member) serving_step(ctx, p, mg[0]);
+    if (n && ctx->cfg->svc[SVC_STORAGE].n_member)
+        svc_chains_serving_step(ctx, p, mg[0], "3fs", current_ids(ctx), "the chain table");
 }

@@ -505,14 +505,8 @@ static void table_steps(struct plan_ctx *ctx, const struct ct_migration *m, stru
     step_set_state(s, "upload-chain-table", hex);
     if (n_ends) set_after(s, ends, n_ends);
     free(desc), free(up), free(title);
-    char *check = svc_chains_script(ctx, "serving", SCALE_DIR "/target_ids.txt");
-    s = plan_add_step(p, "scale", STEP_WAIT, "wait until every target is SERVING-UPTODATE");
-    s->wait_for = xstrdup("every target of the new chain table to be SERVING-UPTODATE in "
-                          "list-targets");
-    s->timeout_ms = (long)ctx->cfg->storage.wait_chains_serving_timeout_ms;
-    s->interval_ms = (long)ctx->cfg->check_status_interval_ms;
-    step_add_run(s, mg, check, NULL);
-    free(check);
+    svc_chains_serving_step(ctx, p, mg, "scale", SCALE_DIR "/target_ids.txt",
+                            "the new chain table");
 }
 
 /* remove: the drained nodes' storage containers stopped (storage is given

@@ -72,6 +72,11 @@ void svc_clickhouse_ping_wait(struct plan_ctx *ctx, struct plan *p, size_t node)
  * (create-targets, targets, chains, serving; IDS a path under workDir on
  * the first mgmtd node); caller frees. */
 char *svc_chains_script(struct plan_ctx *ctx, const char *what, const char *ids_file);
+/* The wait until every target listed in ids_file (under workDir, on the
+ * first mgmtd node `first`) is SERVING-UPTODATE, as a step of service;
+ * table names the table in its wait text. */
+void svc_chains_serving_step(struct plan_ctx *ctx, struct plan *p, size_t first,
+                             const char *service, const char *ids_file, const char *table);
 /* templates/m3fs-mgmtd.sh primary: admin_cli list-nodes in the mgmtd
  * container, exit 0 when it shows a PRIMARY_MGMTD; caller frees. */
 char *svc_mgmtd_list_nodes_cmd(struct plan_ctx *ctx);

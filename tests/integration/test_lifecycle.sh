@@ -179,6 +179,8 @@ else bad "upgrade --dry-run (rc=$rc; primary '$prim')"; fi
 # an error counts as that when lab-n3's client container is replaced within
 # 8 s; a storage node's move is followed by at least its 10 s settle wait);
 # the chains are sampled every second (RF 2: never below 1 SERVING target).
+# stderr goes to /dev/null before the FUSE file is opened: a failed open is
+# reported by the shell itself, and would count as an error of its own.
 IO='d=/mnt/3fs/upg; mkdir -p $d; rm -f /tmp/m3fs-io.stop; : >/tmp/m3fs-io.sums
 c0=$(docker inspect -f "{{.State.Running}} {{.State.StartedAt}}" 3fs-client); i=0
 fail() { t=$(date +%s); k=0; while [ $k -lt 16 ]; do
@@ -192,7 +194,7 @@ while [ ! -e /tmp/m3fs-io.stop ]; do
   cp /tmp/m3fs-io.buf $d/f$i 2>/dev/null && sync $d/f$i 2>/dev/null || fail "write f$i"
   echo "f$i $sum" >>/tmp/m3fs-io.sums; echo "ok f$i"
   j=$(( (i + 1) / 2 )); want=$(grep "^f$j " /tmp/m3fs-io.sums | cut -d" " -f2)
-  sha256sum <$d/f$j >/tmp/m3fs-io.got 2>/dev/null || fail "read f$j"
+  sha256sum 2>/dev/null <$d/f$j >/tmp/m3fs-io.got || fail "read f$j"
   [ "$(cut -c1-64 /tmp/m3fs-io.got)" = "$want" ] || echo "corrupt f$j"
   sleep 0.2
 done'

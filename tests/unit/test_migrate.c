@@ -8,18 +8,7 @@
 
 #include "m3fs/chaintable.h"
 #include "testutil.h"
-
-static struct ct_table *gen(long v, long k, long r, long d)
-{
-    struct ct_params p;
-    struct strbuf err = STRBUF_INIT;
-    struct ct_table *t = NULL;
-    ct_params_init(&p);
-    p.v = v, p.k = k, p.r_min = r, p.disks = d;
-    if (ct_generate(&p, &t, &err)) fail_msg("v=%ld k=%ld r=%ld d=%ld: %s", v, k, r, d, err.buf);
-    sb_release(&err);
-    return t;
-}
+#include "cttest.h"
 
 struct nodes {
     uint32_t add[8], remove[8];
@@ -119,7 +108,7 @@ static struct ct_migration *plan_ok(const struct ct_table *cur, const struct nod
 
 static void grow(long v, long k, long r, long d, long add, long want_max_steps)
 {
-    struct ct_table *cur = gen(v, k, r, d);
+    struct ct_table *cur = tu_ct_gen(v, k, r, d);
     struct nodes n = { .n_add = (size_t)add };
     for (long i = 0; i < add; i++) n.add[i] = (uint32_t)(CT_DEFAULT_NODE_ID_BEGIN + v + i);
     struct ct_migration *m = plan_ok(cur, &n, k, d, r);
@@ -159,7 +148,7 @@ static void test_remove_one_of_six(void **state)
     long cases[][4] = { { 6, 2, 32, 1 }, { 6, 3, 32, 2 }, { 6, 3, 6, 1 } };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
         long v = cases[c][0], k = cases[c][1], r = cases[c][2], d = cases[c][3];
-        struct ct_table *cur = gen(v, k, r, d);
+        struct ct_table *cur = tu_ct_gen(v, k, r, d);
         struct nodes n = { .remove = { 10003 }, .n_remove = 1 };
         struct ct_migration *m = plan_ok(cur, &n, k, d, r);
         assert_int_equal(m->v_after, v - 1);
@@ -173,7 +162,7 @@ static void test_remove_one_of_six(void **state)
 static void test_add_then_remove_chained(void **state)
 {
     (void)state;
-    struct ct_table *cur = gen(5, 3, 32, 2);
+    struct ct_table *cur = tu_ct_gen(5, 3, 32, 2);
     struct nodes a = { .add = { 10006, 10007 }, .n_add = 2 };
     struct ct_migration *m1 = plan_ok(cur, &a, 3, 2, 32);
     /* then drain two old nodes and one new one from the migrated table */
@@ -205,7 +194,7 @@ static void refused(const struct ct_table *cur, const struct nodes *n, long k, l
 static void test_refusals(void **state)
 {
     (void)state;
-    struct ct_table *t3 = gen(3, 3, 32, 1), *t5 = gen(5, 2, 32, 1);
+    struct ct_table *t3 = tu_ct_gen(3, 3, 32, 1), *t5 = tu_ct_gen(5, 2, 32, 1);
     struct nodes one = { .remove = { 10002 }, .n_remove = 1 };
     refused(t3, &one, 3, 1, "fewer than the replication factor 3");
     struct nodes four = { .remove = { 10001, 10002, 10003, 10004 }, .n_remove = 4 };
@@ -218,7 +207,7 @@ static void test_refusals(void **state)
     refused(t5, &unknown, 2, 1, "holds no target");
     struct nodes add = { .add = { 10009 }, .n_add = 1 };
     refused(t5, &add, 3, 1, "replication factor is 3");
-    struct ct_table *t5d2 = gen(5, 2, 32, 2);
+    struct ct_table *t5d2 = tu_ct_gen(5, 2, 32, 2);
     refused(t5d2, &add, 2, 1, "disk index 1");
     ct_table_free(t5d2);
     ct_table_free(t3);
@@ -230,7 +219,7 @@ static void test_refusals(void **state)
 static void test_check_catches(void **state)
 {
     (void)state;
-    struct ct_table *cur = gen(5, 2, 32, 1);
+    struct ct_table *cur = tu_ct_gen(5, 2, 32, 1);
     struct nodes a = { .add = { 10006, 10007 }, .n_add = 2 };
     struct strbuf err = STRBUF_INIT, rep = STRBUF_INIT;
     struct ct_migration *m = NULL;
@@ -260,7 +249,7 @@ static void test_files_roundtrip(void **state)
     (void)state;
     char *dir = tu_tmpdir("m3fs-mig");
     struct strbuf err = STRBUF_INIT, rep = STRBUF_INIT;
-    struct ct_table *t = gen(6, 3, 6, 2), *read = NULL, *again = NULL;
+    struct ct_table *t = tu_ct_gen(6, 3, 6, 2), *read = NULL, *again = NULL;
     assert_non_null(dir);
     assert_int_equal(ct_write_files(t, dir, &err), 0);
     assert_int_equal(ct_read_files(dir, &read, &err), 0);

@@ -11,6 +11,7 @@
 #include "m3fs/plan.h"
 #include "m3fs/scale.h"
 #include "testutil.h"
+#include "cttest.h"
 
 /* A table as admin_cli's Printer.cc prints it: each column as wide as its
  * widest cell plus two spaces, the last cell unpadded. */
@@ -180,23 +181,11 @@ static void listings(const struct ct_table *t, struct strbuf *out)
     free(own), free(cells);
 }
 
-static struct ct_table *gen(long v, long k, long r, long d)
-{
-    struct ct_params p;
-    struct strbuf err = STRBUF_INIT;
-    struct ct_table *t = NULL;
-    ct_params_init(&p);
-    p.v = v, p.k = k, p.r_min = r, p.disks = d;
-    if (ct_generate(&p, &t, &err)) fail_msg("%s", err.buf);
-    sb_release(&err);
-    return t;
-}
-
 /* The table read back from the listings equals the one that made them. */
 static void test_view_table(void **state)
 {
     (void)state;
-    struct ct_table *t = gen(5, 3, 6, 2);
+    struct ct_table *t = tu_ct_gen(5, 3, 6, 2);
     struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
     listings(t, &text);
     struct sc_view v = { 0 };
@@ -298,43 +287,39 @@ static size_t drive(struct model m, int add_first, enum sc_sub *seq, size_t max)
 
 static const struct model start = { 1, 1, 0, 0, "SERVING", "UPTODATE", "", "" };
 
+/* The model driven from start gives want, and resumed after each sub-step
+ * (the model's state then) gives the rest of want. */
+static void check_sequence(const enum sc_sub *want, size_t n_want, int add_first)
+{
+    enum sc_sub seq[32];
+    size_t n = drive(start, add_first, seq, 32);
+    assert_int_equal(n, n_want);
+    assert_memory_equal(seq, want, n_want * sizeof(*want));
+    struct model m = start;
+    for (size_t i = 0; i + 1 < n_want; i++) {
+        apply(&m, want[i]);
+        size_t k = drive(m, add_first, seq, 32);
+        assert_int_equal(k, n_want - i - 1);
+        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
+    }
+}
+
 static void test_next_remove_first(void **state)
 {
     (void)state;
-    enum sc_sub seq[32];
     static const enum sc_sub want[] = { SC_OFFLINE, SC_WAIT_OFFLINE, SC_CHAIN_REMOVE,
                                         SC_REMOVE_TARGET, SC_CREATE_TARGET, SC_CHAIN_ADD,
                                         SC_WAIT_SERVING, SC_WAIT_SERVING, SC_DONE };
-    size_t n = drive(start, 0, seq, 32);
-    assert_int_equal(n, ARRAY_SIZE(want));
-    assert_memory_equal(seq, want, sizeof(want));
-    /* resumed after each sub-step (the model's state then), the rest is the same */
-    struct model m = start;
-    for (size_t i = 0; i + 1 < ARRAY_SIZE(want); i++) {
-        apply(&m, want[i]);
-        size_t k = drive(m, 0, seq, 32);
-        assert_int_equal(k, ARRAY_SIZE(want) - i - 1);
-        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
-    }
+    check_sequence(want, ARRAY_SIZE(want), 0);
 }
 
 static void test_next_add_first(void **state)
 {
     (void)state;
-    enum sc_sub seq[32];
     static const enum sc_sub want[] = { SC_CREATE_TARGET, SC_CHAIN_ADD, SC_WAIT_SERVING,
                                         SC_WAIT_SERVING, SC_OFFLINE, SC_WAIT_OFFLINE,
                                         SC_CHAIN_REMOVE, SC_REMOVE_TARGET, SC_DONE };
-    size_t n = drive(start, 1, seq, 32);
-    assert_int_equal(n, ARRAY_SIZE(want));
-    assert_memory_equal(seq, want, sizeof(want));
-    struct model m = start;
-    for (size_t i = 0; i + 1 < ARRAY_SIZE(want); i++) {
-        apply(&m, want[i]);
-        size_t k = drive(m, 1, seq, 32);
-        assert_int_equal(k, ARRAY_SIZE(want) - i - 1);
-        assert_memory_equal(seq, want + i + 1, k * sizeof(*seq));
-    }
+    check_sequence(want, ARRAY_SIZE(want), 1);
 }
 
 /* The leaving target's node restarted mid-move (a stopped dockerd): a
@@ -432,7 +417,7 @@ static void same_migration(const struct ct_migration *a, const struct ct_migrati
 static void roundtrip(long v, long k, long r, long d, const uint32_t *add, size_t n_add,
                       const uint32_t *rm, size_t n_rm)
 {
-    struct ct_table *cur = gen(v, k, r, d);
+    struct ct_table *cur = tu_ct_gen(v, k, r, d);
     struct ct_migrate_params p = { add, n_add, rm, n_rm, k, d, r };
     struct ct_migration *m = NULL, *back = NULL;
     struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
