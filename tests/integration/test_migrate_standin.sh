@@ -41,6 +41,20 @@ wait_state() { # wait_state T "PUBLIC LOCAL" SECONDS
     done
     return 1
 }
+# fresh NODE: wait until storage node NODE has fetched the routing info since
+# now. A storage node judges offline-target by its own routing info, so a
+# refusal (or an acceptance) follows what mgmtd said only once the node has
+# refreshed; the stand-in fetches it after each heartbeat, so a heartbeat
+# stamped 2 s from now (LastHeartbeatTime has whole seconds) began after now.
+fresh() {
+    local i hb since=$(($(date +%s) + 2))
+    for ((i = 0; i < 40; i++)); do
+        hb=$(on 1 /opt/3fs/admin_cli.sh list-nodes 2>/dev/null | awk -v n="$1" '$1 == n {print $7, $8}')
+        [ -n "$hb" ] && [ "$(date -d "$hb" +%s 2>/dev/null || echo 0)" -ge "$since" ] && return 0
+        sleep 0.5
+    done
+    echo "FAIL: storage node $1 has not heartbeated for 20 s"; return 1
+}
 
 for i in 1 2 3 4 5 6; do
     on 3 "head -c $((i * 700000)) /dev/urandom >/mnt/3fs/f$i.bin" ||
@@ -71,7 +85,9 @@ has "Do not allow to remove target $A from chain $C: state is SERVING" &&
 admin offline-target --node-id "$NA" --target-id "$A"
 has "Offline target $A of $NA succeeded" && ok "offline-target" || bad "offline-target"
 wait_state "$A" "OFFLINE OFFLINE" 15 && ok "$A is OFFLINE-OFFLINE" || bad "$A: $(state "$A")"
-admin offline-target --node-id "$(awk -v t="$O" '$1 == t {print $6}' "$W/targets")" --target-id "$O"
+NO=$(awk -v t="$O" '$1 == t {print $6}' "$W/targets")
+fresh "$NO"
+admin offline-target --node-id "$NO" --target-id "$O"
 has "target is the last online target!" &&
     ok "offline-target refuses the chain's last serving target" || bad "offline of the last one"
 admin update-chain "$C" "$A" --mode remove
@@ -95,6 +111,7 @@ used() { awk -v t="$1" '$1 == t {print $8}' "$W/targets2"; }
 ! grep -q "^$A " "$W/targets2" && ok "$A is gone from list-targets" || bad "$A still listed"
 
 # --- reads served by the new target alone ---------------------------------------
+fresh "$NO" # until then O's node may still see itself as the chain's only serving target
 admin offline-target --target-id "$O"
 wait_state "$O" "OFFLINE OFFLINE" 15 && ok "$O offlined: the chain serves from $B only" ||
     bad "$O: $(state "$O")"
