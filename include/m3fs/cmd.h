@@ -8,8 +8,8 @@
  * commands is declared in the entry and done by the dispatcher (as git's
  * RUN_SETUP): positional-word counts (`min_args`/`max_args`), `-c FILE` with
  * the config loaded into ctx->cfg (CMD_CONFIG), `-w/-r` overrides
- * (CMD_OVERRIDES), `--dry-run` (CMD_DRY_RUN) and the range of --parallel
- * (1..`max_parallel`). */
+ * (CMD_OVERRIDES), `--dry-run` (CMD_DRY_RUN), the cluster's lock
+ * (CMD_LOCK) and the range of --parallel (1..`max_parallel`). */
 #ifndef M3FS_CMD_H
 #define M3FS_CMD_H
 
@@ -28,6 +28,11 @@
 #define CMD_CONFIG 0x1    /* -c FILE (required), loaded and validated into ctx->cfg */
 #define CMD_OVERRIDES 0x2 /* with CMD_CONFIG: -w DIR and -r REGISTRY override the config */
 #define CMD_DRY_RUN 0x4   /* --dry-run into ctx->dry_run: print the plan, touch nothing */
+/* With CMD_CONFIG: the command changes the cluster.  Unless --dry-run, the
+ * dispatcher takes the cluster's lock (cluster_lock, plan.h) before exec and
+ * holds it until exec returns; when another m3fs holds it, the command is
+ * refused (exit 1, naming the holder) before exec reads or touches anything. */
+#define CMD_LOCK 0x8
 
 struct cmd_entry;
 struct m3fs_config;
@@ -53,7 +58,7 @@ struct cmd_entry {
     const struct opt_spec *opts; /* may be NULL */
     int (*exec)(struct cmd_ctx *ctx);
     const struct cmd_entry *const *children;
-    unsigned flags;              /* CMD_CONFIG, CMD_OVERRIDES */
+    unsigned flags;              /* CMD_CONFIG, CMD_OVERRIDES, CMD_DRY_RUN, CMD_LOCK */
     int min_args, max_args;      /* positional words; max_args -1: any number */
     long max_parallel;           /* 0: CMD_MAX_PARALLEL */
 };
@@ -107,15 +112,14 @@ struct cmd_run {
     struct m3fs_state *st; /* the cluster's state file (plan_run's one-time steps) */
     struct remote_ctx *rc; /* NULL: one of the config's nodes, made and freed for the run */
     const char *done;      /* said on success: "<done> (N actions ran, M were already done)." */
-    int lock;              /* hold the cluster's lock (cluster_lock) over the run */
-    /* NULL, or called after a successful run, still under the lock, before
-     * done is said (destroy: remove the state file) */
+    /* NULL, or called after a successful run, before done is said
+     * (destroy: remove the state file) */
     void (*on_done)(struct m3fs_state *st);
 };
-/* Take the cluster's lock (r->lock), run r->p with the state file over
- * r->rc (ctx->parallel nodes at a time), say how it went (done and the
- * counts on stdout; or the failure or interruption, and that the same
- * command finishes it), release the lock.  Returns EXIT_OK or EXIT_FAIL.
+/* Run r->p with the state file over r->rc (ctx->parallel nodes at a
+ * time), say how it went (done and the counts on stdout; or the failure or
+ * interruption, and that the same command finishes it).  The cluster's lock
+ * is the dispatcher's (CMD_LOCK).  Returns EXIT_OK or EXIT_FAIL.
  * Used by add-client, delete-client, destroy, stop/start/restart; create,
  * upgrade and the storage-node changes do more around their run (checks
  * first, state recorded, resume wording) and run their plans themselves. */

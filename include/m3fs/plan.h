@@ -170,11 +170,15 @@ void state_clear_done(struct m3fs_state *st);
 void state_set_started(struct m3fs_state *st, const char *key);
 void state_clear_started(struct m3fs_state *st, const char *key);
 int state_started(const struct m3fs_state *st, const char *key);
-/* Take the lock of a cluster against a second create/destroy/prepare on it:
- * <dir of cluster.yml>/.m3fs/<name>.lock (flock, holding this pid).
- * Returns its descriptor (held until cluster_unlock() or the process ends),
- * or -1 with the reason in err (another m3fs holds it: its pid). */
-int cluster_lock(const char *config_path, const char *cluster_name, struct strbuf *err);
+/* Take the lock of a cluster against a second run on it of a command that
+ * changes it (the dispatcher does, for the entries with CMD_LOCK, cmd.h):
+ * <dir of cluster.yml>/.m3fs/<name>.lock (flock), holding this pid, this
+ * host's name and `what` (the command, e.g. "m3fs cluster stop"), one a
+ * line.  Returns its descriptor (held until cluster_unlock() or the process
+ * ends), or -1 with the reason in err (another m3fs holds it: its pid, and
+ * its command and host when the lock file names them). */
+int cluster_lock(const char *config_path, const char *cluster_name, const char *what,
+                 struct strbuf *err);
 void cluster_unlock(int fd);
 /* 0 when the state file still holds st's fdb id and token (or still is not
  * there when st was fresh), else -1 with the reason in err. */

@@ -91,6 +91,6 @@ int clients_go(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct c
         return EXIT_OK;
     }
     if (!g->yes && !cmd_confirm_yes(g->text, 1)) return EXIT_FAIL;
-    struct cmd_run run = { .p = g->p, .st = st, .rc = g->rc, .done = g->done, .lock = 1 };
+    struct cmd_run run = { .p = g->p, .st = st, .rc = g->rc, .done = g->done };
     return cmd_run_plan(cctx, &run);
 }

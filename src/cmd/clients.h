@@ -37,7 +37,8 @@ struct clients_go {
 };
 /* --dry-run (cctx->dry_run): print g->text and the plan.  Otherwise ask
  * (unless g->yes), then run the plan with state file st under the
- * cluster's lock (cmd_run_plan).  Returns the exit code. */
+ * cluster's lock (CMD_LOCK: the dispatcher's; cmd_run_plan).  Returns the
+ * exit code. */
 int clients_go(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct clients_go *g);
 
 #endif

@@ -126,5 +126,5 @@ const struct cmd_entry cmd_cluster_add_client_entry = {
     .summary = "Mount 3FS on the client nodes of cluster.yml that do not have it yet",
     .opts = opts,
     .exec = exec_add_client,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -24,5 +24,5 @@ const struct cmd_entry cmd_cluster_add_storage_nodes_entry = {
     .summary = "Start storage on the new nodes of services.storage and move replicas to them",
     .opts = opts,
     .exec = exec_add,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -215,11 +215,10 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
 {
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT;
-    /* one run per cluster; the state this plan was made from is still the file's */
-    int lock = cluster_lock(cfg->file, cfg->name, &err);
-    if (lock < 0 || state_unchanged(st, &err) < 0) {
+    /* the state this plan was made from is still the file's (the run holds
+     * the cluster's lock: CMD_LOCK) */
+    if (state_unchanged(st, &err) < 0) {
         log_error("%s", err.buf);
-        cluster_unlock(lock);
         sb_release(&err);
         return EXIT_FAIL;
     }
@@ -227,7 +226,6 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
     if (st->existed && all_in_place(cfg, st, p, rc, cctx->parallel)) {
         int r = run_bench(cfg, rc);
         remote_ctx_free(rc);
-        cluster_unlock(lock);
         sb_release(&err);
         return r ? EXIT_FAIL : EXIT_OK;
     }
@@ -236,7 +234,6 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         disk_consent(cctx, ctx, p, rc, &consent) < 0 || state_save(st, &err) < 0) {
         if (err.len) log_error("%s", err.buf);
         remote_ctx_free(rc);
-        cluster_unlock(lock);
         sb_release(&err);
         sv_clear(&consent);
         return EXIT_FAIL;
@@ -255,7 +252,6 @@ static int run_plan(const struct cmd_ctx *cctx, struct m3fs_state *st, struct pl
         log_error("%s\nnothing was undone: fix the cause and run the same command again to "
                   "resume (state: %s)", err.buf, st->path);
     remote_ctx_free(rc);
-    cluster_unlock(lock);
     sb_release(&err);
     sv_clear(&consent);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
@@ -408,5 +404,5 @@ const struct cmd_entry cmd_cluster_create_entry = {
     .summary = "Deploy 3FS on the nodes (idempotent: run again to resume or check)",
     .opts = opts,
     .exec = exec_create,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

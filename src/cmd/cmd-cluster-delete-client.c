@@ -140,5 +140,5 @@ const struct cmd_entry cmd_cluster_delete_client_entry = {
                "(asks first)",
     .opts = opts,
     .exec = exec_delete_client,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -79,8 +79,7 @@ static void forget_state(struct m3fs_state *st)
 static int run_destroy(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct plan *p)
 {
     char *done = xstrfmt("3FS cluster '%s' was destroyed", cctx->cfg->name);
-    struct cmd_run run = { .p = p, .st = st, .done = done, .lock = 1,
-                           .on_done = forget_state };
+    struct cmd_run run = { .p = p, .st = st, .done = done, .on_done = forget_state };
     int code = cmd_run_plan(cctx, &run);
     free(done);
     return code;
@@ -126,5 +125,5 @@ const struct cmd_entry cmd_cluster_destroy_entry = {
     .summary = "Remove the cluster's services and data from the nodes (asks first)",
     .opts = opts,
     .exec = exec_destroy,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -34,5 +34,5 @@ const struct cmd_entry cmd_cluster_prepare_entry = {
     .summary = "Check the nodes and load the images each node's roles use (bundle or pull)",
     .opts = opts,
     .exec = exec_cluster_prepare,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -29,5 +29,5 @@ const struct cmd_entry cmd_cluster_remove_storage_nodes_entry = {
     .summary = "Move every replica off storage nodes, then stop storage there",
     .opts = opts,
     .exec = exec_remove,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -14,5 +14,5 @@ const struct cmd_entry cmd_cluster_restart_entry = {
     .summary = "Stop, then start the selected services (clients first, then back)",
     .opts = life_opts,
     .exec = exec_restart,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -16,5 +16,5 @@ const struct cmd_entry cmd_cluster_start_entry = {
     .summary = "Start a stopped cluster (fdb first, clients last) with create's waits",
     .opts = life_opts,
     .exec = exec_start,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

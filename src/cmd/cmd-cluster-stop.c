@@ -16,5 +16,5 @@ const struct cmd_entry cmd_cluster_stop_entry = {
     .summary = "Stop the cluster's containers (clients first, fdb last); nodes keep their data",
     .opts = life_opts,
     .exec = exec_stop,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

@@ -219,5 +219,5 @@ const struct cmd_entry cmd_cluster_upgrade_entry = {
     .summary = "Move the services to the images cluster.yml names one node at a time (rolling)",
     .opts = opts,
     .exec = exec_upgrade,
-    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN,
+    .flags = CMD_CONFIG | CMD_OVERRIDES | CMD_DRY_RUN | CMD_LOCK,
 };

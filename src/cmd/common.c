@@ -202,13 +202,6 @@ static void say_run(int r, const struct run_stats *rs, const char *done, const c
 int cmd_run_plan(const struct cmd_ctx *ctx, const struct cmd_run *run)
 {
     struct strbuf err = STRBUF_INIT;
-    int lock = -1;
-    /* one run per cluster */
-    if (run->lock && (lock = cluster_lock(ctx->cfg->file, ctx->cfg->name, &err)) < 0) {
-        log_error("%s", err.buf);
-        sb_release(&err);
-        return EXIT_FAIL;
-    }
     struct remote_ctx *own = run->rc ? NULL
                              : remote_ctx_new(ctx->cfg->nodes, ctx->cfg->n_nodes, &ctx->ro);
     struct run_stats rs;
@@ -216,7 +209,6 @@ int cmd_run_plan(const struct cmd_ctx *ctx, const struct cmd_run *run)
     if (own) remote_ctx_free(own);
     if (r == 0 && run->on_done) run->on_done(run->st);
     say_run(r, &rs, run->done, err.buf);
-    cluster_unlock(lock);
     sb_release(&err);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }

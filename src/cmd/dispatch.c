@@ -8,6 +8,7 @@
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
 #include "m3fs/log.h"
+#include "m3fs/plan.h"
 #include "m3fs/strbuf.h"
 #include "m3fs/version.h"
 
@@ -169,6 +170,17 @@ static int check_words(struct cmd_ctx *ctx)
     return 0;
 }
 
+/* CMD_LOCK: one run per cluster.  The lock's descriptor, or -1 having said
+ * who holds it (nothing was read or changed yet). */
+static int lock_cluster(const struct cmd_ctx *ctx)
+{
+    struct strbuf err = STRBUF_INIT;
+    int fd = cluster_lock(ctx->cfg->file, ctx->cfg->name, ctx->path, &err);
+    if (fd < 0) log_error("%s", err.buf);
+    sb_release(&err);
+    return fd;
+}
+
 /* Everything an entry's flags ask for, then exec. */
 static int setup_and_exec(struct cmd_ctx *ctx)
 {
@@ -188,7 +200,10 @@ static int setup_and_exec(struct cmd_ctx *ctx)
         ctx->cfg = cmd_load_config(setup.config, &ov);
         if (!ctx->cfg) return EXIT_FAIL;
     }
-    rc = e->exec(ctx);
+    int lock = -1;
+    if ((e->flags & CMD_LOCK) && !ctx->dry_run && (lock = lock_cluster(ctx)) < 0) rc = EXIT_FAIL;
+    else rc = e->exec(ctx);
+    cluster_unlock(lock);
     config_free(ctx->cfg);
     ctx->cfg = NULL;
     return rc;

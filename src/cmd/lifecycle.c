@@ -97,8 +97,7 @@ static void describe(const struct strvec *roles, const struct strvec *names, str
     sb_addch(sb, ')');
 }
 
-/* Without the cluster's lock: it guards create, destroy, prepare and the
- * client and storage-node changes (cluster_lock, plan.h). */
+/* Under the cluster's lock, the dispatcher's (CMD_LOCK in the entries). */
 static int run(const struct cmd_ctx *cctx, struct m3fs_state *st, const struct plan *p,
                enum life_op op, const char *what)
 {

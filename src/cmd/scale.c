@@ -137,19 +137,16 @@ static uint32_t *table_ids(const struct ct_table *t, size_t *n)
  * sc_create_case), when the state file does not say so already. */
 static void record_nothing_to_add(struct scale_cmd *s)
 {
-    const struct m3fs_config *cfg = s->cctx->cfg;
     struct strbuf rec = STRBUF_INIT, err = STRBUF_INIT;
     qsort(s->have, s->n_have, sizeof(*s->have), cmp_id);
     nodes_record(s, s->have, s->n_have, NULL, 0, &rec);
     const char *old = state_get_done(s->ctx.st, SC_STATE_NODES);
     if (!s->cctx->dry_run && (!old || strcmp(old, rec.buf))) {
-        int lock = cluster_lock(cfg->file, cfg->name, &err);
-        if (lock >= 0 && state_unchanged(s->ctx.st, &err) == 0) {
+        if (state_unchanged(s->ctx.st, &err) == 0) {
             state_set_done(s->ctx.st, SC_STATE_NODES, rec.buf);
             state_save(s->ctx.st, &err);
         }
         if (err.len) log_warn("cannot record the storage nodes in the state file: %s", err.buf);
-        cluster_unlock(lock);
     }
     sb_release(&rec), sb_release(&err);
 }
@@ -319,10 +316,9 @@ static int run(struct scale_cmd *s, struct plan *p)
 {
     struct m3fs_config *cfg = s->cctx->cfg;
     struct strbuf err = STRBUF_INIT;
-    int lock = cluster_lock(cfg->file, cfg->name, &err);
     struct run_stats rs;
     int r = -1;
-    int ready = lock >= 0 && cmd_preflight(cfg, p, s->rc, s->cctx->parallel) == 0;
+    int ready = cmd_preflight(cfg, p, s->rc, s->cctx->parallel) == 0;
     if (ready) {
         state_set_done(s->ctx.st, SC_STATE_PLAN, s->plan_text);
         r = state_save(s->ctx.st, &err) < 0 ? -1
@@ -350,7 +346,6 @@ static int run(struct scale_cmd *s, struct plan *p)
     } else {
         log_error("%s\nrun the same command again to resume (state: %s)", err.buf, s->ctx.st->path);
     }
-    cluster_unlock(lock);
     sb_release(&err);
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -318,15 +318,37 @@ void state_clear_done(struct m3fs_state *st)
 
 static int private_dir(const char *path, struct strbuf *err);
 
-/* The pid written in a held lock file, or 0. */
-static long lock_holder(int fd)
+/* Who holds the lock fd: "(pid N) holds its lock PATH (`WHAT` on host H)",
+ * from what the holder wrote (pid, host, command, one a line); a part not
+ * (yet) written is left out. */
+static void lock_holder(int fd, const char *path, struct strbuf *out)
 {
-    char buf[32] = "";
+    char buf[512] = "";
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    return n > 0 ? strtol(buf, NULL, 10) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    char *host = strchr(buf, '\n'), *what = NULL;
+    if (host) *host++ = '\0', what = strchr(host, '\n');
+    if (what) *what++ = '\0', what[strcspn(what, "\n")] = '\0';
+    long pid = strtol(buf, NULL, 10);
+    if (pid > 0) sb_addf(out, "(pid %ld) ", pid);
+    sb_addf(out, "holds its lock %s", path);
+    if (what && *what && host && *host) sb_addf(out, " (`%s` on host %s)", what, host);
 }
 
-int cluster_lock(const char *config_path, const char *cluster_name, struct strbuf *err)
+/* "PID\nHOST\nWHAT\n" into the lock file fd (a warning when it cannot). */
+static void lock_record(int fd, const char *path, const char *what)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) < 0) snprintf(host, sizeof(host), "?");
+    char *rec = xstrfmt("%ld\n%s\n%s\n", (long)getpid(), host, what ? what : "m3fs");
+    ssize_t n = (ssize_t)strlen(rec);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, rec, (size_t)n, 0) != n)
+        log_warn("cannot write the pid into %s: %s", path, strerror(errno));
+    free(rec);
+}
+
+int cluster_lock(const char *config_path, const char *cluster_name, const char *what,
+                 struct strbuf *err)
 {
     char *state = state_path_for(config_path, cluster_name);
     char *copy = xstrdup(state);
@@ -337,18 +359,18 @@ int cluster_lock(const char *config_path, const char *cluster_name, struct strbu
         if (fd < 0) sb_addf(err, "cannot open the lock file %s: %s", path, strerror(errno));
     }
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        if (errno == EWOULDBLOCK)
-            sb_addf(err, "cluster '%s' is in use: another m3fs (pid %ld) holds its lock %s; "
-                    "wait until it ends, then run this command again", cluster_name,
-                    lock_holder(fd), path);
-        else sb_addf(err, "cannot lock %s: %s", path, strerror(errno));
+        if (errno == EWOULDBLOCK) {
+            sb_addf(err, "cluster '%s' is in use: another m3fs ", cluster_name);
+            lock_holder(fd, path, err);
+            sb_adds(err, "; nothing was changed: wait until it ends, then run this command "
+                    "again");
+        } else {
+            sb_addf(err, "cannot lock %s: %s", path, strerror(errno));
+        }
         close(fd);
         fd = -1;
     } else if (fd >= 0) {
-        char pid[32];
-        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
-            log_warn("cannot write the pid into %s: %s", path, strerror(errno));
+        lock_record(fd, path, what);
     }
     free(path), free(copy), free(state);
     return fd;

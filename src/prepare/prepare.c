@@ -253,15 +253,9 @@ static int run_plan(struct prep_run *r, const struct plan *p)
 {
     struct strbuf err = STRBUF_INIT;
     struct run_stats rs;
-    int lock = cluster_lock(r->cfg->file, r->cfg->name, &err); /* one run per cluster */
-    if (lock < 0) {
-        log_error("%s", err.buf);
-        sb_release(&err);
-        return -1;
-    }
+    /* one run per cluster: the caller holds the cluster's lock (CMD_LOCK) */
     r->rc = remote_ctx_new(r->cfg->nodes, r->cfg->n_nodes, &r->o->ro);
     int rc = plan_run(p, NULL, r->rc, r->o->parallel, &rs, &err);
-    cluster_unlock(lock);
     if (rc == PLAN_INTERRUPTED)
         log_error("interrupted; run the same command again to go on (what is done is skipped)");
     else if (rc)

@@ -4,7 +4,8 @@
 #   F2  the root admin token is in no process's argv on any node while
 #       `cluster create` runs (every /proc/*/cmdline of this machine, which
 #       holds the lab's nodes, read over and over).
-#   F6  a second create while one runs is refused (the lock, naming its pid);
+#   F6  a second create, and a stop, while one runs are refused (the lock,
+#       naming its pid, command and host);
 #       SIGTERM right after init-cluster stops the run like Ctrl-C and the
 #       rerun finishes; a run that lost init-cluster or user-add mid-way (the
 #       state file's "started" mark without "done", as SIGKILL or an SSH
@@ -74,6 +75,12 @@ rc=$?
 if [ $rc -eq 1 ] && grep -qF "another m3fs (pid $pid) holds its lock $M3FS_LAB_DIR/.m3fs/lab.lock" "$W/out2"; then
     ok "F6: a second create on the cluster is refused, naming the lock and the holder's pid"
 else bad "F6: second create at once (rc=$rc): $(cat "$W/out2")"; fi
+mx cluster stop -c "$CFG" >"$W/out2" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -qF "another m3fs (pid $pid) holds its lock $M3FS_LAB_DIR/.m3fs/lab.lock (\`m3fs cluster create\` on host " "$W/out2" &&
+    grep -qF "nothing was changed" "$W/out2"; then
+    ok "F6: a stop while create runs is refused at once, naming the holder's pid, command and host"
+else bad "F6: stop while create runs (rc=$rc): $(cat "$W/out2")"; fi
 it_wait_out $pid 'initialise the cluster (init-cluster): 1 changed' 1800
 kill -TERM $pid
 wait $pid

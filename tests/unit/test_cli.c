@@ -13,6 +13,7 @@
 
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
+#include "m3fs/plan.h"
 #include "m3fs/strbuf.h"
 #include "m3fs/version.h"
 #include "testutil.h"
@@ -669,6 +670,106 @@ static void test_exec_copy_dry_run(void **state)
     run_free(&r);
 }
 
+/* The entries that change a cluster, and only those, take its lock
+ * (CMD_LOCK, which needs the config: CMD_CONFIG). */
+static void test_lock_flags(void **state)
+{
+    (void)state;
+    static const char *const locked[] = {
+        "prepare", "create", "destroy", "stop", "start", "restart", "upgrade", "add-client",
+        "delete-client", "add-storage-nodes", "remove-storage-nodes", NULL,
+    };
+    const struct cmd_entry *cluster = NULL;
+    for (const struct cmd_entry *const *g = cmd_root_entry.children; *g; g++) {
+        if (!strcmp((*g)->name, "cluster")) cluster = *g;
+        for (const struct cmd_entry *const *c = (*g)->children; c && *c; c++)
+            if (((*c)->flags & CMD_LOCK) && !((*c)->flags & CMD_CONFIG))
+                fail_msg("%s %s: CMD_LOCK without CMD_CONFIG", (*g)->name, (*c)->name);
+    }
+    assert_non_null(cluster);
+    for (const struct cmd_entry *const *c = cluster->children; *c; c++) {
+        int want = 0;
+        for (const char *const *l = locked; *l && !want; l++) want = !strcmp(*l, (*c)->name);
+        if (want != !!((*c)->flags & CMD_LOCK))
+            fail_msg("cluster %s: %s the cluster's lock", (*c)->name,
+                     want ? "changes the cluster but does not take" : "takes");
+    }
+}
+
+/* While another m3fs holds the cluster's lock, every command that changes
+ * the cluster exits 1 at once naming the holder, before it reads a node
+ * (the nodes are in TEST-NET-1, RFC 5737: nothing answers there, and a
+ * connection would give up after 1 s), leaving the holder's record;
+ * --dry-run is not refused.  Once the lock is free, a command takes it
+ * (its record is in the file) and lets it go when it ends. */
+static void test_lock_refuses(void **state)
+{
+    (void)state;
+    tu_write(tmpdir, "lk.yml", "name: lk\n"
+                               "nodes:\n"
+                               "  - {name: n1, host: 192.0.2.1, username: root, password: pw-lock-x}\n"
+                               "  - {name: n2, host: 192.0.2.2, username: root, password: pw-lock-x}\n"
+                               "services:\n"
+                               TU_SVCS_N1
+                               "  storage: {nodes: [n1, n2]}\n"
+                               "  client: {nodes: [n1]}\n");
+    char *cfg = tmp_file("lk.yml"), *mdir = tmp_file(".m3fs");
+    char *lockf = xstrfmt("%s/lk.lock", mdir);
+    struct strbuf err = STRBUF_INIT, rec = STRBUF_INIT;
+    int fd = cluster_lock(cfg, "lk", "m3fs cluster create", &err);
+    if (fd < 0) fail_msg("cluster_lock: %s", err.buf);
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    char *holder = xstrfmt("cluster 'lk' is in use: another m3fs (pid %ld) holds its lock %s "
+                           "(`m3fs cluster create` on host %s); nothing was changed",
+                           (long)getpid(), lockf, host);
+    static const char *const cmds[][3] = {
+        { "stop" }, { "start" }, { "restart" }, { "upgrade" }, { "add-client" },
+        { "delete-client" }, { "create" }, { "destroy" }, { "prepare" },
+        { "add-storage-nodes" }, { "remove-storage-nodes", "--node", "n2" },
+    };
+    const char *const env[] = { "M3FS_LOCAL_EXEC=0", "M3FS_CONNECT_TIMEOUT=1", NULL };
+    for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+        struct run r;
+        const char *args[] = { "cluster", cmds[i][0], "-c", cfg, cmds[i][1], cmds[i][2], NULL };
+        run_argv(&r, env, args);
+        if (r.code != 1 || !strstr(r.err.buf, holder) || r.out.len)
+            fail_msg("cluster %s while the lock is held: exit %d\nstdout: %s\nstderr: %s\n"
+                     "wanted exit 1 and: %s", cmds[i][0], r.code, r.out.buf, r.err.buf, holder);
+        run_free(&r);
+    }
+    /* the refused runs left the holder's record */
+    int rfd = open(lockf, O_RDONLY);
+    assert_true(rfd >= 0);
+    slurp_fd(rfd, &rec);
+    char *mine = xstrfmt("%ld\n%s\nm3fs cluster create\n", (long)getpid(), host);
+    assert_string_equal(rec.buf, mine);
+    /* --dry-run touches nothing and takes no lock */
+    struct run r;
+    RUN_ENV(&r, env, "cluster", "stop", "-c", cfg, "--dry-run");
+    if (r.code != 0) fail_msg("stop --dry-run under the lock: exit %d\n%s", r.code, r.err.buf);
+    assert_contains(&r.out, "Plan to stop cluster 'lk'");
+    run_free(&r);
+    cluster_unlock(fd);
+    /* free: stop takes it (a usage error in exec, which runs under it: no node) */
+    RUN_ENV(&r, env, "cluster", "stop", "-c", cfg, "--role", "nosuch");
+    assert_int_equal(r.code, 2);
+    assert_contains(&r.err, "--role: unknown service 'nosuch'");
+    assert_lacks(&r.err, "in use");
+    run_free(&r);
+    sb_reset(&rec);
+    rfd = open(lockf, O_RDONLY);
+    assert_true(rfd >= 0);
+    slurp_fd(rfd, &rec);
+    assert_contains(&rec, "\nm3fs cluster stop\n");
+    fd = cluster_lock(cfg, "lk", "m3fs cluster start", &err); /* and let it go */
+    if (fd < 0) fail_msg("cluster_lock after stop ended: %s", err.buf);
+    cluster_unlock(fd);
+    unlink(lockf), rmdir(mdir), unlink(cfg);
+    free(cfg), free(mdir), free(lockf), free(holder), free(mine);
+    sb_release(&err), sb_release(&rec);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -715,6 +816,8 @@ int main(void)
         cmocka_unit_test(test_color),
         cmocka_unit_test(test_debug),
         cmocka_unit_test(test_exec_copy_dry_run),
+        cmocka_unit_test(test_lock_flags),
+        cmocka_unit_test(test_lock_refuses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

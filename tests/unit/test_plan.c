@@ -622,22 +622,28 @@ static void test_state_guarded(void **state)
     assert_null(state_load(path, &err));
     assert_non_null(strstr(err.buf, "symlink"));
     assert_int_equal(unlink(path), 0);
-    /* the lock: a second holder is refused with the first one's pid */
-    int fd = cluster_lock(cfgp, "c1", &err);
+    /* the lock: a second holder is refused with the first one's pid,
+     * command and host */
+    int fd = cluster_lock(cfgp, "c1", "m3fs cluster create", &err);
     assert_true(fd >= 0);
     pid_t kid = fork();
     if (kid == 0) {
         struct strbuf e = STRBUF_INIT;
-        int fd2 = cluster_lock(cfgp, "c1", &e);
-        char *want = xstrfmt("another m3fs (pid %ld) holds its lock %s/c1.lock", (long)getppid(),
-                             mdir);
-        _exit(fd2 < 0 && strstr(e.buf, want) ? 0 : 1);
+        char host[256] = "";
+        gethostname(host, sizeof(host) - 1);
+        int fd2 = cluster_lock(cfgp, "c1", "m3fs cluster stop", &e);
+        char *want = xstrfmt("another m3fs (pid %ld) holds its lock %s/c1.lock (`m3fs cluster "
+                             "create` on host %s); nothing was changed", (long)getppid(), mdir,
+                             host);
+        if (fd2 < 0 && strstr(e.buf, want)) _exit(0);
+        fprintf(stderr, "want: %s\ngot: %s\n", want, e.buf);
+        _exit(1);
     }
     int ws = 0;
     assert_int_equal(waitpid(kid, &ws, 0), kid);
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
     cluster_unlock(fd);
-    fd = cluster_lock(cfgp, "c1", &err);
+    fd = cluster_lock(cfgp, "c1", "m3fs cluster destroy", &err);
     assert_true(fd >= 0);
     cluster_unlock(fd);
     state_free(st), state_free(st2);
