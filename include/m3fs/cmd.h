@@ -95,8 +95,8 @@ int cmd_confirm_yes(const char *question, int need_tty);
 
 struct plan;
 struct remote_ctx;
-/* Before anything changes (create, add-storage-nodes): log in to every
- * node plan p touches (in parallel) and run a command as root there; on
+/* Before anything changes (create, add-client, add-storage-nodes): log in
+ * to every node plan p touches (in parallel) and run a command as root; on
  * nodes that run a 3FS listener, check 3FS would find its NICs
  * (docs/network.md).  Logs every node that cannot be used, and why;
  * returns 0 or -1. */

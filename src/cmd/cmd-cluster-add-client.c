@@ -2,7 +2,9 @@
  * that do not have it yet, with create's own client steps (config files,
  * token, container, the wait for the fuse.hf3fs mount) on those nodes only;
  * the clients already mounted are not touched.  Refused on a cluster that
- * was never created (no state file) or whose mgmtd does not answer.
+ * was never created (no state file) or whose mgmtd does not answer, and
+ * stopped before anything changes by create's preflight (login, root, the
+ * NICs 3FS would find) on a new client node.
  * See docs/lifecycle.md; the shared part is src/cmd/clients.c. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +48,8 @@ static int mgmtd_answers(struct plan_ctx *ctx, struct remote_ctx *rc)
     return ok ? 0 : -1;
 }
 
-/* The nodes read, what they have, the plan, then dry-run or the run. */
+/* The nodes read, what they have, the plan, then dry-run, or the
+ * preflight and the run. */
 static int add(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc)
 {
     const struct m3fs_config *cfg = cctx->cfg;
@@ -72,6 +75,9 @@ static int add(struct cmd_ctx *cctx, struct plan_ctx *ctx, struct remote_ctx *rc
         log_error("cannot plan add-client: %s", ctx->err.buf);
         goto out;
     }
+    /* create's preflight on the nodes the plan touches (those that gain the
+     * client, and the first mgmtd's), before the question and any change */
+    if (!cctx->dry_run && cmd_preflight(cfg, &p, rc, cctx->parallel) < 0) goto out;
     sb_addf(&text, "FUSE clients of cluster '%s' (what each node has now):\n", cfg->name);
     clients_list(cfg, want, facts, &text);
     sb_addf(&text, "This mounts 3FS at %s on %s (config files under %s/client, container "

@@ -7,6 +7,8 @@
 # file):
 #  * add-client on a cluster.yml that was never created (no state file), and
 #    with every mgmtd stopped: refused, nothing on lab-n3;
+#  * add-client with listenNics naming a NIC the nodes lack: refused by
+#    create's preflight (docs/network.md) naming lab-n3, nothing on lab-n3;
 #  * add-client --dry-run: the plan names lab-n3 only, nothing changed;
 #  * add-client --yes: lab-n3 mounts 3FS and reads a file written from
 #    lab-n1 (checksum); the clients on lab-n1 and lab-n2 were not restarted;
@@ -70,6 +72,16 @@ if mx cluster stop -c "$TWO" --role mgmtd >"$W/out" 2>&1; then
     else bad "add-client without mgmtd (rc=$rc)"; fi
     mx cluster start -c "$TWO" --role mgmtd >"$W/out" 2>&1 || bad "start --role mgmtd"
 else bad "stop --role mgmtd"; fi
+
+# create's NIC preflight, on the new client node, before anything changes
+sed '$a listenNics: [eth1]' "$THREE" >"$W/cfg/nics.yml" # beside THREE: the same state file
+mx cluster add-client -c "$W/cfg/nics.yml" --yes >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && has "nodes cannot be used; nothing was changed" &&
+    grep -q "^  lab-n3: .*would find no NIC to listen on" "$W/out" &&
+    [ "$(ctr 3)" = 0 ] && [ "$(mounted 3)" = 0 ] && on 3 'test ! -e /opt/3fs/client'; then
+    ok "add-client with listenNics [eth1]: create's preflight refuses lab-n3, nothing on lab-n3"
+else bad "add-client with listenNics [eth1] (rc=$rc)"; fi
 
 # --- add-client ---------------------------------------------------------------------
 mx cluster add-client -c "$THREE" --dry-run >"$W/out" 2>&1
