@@ -119,11 +119,10 @@ static int plan_and_run(struct cmd_ctx *cctx, enum life_op op, struct plan_ctx *
     if (build(ctx, op, &p) < 0) {
         log_error("cannot plan the %s: %s", verbs[op], ctx->err.buf);
     } else if (!p.n && drained_selected(ctx, &drained)) {
-        log_error("nothing to %s: the selection%s is storage on %s, which "
-                  "`m3fs cluster remove-storage-nodes` drained (state file %s): it holds no "
-                  "targets and its storage container was removed; no other service of the "
-                  "selection runs on the selected nodes in %s", verbs[op], what, drained.buf,
-                  st->path, cctx->cfg->file);
+        log_error("nothing to %s: `m3fs cluster remove-storage-nodes` drained storage on %s "
+                  "(state file %s): no targets, its storage container removed; no other service "
+                  "of the selection%s runs on the selected nodes in %s", verbs[op], drained.buf,
+                  st->path, what, cctx->cfg->file);
     } else if (!p.n) {
         log_error("nothing to %s: no service of the selection%s runs on the selected nodes "
                   "in %s", verbs[op], what, cctx->cfg->file);

@@ -255,7 +255,7 @@ on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "restart star
 mx cluster restart -c "$CFG5" --role storage --node lab-n2 >"$W/out" 2>&1
 rc=$?
 n2_ctrs >"$W/n2_2"
-[ $rc -eq 1 ] && has "nothing to restart" && has "remove-storage-nodes\` drained" &&
+[ $rc -eq 1 ] && has "nothing to restart" && has "remove-storage-nodes\` drained storage on lab-n2" &&
     cmp -s "$W/n2_0" "$W/n2_2" &&
     ok "restart --role storage --node lab-n2: refused, saying lab-n2 was drained" ||
     bad "restart --role storage --node lab-n2 (exit $rc)"

@@ -311,8 +311,9 @@ static void test_cli(void **state)
     assert_null(strstr(out, "10002"));
     free(out);
     assert_int_equal(run_m3fs("cluster restart --dry-run --role storage --node n2", &out), 1);
-    HAS(out, "nothing to restart: the selection (storage on n2) is storage on n2, which "
-             "`m3fs cluster remove-storage-nodes` drained");
+    HAS(out, "nothing to restart: `m3fs cluster remove-storage-nodes` drained storage on n2 "
+             "(state file ");
+    HAS(out, "no other service of the selection (storage on n2) runs on the selected nodes");
     free(out);
     /* half moved: start goes on without the SERVING-UPTODATE wait, upgrade refuses */
     write_state(PLAN_RM, REC_N2);
