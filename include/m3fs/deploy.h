@@ -35,13 +35,16 @@ struct plan_ctx {
                               * one, else the state file's minted one (borrowed) */
     char *image[IMG_COUNT]; /* image references, registry applied */
     struct ct_table *ct;    /* chain table (create only) */
-    /* create on a cluster add/remove-storage-nodes changed (SC_CREATE_KEEP,
-     * include/m3fs/scale.h), set after plan_ctx_init(): keep_table leaves
-     * out the chain files, create-target and upload steps (the cluster's
-     * table stays); storage_skip (borrowed, per cfg->nodes, may be NULL):
-     * 1 = a drained storage node, whose storage steps are left out */
+    /* a cluster add/remove-storage-nodes changed (include/m3fs/scale.h,
+     * src/cmd/drained.h), set after plan_ctx_init(): keep_table (create,
+     * SC_CREATE_KEEP) leaves out the chain files, create-target and upload
+     * steps (the cluster's table stays); storage_skip (borrowed, per
+     * cfg->nodes, may be NULL): 1 = a drained storage node, whose storage
+     * steps and waits create, stop, start and upgrade leave out (svc_runs);
+     * half_moved (start, an unfinished plan): no SERVING-UPTODATE wait */
     int keep_table;
     const unsigned char *storage_skip;
+    int half_moved;
     struct strbuf err;      /* why building failed */
     /* stop / start / restart: what takes part, set after plan_ctx_init()
      * (which clears them); 0 / NULL: every service / node.  only_nodes

@@ -208,5 +208,10 @@ struct sc_create_in {
  * of cluster.yml that remove-storage-nodes drained, else 0. */
 enum sc_create_case sc_create_case(const struct sc_create_in *in, unsigned char *skip,
                                    struct strbuf *why);
+/* Whatever the plan: the nodes of in that in->nodes records as drained
+ * (same id and name) and not holding targets, marked 1 in skip (n_ids
+ * bytes); their count (0 for no or an unreadable record).  What stop and
+ * start leave out while a plan is unfinished (src/cmd/drained.c). */
+size_t sc_drained_nodes(const struct sc_create_in *in, unsigned char *skip);
 
 #endif

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drained.h"
 #include "m3fs/bench.h"
-#include "m3fs/chaintable.h"
 #include "m3fs/clock.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
@@ -17,8 +17,6 @@
 #include "m3fs/deploy.h"
 #include "m3fs/disks.h"
 #include "m3fs/remote.h"
-#include "m3fs/scale.h"
-#include "m3fs/sha256.h"
 
 static struct {
     int format_disks, skip_bench;
@@ -270,95 +268,6 @@ static void print_dry_run(const struct m3fs_config *cfg, const struct m3fs_state
     sb_release(&out);
 }
 
-/* The refusal of case c (include/m3fs/scale.h), naming what to run. */
-static void refuse_table(const struct m3fs_config *cfg, const struct m3fs_state *st,
-                         enum sc_create_case c, const char *why)
-{
-    const char *f = cfg->file;
-    switch (c) {
-    case SC_CREATE_UNFINISHED:
-        log_error("the state file %s holds an unfinished %s-storage-nodes: the cluster is "
-                  "half moved. Finish the plan first: run `m3fs cluster %s-storage-nodes -c %s` "
-                  "again. Nothing was changed", st->path, why, why, f);
-        break;
-    case SC_CREATE_NEW_NODES:
-        log_error("%s: storage node(s) %s hold no targets of the cluster's chain table; "
-                  "create does not add storage nodes to a created cluster (its chain table "
-                  "would not match the cluster's). Run `m3fs cluster add-storage-nodes -c %s`. "
-                  "Nothing was changed", f, why, f);
-        break;
-    case SC_CREATE_GONE_NODES:
-        log_error("%s: %s (state file %s). Node ids follow the order of services.storage from "
-                  "10001: add nodes at its end, and take a node out only with "
-                  "`m3fs cluster remove-storage-nodes -c %s --node NAME` while it is still "
-                  "listed, then only from the end of the list. Nothing was changed",
-                  f, why, st->path, f);
-        break;
-    case SC_CREATE_CHANGED:
-        log_error("%s: the chain table it gives is not the one create uploaded to this cluster "
-                  "(state file %s): storage nodes, replicationFactor, diskNumPerNode or "
-                  "targetNumPerDisk changed since. Put them back; to add storage nodes run "
-                  "`m3fs cluster add-storage-nodes -c %s`, to remove some "
-                  "`m3fs cluster remove-storage-nodes`. Nothing was changed", f, st->path, f);
-        break;
-    case SC_CREATE_UNKNOWN:
-        log_error("the state file %s records a finished add- or remove-storage-nodes but not "
-                  "which storage nodes hold the chain table (an older m3fs wrote it): run "
-                  "`m3fs cluster add-storage-nodes -c %s` once (with nothing to add it records "
-                  "them), then create again. Nothing was changed", st->path, f);
-        break;
-    default:
-        break;
-    }
-}
-
-/* Which case of sc_create_case() this cluster.yml and state file are;
- * for SC_CREATE_KEEP sets ctx->keep_table, and ctx->storage_skip to *skip
- * (per cfg->nodes, the drained storage nodes; caller frees).  0, or -1 (refused, said why). */
-static int table_case(const struct m3fs_config *cfg, const struct m3fs_state *st,
-                      struct plan_ctx *ctx, unsigned char **skip)
-{
-    const struct m3fs_service *sv = &cfg->svc[SVC_STORAGE];
-    if (!ctx->ct) return 0; /* no storage nodes: no chain table */
-    struct strbuf table = STRBUF_INIT, why = STRBUF_INIT;
-    char hex[SHA256_HEX_LEN + 1];
-    if (ct_format(ctx->ct, CT_FILE_TABLE, &table)) abort(); /* the name is ct's own */
-    sha256_buf_hex(table.buf ? table.buf : "", table.len, hex); /* as chains.c records it */
-    uint32_t *ids = xcalloc(sv->n_member + 1, sizeof(*ids));
-    const char **names = xcalloc(sv->n_member + 1, sizeof(*names));
-    unsigned char *drained = xcalloc(sv->n_member + 1, 1);
-    for (size_t i = 0; i < sv->n_member; i++) {
-        ids[i] = (uint32_t)config_node_id(cfg, sv->member[i], SVC_STORAGE);
-        names[i] = config_node_label(&cfg->nodes[sv->member[i]]);
-    }
-    struct sc_create_in in = { state_get_done(st, SC_STATE_PLAN),
-                               state_get_done(st, SC_STATE_NODES),
-                               state_get_done(st, "upload-chain-table"), hex, ids, names,
-                               sv->n_member };
-    enum sc_create_case c = sc_create_case(&in, drained, &why);
-    int rc = 0;
-    if (c == SC_CREATE_KEEP) {
-        ctx->keep_table = 1;
-        *skip = xcalloc(cfg->n_nodes + 1, 1);
-        size_t n = 0;
-        for (size_t i = 0; i < sv->n_member; i++) {
-            (*skip)[sv->member[i]] = drained[i];
-            n += drained[i];
-        }
-        ctx->storage_skip = *skip;
-        log_info("the state file records the chain table add/remove-storage-nodes made: create "
-                 "keeps it (no chain table files, create-target or upload steps; the waits check "
-                 "its targets)%s", n ? "; the storage nodes remove-storage-nodes drained are "
-                 "left as they are" : "");
-    } else if (c != SC_CREATE_NEW && c != SC_CREATE_OWN) {
-        refuse_table(cfg, st, c, why.buf);
-        rc = -1;
-    }
-    free(ids), free(names), free(drained);
-    sb_release(&table), sb_release(&why);
-    return rc;
-}
-
 static int exec_create(struct cmd_ctx *cctx)
 {
     struct m3fs_config *cfg = cctx->cfg;
@@ -377,7 +286,7 @@ static int exec_create(struct cmd_ctx *cctx)
     if (!st) log_error("%s", err.buf);
     else if (plan_ctx_init(&ctx, cfg, st, 1) < 0)
         log_error("cannot plan the deployment: %s", ctx.err.buf);
-    else if (table_case(cfg, st, &ctx, &skip) < 0)
+    else if (cmd_drained(cfg, st, &ctx, DR_CREATE, "create", &skip) < 0)
         ; /* refused before anything ran: said why */
     else if (plan_build_create(&ctx, &p) < 0)
         log_error("cannot plan the deployment: %s", ctx.err.buf);

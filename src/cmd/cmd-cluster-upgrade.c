@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drained.h"
 #include "lifecycle.h"
 #include "m3fs/cmd.h"
 #include "m3fs/config.h"
@@ -186,6 +187,7 @@ static int exec_upgrade(struct cmd_ctx *cctx)
     struct upgrade_facts facts;
     upgrade_facts_init(&facts, cfg->n_nodes);
     struct remote_ctx *rc = NULL;
+    unsigned char *skip = NULL;
     int code = EXIT_FAIL;
     if (!st) {
         log_error("%s", err.buf);
@@ -194,6 +196,8 @@ static int exec_upgrade(struct cmd_ctx *cctx)
                   "with this cluster.yml", path);
     } else if (plan_ctx_init(&ctx, cfg, st, 0) < 0) {
         log_error("cannot plan the upgrade: %s", ctx.err.buf);
+    } else if (cmd_drained(cfg, st, &ctx, DR_UPGRADE, "upgrade", &skip) < 0) {
+        ; /* refused before any node was read: said why */
     } else {
         rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
         if (upgrade_read_nodes(&ctx, rc, &facts, &err) < 0) {
@@ -207,7 +211,7 @@ static int exec_upgrade(struct cmd_ctx *cctx)
     upgrade_facts_release(&facts);
     plan_ctx_release(&ctx);
     state_free(st);
-    free(path);
+    free(path), free(skip);
     sb_release(&err);
     return code;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drained.h"
 #include "lifecycle.h"
 #include "m3fs/config.h"
 #include "m3fs/deploy.h"
@@ -113,8 +114,14 @@ static int plan_and_run(struct cmd_ctx *cctx, enum life_op op, struct plan_ctx *
 {
     struct plan p = { 0 };
     int rc = EXIT_FAIL;
+    struct strbuf drained = STRBUF_INIT;
     if (build(ctx, op, &p) < 0) {
         log_error("cannot plan the %s: %s", verbs[op], ctx->err.buf);
+    } else if (!p.n && drained_selected(ctx, &drained)) {
+        log_error("nothing to %s: `m3fs cluster remove-storage-nodes` drained storage on %s "
+                  "(state file %s): no targets, its storage container removed; no other service "
+                  "of the selection%s runs on the selected nodes in %s", verbs[op], drained.buf,
+                  st->path, what, cctx->cfg->file);
     } else if (!p.n) {
         log_error("nothing to %s: no service of the selection%s runs on the selected nodes "
                   "in %s", verbs[op], what, cctx->cfg->file);
@@ -133,6 +140,7 @@ static int plan_and_run(struct cmd_ctx *cctx, enum life_op op, struct plan_ctx *
         rc = run(cctx, st, &p, op, what);
     }
     plan_free(&p);
+    sb_release(&drained);
     return rc;
 }
 
@@ -142,7 +150,7 @@ int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op)
     struct m3fs_config *cfg = cctx->cfg;
     struct strbuf err = STRBUF_INIT, what = STRBUF_INIT;
     unsigned mask;
-    unsigned char *sel = NULL;
+    unsigned char *sel = NULL, *skip = NULL;
     if (parse_roles(roles, &mask, &err) < 0 || life_parse_nodes(cfg, names, &sel, &err) < 0) {
         int rc = cmd_usage_error(cctx, "%s", err.buf);
         sb_release(&err);
@@ -160,11 +168,14 @@ int cmd_lifecycle(struct cmd_ctx *cctx, enum life_op op)
     } else {
         ctx.only_roles = mask;
         ctx.only_nodes = sel;
-        rc = plan_and_run(cctx, op, &ctx, st, what.buf);
+        /* the storage nodes remove-storage-nodes drained take no part */
+        if (cmd_drained(cfg, st, &ctx, op == LIFE_STOP ? DR_STOP : DR_START, verbs[op],
+                        &skip) == 0)
+            rc = plan_and_run(cctx, op, &ctx, st, what.buf);
     }
     plan_ctx_release(&ctx);
     state_free(st);
-    free(path), free(sel);
+    free(path), free(sel), free(skip);
     sb_release(&err), sb_release(&what);
     return rc;
 }

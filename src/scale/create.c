@@ -153,6 +153,21 @@ enum sc_create_case sc_create_case(const struct sc_create_in *in, unsigned char 
     return c;
 }
 
+size_t sc_drained_nodes(const struct sc_create_in *in, unsigned char *skip)
+{
+    memset(skip, 0, in->n_ids);
+    struct sc_nodes r;
+    if (!in->nodes || sc_nodes_decode(in->nodes, &r)) return 0;
+    size_t n = 0;
+    for (size_t k = 0; k < in->n_ids; k++) {
+        const struct sc_node *d = find(r.drained, r.n_drained, in->ids[k]);
+        if (d && !strcmp(d->name, in->names[k]) && !find(r.hold, r.n_hold, in->ids[k]))
+            skip[k] = 1, n++;
+    }
+    sc_nodes_release(&r);
+    return n;
+}
+
 void sc_nodes_next(const char *old, const struct sc_nodes *now, struct strbuf *out)
 {
     struct sc_nodes before = { 0 }, next = { 0 };

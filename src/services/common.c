@@ -96,6 +96,12 @@ const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n)
     return ctx->cfg->svc[k].member;
 }
 
+int svc_runs(const struct plan_ctx *ctx, size_t node, enum svc_kind k)
+{
+    if (!config_node_has(ctx->cfg, node, k)) return 0;
+    return k != SVC_STORAGE || !ctx->storage_skip || !ctx->storage_skip[node];
+}
+
 /* --- file sets ---------------------------------------------------------- */
 
 void fs_add(struct file_set *fs, const char *name, struct strbuf *content, unsigned mode)

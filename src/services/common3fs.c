@@ -212,14 +212,6 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
  * src/client/mgmtd/MgmtdClient.h auto_heartbeat_interval). */
 #define HB_EVIDENCE_MS 30000L
 
-/* node runs service k: a member of it, and for storage not a node
- * remove-storage-nodes drained (ctx->storage_skip). */
-static int runs_here(const struct plan_ctx *ctx, size_t node, enum svc_kind k)
-{
-    if (!config_node_has(ctx->cfg, node, k)) return 0;
-    return k != SVC_STORAGE || !ctx->storage_skip || !ctx->storage_skip[node];
-}
-
 /* Arguments WHO CONTAINER LOGDIR MAIN of m3fs-heartbeat for the services of
  * node (mgmtd only when with_mgmtd), and their containers into ctrs. */
 static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struct strbuf *args,
@@ -232,7 +224,7 @@ static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struc
     };
     const struct m3fs_config *cfg = ctx->cfg;
     for (size_t i = 0; i < ARRAY_SIZE(svcs); i++) {
-        if (svcs[i].k == SVC_MGMTD ? !with_mgmtd : !runs_here(ctx, node, svcs[i].k))
+        if (svcs[i].k == SVC_MGMTD ? !with_mgmtd : !svc_runs(ctx, node, svcs[i].k))
             continue;
         const char *ctr = cfg->svc[svcs[i].k].container_name;
         char *who = xstrfmt("%s on %s", svcs[i].dir, cfg->nodes[node].name);
@@ -269,7 +261,7 @@ static void hb_check(struct plan_ctx *ctx, struct step *s, size_t mg0, const cha
     for (size_t i = 0; i < nmeta; i++)
         sb_addf(&ids, "%s%ld", ids.len ? " " : "", config_node_id(ctx->cfg, meta[i], SVC_META));
     for (size_t i = 0; i < nst; i++)
-        if (runs_here(ctx, st[i], SVC_STORAGE))
+        if (svc_runs(ctx, st[i], SVC_STORAGE))
             sb_addf(&ids, "%s%ld", ids.len ? " " : "", config_node_id(ctx->cfg, st[i], SVC_STORAGE));
     struct strvec ctrs = STRVEC_INIT;
     sb_addf(&cmd, "%scheck ", script);
@@ -289,7 +281,7 @@ static void hb_check(struct plan_ctx *ctx, struct step *s, size_t mg0, const cha
 static void hb_watches(struct plan_ctx *ctx, struct step *s, size_t mg0, const char *script)
 {
     for (size_t node = 0; node < ctx->cfg->n_nodes; node++) {
-        if (node == mg0 || !(runs_here(ctx, node, SVC_META) || runs_here(ctx, node, SVC_STORAGE)))
+        if (node == mg0 || !(svc_runs(ctx, node, SVC_META) || svc_runs(ctx, node, SVC_STORAGE)))
             continue;
         struct strbuf cmd = STRBUF_INIT, args = STRBUF_INIT;
         struct strvec ctrs = STRVEC_INIT;

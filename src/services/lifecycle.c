@@ -16,8 +16,9 @@ size_t *life_nodes(const struct plan_ctx *ctx, enum svc_kind k, int first_only, 
     size_t *out = xcalloc(all ? all : 1, sizeof(*out));
     *n = 0;
     if (ctx->only_roles && !(ctx->only_roles & (1u << k))) return out;
-    for (size_t i = 0; i < all; i++)
-        if (!ctx->only_nodes || ctx->only_nodes[nodes[i]]) out[(*n)++] = nodes[i];
+    for (size_t i = 0; i < all; i++) /* a drained storage node takes no part */
+        if ((!ctx->only_nodes || ctx->only_nodes[nodes[i]]) && svc_runs(ctx, nodes[i], k))
+            out[(*n)++] = nodes[i];
     return out;
 }
 

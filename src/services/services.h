@@ -273,5 +273,9 @@ int svc_node_selected(const struct plan_ctx *ctx, size_t node);
 
 /* Indices of the nodes of a service (first_only: just the first). */
 const size_t *svc_nodes(const struct plan_ctx *ctx, enum svc_kind k, size_t *n);
+/* 1 when node runs service k: a member of it, and for storage not a node
+ * remove-storage-nodes drained (ctx->storage_skip).  What create, stop,
+ * start and upgrade go by. */
+int svc_runs(const struct plan_ctx *ctx, size_t node, enum svc_kind k);
 
 #endif

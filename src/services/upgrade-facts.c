@@ -56,7 +56,7 @@ static int runs_on(const struct plan_ctx *ctx, enum svc_kind k, size_t node)
     const size_t *nodes = svc_nodes(ctx, k, &n);
     if ((k == SVC_MONITOR || k == SVC_CLICKHOUSE) && n > 1) n = 1;
     for (size_t i = 0; i < n; i++)
-        if (nodes[i] == node) return 1;
+        if (nodes[i] == node) return svc_runs(ctx, node, k); /* not a drained storage node */
     return 0;
 }
 

@@ -83,18 +83,34 @@ static size_t nth_node(const struct plan_ctx *ctx, enum svc_kind k, const size_t
     return nodes[i < at ? i : i + 1];
 }
 
+/* The i-th of the n nodes of k that run it (svc_runs: a storage node
+ * remove-storage-nodes drained is no unit), or n when fewer run it; *m
+ * gets how many do. */
+static size_t nth_running(const struct plan_ctx *ctx, enum svc_kind k, const size_t *nodes,
+                          size_t n, size_t i, size_t *m)
+{
+    size_t at = n;
+    *m = 0;
+    for (size_t j = 0; j < n; j++)
+        if (svc_runs(ctx, nodes[j], k) && (*m)++ == i) at = j;
+    return at;
+}
+
 /* Unit i: its service and node; 0, or -1 when there is no unit i. */
 static int unit_at(const struct plan_ctx *ctx, size_t i, enum svc_kind *k, size_t *node)
 {
     for (size_t u = 0; u < ARRAY_SIZE(unit_kinds); u++) {
-        size_t n;
+        size_t n, m;
         const size_t *nodes = kind_nodes(ctx, unit_kinds[u], &n);
         if (!kind_takes_part(ctx, unit_kinds[u])) n = 0;
-        if (i < n) {
-            *k = unit_kinds[u], *node = nth_node(ctx, unit_kinds[u], nodes, n, i);
+        size_t at = nth_running(ctx, unit_kinds[u], nodes, n, i, &m);
+        if (i < m) {
+            *k = unit_kinds[u];
+            /* only storage nodes are left out, and mgmtd's order is its own */
+            *node = m == n ? nth_node(ctx, unit_kinds[u], nodes, n, i) : nodes[at];
             return 0;
         }
-        i -= n;
+        i -= m;
     }
     return -1;
 }

@@ -20,7 +20,12 @@
 #    unfinished; after add (all five nodes) and after remove (lab-n2 still
 #    listed) it keeps the cluster's table: exit 0, no target, chain or
 #    orphan changed, lab-n2's storage not started again; with the 3-node
-#    cluster.yml it is refused, naming a node that holds targets.
+#    cluster.yml it is refused, naming a node that holds targets;
+#  * with lab-n2 drained and still listed (docs/lifecycle.md "After add- or
+#    remove-storage-nodes"): `cluster restart --role storage` exits 0, every
+#    target SERVING-UPTODATE, lab-n2's containers untouched and no storage
+#    there; `--role storage --node lab-n2` is refused saying it was drained;
+#    `upgrade --dry-run` finds nothing to upgrade (no unit for lab-n2).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -229,5 +234,34 @@ on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "create start
 n=$(nodes_with_targets)
 [ "$n" = "10001 10003 10004 10005 " ] && ok "still no target on lab-n2: $n" || bad "nodes: $n"
 files_ok "after create on the scaled cluster"
+
+# --- stop/start/restart/upgrade with the drained lab-n2 still listed --------------
+# (docs/lifecycle.md "After add- or remove-storage-nodes"): lab-n2 keeps mgmtd
+# and meta; its containers must not be touched by a storage restart.
+n2_ctrs() { on 2 'docker ps -aq | xargs -r docker inspect --format "{{.Name}} {{.State.StartedAt}}"' | sort; }
+n2_ctrs >"$W/n2_0"
+mx cluster restart -c "$CFG5" --role storage >"$W/out" 2>&1
+rc=$?
+n2_ctrs >"$W/n2_1"
+targets >"$W/tr1"
+[ $rc -eq 0 ] && has "restart leaves out storage on lab-n2: remove-storage-nodes drained it" &&
+    [ -s "$W/n2_0" ] && cmp -s "$W/n2_0" "$W/n2_1" &&
+    awk 'NR > 1 && !($4 == "SERVING" && $5 == "UPTODATE") {bad = 1} END {exit bad}' "$W/tr1" &&
+    ok "restart --role storage with lab-n2 drained and listed: exit 0, lab-n2 untouched, every target SERVING-UPTODATE" ||
+    { diff "$W/n2_0" "$W/n2_1"; cat "$W/tr1"; bad "restart --role storage after the remove (exit $rc)"; }
+cp "$W/out" "$W/restart.log"
+on 2 'docker ps -a --format "{{.Names}}"' | grep -q storage && bad "restart started storage on lab-n2 again" ||
+    ok "restart left the drained lab-n2 without storage"
+mx cluster restart -c "$CFG5" --role storage --node lab-n2 >"$W/out" 2>&1
+rc=$?
+n2_ctrs >"$W/n2_2"
+[ $rc -eq 1 ] && has "nothing to restart" && has "remove-storage-nodes\` drained storage on lab-n2" &&
+    cmp -s "$W/n2_0" "$W/n2_2" &&
+    ok "restart --role storage --node lab-n2: refused, saying lab-n2 was drained" ||
+    bad "restart --role storage --node lab-n2 (exit $rc)"
+mx cluster upgrade -c "$CFG5" --dry-run >"$W/out" 2>&1 && has "nothing to upgrade" &&
+    ok "upgrade --dry-run: nothing to upgrade (no unit for the drained lab-n2)" ||
+    bad "upgrade --dry-run after the remove"
+files_ok "after restarting storage on the scaled cluster"
 
 it_done "test_scale"

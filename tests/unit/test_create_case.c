@@ -141,6 +141,25 @@ static void test_unfinished_unknown(void **state)
     sb_release(&why);
 }
 
+/* Drained nodes whatever the plan (what stop and start leave out of a
+ * half-moved cluster): same id and name, not holding targets again. */
+static void test_drained_nodes(void **state)
+{
+    (void)state;
+    unsigned char skip[4] = { 9, 9, 9, 9 };
+    struct sc_create_in in = { PLAN_ADD, "hold 10001=n1,10003=n3 drained 10002=n2,10004=n9",
+                               NULL, HEX, ids4, names4, 4 };
+    assert_int_equal(sc_drained_nodes(&in, skip), 1); /* n4 is not the drained n9 */
+    assert_memory_equal(skip, ((unsigned char[4]){ 0, 1, 0, 0 }), 4);
+    in.nodes = "hold 10001=n1,10002=n2 drained 10002=n2";
+    assert_int_equal(sc_drained_nodes(&in, skip), 0);
+    assert_memory_equal(skip, ((unsigned char[4]){ 0 }), 4);
+    in.nodes = "garbage";
+    assert_int_equal(sc_drained_nodes(&in, skip), 0);
+    in.nodes = NULL;
+    assert_int_equal(sc_drained_nodes(&in, skip), 0);
+}
+
 static void test_nodes_record(void **state)
 {
     (void)state;
@@ -325,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_keep),               cmocka_unit_test(test_gone_nodes),
         cmocka_unit_test(test_unfinished_unknown), cmocka_unit_test(test_nodes_record),
         cmocka_unit_test(test_nodes_next),         cmocka_unit_test(test_create_plan),
+        cmocka_unit_test(test_drained_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
