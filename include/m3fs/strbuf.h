@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf {
     char *buf;
@@ -74,6 +75,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The decimal number s[0..len) (digits only, 1 to 20 of them, no sign or
+ * space) into *out when it is at most max; 0, or -1 (*out untouched). */
+int str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
 
 /* Grow an array `x` of `nr` used / `alloc` allocated elements to hold nr+1. */
 #define ALLOC_GROW(x, nr, alloc)                                          \

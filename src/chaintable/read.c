@@ -32,21 +32,6 @@ static int next_line(struct cursor *c, const char **s, size_t *len)
     return 0;
 }
 
-static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!len || len > 20) return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
-        v = v * 10 + d;
-    }
-    if (v > max) return -1;
-    *out = v;
-    return 0;
-}
-
 static int fail(struct strbuf *err, const struct cursor *c, const char *fmt, const char *s,
                 size_t len)
 {
@@ -111,10 +96,10 @@ static int chains_row(struct ct_table *t, struct cursor *c, const char *s, size_
     while (f <= e) {
         const char *comma = memchr(f, ',', (size_t)(e - f));
         size_t flen = (size_t)((comma ? comma : e) - f);
-        if (n == 0 && parse_u64(f, flen, UINT32_MAX, &v))
+        if (n == 0 && str_to_u64(f, flen, UINT32_MAX, &v))
             return fail(err, c, "chain id '%.*s' is not a number in 0..4294967295 (3FS "
                         "ChainId is uint32)", f, flen);
-        if (n > 0 && parse_u64(f, flen, UINT64_MAX, &v))
+        if (n > 0 && str_to_u64(f, flen, UINT64_MAX, &v))
             return fail(err, c, "target id '%.*s' is not a whole number", f, flen);
         if (n == 0) ch.chain_id = (uint32_t)v;
         else add_target(t, &alloc[1], v, ch.chain_id);
@@ -194,7 +179,7 @@ static int cmd_value(struct cmd_line *cl, const char *const *w, const size_t *wl
     uint64_t *dst[] = { &cl->node_id, &cl->disk_index, &cl->target_id, &cl->chain_id };
     for (int k = 0; k < 4; k++) {
         if (!word_is(w[*i], wl[*i], names[k])) continue;
-        if (*i + 1 >= n || parse_u64(w[*i + 1], wl[*i + 1], max[k], dst[k]))
+        if (*i + 1 >= n || str_to_u64(w[*i + 1], wl[*i + 1], max[k], dst[k]))
             return fail(err, c, "%.*s needs a whole number in range", names[k],
                         strlen(names[k]));
         *seen |= 1 << k;
@@ -309,7 +294,7 @@ static int read_order(struct ct_table *t, struct cursor *c, struct strbuf *err)
         return -1;
     }
     while (next_line(c, &s, &len)) {
-        if (parse_u64(s, len, UINT32_MAX, &v))
+        if (str_to_u64(s, len, UINT32_MAX, &v))
             return fail(err, c, "chain id '%.*s' is not a number in 0..4294967295", s, len);
         ALLOC_GROW(t->order, t->n_order, alloc);
         t->order[t->n_order++] = (uint32_t)v;

@@ -51,6 +51,21 @@ char *xstrndup(const char *s, size_t n)
     return p;
 }
 
+int str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!len || len > 20) return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    if (v > max) return -1;
+    *out = v;
+    return 0;
+}
+
 char *xstrfmt(const char *fmt, ...)
 {
     struct strbuf sb = STRBUF_INIT;

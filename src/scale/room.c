@@ -17,21 +17,6 @@ void sc_human(uint64_t b, char out[32])
     snprintf(out, 32, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
-/* A decimal uint64 of exactly len characters; 0, or -1. */
-static int dec(const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!len || len > 20) return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* Fields of a df -P data line: 5 words, then the mount point (the rest). */
 static int df_line(const char *p, size_t len, const char *f[6], size_t fl[6])
 {
@@ -54,7 +39,8 @@ static int space_row(const char *line, size_t len, struct sc_space *sp, struct s
 {
     const char *f[6];
     size_t fl[6];
-    if (df_line(line, len, f, fl) || dec(f[1], fl[1], &sp->size) || dec(f[3], fl[3], &sp->avail)) {
+    if (df_line(line, len, f, fl) || str_to_u64(f[1], fl[1], UINT64_MAX, &sp->size) ||
+        str_to_u64(f[3], fl[3], UINT64_MAX, &sp->avail)) {
         sb_addf(err, "not a df -P -B1 data line: '%.80s'", line);
         return -1;
     }
@@ -89,7 +75,7 @@ static long section(const char *line, size_t len, long disks, const struct sc_sp
 {
     uint64_t i;
     if (len < 7 || strncmp(line, "== ", 3) || strncmp(line + len - 3, " ==", 3) ||
-        dec(line + 3, len - 6, &i) || i >= (uint64_t)disks || out[i].seen)
+        str_to_u64(line + 3, len - 6, UINT64_MAX, &i) || i >= (uint64_t)disks || out[i].seen)
         return -1;
     return (long)i;
 }

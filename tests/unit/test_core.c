@@ -149,6 +149,26 @@ static void test_sb_rtrim_read_file(void **state)
     sb_release(&big);
 }
 
+static void test_str_to_u64(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    assert_int_equal(str_to_u64("0", 1, 0, &v), 0);
+    assert_true(v == 0);
+    assert_int_equal(str_to_u64("18446744073709551615", 20, UINT64_MAX, &v), 0);
+    assert_true(v == UINT64_MAX);
+    v = 7;
+    assert_int_equal(str_to_u64("18446744073709551616", 20, UINT64_MAX, &v), -1);
+    assert_int_equal(str_to_u64("4294967296", 10, UINT32_MAX, &v), -1);
+    assert_int_equal(str_to_u64("123x", 4, UINT64_MAX, &v), -1);
+    assert_int_equal(str_to_u64("-1", 2, UINT64_MAX, &v), -1);
+    assert_int_equal(str_to_u64("", 0, UINT64_MAX, &v), -1);
+    assert_int_equal(str_to_u64("000000000000000000001", 21, UINT64_MAX, &v), -1);
+    assert_true(v == 7); /* untouched on failure */
+    assert_int_equal(str_to_u64("12345", 3, UINT64_MAX, &v), 0); /* len, not the NUL */
+    assert_true(v == 123);
+}
+
 static void test_strvec(void **state)
 {
     (void)state;
@@ -557,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_opt_usage),
         cmocka_unit_test(test_tmpl_render),
         cmocka_unit_test(test_tmpl_errors),
+        cmocka_unit_test(test_str_to_u64),
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_duration_format),
     };
