@@ -463,7 +463,7 @@ static int clear_confirmed(struct scale_cmd *s, const unsigned char *clear, int 
     if (rc) {
         log_error("%s\nnothing was cleared", err.buf);
     } else {
-        fprintf(stderr, "--clear-disks: after the drain, this DELETES the storage data of "
+        fprintf(stderr, "--clear-disks: this DELETES the storage data of "
                 "cluster '%s' on the drained nodes (each node's other services stay):\n%s"
                 "Type the node names '%s' to go on: ", cfg->name, what.buf, names.buf);
         char line[1024];

@@ -1,21 +1,29 @@
 /* test_scale_clear: `remove-storage-nodes --clear-disks`
  * (plan_build_clear_storage, services/storage.c): destroy's workDir check
  * and storage steps, the very same commands, on the drained nodes only;
- * the other services of those nodes (mgmtd, meta) get no step. */
+ * the other services of those nodes (mgmtd, meta) get no step; and the
+ * command (m3fs, run on nodes in TEST-NET-1 that nothing answers) on a
+ * finished drain: the clear steps alone, the consent naming what goes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "m3fs/config.h"
 #include "m3fs/deploy.h"
 #include "m3fs/plan.h"
 #include "m3fs/strbuf.h"
+#include "m3fs/scale.h"
 #include "testutil.h"
+
+TU_TMPDIR_FIXTURE("m3fs-clear")
 
 #define TOKEN "AAADBih28QACBQig2wABBAfI"
 
@@ -131,11 +139,88 @@ static void test_clear_nvme_two(void **state)
     built_free(&c);
 }
 
+/* `printf 'ANSWER\n' | m3fs cluster remove-storage-nodes -c CFG --node n2
+ * --clear-disks EXTRA` (stdout and stderr) into out; its exit status. */
+static int run_clear(const char *cfg, const char *answer, const char *extra, struct strbuf *out)
+{
+    const char *bin = getenv("M3FS_BIN");
+    assert_non_null(bin);
+    char *cmd = xstrfmt("printf '%s\\n' | M3FS_LOCAL_EXEC=0 M3FS_CONNECT_TIMEOUT=1 '%s' cluster "
+                        "remove-storage-nodes -c '%s' --node n2 --clear-disks %s 2>&1",
+                        answer, bin, cfg, extra);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char buf[4096];
+    size_t n;
+    sb_reset(out);
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) sb_add(out, buf, n);
+    int st = pclose(f);
+    free(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* cluster.yml (storage on n1..n3) and its state file: a finished plan
+ * and the storage-nodes record `nodes`.  Returns the config path. */
+static char *setup_cluster(const char *nodes)
+{
+    tu_write(tmpdir, "cl.yml", "name: cl\n"
+                               "nodes:\n"
+                               "  - {name: n1, host: 192.0.2.1, username: root, password: pw-clear-x}\n"
+                               "  - {name: n2, host: 192.0.2.2, username: root, password: pw-clear-x}\n"
+                               "  - {name: n3, host: 192.0.2.3, username: root, password: pw-clear-x}\n"
+                               "services:\n"
+                               TU_SVCS_N1
+                               "  storage: {nodes: [n1, n2, n3], diskType: dir}\n"
+                               "  client: {nodes: [n1], hostMountpoint: /mnt/3fs}\n");
+    char *cfg = xstrfmt("%s/cl.yml", tmpdir), *path = state_path_for(cfg, "cl");
+    struct strbuf err = STRBUF_INIT;
+    unlink(path);
+    struct m3fs_state *st = state_load(path, &err);
+    assert_non_null(st);
+    state_set_done(st, SC_STATE_PLAN, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    state_set_done(st, SC_STATE_NODES, nodes);
+    if (state_save(st, &err) < 0) fail_msg("state_save: %s", err.buf);
+    state_free(st);
+    free(path);
+    sb_release(&err);
+    return cfg;
+}
+
+static void test_cli_after_drain(void **state)
+{
+    (void)state;
+    struct strbuf out = STRBUF_INIT;
+    char *cfg = setup_cluster("hold 10001=n1,10003=n3 drained 10002=n2");
+    int rc = run_clear(cfg, "", "--dry-run", &out);
+    if (rc != 0 || !strstr(out.buf, "Steps of --clear-disks (3). Nothing was changed.") ||
+        !strstr(out.buf, "n2 (192.0.2.2)") || strstr(out.buf, "n1 (192.0.2.1)") ||
+        strstr(out.buf, "n3 (192.0.2.3)"))
+        fail_msg("--clear-disks --dry-run after the drain: exit %d\n%s", rc, out.buf);
+    /* without --yes: the list of what goes, and a wrong answer changes nothing */
+    rc = run_clear(cfg, "n3", "", &out);
+    if (rc != 1 || !strstr(out.buf, "  n2:\n") ||
+        !strstr(out.buf, "delete /opt/3fs/storage: the storage service's files and the data "
+                         "directories /opt/3fs/storage/3fsdata/data0 with every chunk") ||
+        !strstr(out.buf, "Type the node names 'n2' to go on") ||
+        !strstr(out.buf, "'n3' is not 'n2'; nothing was changed") || strstr(out.buf, "n1:"))
+        fail_msg("--clear-disks, answer n3: exit %d\n%s", rc, out.buf);
+    free(cfg);
+    /* n2 not recorded drained: the drain is planned, which reads the cluster
+     * first (here: no node answers) */
+    cfg = setup_cluster("hold 10001=n1,10002=n2 drained 10003=n3");
+    rc = run_clear(cfg, "", "--dry-run", &out);
+    if (rc != 1 || strstr(out.buf, "Steps of --clear-disks") || strstr(out.buf, "finished before"))
+        fail_msg("--clear-disks with n2 not drained: exit %d\n%s", rc, out.buf);
+    free(cfg);
+    sb_release(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clear_dir),
         cmocka_unit_test(test_clear_nvme_two),
+        cmocka_unit_test(test_cli_after_drain),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
