@@ -408,7 +408,9 @@ static int clear_what(struct scale_cmd *s, size_t node, struct strbuf *out, stru
 {
     const struct m3fs_config *cfg = s->cctx->cfg;
     long n = cfg->storage.disk_num_per_node;
-    char *dir = xstrfmt("%s/storage", cfg->work_dir), *base = xstrfmt("%s/3fsdata", dir);
+    int w = (int)strlen(cfg->work_dir);
+    while (w > 1 && cfg->work_dir[w - 1] == '/') w--; /* as the steps' paths (wd_path) */
+    char *dir = xstrfmt("%.*s/storage", w, cfg->work_dir), *base = xstrfmt("%s/3fsdata", dir);
     sb_addf(out, "  %s:\n", config_node_label(&cfg->nodes[node]));
     int rc = 0;
     if (cfg->storage.disk == DISK_NVME) {
