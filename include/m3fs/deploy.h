@@ -76,6 +76,13 @@ int svc_storage_disk_list(struct plan_ctx *ctx, struct remote_ctx *rc, long para
  * order: stop clients first and fdb last; start the reverse with create's
  * waits.  Appended to p (restart: stop, then start).  0, or -1 with the
  * reason in ctx->err. */
+/* remove-storage-nodes --clear-disks (docs/scale.md): destroy's storage
+ * steps (its workDir check; the storage container removed; the data
+ * cleared by templates/m3fs-disks.sh clear: dir deleted, nvme unmounted, its
+ * fstab lines dropped, wiped only the disks m3fs formatted; <workDir>/storage
+ * deleted) on the nodes with clear[node] != 0 (per cfg->nodes) only.
+ * Appended to p.  0, or -1 with the reason in ctx->err. */
+int plan_build_clear_storage(struct plan_ctx *ctx, const unsigned char *clear, struct plan *p);
 int plan_build_stop(struct plan_ctx *ctx, struct plan *p);
 int plan_build_start(struct plan_ctx *ctx, struct plan *p);
 

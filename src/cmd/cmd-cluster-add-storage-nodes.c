@@ -15,7 +15,7 @@ static const struct opt_spec opts[] = {
 
 static int exec_add(struct cmd_ctx *cctx)
 {
-    return cmd_scale(cctx, 1, NULL, o.yes);
+    return cmd_scale(cctx, 1, NULL, o.yes, 0);
 }
 
 const struct cmd_entry cmd_cluster_add_storage_nodes_entry = {

@@ -12,6 +12,7 @@
 #include "m3fs/remote.h"
 #include "m3fs/scale.h"
 #include "m3fs/sha256.h"
+#include "m3fs/shquote.h"
 
 struct scale_cmd {
     struct cmd_ctx *cctx;
@@ -24,6 +25,7 @@ struct scale_cmd {
     int resumed;
     uint32_t *have; /* make_plan: the node ids holding targets now */
     size_t n_have;
+    int clear;      /* --clear-disks */
 };
 
 /* What the first mgmtd node's admin_cli shows. */
@@ -350,6 +352,177 @@ static int run(struct scale_cmd *s, struct plan *p)
     return r == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* ---- --clear-disks (docs/scale.md "Clearing the drained nodes' disks") ---- */
+
+/* Per cfg->nodes: 1 for the storage nodes s->pi.nodes names; caller frees. */
+static unsigned char *clear_mask(struct scale_cmd *s)
+{
+    unsigned char *m = xcalloc(s->cctx->cfg->n_nodes + 1, 1);
+    for (size_t i = 0; i < s->pi.n_nodes; i++) {
+        size_t n = scale_node_index(&s->ctx, s->pi.nodes[i]);
+        if (n != SIZE_MAX) m[n] = 1;
+    }
+    return m;
+}
+
+static int recorded(const struct sc_node *v, size_t n, uint32_t id, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].id == id && !strcmp(v[i].name, name)) return 1;
+    return 0;
+}
+
+/* 1 when no plan is unfinished and SC_STATE_NODES records every node of
+ * drain drained (same id and name; a finished remove-storage-nodes): their
+ * ids are then in s->pi.  0 otherwise; -1 for a name cluster.yml lacks. */
+static int drained_before(struct scale_cmd *s, const struct strvec *drain, struct strbuf *err)
+{
+    const char *plan = state_get_done(s->ctx.st, SC_STATE_PLAN);
+    const char *rec = state_get_done(s->ctx.st, SC_STATE_NODES);
+    struct sc_nodes nodes = { 0 };
+    if ((plan && !strncmp(plan, "m3fs-scale ", 11)) || !rec || sc_nodes_decode(rec, &nodes))
+        return 0;
+    int rc = pick_nodes(s, 0, drain, NULL, 0, err) ? -1 : 1;
+    for (size_t i = 0; rc > 0 && i < s->pi.n_nodes; i++) {
+        uint32_t id = s->pi.nodes[i];
+        if (!recorded(nodes.drained, nodes.n_drained, id, node_name(s, id)) ||
+            recorded(nodes.hold, nodes.n_hold, id, node_name(s, id)))
+            rc = 0;
+    }
+    if (rc == 0) memset(&s->pi, 0, sizeof(s->pi));
+    sc_nodes_release(&nodes);
+    return rc;
+}
+
+/* "BASE/data0 .. BASE/data<n-1>" (the target paths, templates/m3fs-disks.sh). */
+static void data_dirs(struct strbuf *out, const char *base, long n)
+{
+    sb_addf(out, "%s/data0", base);
+    if (n > 1) sb_addf(out, " .. %s/data%ld", base, n - 1);
+}
+
+/* What the clear deletes on node (an index of cfg->nodes), into out; for
+ * nvme the disks listed in <base>.formatted there (read-only).  0, or -1
+ * with why in err. */
+static int clear_what(struct scale_cmd *s, size_t node, struct strbuf *out, struct strbuf *err)
+{
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    long n = cfg->storage.disk_num_per_node;
+    int w = (int)strlen(cfg->work_dir);
+    while (w > 1 && cfg->work_dir[w - 1] == '/') w--; /* as the steps' paths (wd_path) */
+    char *dir = xstrfmt("%.*s/storage", w, cfg->work_dir), *base = xstrfmt("%s/3fsdata", dir);
+    sb_addf(out, "  %s:\n", config_node_label(&cfg->nodes[node]));
+    int rc = 0;
+    if (cfg->storage.disk == DISK_NVME) {
+        struct strbuf cmd = STRBUF_INIT, text = STRBUF_INIT;
+        char *list = xstrfmt("%s.formatted", base);
+        sb_adds(&cmd, "cat -- ");
+        sh_quote(&cmd, list);
+        sb_adds(&cmd, " 2>/dev/null || true");
+        struct remote_session *rs = remote_ctx_get(s->rc, node, err);
+        rc = rs ? remote_run(rs, cmd.buf, 1, 60000, &text, err) : -1;
+        sb_adds(out, "    unmount ");
+        data_dirs(out, base, n);
+        sb_addf(out, " and drop their /etc/fstab lines (tagged '# m3fs %s')\n", base);
+        char *save = NULL;
+        size_t wiped = 0;
+        for (char *l = strtok_r(text.buf ? text.buf : (char[]){ 0 }, "\n", &save); !rc && l;
+             l = strtok_r(NULL, "\n", &save)) {
+            char dev[256], label[64];
+            if (sscanf(l, "%255s %63s", dev, label) != 2) continue;
+            sb_addf(out, "    wipe (wipefs -a) the disk labelled %s, m3fs formatted it as %s "
+                    "(where that label is found)\n", label, dev);
+            wiped++;
+        }
+        if (!rc && !wiped)
+            sb_addf(out, "    wipe no disk (%s lists none m3fs formatted)\n", list);
+        free(list);
+        sb_release(&cmd), sb_release(&text);
+    }
+    sb_addf(out, "    delete %s: the storage service's files and the data directories ", dir);
+    data_dirs(out, base, n);
+    sb_adds(out, " with every chunk in them\n");
+    if (rc) sb_addf(err, "\n(reading what --clear-disks would wipe on %s)",
+                    config_node_label(&cfg->nodes[node]));
+    free(dir), free(base);
+    return rc;
+}
+
+/* --yes with --clear-disks consents; otherwise list exactly what goes per
+ * node and ask to type the node names (as destroy asks for the cluster's). */
+static int clear_confirmed(struct scale_cmd *s, const unsigned char *clear, int yes)
+{
+    if (yes) return 1;
+    const struct m3fs_config *cfg = s->cctx->cfg;
+    struct strbuf what = STRBUF_INIT, names = STRBUF_INIT, err = STRBUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; i < cfg->n_nodes && !rc; i++) {
+        if (!clear[i]) continue;
+        sb_addf(&names, "%s%s", names.len ? "," : "", cfg->nodes[i].name);
+        rc = clear_what(s, i, &what, &err);
+    }
+    int ok = 0;
+    if (rc) {
+        log_error("%s\nnothing was cleared", err.buf);
+    } else {
+        fprintf(stderr, "--clear-disks: this DELETES the storage data of "
+                "cluster '%s' on the drained nodes (each node's other services stay):\n%s"
+                "Type the node names '%s' to go on: ", cfg->name, what.buf, names.buf);
+        char line[1024];
+        if (cmd_read_answer(line, sizeof(line)) == 0) {
+            ok = !strcmp(line, names.buf);
+            if (!ok) log_error("'%s' is not '%s'; nothing was changed", line, names.buf);
+        }
+    }
+    sb_release(&what), sb_release(&names), sb_release(&err);
+    return ok;
+}
+
+/* Build the clear steps for s->pi.nodes into p; 0, or -1 (logged). */
+static int clear_plan(struct scale_cmd *s, unsigned char **clear, struct plan *p)
+{
+    *clear = clear_mask(s);
+    if (plan_build_clear_storage(&s->ctx, *clear, p) == 0) return 0;
+    log_error("cannot plan --clear-disks: %s", s->ctx.err.buf);
+    return -1;
+}
+
+static void print_steps(struct scale_cmd *s, const char *head, const struct plan *p)
+{
+    struct strbuf out = STRBUF_INIT;
+    sb_addf(&out, "%s (%zu). Nothing was changed.\n", head, p->n);
+    plan_print(p, s->cctx->cfg, &out);
+    fwrite(out.buf, 1, out.len, stdout);
+    sb_release(&out);
+}
+
+static int run_clear(struct scale_cmd *s, const struct plan *p)
+{
+    char *done = xstrfmt("Cluster '%s': the storage data of the drained nodes was cleared",
+                         s->cctx->cfg->name);
+    struct cmd_run run = { .p = p, .st = s->ctx.st, .rc = s->rc, .done = done };
+    int code = cmd_run_plan(s->cctx, &run);
+    free(done);
+    return code;
+}
+
+/* The drain finished before (drained_before): the clear steps alone. */
+static int clear_only(struct scale_cmd *s, int yes)
+{
+    unsigned char *clear = NULL;
+    struct plan p = { 0 };
+    int code = EXIT_FAIL;
+    if (clear_plan(s, &clear, &p) == 0) {
+        printf("remove-storage-nodes finished before on these nodes; --clear-disks clears "
+               "their storage data now.\n");
+        if (s->cctx->dry_run) print_steps(s, "Steps of --clear-disks", &p), code = EXIT_OK;
+        else if (clear_confirmed(s, clear, yes)) code = run_clear(s, &p);
+    }
+    plan_free(&p);
+    free(clear);
+    return code;
+}
+
 static int plan_and_run(struct scale_cmd *s, int yes)
 {
     char hex[65];
@@ -372,26 +545,28 @@ static int plan_and_run(struct scale_cmd *s, int yes)
                       "run's plan stays in the state file: run the command again once there "
                       "is room)" : "nothing was changed");
     }
+    unsigned char *clear = NULL;
+    struct plan cp = { 0 };
+    if (roomy && s->clear && clear_plan(s, &clear, &cp) < 0) roomy = 0;
     if (roomy && s->cctx->dry_run) {
-        struct strbuf out = STRBUF_INIT;
-        sb_addf(&out, "Steps (%zu). Nothing was changed.\n", p.n);
-        plan_print(&p, s->cctx->cfg, &out);
-        fwrite(out.buf, 1, out.len, stdout);
-        sb_release(&out);
+        print_steps(s, "Steps", &p);
+        if (s->clear) print_steps(s, "Then the steps of --clear-disks", &cp);
         code = EXIT_OK;
-    } else if (roomy && confirmed(s, yes)) {
+    } else if (roomy && confirmed(s, yes) && (!s->clear || clear_confirmed(s, clear, yes))) {
         code = run(s, &p);
+        if (code == EXIT_OK && s->clear) code = run_clear(s, &cp);
     }
     sb_release(&room), sb_release(&err);
-    plan_free(&p);
+    plan_free(&p), plan_free(&cp);
+    free(clear);
     scale_job_release(&job);
     return code;
 }
 
-int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes)
+int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes, int clear)
 {
     struct m3fs_config *cfg = cctx->cfg;
-    struct scale_cmd s = { .cctx = cctx };
+    struct scale_cmd s = { .cctx = cctx, .clear = !add && clear };
     struct strbuf err = STRBUF_INIT;
     char *path = state_path_for(cfg->file, cfg->name);
     struct m3fs_state *st = state_load(path, &err);
@@ -404,10 +579,13 @@ int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes
     else if (plan_ctx_init(&s.ctx, cfg, st, 0) < 0) log_error("%s", s.ctx.err.buf);
     else {
         s.rc = remote_ctx_new(cfg->nodes, cfg->n_nodes, &cctx->ro);
-        r = read_cluster(&s, &err);
+        int again = s.clear ? drained_before(&s, drain, &err) : 0;
+        r = again ? again : read_cluster(&s, &err);
         if (!r) r = stored_plan(&s, add, &err);
         if (!r && !s.m) r = make_plan(&s, add, drain, &err);
-        if (r > 0) {
+        if (again > 0) {
+            code = clear_only(&s, yes);
+        } else if (r > 0) {
             record_nothing_to_add(&s);
             printf("Every storage node of %s holds targets already: nothing to add.\n", cfg->file);
             code = EXIT_OK;

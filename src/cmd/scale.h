@@ -10,8 +10,11 @@
 #include "m3fs/strbuf.h"
 
 /* add: the storage nodes of cluster.yml that hold no target; remove: drain
- * the storage nodes named in drain (node names).  yes: --yes.  Returns the
- * exit code. */
-int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes);
+ * the storage nodes named in drain (node names).  yes: --yes.  clear
+ * (remove's --clear-disks): after the drain, destroy's storage steps on the
+ * drained nodes (plan_build_clear_storage), asked for by naming exactly
+ * what goes unless yes; when the state file records the named nodes
+ * drained already, those steps alone.  Returns the exit code. */
+int cmd_scale(struct cmd_ctx *cctx, int add, const struct strvec *drain, int yes, int clear);
 
 #endif

@@ -202,6 +202,26 @@ int svc_storage_destroy(struct plan_ctx *ctx, struct plan *p)
     return 0;
 }
 
+/* remove-storage-nodes --clear-disks: destroy's workDir check and storage
+ * steps (svc_storage_destroy) kept on the nodes of clear only. */
+int plan_build_clear_storage(struct plan_ctx *ctx, const unsigned char *clear, struct plan *p)
+{
+    struct plan tmp = { 0 };
+    int rc = svc_node_destroy_guard(ctx, &tmp);
+    if (!rc) rc = svc_storage_destroy(ctx, &tmp);
+    if (rc) {
+        plan_free(&tmp);
+        return -1;
+    }
+    plan_keep_nodes(&tmp, clear);
+    for (size_t i = 0; i < tmp.n; i++) {
+        ALLOC_GROW(p->steps, p->n, p->alloc);
+        p->steps[p->n++] = tmp.steps[i];
+    }
+    free(tmp.steps);
+    return 0;
+}
+
 /* Gracefully: SIGTERM and STORAGE_STOP_S to flush, as destroy gives it. */
 int svc_storage_stop(struct plan_ctx *ctx, struct plan *p)
 {

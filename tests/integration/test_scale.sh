@@ -25,7 +25,12 @@
 #    remove-storage-nodes"): `cluster restart --role storage` exits 0, every
 #    target SERVING-UPTODATE, lab-n2's containers untouched and no storage
 #    there; `--role storage --node lab-n2` is refused saying it was drained;
-#    `upgrade --dry-run` finds nothing to upgrade (no unit for lab-n2).
+#    `upgrade --dry-run` finds nothing to upgrade (no unit for lab-n2);
+#  * `remove-storage-nodes --node lab-n2 --clear-disks` on that finished
+#    drain: without --yes it lists what goes and a wrong answer changes
+#    nothing; --dry-run shows the steps; with --yes lab-n2's
+#    <workDir>/storage is deleted, its mgmtd/meta containers and files stay,
+#    no target moves, every file reads back; run again it is a no-op.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/integration/lib.sh
@@ -263,5 +268,41 @@ mx cluster upgrade -c "$CFG5" --dry-run >"$W/out" 2>&1 && has "nothing to upgrad
     ok "upgrade --dry-run: nothing to upgrade (no unit for the drained lab-n2)" ||
     bad "upgrade --dry-run after the remove"
 files_ok "after restarting storage on the scaled cluster"
+
+# --- --clear-disks on a rerun of the finished drain of lab-n2 -----------------------
+# (docs/scale.md "Clearing the drained nodes' disks"): destroy's storage steps
+# on lab-n2 only; its mgmtd and meta untouched.
+on 2 'test -d /opt/3fs/storage/3fsdata/data0' && ok "lab-n2's storage data dir is there after the drain" ||
+    bad "no /opt/3fs/storage/3fsdata/data0 on lab-n2 before --clear-disks"
+n2_ctrs >"$W/n2_c0"
+echo lab-n3 | mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --clear-disks >"$W/out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && has "lab-n2:" && has "delete /opt/3fs/storage:" && has "Type the node names 'lab-n2'" &&
+    has "nothing was changed" && on 2 'test -d /opt/3fs/storage/3fsdata/data0' &&
+    ok "--clear-disks without --yes lists what goes on lab-n2; a wrong answer changes nothing" ||
+    bad "--clear-disks with a wrong answer (exit $rc)"
+mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --clear-disks --dry-run >"$W/out" 2>&1 &&
+    has "Steps of --clear-disks" && has "storage: remove the container and clear the data" &&
+    on 2 'test -d /opt/3fs/storage/3fsdata/data0' &&
+    ok "--clear-disks --dry-run shows the clear steps and changes nothing" || bad "--clear-disks --dry-run"
+mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --clear-disks --yes >"$W/out" 2>&1
+rc=$?
+cp "$W/out" "$W/clear.log"
+n2_ctrs >"$W/n2_c1"
+[ $rc -eq 0 ] && has "storage data of the drained nodes was cleared" &&
+    on 2 '! test -e /opt/3fs/storage && test -d /opt/3fs/mgmtd && test -d /opt/3fs/meta' &&
+    ok "--clear-disks --yes on the finished drain: lab-n2's <workDir>/storage deleted, mgmtd and meta files kept" ||
+    { on 2 'ls -la /opt/3fs /opt/3fs/storage'; bad "--clear-disks --yes (exit $rc)"; }
+[ -s "$W/n2_c0" ] && cmp -s "$W/n2_c0" "$W/n2_c1" && ok "lab-n2's other containers untouched" ||
+    { diff "$W/n2_c0" "$W/n2_c1"; bad "lab-n2's containers changed"; }
+for i in 1 3; do
+    on "$i" 'test -d /opt/3fs/storage/3fsdata/data0' || bad "lab-n$i lost its storage data"
+done
+n=$(nodes_with_targets)
+[ "$n" = "10001 10003 10004 10005 " ] && ok "the targets stay where they were: $n" || bad "nodes: $n"
+mx cluster remove-storage-nodes -c "$CFG5" --node lab-n2 --clear-disks --yes >"$W/out" 2>&1 &&
+    has "storage data of the drained nodes was cleared" &&
+    ok "--clear-disks again: nothing left to do, exit 0" || bad "--clear-disks run twice"
+files_ok "after --clear-disks on lab-n2"
 
 it_done "test_scale"
