@@ -41,10 +41,13 @@ die() {
 # next hop (OpenSSH ControlMaster), and each image's stream to that hop is a
 # new session on it, so a chain pays its hops' SSH handshakes once per run,
 # not once per image. The master ends at `cleanup`, or by itself 60 s after
-# its last session (ControlPersist). Its socket lives in DIR (0700); a DIR too
-# long for a socket path means no sharing (every stream connects anew).
+# its last session (ControlPersist). Its socket is DIR/cm-<cksum of NAME>
+# (DIR is 0700); a socket path has room for 107 bytes and ssh makes the
+# master's under a name 17 bytes longer first, so a DIR longer than 72 means
+# no sharing (every stream connects anew).
 mux_path() { # DIR NAME: the control socket for hop NAME, or nothing
-    [ "${#1}" -le 80 ] && echo "$1/cm-$2"
+    [ "${#1}" -le 72 ] || return 0
+    echo "$1/cm-$(printf %s "$2" | cksum | cut -d' ' -f1)"
 }
 
 next_ssh() { # DIR HOP [SSH-OPTION...] -- COMMAND...  (options: this script's words)
