@@ -37,18 +37,51 @@ die() {
     exit 2
 }
 
-next_ssh() { # DIR HOP COMMAND...
+# The hop's connection is shared: `probe` starts one master connection per
+# next hop (OpenSSH ControlMaster), and each image's stream to that hop is a
+# new session on it, so a chain pays its hops' SSH handshakes once per run,
+# not once per image. The master ends at `cleanup`, or by itself 60 s after
+# its last session (ControlPersist). Its socket is DIR/cm-<cksum of NAME>
+# (DIR is 0700); a socket path has room for 107 bytes and ssh makes the
+# master's under a name 17 bytes longer first, so a DIR longer than 72 means
+# no sharing (every stream connects anew).
+mux_path() { # DIR NAME: the control socket for hop NAME, or nothing
+    [ "${#1}" -le 72 ] || return 0
+    echo "$1/cm-$(printf %s "$2" | cksum | cut -d' ' -f1)"
+}
+
+next_ssh() { # DIR HOP [SSH-OPTION...] -- COMMAND...  (options: this script's words)
     nd=$1
     IFS=, read -r name host port user <<EOF
 $2
 EOF
     shift 2
+    opts=
+    while [ "$#" -gt 0 ] && [ "$1" != -- ]; do
+        opts="$opts $1"
+        shift
+    done
+    [ "$#" -eq 0 ] || shift
+    cm=$(mux_path "$nd" "$name")
+    # shellcheck disable=SC2086 # opts: fixed words, split on purpose
     ssh -F /dev/null -T -i "$nd/key" -o IdentitiesOnly=yes -o BatchMode=yes \
         -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$nd/known_hosts" \
         -o GlobalKnownHostsFile=/dev/null -o CheckHostIP=no \
         -o HostKeyAlias="m3fs-relay-$name" -o ConnectTimeout=10 \
         -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o LogLevel=ERROR \
-        -p "$port" -l "$user" -- "$host" "$@"
+        -o ControlPath="${cm:-none}" $opts -p "$port" -l "$user" -- "$host" "$@"
+}
+
+# probe's master for HOP, in the background with its stdio closed (a master
+# holding the caller's stderr would hold the caller's channel open).
+start_master() { # DIR HOP
+    IFS=, read -r mname _ <<EOF
+$2
+EOF
+    [ -n "$(mux_path "$1" "$mname")" ] || return 0
+    next_ssh "$1" "$2" -O check -- </dev/null >/dev/null 2>&1 && return 0
+    next_ssh "$1" "$2" -o ControlMaster=yes -o ControlPersist=60 -f -N -- \
+        </dev/null >/dev/null 2>&1 || true
 }
 
 # Only the test enables this (see the header).
@@ -78,7 +111,7 @@ relay() { # DIR FILE SELF [HOP...]
         # The own copy's status survives the pipeline in a file; a dead
         # downstream hop (EPIPE) does not end tee -p.
         { tee -p "$part" || echo failed >"$part.rc"; } |
-            { next_ssh "$d" "$first" recv "$f" "$nextname" "$@" >/dev/null ||
+            { next_ssh "$d" "$first" -- recv "$f" "$nextname" "$@" >/dev/null ||
                 echo "m3fs-relay: $self could not pass $f on to $nextname" >&2; }
         [ ! -e "$part.rc" ] || { rm -f "$part.rc"; exit 1; }
     fi
@@ -108,6 +141,10 @@ cleanup)
         grep -v " $3\$" "$a" >"$a.m3fs-relay"
         mv -f "$a.m3fs-relay" "$a" || exit 1
     fi
+    for s in "$2"/cm-*; do # end this run's masters (see mux_path)
+        [ -S "$s" ] && ssh -o ControlPath="$s" -O exit m3fs-relay >/dev/null 2>&1
+        rm -f "$s"
+    done
     if [ "${4:-}" = all ]; then
         [ ! -d "$2" ] || find "$2" -mindepth 1 -delete 2>/dev/null
     else
@@ -116,7 +153,8 @@ cleanup)
     exit 0
     ;;
 probe)
-    next_ssh "$2" "$3" probe </dev/null
+    start_master "$2" "$3"
+    next_ssh "$2" "$3" -- probe </dev/null
     ;;
 size)
     stat -c %s "$2/$3.part" 2>/dev/null || echo 0
