@@ -32,23 +32,32 @@ RUNS=${BENCH_RUNS:-3}
 
 # One run on an N-node lab: files $W/n$N/{cold,warm}-$R.{log,json},
 # times appended to $W/n$N/times ("KIND SECONDS" lines).
+# create_timed KIND: one create of $d (the caller's), its log, trace and
+# time, and this machine's CPU split during it ($d/cpu-KIND-$r.txt).
+create_timed() {
+    local kind=$1 wall user sys TIMEFORMAT='%R %U %S'
+    bench_cpu_snap "$d/cpu.a"
+    { time mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/$kind-$r.json" \
+        >"$d/$kind-$r.log" 2>&1; } 2>"$d/time" || { tail -40 "$d/$kind-$r.log"; exit 1; }
+    bench_cpu_snap "$d/cpu.b"
+    read -r wall user sys <"$d/time"
+    bench_cpu_split "$d/cpu.a" "$d/cpu.b" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" \
+        >"$d/cpu-$kind-$r.txt"
+    echo "$kind $wall" >>"$d/times"
+}
+
+# One run on an N-node lab: files $W/n$N/{cold,noop,warm}-$R.{log,json},
+# cpu-KIND-$R.txt, times appended to $W/n$N/times ("KIND SECONDS" lines).
 one_run() {
-    local n=$1 r=$2 d=$W/n$1 t
+    local n=$1 r=$2 d=$W/n$1
     bench_lab_up "$n"
     bench_cluster_yml "$d/cluster.yml" bench "$n"
     bench_images_loaded "$d/cluster.yml"
-    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/cold-$r.json" \
-        >"$d/cold-$r.log" 2>&1 || { tail -40 "$d/cold-$r.log"; exit 1; }
-    echo "cold $t" >>"$d/times"
-    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/noop-$r.json" \
-        >"$d/noop-$r.log" 2>&1 ||
-        { tail -40 "$d/noop-$r.log"; exit 1; }
-    echo "noop $t" >>"$d/times"
+    create_timed cold
+    create_timed noop
     mx cluster destroy -c "$d/cluster.yml" --yes >"$d/destroy-$r.log" 2>&1 ||
         { tail -40 "$d/destroy-$r.log"; exit 1; }
-    bench_time t mx cluster create -c "$d/cluster.yml" --skip-bench --trace "$d/warm-$r.json" \
-        >"$d/warm-$r.log" 2>&1 || { tail -40 "$d/warm-$r.log"; exit 1; }
-    echo "warm $t" >>"$d/times"
+    create_timed warm
     bench_lab_down
 }
 
@@ -61,7 +70,7 @@ for n in $SIZES; do
         printf '%2d nodes, run %d: %s\n' "$n" "$r" \
             "$(awk -v r="$r" '{ k[NR] = $1 " " $2 " s" } END { print k[NR - 2] ", " k[NR - 1] ", " k[NR] }' "$W/n$n/times")"
     done
-    [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/n$n"/*.log "$W/n$n"/*.json "$BENCH_LOG_DIR/" 2>/dev/null
+    [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/n$n"/*.log "$W/n$n"/*.json "$W/n$n"/cpu-*.txt "$BENCH_LOG_DIR/" 2>/dev/null
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -97,6 +106,11 @@ for n in sizes:
                                     ("bytes_in", "bytes received", 1024, " KiB")):
         v = [x[key] / scale for x in nodes]
         print(f"  per node, {label}: mean {statistics.mean(v):.1f}{unit}, max {max(v):.1f}{unit}")
+    for k in ("cold", "noop"):
+        lines = open(f"{d}/cpu-{k}-{r}.txt").read().splitlines()
+        print(f"  {k} run {r}, {lines[0]}")
+        for line in lines[1:]:
+            print(f"  {line}")
     noop = json.load(open(f"{d}/noop-{r}.json"))
     v = [x["round_trips"] for x in noop["nodes"] if x["connects"]]
     print(f"  create with nothing to do (run {r}): {len(noop['steps'])} steps ran; the pass "

@@ -33,7 +33,7 @@ if [ -z "${BENCH_SKIP_RSS:-}" ]; then
     prep_gen_bundle "$W/big/bundle.tar" 1024 512 512
     bench_lab_up 1
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c1.yml" 1
-    read -r secs kib < <(bench_cluster_prepare "$W/c1.yml" "$W/big/bundle.tar")
+    read -r secs kib _ < <(bench_cluster_prepare "$W/c1.yml" "$W/big/bundle.tar")
     bench_lab_down
     rm -rf "$W/big"
     echo "bench_prepare: 2.0 GiB bundle to 1 node in ${secs}s (verify, send, node sha256, docker load)"
@@ -52,10 +52,13 @@ rate_bps() {
 # prepare_on N: a fresh N-node lab, deployer and node links shaped to RATE;
 # prints "SECONDS PEAK_RSS_KIB" of `prepare -a` of the small bundle.
 prepare_on() {
-    local t k
+    local t k c
     bench_lab_up "$1" --bandwidth "$RATE" --deployer-bandwidth "$RATE"
     prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c$1.yml" "$1"
-    read -r t k < <(BENCH_PREP_LOG=$W/p$1.log bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
+    bench_cpu_snap "$W/cpu$1.a"
+    read -r t k c < <(BENCH_PREP_LOG=$W/p$1.log bench_cluster_prepare "$W/c$1.yml" "$W/small/bundle.tar")
+    bench_cpu_snap "$W/cpu$1.b"
+    bench_cpu_split "$W/cpu$1.a" "$W/cpu$1.b" "$t" "$c" >"$W/cpu$1.txt"
     bench_lab_down
     echo "$t $k"
 }
@@ -78,5 +81,19 @@ if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
     awk -v a="$t1" -v b="$tn" -v n="$NODES" 'BEGIN { printf "bench_prepare: time ratio %d nodes / 1 node = %.2f (goal <= 1.30; direct pushes through one link would be ~%d)\n", n, b / a, n }'
     awk -v a="$t1" -v b="$tn" -v n="$NODES" -v by="$bytes" -v r="$bps" 'BEGIN { l = by / r; printf "bench_prepare: physical limit (bundle %.0f MiB / %.1f MB/s) %.1fs; ratio to it: 1 node %.2f, %d nodes %.2f\n", by / 1048576, r / 1e6, l, a / l, n, b / l }'
     echo "bench_prepare: steps on 1 node: $(steps_of 1); on $NODES nodes: $(steps_of "$NODES")"
+    # The lab runs the deploying machine and every node on this machine's
+    # CPUs: per-node work (each hop's ssh, sha256, docker load) adds up here,
+    # where real nodes each have their own CPUs.
+    for n in 1 "$NODES"; do
+        echo "bench_prepare: CPU on $n node(s): $(head -1 "$W/cpu$n.txt")"
+        tail -n +2 "$W/cpu$n.txt"
+    done
+    cn=$(sed -n '1s/machine CPU busy \([0-9.]*\) CPU-s.*/\1/p' "$W/cpu$NODES.txt")
+    awk -v a="$t1" -v c="$cn" -v n="$NODES" -v p="$(nproc)" 'BEGIN { printf "bench_prepare: the %d-node run'"'"'s CPU work alone needs >= %.1fs on %d CPUs = %.2f x the 1-node time: the least ratio this machine allows for it\n", n, c / p, p, c / p / a }'
+    # The nodes' share of the 1-node run (receive, sha256, docker load: what
+    # every node does whatever the relay costs), times N: the least ratio
+    # here even for a relay that cost nothing.
+    awk -v a="$t1" -v n="$NODES" -v p="$(nproc)" '/^  (sshd|docker|the lab)/ { w += $(NF - 3) }
+        END { printf "bench_prepare: each node'"'"'s own work (its lab processes in the 1-node run) %.1f CPU-s; x %d nodes on %d CPUs >= %.1fs = %.2f x the 1-node time, even if relaying cost nothing\n", w, n, p, w * n / p, w * n / p / a }' "$W/cpu1.txt"
 fi
 exit $rc

@@ -22,6 +22,7 @@ bench_init bench_status "${1:-}"
 GOAL_S=2
 N=${BENCH_NODES:-20}
 RUNS=${BENCH_RUNS:-5}
+times=() # set by bench_runs
 
 bench_lab_up "$N"
 cfg=$W/cluster.yml
@@ -36,6 +37,14 @@ read -r m lo hi < <(bench_median "${times[@]}")
 bench_runs "bare SSH round" "$RUNS" "$N" cluster exec -c "$cfg" -- true
 read -r fm flo fhi < <(bench_median "${times[@]}")
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# One more status run, with this machine's CPU split (the lab's nodes run on
+# this machine's CPUs; real nodes each have their own).
+bench_cpu_snap "$W/cpu.a"
+t=0
+# shellcheck disable=SC2086 # as above
+bench_time t mx cluster status -c "$cfg" ${BENCH_STATUS_ARGS:-} >"$W/run.out" 2>&1
+bench_cpu_snap "$W/cpu.b"
+echo "status once more, $t s: $(bench_cpu_split "$W/cpu.a" "$W/cpu.b" "$t")"
 printf 'bare SSH round (floor): median %.3f s (%.3f..%.3f)\n' "$fm" "$flo" "$fhi"
 printf 'median: %.3f s on %s nodes (%.3f..%.3f)%s\n' "$m" "$N" "$lo" "$hi" \
     "${BENCH_STATUS_ARGS:+ with $BENCH_STATUS_ARGS}"

@@ -102,9 +102,15 @@ if os.environ.get("BENCH_PREP_LOG"):
     open(os.environ["BENCH_PREP_LOG"], "w").write(r.stdout)
 if r.returncode or " 0 failed" not in r.stdout:
     sys.exit("prepare failed:\n" + r.stdout)
-print(f"{secs:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{secs:.2f} {ru.ru_maxrss} {ru.ru_utime + ru.ru_stime:.2f}")
 PY
 }
+
+# bench_cpu_snap FILE; bench_cpu_split A B [WALL_SECONDS]: this machine's CPU
+# time between two snapshots, split by who used it (tests/bench/cpu_split.py).
+bench_cpu_snap() { python3 "$ROOT/tests/bench/cpu_split.py" snap "$1"; }
+bench_cpu_split() { python3 "$ROOT/tests/bench/cpu_split.py" diff "$@"; }
 
 bench_now() { date +%s.%N; }
 
