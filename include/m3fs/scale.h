@@ -174,6 +174,10 @@ void sc_nodes_encode(const struct sc_nodes *n, struct strbuf *out);
 /* 0, or -1 (n left empty) for text not of that form or holding no node. */
 int sc_nodes_decode(const char *text, struct sc_nodes *n);
 void sc_nodes_release(struct sc_nodes *n);
+/* The first of v[0..n-1] with id id and, when name is not NULL, that name;
+ * NULL when there is none.  It points into v (owns nothing, frees nothing). */
+const struct sc_node *sc_nodes_find(const struct sc_node *v, size_t n, uint32_t id,
+                                    const char *name);
 /* The record after a scale command (or its "nothing to add"), into out:
  * hold now->hold; drained the drained of old (the record before; NULL or
  * unreadable: none) and now->drained, less any node holding targets again. */

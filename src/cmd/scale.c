@@ -365,13 +365,6 @@ static unsigned char *clear_mask(struct scale_cmd *s)
     return m;
 }
 
-static int recorded(const struct sc_node *v, size_t n, uint32_t id, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].id == id && !strcmp(v[i].name, name)) return 1;
-    return 0;
-}
-
 /* 1 when no plan is unfinished and SC_STATE_NODES records every node of
  * drain drained (same id and name; a finished remove-storage-nodes): their
  * ids are then in s->pi.  0 otherwise; -1 for a name cluster.yml lacks. */
@@ -385,8 +378,8 @@ static int drained_before(struct scale_cmd *s, const struct strvec *drain, struc
     int rc = pick_nodes(s, 0, drain, NULL, 0, err) ? -1 : 1;
     for (size_t i = 0; rc > 0 && i < s->pi.n_nodes; i++) {
         uint32_t id = s->pi.nodes[i];
-        if (!recorded(nodes.drained, nodes.n_drained, id, node_name(s, id)) ||
-            recorded(nodes.hold, nodes.n_hold, id, node_name(s, id)))
+        if (!sc_nodes_find(nodes.drained, nodes.n_drained, id, node_name(s, id)) ||
+            sc_nodes_find(nodes.hold, nodes.n_hold, id, node_name(s, id)))
             rc = 0;
     }
     if (rc == 0) memset(&s->pi, 0, sizeof(s->pi));
