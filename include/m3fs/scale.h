@@ -153,6 +153,30 @@ int sc_room_judge(const struct sc_need *need, size_t n_need, const struct sc_spa
                   size_t n_sp, const char *base, struct strbuf *report, struct strbuf *err);
 /* b as "1.5 GiB". */
 void sc_human(uint64_t b, char out[32]);
+/* ---- the disks m3fs formatted on a node (--clear-disks) ----------------- */
+/* One line of <workDir>/storage/3fsdata.formatted as templates/m3fs-disks.sh
+ * prepare appends it for each disk it formats: "DEV LABEL\n" (DEV /dev/...,
+ * LABEL <prefix>-<i>, the XFS label; clear wipes each disk by its label). */
+struct sc_fmt_disk {
+    char dev[256];
+    char label[16]; /* at most 12 bytes: XFS labels hold 12 */
+};
+struct sc_fmt_list {
+    struct sc_fmt_disk *v; /* owned: sc_fmt_list_release */
+    size_t n, alloc;
+    size_t skipped; /* lines not of that form, left out */
+};
+/* The file's text[0..len) (remote, untrusted: any bytes, NULs included)
+ * into out (zeroed first).  A line counts only when it is exactly what
+ * m3fs-disks.sh writes: DEV (/dev/ then letters, digits and ._-/:+, at most
+ * 255 bytes), one space, LABEL (1 to 8 of A-Z a-z 0-9 -, a '-' and 1 to 3
+ * digits), '\n'.  Any other line (a CR, a NUL, another space, an overlong
+ * field, an empty line, a last line without its '\n', which the clear's
+ * `read` passes over too) is left out and counted in out->skipped.  Pure:
+ * reads nothing remote. */
+void sc_parse_formatted(const char *text, size_t len, struct sc_fmt_list *out);
+void sc_fmt_list_release(struct sc_fmt_list *l);
+
 /* ---- cluster create on a cluster these commands changed ---------------- */
 /* State key: which storage nodes hold targets of the cluster's chain table
  * and which ones remove-storage-nodes drained (still named, by id and
@@ -174,6 +198,10 @@ void sc_nodes_encode(const struct sc_nodes *n, struct strbuf *out);
 /* 0, or -1 (n left empty) for text not of that form or holding no node. */
 int sc_nodes_decode(const char *text, struct sc_nodes *n);
 void sc_nodes_release(struct sc_nodes *n);
+/* The first of v[0..n-1] with id id and, when name is not NULL, that name;
+ * NULL when there is none.  It points into v (owns nothing, frees nothing). */
+const struct sc_node *sc_nodes_find(const struct sc_node *v, size_t n, uint32_t id,
+                                    const char *name);
 /* The record after a scale command (or its "nothing to add"), into out:
  * hold now->hold; drained the drained of old (the record before; NULL or
  * unreadable: none) and now->drained, less any node holding targets again. */

@@ -365,13 +365,6 @@ static unsigned char *clear_mask(struct scale_cmd *s)
     return m;
 }
 
-static int recorded(const struct sc_node *v, size_t n, uint32_t id, const char *name)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].id == id && !strcmp(v[i].name, name)) return 1;
-    return 0;
-}
-
 /* 1 when no plan is unfinished and SC_STATE_NODES records every node of
  * drain drained (same id and name; a finished remove-storage-nodes): their
  * ids are then in s->pi.  0 otherwise; -1 for a name cluster.yml lacks. */
@@ -385,8 +378,8 @@ static int drained_before(struct scale_cmd *s, const struct strvec *drain, struc
     int rc = pick_nodes(s, 0, drain, NULL, 0, err) ? -1 : 1;
     for (size_t i = 0; rc > 0 && i < s->pi.n_nodes; i++) {
         uint32_t id = s->pi.nodes[i];
-        if (!recorded(nodes.drained, nodes.n_drained, id, node_name(s, id)) ||
-            recorded(nodes.hold, nodes.n_hold, id, node_name(s, id)))
+        if (!sc_nodes_find(nodes.drained, nodes.n_drained, id, node_name(s, id)) ||
+            sc_nodes_find(nodes.hold, nodes.n_hold, id, node_name(s, id)))
             rc = 0;
     }
     if (rc == 0) memset(&s->pi, 0, sizeof(s->pi));
@@ -399,6 +392,23 @@ static void data_dirs(struct strbuf *out, const char *base, long n)
 {
     sb_addf(out, "%s/data0", base);
     if (n > 1) sb_addf(out, " .. %s/data%ld", base, n - 1);
+}
+
+/* The disks the clear wipes, as the node's list (the text of list) names
+ * them; lines m3fs-disks.sh did not write so are said to be left out. */
+static void formatted_what(const char *text, size_t len, const char *list, struct strbuf *out)
+{
+    struct sc_fmt_list f;
+    sc_parse_formatted(text, len, &f);
+    for (size_t i = 0; i < f.n; i++)
+        sb_addf(out, "    wipe (wipefs -a) the disk labelled %s, m3fs formatted it as %s "
+                "(where that label is found)\n", f.v[i].label, f.v[i].dev);
+    if (!f.n) sb_addf(out, "    wipe no disk (%s lists none m3fs formatted)\n", list);
+    if (f.skipped)
+        sb_addf(out, "    (%zu line%s of %s not of the form 'DEV LABEL' m3fs writes: left out "
+                "of this list; look at that file before going on)\n", f.skipped,
+                f.skipped == 1 ? "" : "s", list);
+    sc_fmt_list_release(&f);
 }
 
 /* What the clear deletes on node (an index of cfg->nodes), into out; for
@@ -424,18 +434,7 @@ static int clear_what(struct scale_cmd *s, size_t node, struct strbuf *out, stru
         sb_adds(out, "    unmount ");
         data_dirs(out, base, n);
         sb_addf(out, " and drop their /etc/fstab lines (tagged '# m3fs %s')\n", base);
-        char *save = NULL;
-        size_t wiped = 0;
-        for (char *l = strtok_r(text.buf ? text.buf : (char[]){ 0 }, "\n", &save); !rc && l;
-             l = strtok_r(NULL, "\n", &save)) {
-            char dev[256], label[64];
-            if (sscanf(l, "%255s %63s", dev, label) != 2) continue;
-            sb_addf(out, "    wipe (wipefs -a) the disk labelled %s, m3fs formatted it as %s "
-                    "(where that label is found)\n", label, dev);
-            wiped++;
-        }
-        if (!rc && !wiped)
-            sb_addf(out, "    wipe no disk (%s lists none m3fs formatted)\n", list);
+        if (!rc) formatted_what(text.buf, text.len, list, out);
         free(list);
         sb_release(&cmd), sb_release(&text);
     }

@@ -8,10 +8,11 @@
 
 #include "m3fs/scale.h"
 
-static const struct sc_node *find(const struct sc_node *v, size_t n, uint32_t id)
+const struct sc_node *sc_nodes_find(const struct sc_node *v, size_t n, uint32_t id,
+                                    const char *name)
 {
     for (size_t i = 0; i < n; i++)
-        if (v[i].id == id) return &v[i];
+        if (v[i].id == id && (!name || !strcmp(v[i].name, name))) return &v[i];
     return NULL;
 }
 
@@ -107,8 +108,9 @@ static enum sc_create_case check_nodes(const struct sc_create_in *in, const stru
     }
     enum sc_create_case c = SC_CREATE_KEEP;
     for (size_t k = 0; k < in->n_ids; k++) {
-        if (find(r->hold, r->n_hold, in->ids[k])) continue;
-        const struct sc_node *d = drained_ok ? find(r->drained, r->n_drained, in->ids[k]) : NULL;
+        if (sc_nodes_find(r->hold, r->n_hold, in->ids[k], NULL)) continue;
+        const struct sc_node *d =
+            drained_ok ? sc_nodes_find(r->drained, r->n_drained, in->ids[k], NULL) : NULL;
         if (d && !strcmp(d->name, in->names[k])) {
             if (skip) skip[k] = 1;
             continue;
@@ -160,8 +162,9 @@ size_t sc_drained_nodes(const struct sc_create_in *in, unsigned char *skip)
     if (!in->nodes || sc_nodes_decode(in->nodes, &r)) return 0;
     size_t n = 0;
     for (size_t k = 0; k < in->n_ids; k++) {
-        const struct sc_node *d = find(r.drained, r.n_drained, in->ids[k]);
-        if (d && !strcmp(d->name, in->names[k]) && !find(r.hold, r.n_hold, in->ids[k]))
+        const struct sc_node *d = sc_nodes_find(r.drained, r.n_drained, in->ids[k], NULL);
+        if (d && !strcmp(d->name, in->names[k]) &&
+            !sc_nodes_find(r.hold, r.n_hold, in->ids[k], NULL))
             skip[k] = 1, n++;
     }
     sc_nodes_release(&r);
@@ -176,11 +179,12 @@ void sc_nodes_next(const char *old, const struct sc_nodes *now, struct strbuf *o
         sc_nodes_add(&next, 0, now->hold[i].id, now->hold[i].name);
     for (size_t i = 0; i < before.n_drained; i++) {
         const struct sc_node *d = &before.drained[i];
-        if (!find(now->hold, now->n_hold, d->id) && !find(now->drained, now->n_drained, d->id))
+        if (!sc_nodes_find(now->hold, now->n_hold, d->id, NULL) &&
+            !sc_nodes_find(now->drained, now->n_drained, d->id, NULL))
             sc_nodes_add(&next, 1, d->id, d->name);
     }
     for (size_t i = 0; i < now->n_drained; i++)
-        if (!find(now->hold, now->n_hold, now->drained[i].id))
+        if (!sc_nodes_find(now->hold, now->n_hold, now->drained[i].id, NULL))
             sc_nodes_add(&next, 1, now->drained[i].id, now->drained[i].name);
     sc_nodes_encode(&next, out);
     sc_nodes_release(&next);

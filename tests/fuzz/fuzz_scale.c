@@ -5,12 +5,15 @@
  * table built from them, the next sub-step of a move judged on them, and
  * the migration plan text of the state file (edited by hand, possibly),
  * and the df output of templates/m3fs-scale.sh space (sc_parse_space) with
- * the room judged on what was read (sc_room_judge).
+ * the room judged on what was read (sc_room_judge), and a node's
+ * <workDir>/storage/3fsdata.formatted (sc_parse_formatted, the raw bytes).
  * The input is NUL-terminated and read as each of these.
  * Seeds: tests/fuzz/corpus/scale/. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "m3fs/scale.h"
 
@@ -51,8 +54,32 @@ static void room(const char *text)
     sb_release(&rep);
 }
 
+/* The raw bytes as <base>.formatted: every line read or counted left out,
+ * and each disk read a whole line "DEV LABEL" of the input. */
+static void formatted(const char *data, size_t size)
+{
+    struct sc_fmt_list f;
+    sc_parse_formatted(data, size, &f);
+    size_t lines = size && data[size - 1] != '\n';
+    for (size_t i = 0; i < size; i++) lines += data[i] == '\n';
+    if (f.n + f.skipped != lines) abort();
+    for (size_t i = 0; i < f.n; i++) {
+        const struct sc_fmt_disk *d = &f.v[i];
+        size_t dl = strnlen(d->dev, sizeof(d->dev)), ll = strnlen(d->label, sizeof(d->label));
+        if (dl >= sizeof(d->dev) || ll > 12 || ll < 3 || strncmp(d->dev, "/dev/", 5) ||
+            strpbrk(d->dev, " \t\r\n") || strpbrk(d->label, " \t\r\n"))
+            abort();
+        char line[sizeof(d->dev) + sizeof(d->label) + 2];
+        int n = snprintf(line, sizeof(line), "%s %s\n", d->dev, d->label);
+        if (!memmem(data, size, line, (size_t)n)) abort();
+    }
+    sc_fmt_list_release(&f);
+    if (f.v || f.n) abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    formatted((const char *)data, size);
     char *text = xstrndup((const char *)data, size);
     struct strbuf err = STRBUF_INIT;
     struct sc_view v = { 0 };

@@ -30,6 +30,14 @@
 #                    has ended, checking every 0.1 s, at most TENTHS times (600).
 # it_wait_out_re PID ERE [TENTHS]  the same for a line matching ERE (1200).
 # it_done LABEL      print "LABEL: N passed, N failed"; succeed when none failed.
+# wait_until TENTHS CMD...  until CMD succeeds, checking every 0.1 s, at most
+#                    TENTHS times.
+# nd I               lab node I's directory ($M3FS_LAB_DIR/nodes/nI).
+# in_node I CMD...   CMD in lab node I's namespaces (net, mount, uts), without SSH.
+# sshd_stop I        kill node I's sshd with every connection it serves (as a
+#                    node dying would); sshd_start I starts it again as
+#                    scripts/lab/node.sh does, its pid recorded for lab.sh,
+#                    and waits until `on I` answers (test_faults, test_relay).
 
 it_skip() {
     echo "SKIP: $*"
@@ -115,4 +123,36 @@ it_wait_out_re() { it_wait_for "$1" "${3:-1200}" has_re "$2"; }
 it_done() {
     echo "$1: $pass passed, $fail failed"
     [ "$fail" -eq 0 ]
+}
+
+# wait_until TENTHS CMD...: until CMD succeeds.
+wait_until() {
+    local n=$1 i
+    shift
+    for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+nd() { echo "$M3FS_LAB_DIR/nodes/n$1"; }
+in_node() { # in_node I CMD...: CMD in node I's namespaces, without SSH
+    local i=$1
+    shift
+    nsenter -t "$(cat "$(nd "$i")/holder.pid")" -n -m -u "$@"
+}
+# The node's sshd with every connection it serves (as a node dying would);
+# started again as scripts/lab/node.sh starts it, its pid recorded for lab.sh.
+sshd_stop() {
+    local p
+    p=$(sed -n 's/^sshd=//p' "$(nd "$1")/pids")
+    kill $(pgrep -P "$p") "$p" 2>/dev/null
+    wait_until 100 eval "! kill -0 $p 2>/dev/null"
+}
+sshd_start() {
+    local i=$1 p
+    in_node "$i" rm -f /run/sshd.pid
+    in_node "$i" setsid /usr/sbin/sshd -D -f /run/m3fs-lab/sshd_config \
+        -E /run/m3fs-lab/sshd.log </dev/null >/dev/null 2>&1 &
+    wait_until 100 in_node "$i" test -s /run/sshd.pid || return 1
+    p=$(in_node "$i" cat /run/sshd.pid)
+    sed -i "s/^sshd=.*/sshd=$p/" "$(nd "$i")/pids"
+    wait_until 100 on "$i" true
 }

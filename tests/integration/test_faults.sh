@@ -35,14 +35,7 @@ it_workdir faults
 F3=3fs_20250410_amd64.docker
 T0=$SECONDS
 
-# --- helpers ------------------------------------------------------------------
-# wait_until TENTHS CMD...: until CMD succeeds.
-wait_until() {
-    local n=$1 i
-    shift
-    for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-    return 1
-}
+# --- helpers (and lib.sh's wait_until, nd, in_node, sshd_stop, sshd_start) ----
 # finish PID SECONDS: wait for PID at most SECONDS (then kill it: a hang);
 # sets rc and took (seconds).
 finish() {
@@ -52,30 +45,6 @@ finish() {
     wait "$pid"
     rc=$?
     took=$((SECONDS - t))
-}
-nd() { echo "$M3FS_LAB_DIR/nodes/n$1"; }
-in_node() { # in_node I CMD...: CMD in node I's namespaces, without SSH
-    local i=$1
-    shift
-    nsenter -t "$(cat "$(nd "$i")/holder.pid")" -n -m -u "$@"
-}
-# The node's sshd with every connection it serves (as a node dying would);
-# started again as scripts/lab/node.sh starts it, its pid recorded for lab.sh.
-sshd_stop() {
-    local p
-    p=$(sed -n 's/^sshd=//p' "$(nd "$1")/pids")
-    kill $(pgrep -P "$p") "$p" 2>/dev/null
-    wait_until 100 eval "! kill -0 $p 2>/dev/null"
-}
-sshd_start() {
-    local i=$1 p
-    in_node "$i" rm -f /run/sshd.pid
-    in_node "$i" setsid /usr/sbin/sshd -D -f /run/m3fs-lab/sshd_config \
-        -E /run/m3fs-lab/sshd.log </dev/null >/dev/null 2>&1 &
-    wait_until 100 in_node "$i" test -s /run/sshd.pid || return 1
-    p=$(in_node "$i" cat /run/sshd.pid)
-    sed -i "s/^sshd=.*/sshd=$p/" "$(nd "$i")/pids"
-    wait_until 100 on "$i" true
 }
 # A node losing power: every process of the node killed at once (SIGKILL):
 # those in its mount namespace (holder, sshd with every connection, dockerd,

@@ -32,32 +32,7 @@ prep_cluster_yml_all "$M3FS_LAB_DIR" "$W/c.yml" "$N"
 PREP=("$M" --known-hosts "$KH" cluster prepare -c "$W/c.yml" -a "$W/bundle.tar")
 RD=/opt/3fs/images/.m3fs-relay
 
-# --- helpers ------------------------------------------------------------------
-wait_until() { # wait_until TENTHS CMD...
-    local n=$1 i
-    shift
-    for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-    return 1
-}
-nd() { echo "$M3FS_LAB_DIR/nodes/n$1"; }
-in_node() { nsenter -t "$(cat "$(nd "$1")/holder.pid")" -n -m -u "${@:2}"; }
-# The node's sshd with every connection it serves, and back as node.sh starts it.
-sshd_stop() {
-    local p
-    p=$(sed -n 's/^sshd=//p' "$(nd "$1")/pids")
-    kill $(pgrep -P "$p") "$p" 2>/dev/null
-    wait_until 100 eval "! kill -0 $p 2>/dev/null"
-}
-sshd_start() {
-    local i=$1 p
-    in_node "$i" rm -f /run/sshd.pid
-    in_node "$i" setsid /usr/sbin/sshd -D -f /run/m3fs-lab/sshd_config \
-        -E /run/m3fs-lab/sshd.log </dev/null >/dev/null 2>&1 &
-    wait_until 100 in_node "$i" test -s /run/sshd.pid || return 1
-    p=$(in_node "$i" cat /run/sshd.pid)
-    sed -i "s/^sshd=.*/sshd=$p/" "$(nd "$i")/pids"
-    wait_until 100 on "$i" true
-}
+# --- helpers (and lib.sh's wait_until, nd, in_node, sshd_stop, sshd_start) ----
 marker_ok() { [ "$(on "$1" "cat /opt/3fs/images/$F3.sha256")" = "$SUM_3FS" ]; }
 loaded() {
     on "$1" docker image inspect open3fs/3fs:20250410 open3fs/foundationdb:7.3.63 \

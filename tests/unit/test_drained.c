@@ -28,26 +28,7 @@ TU_TMPDIR_FIXTURE("m3fs-drained")
 
 /* n2 runs storage only: drained, it runs nothing m3fs deploys. */
 static const char *yaml4 =
-    "name: \"dr\"\n"
-    "workDir: \"/opt/3fs\"\n"
-    "networkType: \"TCP\"\n"
-    "nodes:\n"
-    "  - {name: n1, host: 198.18.0.11, username: root}\n"
-    "  - {name: n2, host: 198.18.0.12, username: root}\n"
-    "  - {name: n3, host: 198.18.0.13, username: root}\n"
-    "  - {name: n4, host: 198.18.0.14, username: root}\n"
-    "services:\n"
-    "  fdb: {nodes: [n1]}\n"
-    "  clickhouse: {nodes: [n1]}\n"
-    "  monitor: {nodes: [n1]}\n"
-    "  mgmtd: {nodes: [n1], stripeSize: 2}\n"
-    "  meta: {nodes: [n1]}\n"
-    "  storage:\n"
-    "    nodes: [n1, n2, n3, n4]\n"
-    "    diskType: dir\n"
-    "    diskNumPerNode: 1\n"
-    "    replicationFactor: 2\n"
-    "    targetNumPerDisk: 2\n"
+    TU_YAML_STORAGE4("dr")
     "  client: {nodes: [n3], hostMountpoint: \"/mnt/3fs\"}\n";
 
 struct fx {

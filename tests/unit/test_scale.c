@@ -2,7 +2,8 @@
  * (docs/scale.md): admin_cli's list-targets / --orphan / list-chains read
  * into a view and the chain table; which sub-step of a replica move comes
  * next from every state the cluster can show (the resume logic); the plan
- * kept in the state file read back exactly. */
+ * kept in the state file read back exactly; sc_nodes_find over a node
+ * record. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,6 +507,24 @@ static void test_keep_nodes(void **state)
     plan_free(&p);
 }
 
+/* sc_nodes_find: the first node of that id (and name, when one is given),
+ * a pointer into the array; NULL for none or an empty array. */
+static void test_nodes_find(void **state)
+{
+    (void)state;
+    const struct sc_node v[] = { { 10001, "n1" }, { 10002, "n2" }, { 10002, "n2b" } };
+    assert_ptr_equal(sc_nodes_find(v, 3, 10001, NULL), &v[0]);
+    assert_ptr_equal(sc_nodes_find(v, 3, 10002, NULL), &v[1]);
+    assert_ptr_equal(sc_nodes_find(v, 3, 10002, "n2b"), &v[2]);
+    assert_ptr_equal(sc_nodes_find(v, 3, 10001, "n1"), &v[0]);
+    assert_null(sc_nodes_find(v, 3, 10001, "n2"));   /* id right, name not */
+    assert_null(sc_nodes_find(v, 3, 10003, NULL));   /* no such id */
+    assert_null(sc_nodes_find(v, 3, 10003, "n2"));
+    assert_null(sc_nodes_find(v, 3, 10002, "n"));    /* whole names only */
+    assert_null(sc_nodes_find(v, 1, 10002, NULL));   /* only the first n count */
+    assert_null(sc_nodes_find(NULL, 0, 10001, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -515,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_next_stuck),      cmocka_unit_test(test_next_node_restarted),
         cmocka_unit_test(test_plan_roundtrip),
         cmocka_unit_test(test_plan_decode_rejects), cmocka_unit_test(test_keep_nodes),
+        cmocka_unit_test(test_nodes_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

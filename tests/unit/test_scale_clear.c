@@ -3,7 +3,9 @@
  * and storage steps, the very same commands, on the drained nodes only;
  * the other services of those nodes (mgmtd, meta) get no step; and the
  * command (m3fs, run on nodes in TEST-NET-1 that nothing answers) on a
- * finished drain: the clear steps alone, the consent naming what goes. */
+ * finished drain: the clear steps alone, the consent naming what goes;
+ * the list of disks m3fs formatted (<base>.formatted, remote input) read by
+ * sc_parse_formatted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,12 +217,122 @@ static void test_cli_after_drain(void **state)
     sb_release(&out);
 }
 
+/* sc_parse_formatted on len bytes of text: the disks read "DEV LABEL;..."
+ * into got, and the lines left out. */
+static size_t parse_fmt(const char *text, size_t len, struct strbuf *got)
+{
+    struct sc_fmt_list f;
+    sc_parse_formatted(text, len, &f);
+    sb_setlen(got, 0);
+    for (size_t i = 0; i < f.n; i++) sb_addf(got, "%s %s;", f.v[i].dev, f.v[i].label);
+    size_t skipped = f.skipped;
+    sc_fmt_list_release(&f);
+    assert_null(f.v), assert_int_equal(f.n, 0);
+    return skipped;
+}
+#define PARSE_FMT(lit, got) parse_fmt((lit), sizeof(lit) - 1, (got))
+
+/* <base>.formatted as templates/m3fs-disks.sh prepare writes it (one
+ * "DEV LABEL" line per disk formatted, appended): read back exactly. */
+static void test_formatted_read(void **state)
+{
+    (void)state;
+    struct strbuf got = STRBUF_INIT;
+    assert_int_equal(PARSE_FMT("/dev/nvme0n1 3fs-1a2b-0\n/dev/nvme1n1 3fs-1a2b-1\n"
+                               "/dev/nvme2n1 3fs-data-2\n"
+                               "/dev/disk/by-id/nvme-S_1:2+x.y 3fs-0-999\n", &got), 0);
+    assert_string_equal(got.buf, "/dev/nvme0n1 3fs-1a2b-0;/dev/nvme1n1 3fs-1a2b-1;"
+                        "/dev/nvme2n1 3fs-data-2;/dev/disk/by-id/nvme-S_1:2+x.y 3fs-0-999;");
+    assert_int_equal(PARSE_FMT("", &got), 0); /* no file: cat printed nothing */
+    assert_int_equal(got.len, 0);
+    assert_int_equal(parse_fmt(NULL, 0, &got), 0);
+    assert_int_equal(got.len, 0);
+    /* the longest fields it writes: a 255-byte DEV, a 12-byte label */
+    struct strbuf in = STRBUF_INIT;
+    sb_adds(&in, "/dev/");
+    while (in.len < 255) sb_addch(&in, 'a');
+    sb_adds(&in, " ABCDEFGH-123\n");
+    assert_int_equal(parse_fmt(in.buf, in.len, &got), 0);
+    assert_int_equal(got.len, 255 + 1 + 12 + 1);
+    /* the format is the script's: the line it appends, its label prefix */
+    char *path = tu_source_path("templates");
+    char *sh = tu_read(path, "m3fs-disks.sh");
+    assert_non_null(strstr(sh, "echo \"$dev $label\" >>\"$formatted\""));
+    assert_non_null(strstr(sh, "'' | *[!A-Za-z0-9-]*) echo \"m3fs-disks: bad --label-prefix"));
+    assert_non_null(strstr(sh, "[ \"${#prefix}\" -le 8 ]"));
+    free(sh), free(path);
+    sb_release(&in), sb_release(&got);
+}
+
+/* Remote bytes: every line not as the script writes it is left out and
+ * counted, the good lines around it still read. */
+static void test_formatted_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t len;
+    } bad[] = {
+#define B(lit) { lit, sizeof(lit) - 1 }
+        B("\n"),                                 /* an empty line */
+        B("/dev/nvme0n1 3fs-1a2b-0\r\n"),         /* CRLF */
+        B("/dev/nvme0n1\r3fs-1a2b-0\n"),
+        B("/dev/nvme0n1 3fs-1a2b-0"),             /* no '\n': a cut write */
+        B("/dev/nvme0n1 3fs-\0a2b-0\n"),          /* a NUL */
+        B("/dev/nvme\0n1 3fs-1a2b-0\n"),
+        B("\0\n"),
+        B("/dev/nvme0n1  3fs-1a2b-0\n"),          /* two spaces */
+        B(" /dev/nvme0n1 3fs-1a2b-0\n"),          /* leading, trailing space */
+        B("/dev/nvme0n1 3fs-1a2b-0 \n"),
+        B("/dev/nvme0n1\t3fs-1a2b-0\n"),          /* a tab */
+        B("/dev/nvme0n1 3fs-1a2b-0 x\n"),         /* a third field */
+        B("/dev/nvme0n1\n"),                      /* one field */
+        B("nvme0n1 3fs-1a2b-0\n"),                /* not under /dev/ */
+        B("/dev/ 3fs-1a2b-0\n"),
+        B("/dev/nv$(x) 3fs-1a2b-0\n"),
+        B("/dev/nvme0n1 3fs-1a2b\n"),             /* no index */
+        B("/dev/nvme0n1 3fs-1a2b-1000\n"),        /* an index of 4 digits */
+        B("/dev/nvme0n1 -0\n"),                   /* no prefix */
+        B("/dev/nvme0n1 ABCDEFGHI-0\n"),          /* a 9-byte prefix */
+        B("/dev/nvme0n1 3fs_1-0\n"),              /* '_' */
+        B("/dev/nvme0n1 3fs-1a2b-0\xff\n"),
+#undef B
+    };
+    struct strbuf got = STRBUF_INIT, in = STRBUF_INIT;
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        if (parse_fmt(bad[i].text, bad[i].len, &got) != 1 || got.len)
+            fail_msg("bad[%zu] read as '%s'", i, got.buf ? got.buf : "");
+        /* between good lines: they still count (the cut last line last) */
+        sb_setlen(&in, 0);
+        sb_adds(&in, "/dev/nvme0n1 3fs-1a2b-0\n");
+        sb_add(&in, bad[i].text, bad[i].len);
+        if (bad[i].len && bad[i].text[bad[i].len - 1] == '\n')
+            sb_adds(&in, "/dev/nvme1n1 3fs-1a2b-1\n");
+        size_t sk = parse_fmt(in.buf, in.len, &got);
+        const char *want = bad[i].text[bad[i].len - 1] == '\n'
+                               ? "/dev/nvme0n1 3fs-1a2b-0;/dev/nvme1n1 3fs-1a2b-1;"
+                               : "/dev/nvme0n1 3fs-1a2b-0;";
+        if (sk != 1 || strcmp(got.buf, want))
+            fail_msg("bad[%zu] among good: %zu, '%s'", i, sk, got.buf);
+    }
+    /* overlong fields: a 256-byte DEV, a 13-byte label */
+    sb_setlen(&in, 0);
+    sb_adds(&in, "/dev/");
+    while (in.len < 256) sb_addch(&in, 'a');
+    sb_adds(&in, " 3fs-0\n/dev/a ABCDEFGH-1234\n/dev/b 3fs-1\n");
+    assert_int_equal(parse_fmt(in.buf, in.len, &got), 2);
+    assert_string_equal(got.buf, "/dev/b 3fs-1;");
+    sb_release(&in), sb_release(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clear_dir),
         cmocka_unit_test(test_clear_nvme_two),
         cmocka_unit_test(test_cli_after_drain),
+        cmocka_unit_test(test_formatted_read),
+        cmocka_unit_test(test_formatted_malformed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

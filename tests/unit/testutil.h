@@ -30,6 +30,33 @@
     "  mgmtd: {nodes: [n1]}\n"      \
     "  meta: {nodes: [n1]}\n"
 
+/* A cluster.yml named name (a string literal) of four nodes n1..n4
+ * (198.18.0.11-14, root): fdb, clickhouse, monitor, mgmtd (stripeSize 2)
+ * and meta on n1, storage on all four (diskType dir, 1 disk per node,
+ * replicationFactor 2, 2 targets per disk); more services may follow (the
+ * scale tests: test_create_case, test_drained). */
+#define TU_YAML_STORAGE4(name)                            \
+    "name: \"" name "\"\n"                                 \
+    "workDir: \"/opt/3fs\"\n"                             \
+    "networkType: \"TCP\"\n"                              \
+    "nodes:\n"                                            \
+    "  - {name: n1, host: 198.18.0.11, username: root}\n" \
+    "  - {name: n2, host: 198.18.0.12, username: root}\n" \
+    "  - {name: n3, host: 198.18.0.13, username: root}\n" \
+    "  - {name: n4, host: 198.18.0.14, username: root}\n" \
+    "services:\n"                                         \
+    "  fdb: {nodes: [n1]}\n"                              \
+    "  clickhouse: {nodes: [n1]}\n"                       \
+    "  monitor: {nodes: [n1]}\n"                          \
+    "  mgmtd: {nodes: [n1], stripeSize: 2}\n"             \
+    "  meta: {nodes: [n1]}\n"                             \
+    "  storage:\n"                                        \
+    "    nodes: [n1, n2, n3, n4]\n"                       \
+    "    diskType: dir\n"                                 \
+    "    diskNumPerNode: 1\n"                             \
+    "    replicationFactor: 2\n"                          \
+    "    targetNumPerDisk: 2\n"
+
 /* A check that needs a tool this machine lacks: skipped here, but a failure
  * under CI (CI=true), where every check must run. */
 #define TU_SKIP_UNLESS_CI(why)                                        \
