@@ -262,6 +262,22 @@ $todo
 EOF
 }
 
+# formatted_line LINE: LINE is "DEV LABEL" as nvme_prepare writes it: DEV a
+# /dev path of [A-Za-z0-9._/:+-] under 256 bytes, one space, LABEL a prefix
+# of 1-8 of [A-Za-z0-9-], a - and 1-3 digits.
+formatted_line() {
+    fd=${1%% *} fl=${1#* }
+    [ "$fd $fl" = "$1" ] && [ "${#fd}" -lt 256 ] || return 1
+    case $fd in /dev/?*) ;; *) return 1 ;; esac
+    case $fd in *[!A-Za-z0-9._/:+-]*) return 1 ;; esac
+    case $fl in *-[0-9] | *-[0-9][0-9] | *-[0-9][0-9][0-9]) ;; *) return 1 ;; esac
+    fp=${fl%-*}
+    fn=${fl##*-}
+    case $fn in *[!0-9]*) return 1 ;; esac
+    [ -n "$fp" ] && [ "${#fp}" -le 8 ] || return 1
+    case $fp in *[!A-Za-z0-9-]*) return 1 ;; esac
+}
+
 nvme_clear() {
     i=0
     while [ "$i" -lt "$count" ]; do
@@ -271,8 +287,12 @@ nvme_clear() {
     done
     fstab_drop
     if [ -f "$formatted" ]; then
-        # by label: device names can change across reboots
-        while read -r dev label; do
+        # by label: device names can change across reboots.  Only lines as
+        # nvme_prepare writes them ("DEV LABEL"), the ones m3fs listed when
+        # it asked (src/scale/formatted.c reads them the same way).
+        while IFS= read -r line; do
+            formatted_line "$line" || continue
+            dev=${line%% *} label=${line#* }
             cur=$(blkid -L "$label" 2>/dev/null) || continue
             echo "m3fs-disks: wiping $cur ($label, formatted by m3fs as $dev)" >&2
             wipefs -a "$cur" >/dev/null

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "m3fs/disks.h"
+#include "m3fs/scale.h"
 #include "testutil.h"
 
 TU_TMPDIR_FIXTURE("m3fs-test-disks")
@@ -36,7 +37,8 @@ static const char *const stubs[][2] = {
       "esac\n" },
     { "wipefs",
       "#!/bin/sh\n"
-      "case \"$*\" in *-a*) echo 'wipefs stub: no -a here' >&2; exit 1 ;; esac\n"
+      "case \"$*\" in *-a*) [ -n \"${WIPE_OK:-}\" ] && exit 0\n"
+      "    echo 'wipefs stub: no -a here' >&2; exit 1 ;; esac\n"
       "for a; do dev=$a; done\n"
       "awk -v d=\"${dev#/dev/}\" '$1 == d && $2 != \"-\" {print $2}' \"$FAKE\" | tr , '\\n'\n" },
     { "mkfs.xfs", "#!/bin/sh\necho \"mkfs.xfs $*\" >>\"$MKFS_LOG\"\nexit 1\n" },
@@ -57,6 +59,10 @@ struct run {
     char *mkfs; /* what mkfs.xfs was asked, "" if nothing */
 };
 
+/* More environment for the next run_op ("NAME=VALUE "), e.g. WIPE_OK=1: the
+ * wipefs stub then takes -a (and wipes nothing). */
+static const char *run_env = "";
+
 /* Run `m3fs-disks OP BASE count nvme 4096 ARGS` on a node with `disks`. */
 static struct run run_op(const char *op, const char *disks, int count, const char *args)
 {
@@ -65,10 +71,10 @@ static struct run run_op(const char *op, const char *disks, int count, const cha
     tu_write(tmpdir, "fake", disks);
     tu_write(tmpdir, "mkfs.log", "");
     char *script = tu_source_path("templates/m3fs-disks.sh");
-    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake MKFS_LOG='%s/mkfs.log' "
+    char *cmd = xstrfmt("cd '%s' && %sPATH='%s':\"$PATH\" FAKE=fake MKFS_LOG='%s/mkfs.log' "
                         "M3FS_FSTAB='%s/fstab' sh '%s' %s '%s/base' %d nvme 4096 %s "
                         ">out.txt 2>err.txt",
-                        tmpdir, bin, tmpdir, tmpdir, script, op, tmpdir, count, args);
+                        tmpdir, run_env, bin, tmpdir, tmpdir, script, op, tmpdir, count, args);
     int st = system(cmd);
     struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "out.txt"),
                      tu_read(tmpdir, "err.txt"), tu_read(tmpdir, "mkfs.log") };
@@ -326,6 +332,50 @@ static void test_fstab_replaced_whole(void **state)
     free(tagged), free(text), free(path), free(now), free(bak);
 }
 
+/* clear wipes exactly the disks of BASE.formatted that m3fs listed when it
+ * asked (sc_parse_formatted): lines not as nvme_prepare writes them are
+ * left alone by both. */
+static void test_clear_wipes_what_was_listed(void **state)
+{
+    (void)state;
+    static const char text[] = "/dev/nvme0n1 3fs-data-0\n"
+                               "/dev/nvme1n1  3fs-data-1\n" /* two spaces */
+                               "/dev/nvme2n1 abc-2 \n"      /* trailing space */
+                               "/dev/nvme3n1 3fs-data-3\r\n"
+                               "/dev/nvme4n1 ab-4\n"
+                               "/dev/nvme5n1 3fs-data-5";    /* no newline */
+    char *f = xstrfmt("%s/base.formatted", tmpdir);
+    FILE *fp = fopen(f, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    run_env = "WIPE_OK=1 ";
+    struct run r = run_op("clear",
+                          "nvme0n1 - - 3fs-data-0\nnvme1n1 - - 3fs-data-1\nnvme2n1 - - abc-2\n"
+                          "nvme3n1 - - 3fs-data-3\nnvme4n1 - - ab-4\nnvme5n1 - - 3fs-data-5\n",
+                          1, "");
+    run_env = "";
+    if (r.rc) fprintf(stderr, "err: %s\n", r.err);
+    assert_int_equal(r.rc, 0);
+    struct sc_fmt_list l;
+    sc_parse_formatted(text, sizeof(text) - 1, &l);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.skipped, 4);
+    size_t wiped = 0;
+    for (const char *p = r.err; (p = strstr(p, "m3fs-disks: wiping ")); p++) wiped++;
+    assert_int_equal(wiped, l.n);
+    for (size_t i = 0; i < l.n; i++) {
+        char *line = xstrfmt("wiping %s (%s, formatted by m3fs as %s)",
+                             l.v[i].dev, l.v[i].label, l.v[i].dev);
+        if (!strstr(r.err, line)) fprintf(stderr, "err: %s\nmissing: %s\n", r.err, line);
+        assert_non_null(strstr(r.err, line));
+        free(line);
+    }
+    sc_fmt_list_release(&l);
+    run_free(&r);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_list_parse),
         cmocka_unit_test(test_consent_check),
         cmocka_unit_test(test_fstab_replaced_whole),
+        cmocka_unit_test(test_clear_wipes_what_was_listed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
