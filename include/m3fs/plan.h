@@ -109,6 +109,12 @@ struct step {
     char *also_key;       /* recorded too (with also_val) when the step ran:
                            * it did that other one-time step's work as well */
     char *also_val;
+    const char *fresh_mark; /* RUN/WAIT (static text): a line of a target's
+                           * successful output saying that what the step
+                           * made is new (fdb's "Database created"): the
+                           * state file's one-time records of every step
+                           * after it (depending on it) belong to a cluster
+                           * that is gone, so the runner forgets them */
     struct strvec hint_match; /* when a failure's output contains match i ... */
     struct strvec hint_text;  /* ... add hint i to the error */
     long suspect_ms;      /* WAIT: see PLAN_SUSPECT_MARK (0: never) */
@@ -162,6 +168,8 @@ int state_save(struct m3fs_state *st, struct strbuf *err);
 const char *state_get_done(const struct m3fs_state *st, const char *key);
 void state_set_done(struct m3fs_state *st, const char *key, const char *val);
 void state_clear_done(struct m3fs_state *st);
+/* Forget one one-time step's record, done or started. */
+void state_forget(struct m3fs_state *st, const char *key);
 /* A one-time step that was started but is not recorded done: the runner
  * marks it before running it and clears the mark when its outcome is known
  * (recorded done, or its command ended with an exit status).  A mark left

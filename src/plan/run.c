@@ -115,7 +115,18 @@ struct job {
     atomic_size_t changed, skipped;
     atomic_size_t main_left; /* WAIT: targets that are not watches, not yet done */
     atomic_int failed;       /* WAIT: a target failed: the others stop */
+    atomic_int fresh;        /* a target's output had the step's fresh_mark */
 };
+
+/* Does a successful target's output say that what the step made is new? */
+static void note_fresh(struct job *j, const struct exec_result *r)
+{
+    const char *m = j->s->fresh_mark;
+    size_t len = m ? strlen(m) : 0;
+    for (const char *l = r->out.buf; len && l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+        if (!strncmp(l, m, len) && (l[len] == '\n' || l[len] == '\0' || l[len] == '\r'))
+            atomic_store(&j->fresh, 1);
+}
 
 static int exec_cmd(struct remote_session *rs, const char *cmd, long timeout_ms,
                     struct exec_result *r, struct strbuf *err)
@@ -158,6 +169,7 @@ static int do_run(struct remote_session *rs, struct job *j, const struct step_ta
     int rc = exec_cmd(rs, cmd.buf, j->s->timeout_ms, &r, err);
     sb_release(&cmd);
     if (!rc && r.exit_status == 0 && run_output_says_done(r.out.buf)) *done = 1;
+    if (!rc && r.exit_status == 0 && !r.timed_out && !*done) note_fresh(j, &r);
     if (!rc) {
         show_notes(remote_node(rs), &r);
         if (r.exit_status != 0 || r.timed_out) {
@@ -244,6 +256,7 @@ static int do_wait(struct remote_session *rs, struct job *j, const struct step_t
         if (exec_cmd(rs, cmd.buf, tmo > 1000 ? tmo : 1000, &r, &e) == 0) {
             if (!t->watch && r.exit_status == 0 && !r.timed_out) {
                 *done = run_output_says_done(r.out.buf);
+                if (!*done) note_fresh(j, &r);
                 rc = 0;
                 break;
             }
@@ -439,6 +452,35 @@ static int call_local(const struct sched *sc, size_t i, struct strbuf *err)
     return rc;
 }
 
+/* Step i made something new (its fresh_mark): forget the state file's
+ * records of the one-time steps that depend on it, directly or not (they
+ * have not started: they wait for it).  Called with sc->lock held. */
+static void forget_after(struct sched *sc, size_t i)
+{
+    const struct plan *p = sc->p;
+    unsigned char *dep = xcalloc(p->n, 1);
+    struct strbuf names = STRBUF_INIT, err = STRBUF_INIT;
+    dep[i] = 1;
+    for (size_t k = i + 1; k < p->n; k++) { /* a step waits only for earlier ones */
+        const struct step *s = &p->steps[k];
+        for (size_t a = 0; a < s->n_after && !dep[k]; a++) dep[k] = dep[s->after[a]];
+        if (!dep[k] || !s->state_key) continue;
+        if (!state_get_done(sc->st, s->state_key) && !state_started(sc->st, s->state_key))
+            continue;
+        state_forget(sc->st, s->state_key);
+        if (s->also_key) state_forget(sc->st, s->also_key);
+        sb_addf(&names, "%s[%zu] %s", names.len ? ", " : "", k + 1, s->title);
+    }
+    if (names.len) {
+        log_warn("[%zu/%zu] %s: \"%s\": what it made is new, so the state file's records "
+                 "of the one-time steps after it belong to a cluster that is gone; they run "
+                 "again: %s", i + 1, p->n, p->steps[i].title, p->steps[i].fresh_mark, names.buf);
+        if (state_save(sc->st, &err) < 0) log_warn("%s", err.buf);
+    }
+    free(dep);
+    sb_release(&names), sb_release(&err);
+}
+
 /* Run step i on its nodes; 0, or -1 with the report in err (left empty
  * when the step only stopped because another failed or SIGINT). */
 static int run_step(struct sched *sc, size_t i, struct strbuf *err)
@@ -468,6 +510,7 @@ static int run_step(struct sched *sc, size_t i, struct strbuf *err)
         sb_add(&s->call.node_errs[idx[k]], errs[k].buf, errs[k].len);
     size_t ch = atomic_load(&j.changed), sk = atomic_load(&j.skipped);
     pthread_mutex_lock(&sc->lock);
+    if (!nfail && atomic_load(&j.fresh)) forget_after(sc, i);
     sc->stats->changed += ch;
     sc->stats->skipped += sk;
     pthread_mutex_unlock(&sc->lock);

@@ -308,6 +308,12 @@ int state_started(const struct m3fs_state *st, const char *key)
     return cJSON_GetObjectItemCaseSensitive(d, key) != NULL;
 }
 
+void state_forget(struct m3fs_state *st, const char *key)
+{
+    del_all(done_obj(st), key);
+    del_all(started_obj(st), key);
+}
+
 void state_clear_done(struct m3fs_state *st)
 {
     del_all(st->json, "done");

@@ -59,6 +59,11 @@ static void configure_steps(struct plan_ctx *ctx, struct plan *p, size_t first, 
     char *title = xstrfmt("configure the database (%s)", conf);
     struct step *s = plan_add_step(p, "fdb", STEP_WAIT, title);
     s->wait_for = xstrfmt("'%s' to succeed", conf);
+    /* fdbcli's answer when `configure new` made the database (FoundationDB
+     * fdbcli/ConfigureCommand.actor.cpp, ConfigurationResult::DATABASE_CREATED;
+     * "Database already exists" otherwise, which m3fs-fdb.sh takes as done):
+     * a new database holds no 3FS cluster, whatever the state file says. */
+    s->fresh_mark = "Database created";
     s->timeout_ms = (long)ctx->cfg->fdb.wait_cluster_timeout_ms;
     s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
     const char *ctr = ctx->cfg->svc[SVC_FDB].container_name;

@@ -992,6 +992,24 @@ static void test_heartbeat_wait(void **state)
 static struct m3fs_node run_nodes[2];
 
 /* Run plan p on two "nodes" that are this machine; 0 or -1, err set. */
+/* Run p on two local nodes with state st (saved where its path says). */
+static int run_local_st(struct plan *p, struct m3fs_state *st, struct strbuf *err)
+{
+    for (size_t i = 0; i < 2; i++) {
+        memset(&run_nodes[i], 0, sizeof(run_nodes[i]));
+        run_nodes[i].name = i ? "n1" : "n0";
+        run_nodes[i].host = "127.0.0.1";
+        run_nodes[i].port = 1;
+        run_nodes[i].username = "root";
+    }
+    struct remote_opts o = { .allow_local = 1 };
+    struct remote_ctx *rc = remote_ctx_new(run_nodes, 2, &o);
+    struct run_stats stats;
+    int r = plan_run(p, st, rc, 8, &stats, err);
+    remote_ctx_free(rc);
+    return r;
+}
+
 static int run_local(struct plan *p, struct strbuf *err, double *secs)
 {
     for (size_t i = 0; i < 2; i++) {
@@ -1097,6 +1115,48 @@ static void test_run_skip_if(void **state)
     unlink(ran), unlink(done), rmdir(dir);
     free(skip_if), free(cmd), free(ran), free(done);
     sb_release(&err), sb_release(&out);
+}
+
+/* A step whose output has its fresh_mark (fdb's "Database created") makes
+ * the state file's records of the one-time steps after it void: they run
+ * again.  Without the mark ("already exists") they stay skipped. */
+static void test_run_fresh_forgets(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) skip(); /* local runs go through sudo otherwise */
+    char dir[] = "/tmp/test_plan_fresh.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *ran = xstrfmt("%s/ran", dir), *sdir = xstrfmt("%s/.m3fs", dir);
+    char *spath = xstrfmt("%s/x.state.json", sdir), *once = xstrfmt("echo once >> %s", ran);
+    static const char *const says[] = { "echo 'Database already exists'",
+                                        "echo x; echo 'Database created'" };
+    static const char *const want[] = { "", "once\n" };
+    for (int k = 0; k < 2; k++) {
+        struct plan p = { 0 };
+        struct step *a = plan_add_step(&p, "fdb", STEP_RUN, "configure");
+        step_add_run(a, 0, says[k], NULL);
+        a->fresh_mark = "Database created";
+        struct step *b = plan_add_step(&p, "mgmtd", STEP_RUN, "init");
+        step_add_run(b, 0, once, NULL);
+        step_set_state(b, "init-cluster", "1");
+        struct step *c = plan_add_step(&p, "x", STEP_RUN, "unrelated later step, not once");
+        step_add_run(c, 1, "true", NULL);
+        struct m3fs_state *st = state_new_fixed(spath, "abcdefghij:0123456789", TOKEN);
+        state_set_done(st, "init-cluster", "1");
+        state_set_done(st, "elsewhere", "1"); /* no step of this plan: kept */
+        struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+        assert_int_equal(run_local_st(&p, st, &err), 0);
+        assert_string_equal(state_get_done(st, "init-cluster"), "1"); /* ran: recorded anew */
+        assert_string_equal(state_get_done(st, "elsewhere"), "1");
+        sb_read_file(&out, ran);
+        assert_string_equal(out.buf ? out.buf : "", want[k]);
+        unlink(ran), unlink(spath), rmdir(sdir);
+        state_free(st);
+        plan_free(&p);
+        sb_release(&err), sb_release(&out);
+    }
+    rmdir(dir);
+    free(ran), free(once), free(sdir), free(spath);
 }
 
 /* --- CALL steps: C code per node, nodes chosen when the step starts ---- */
@@ -1296,6 +1356,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat_wait),
         cmocka_unit_test(test_run_watch_and_suspect),
         cmocka_unit_test(test_run_skip_if),
+        cmocka_unit_test(test_run_fresh_forgets),
         cmocka_unit_test(test_run_call),
         cmocka_unit_test(test_golden),
     };
