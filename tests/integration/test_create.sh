@@ -236,7 +236,20 @@ if [ $rc -eq 0 ] && has "upload the mgmtd main config (set-config --type MGMTD):
     ok "create uploads mgmtd_main.toml again (set-config --type MGMTD) and the cluster comes up"
 else bad "set-config --type MGMTD on a running mgmtd (rc=$rc)"; fi
 on 1 "rm -f $nf"
+cp -p "$STATE" "$W/state.kept"
 mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1 || bad "destroy after the B1 test"
+
+# --- the nodes' data gone without m3fs (as destroy leaves them), the state file kept:
+# fdb says "Database created", so create forgets the one-time records after it.
+cp -p "$W/state.kept" "$STATE"
+mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && has '"Database created": what it made is new' &&
+    ! has "init-cluster): already done (state file)" &&
+    has "(init-cluster): 1 changed" && has "3FS cluster 'lab' is ready"; then
+    ok "a stale state file on a new database: init-cluster and set-config run again"
+else bad "create with a stale state file on a new database (rc=$rc)"; fi
+mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1 || bad "destroy after the stale state test"
 
 # --- destroy a half-created cluster ------------------------------------------------
 "$M" --known-hosts "$KH" cluster create -c "$CFG" >"$W/out" 2>&1 &
