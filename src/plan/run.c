@@ -118,14 +118,14 @@ struct job {
     atomic_int fresh;        /* a target's output had the step's fresh_mark */
 };
 
-/* Does a successful target's output say that what the step made is new? */
+static const char *marked(const struct exec_result *r, const char *mark);
+
+/* Does a successful target's output say that what the step made is new
+ * (a line that is the step's fresh_mark)? */
 static void note_fresh(struct job *j, const struct exec_result *r)
 {
-    const char *m = j->s->fresh_mark;
-    size_t len = m ? strlen(m) : 0;
-    for (const char *l = r->out.buf; len && l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-        if (!strncmp(l, m, len) && (l[len] == '\n' || l[len] == '\0' || l[len] == '\r'))
-            atomic_store(&j->fresh, 1);
+    const char *end = j->s->fresh_mark ? marked(r, j->s->fresh_mark) : NULL;
+    if (end && strchr("\r\n", *end)) atomic_store(&j->fresh, 1); /* also *end == '\0' */
 }
 
 static int exec_cmd(struct remote_session *rs, const char *cmd, long timeout_ms,

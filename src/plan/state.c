@@ -311,7 +311,7 @@ int state_started(const struct m3fs_state *st, const char *key)
 void state_forget(struct m3fs_state *st, const char *key)
 {
     del_all(done_obj(st), key);
-    del_all(started_obj(st), key);
+    state_clear_started(st, key);
 }
 
 void state_clear_done(struct m3fs_state *st)
