@@ -40,11 +40,23 @@ before() {
     if [ -n "$pre" ]; then sh -c "$pre" || exit 1; fi
 }
 
-# ours NAME: true when no container NAME exists or it is this cluster's.
-ours() {
-    have=$(docker container inspect -f '{{index .Config.Labels "m3fs.cluster"}}' "$1" 2>/dev/null) ||
+# look NAME: one inspect of container NAME, setting exists (1 or empty),
+# have (its m3fs.cluster label, the rest of the line: a name may hold '/')
+# and cur ("DIGEST RUNNING", as `running` compares).
+look() {
+    exists='' have='' cur=''
+    v=$(docker container inspect -f '{{.State.Running}}/{{index .Config.Labels "m3fs.digest"}}/{{index .Config.Labels "m3fs.cluster"}}' "$1" 2>/dev/null) ||
         return 0
+    exists=1
+    rest=${v#*/}
+    cur="${rest%%/*} ${v%%/*}" have=${rest#*/}
     [ "$have" != "<no value>" ] || have=''
+}
+
+# ours NAME: true when no container NAME exists or it is this cluster's
+# (after look NAME).
+ours() {
+    [ -z "$exists" ] && return 0
     [ "$have" = "$cluster" ] && return 0
     echo "m3fs-ctr: container $1 exists on this node but is not cluster $cluster's (label m3fs.cluster: ${have:-none}); m3fs neither replaces nor removes it. If it is another cluster's or not m3fs's, give this cluster other container names (containerName in cluster.yml); if it is an unused leftover (or this cluster's, made by an m3fs before labels), remove it yourself: docker rm -f $1" >&2
     return 1
@@ -55,22 +67,24 @@ stop_rm() {
     docker rm -f "$1" >/dev/null
 }
 
+# running NAME DIGEST: container NAME (as look NAME found it) is labelled
+# DIGEST and runs.
 running() {
-    cur=$(docker container inspect -f '{{index .Config.Labels "m3fs.digest"}} {{.State.Running}}' "$1" 2>/dev/null)
-    [ "$cur" = "$2 true" ]
+    [ -n "$exists" ] && [ "$cur" = "$2 true" ]
 }
 
 run() {
     done_mark=$1 name=$2 cluster=$3 digest=$4 stop=$5 net_args=$6
     shift 6
+    look "$name"
     ours "$name" || exit 1
-    if running "$name" "$digest"; then # (sets cur)
+    if running "$name" "$digest"; then
         echo "$done_mark"
         exit 0
     fi
     before "$@"
     shift $(($2 + 2))
-    if [ -n "$cur" ]; then
+    if [ -n "$exists" ]; then
         printf 'note: replacing container %s: its configuration changed or it is not running\n' "$name" >&2
         stop_rm "$name" "$stop" || exit 1
     fi
@@ -80,6 +94,7 @@ run() {
 once() {
     name=$1 cluster=$2 net_args=$3
     shift 3
+    look "$name"
     ours "$name" || exit 1
     before "$@"
     shift $(($2 + 2))
@@ -122,11 +137,13 @@ once)
     ;;
 remove)
     cluster=$3
+    look "$2"
     ours "$2" || exit 1
-    if docker container inspect "$2" >/dev/null 2>&1; then stop_rm "$2" "$4" || exit 1; fi
+    if [ -n "$exists" ]; then stop_rm "$2" "$4" || exit 1; fi
     if [ -n "${5:-}" ]; then rm -rf "$5"; fi
     ;;
 running)
+    look "$2"
     running "$2" "$3"
     ;;
 absent)

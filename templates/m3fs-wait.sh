@@ -14,15 +14,17 @@
 guard() {
     mark=$1 max=$2
     shift 2
-    for ctr; do
-        r=$(docker container inspect -f '{{.RestartCount}} {{.State.Status}}' "$ctr" 2>/dev/null) || continue
-        n=${r%% *} state=${r#* }
-        if [ "$n" -ge "$max" ] 2>/dev/null && [ "$state" != running ]; then
-            printf '%scontainer %s keeps restarting (%s restarts); its last log lines:\n' "$mark" "$ctr" "$n"
-            docker logs --tail 20 "$ctr" 2>&1 | sed 's/^/    /'
-            exit 1
-        fi
-    done
+    [ $# -gt 0 ] || return 0
+    # one inspect for every container (a missing one is left out)
+    docker container inspect -f '{{.RestartCount}} {{.State.Status}} {{.Name}}' "$@" 2>/dev/null |
+        while read -r n state ctr; do
+            ctr=${ctr#/}
+            if [ "$n" -ge "$max" ] 2>/dev/null && [ "$state" != running ]; then
+                printf '%scontainer %s keeps restarting (%s restarts); its last log lines:\n' "$mark" "$ctr" "$n"
+                docker logs --tail 20 "$ctr" 2>&1 | sed 's/^/    /'
+                exit 1
+            fi
+        done || exit 1
 }
 
 case $1 in

@@ -167,7 +167,6 @@ int state_save(struct m3fs_state *st, struct strbuf *err);
 /* Value recorded for a one-time step, or NULL. */
 const char *state_get_done(const struct m3fs_state *st, const char *key);
 void state_set_done(struct m3fs_state *st, const char *key, const char *val);
-void state_clear_done(struct m3fs_state *st);
 /* Forget one one-time step's record, done or started. */
 void state_forget(struct m3fs_state *st, const char *key);
 /* A one-time step that was started but is not recorded done: the runner

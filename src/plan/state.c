@@ -314,12 +314,6 @@ void state_forget(struct m3fs_state *st, const char *key)
     state_clear_started(st, key);
 }
 
-void state_clear_done(struct m3fs_state *st)
-{
-    del_all(st->json, "done");
-    del_all(st->json, "started");
-}
-
 /* --- the lock of a cluster ------------------------------------------------ */
 
 static int private_dir(const char *path, struct strbuf *err);

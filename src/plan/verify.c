@@ -2,7 +2,7 @@
  * Every check the runner would make on a node -- the digests of a PUT's
  * files, a RUN's verify or skip_if, a WAIT's check -- goes to that node in
  * one script on stdin (`sh -s`: no command-line length limit), where the
- * checks run at once, each quiet and without stdin.  The script prints
+ * checks run at once (each once), quiet and without stdin.  The script prints
  * "p SHA MODE" per file (in target order) and "ok I" or "no I" per check. */
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +37,13 @@ static void add_put(struct vnode *v, const struct step_target *t, size_t step)
     v->put[v->n_put] = t, v->put_step[v->n_put++] = step;
 }
 
+/* A check already on the node's list is not added again (a step's skip_if
+ * is often the wait after it): its answer stands for both, and a failure
+ * names the earlier step, the first not in place. */
 static void add_check(struct vnode *v, const char *check, size_t step)
 {
+    for (size_t i = 0; i < v->n_check; i++)
+        if (!strcmp(v->check[i], check)) return;
     v->check = xrealloc(v->check, (v->n_check + 1) * sizeof(*v->check));
     v->check_step = xrealloc(v->check_step, (v->n_check + 1) * sizeof(*v->check_step));
     v->check[v->n_check] = check, v->check_step[v->n_check++] = step;

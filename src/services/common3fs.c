@@ -212,8 +212,8 @@ static void container_target(struct plan_ctx *ctx, struct step *s, const struct 
  * src/client/mgmtd/MgmtdClient.h auto_heartbeat_interval). */
 #define HB_EVIDENCE_MS 30000L
 
-/* Arguments WHO CONTAINER LOGDIR MAIN of m3fs-heartbeat for the services of
- * node (mgmtd only when with_mgmtd), and their containers into ctrs. */
+/* Arguments WHO LOGDIR MAIN of m3fs-heartbeat for the services of node
+ * (mgmtd only when with_mgmtd), and their containers into ctrs. */
 static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struct strbuf *args,
                         struct strvec *ctrs)
 {
@@ -229,7 +229,7 @@ static void hb_services(struct plan_ctx *ctx, size_t node, int with_mgmtd, struc
         const char *ctr = cfg->svc[svcs[i].k].container_name;
         char *who = xstrfmt("%s on %s", svcs[i].dir, cfg->nodes[node].name);
         char *sub = xstrfmt("%s/log", svcs[i].dir), *logdir = wd_path(ctx, sub);
-        const char *words[] = { who, ctr, logdir, svcs[i].main };
+        const char *words[] = { who, logdir, svcs[i].main };
         for (size_t w = 0; w < ARRAY_SIZE(words); w++) {
             sb_addch(args, ' ');
             sh_quote(args, words[w]);

@@ -88,12 +88,12 @@ if [ -z "${BENCH_SKIP_RATIO:-}" ]; then
         echo "bench_prepare: CPU on $n node(s): $(head -1 "$W/cpu$n.txt")"
         tail -n +2 "$W/cpu$n.txt"
     done
-    cn=$(sed -n '1s/machine CPU busy \([0-9.]*\) CPU-s.*/\1/p' "$W/cpu$NODES.txt")
+    cn=$(bench_cpu_sum "$W/cpu$NODES.a" "$W/cpu$NODES.b")
     awk -v a="$t1" -v c="$cn" -v n="$NODES" -v p="$(nproc)" 'BEGIN { printf "bench_prepare: the %d-node run'"'"'s CPU work alone needs >= %.1fs on %d CPUs = %.2f x the 1-node time: the least ratio this machine allows for it\n", n, c / p, p, c / p / a }'
     # The nodes' share of the 1-node run (receive, sha256, docker load: what
     # every node does whatever the relay costs), times N: the least ratio
     # here even for a relay that cost nothing.
-    awk -v a="$t1" -v n="$NODES" -v p="$(nproc)" '/^  (sshd|docker|the lab)/ { w += $(NF - 3) }
-        END { printf "bench_prepare: each node'"'"'s own work (its lab processes in the 1-node run) %.1f CPU-s; x %d nodes on %d CPUs >= %.1fs = %.2f x the 1-node time, even if relaying cost nothing\n", w, n, p, w * n / p, w * n / p / a }' "$W/cpu1.txt"
+    w=$(bench_cpu_sum "$W/cpu1.a" "$W/cpu1.b" lab)
+    awk -v a="$t1" -v w="$w" -v n="$NODES" -v p="$(nproc)" 'BEGIN { printf "bench_prepare: each node'"'"'s own work (its lab processes in the 1-node run) %.1f CPU-s; x %d nodes on %d CPUs >= %.1fs = %.2f x the 1-node time, even if relaying cost nothing\n", w, n, p, w * n / p, w * n / p / a }'
 fi
 exit $rc

@@ -7,6 +7,11 @@
                                 the run's seconds; M3FS_CPU: m3fs's own CPU
                                 seconds, from its trace or getrusage, since
                                 m3fs has exited by the second snapshot)
+  cpu_split.py sum A B [lab]    print one number: the machine's busy CPU
+                                seconds between two snapshots, or with
+                                `lab` the lab's processes' (every node's
+                                sshd, docker and stand-ins, and the rest
+                                in a node's namespace)
 
 The lab (scripts/lab.sh) runs the deploying machine, every node's sshd and
 dockerd and the stand-ins on this machine's CPUs, so a lab run can be
@@ -31,11 +36,14 @@ STANDINS = {"mgmtd_main", "meta_main", "storage_main", "monitor_collect", "hf3fs
             "admin_cli", "fdbserver", "fdbcli", "clickhouse-serv", "clickhouse-clie"}
 
 
+OUTSIDE = "outside the lab (other work on this machine)"
+
+
 def group(name, lab):
     if name == "m3fs":
         return "m3fs"
     if not lab:
-        return "outside the lab (other work on this machine)"
+        return OUTSIDE
     if name in STANDINS:
         return "stand-ins (3FS, fdb, ClickHouse)"
     if name.startswith("containerd") or name in ("dockerd", "runc", "docker-proxy", "docker-init"):
@@ -74,8 +82,7 @@ def diff(a, b):
         g = group(name, lab)
         out[g] = out.get(g, 0.0) + max(0.0, cpu - base)
     total = b["busy"] - a["busy"]
-    out["outside the lab (other work on this machine)"] = \
-        max(0.0, total - sum(v for k, v in out.items() if not k.startswith("outside")))
+    out[OUTSIDE] = max(0.0, total - sum(v for k, v in out.items() if k != OUTSIDE))
     return total, out
 
 
@@ -87,9 +94,8 @@ def main():
         total, parts = diff(json.load(open(sys.argv[2])), json.load(open(sys.argv[3])))
         wall = float(sys.argv[4]) if len(sys.argv) >= 5 else 0
         if len(sys.argv) == 6:
-            out = "outside the lab (other work on this machine)"
             parts["m3fs"] = parts.get("m3fs", 0.0) + float(sys.argv[5])
-            parts[out] = max(0.0, parts[out] - float(sys.argv[5]))
+            parts[OUTSIDE] = max(0.0, parts[OUTSIDE] - float(sys.argv[5]))
         cpus = os.cpu_count()
         head = f"machine CPU busy {total:.1f} CPU-s"
         if wall > 0:
@@ -98,6 +104,12 @@ def main():
         print(head)
         for k, v in sorted(parts.items(), key=lambda kv: -kv[1]):
             print(f"  {k:38} {v:7.1f} CPU-s {100 * v / total if total else 0:5.1f} %")
+        return 0
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "sum" and sys.argv[4:] in ([], ["lab"]):
+        total, parts = diff(json.load(open(sys.argv[2])), json.load(open(sys.argv[3])))
+        if len(sys.argv) == 5:
+            total = sum(v for k, v in parts.items() if k not in ("m3fs", OUTSIDE))
+        print(f"{total:.2f}")
         return 0
     print(__doc__, file=sys.stderr)
     return 2

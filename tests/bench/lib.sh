@@ -108,9 +108,11 @@ PY
 }
 
 # bench_cpu_snap FILE; bench_cpu_split A B [WALL_SECONDS]: this machine's CPU
-# time between two snapshots, split by who used it (tests/bench/cpu_split.py).
+# time between two snapshots, split by who used it (tests/bench/cpu_split.py);
+# bench_cpu_sum A B [lab]: its busy CPU seconds (or the lab's) as one number.
 bench_cpu_snap() { python3 "$ROOT/tests/bench/cpu_split.py" snap "$1"; }
 bench_cpu_split() { python3 "$ROOT/tests/bench/cpu_split.py" diff "$@"; }
+bench_cpu_sum() { python3 "$ROOT/tests/bench/cpu_split.py" sum "$@"; }
 
 bench_now() { date +%s.%N; }
 

@@ -142,7 +142,7 @@ main=/opt/3fs/mgmtd/config.d/main
 cli="docker exec 3fs-mgmtd /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml"
 if on 1 "sed 's/^target_paths =/target_pathz =/' $main/storage_main.toml >$main/bad_storage.toml &&
         $cli 'set-config --type STORAGE --file /opt/3fs/etc/main/bad_storage.toml'" >"$W/out" 2>&1 &&
-    on 3 'docker restart 3fs-storage' >>"$W/out" 2>&1; then
+    on 3 'docker restart -t 5 3fs-storage' >>"$W/out" 2>&1; then
     ok "set-config stores a storage config with a misspelt key (unchecked)"
 else bad "set-config of a bad storage config"; fi
 # until mgmtd no longer counts lab-n3's storage (10003) as connected
@@ -160,7 +160,7 @@ if [ $rc -eq 1 ] && has "HEARTBEAT_CONNECTED in list-nodes' failed" &&
 else bad "storage crash loop (rc=$rc, $dt s)"; fi
 # m3fs's own config back: storage recovers at its next restart, create finishes
 on 1 "$cli 'set-config --type STORAGE --file /opt/3fs/etc/main/storage_main.toml' && rm -f $main/bad_storage.toml" >"$W/out" 2>&1 &&
-    on 3 'docker restart 3fs-storage' >>"$W/out" 2>&1
+    on 3 'docker restart -t 5 3fs-storage' >>"$W/out" 2>&1
 mx cluster create -c "$CFG" --skip-bench >"$W/out" 2>&1
 rc=$?
 after=$(containers)

@@ -1,7 +1,8 @@
 /* test_ctr: templates/m3fs-ctr.sh against a fake docker: every container
  * it starts carries the cluster's m3fs.cluster label, and a same-named
  * container without this cluster's label is never replaced or removed
- * (issue 20). */
+ * (issue 20); each look at a container is one docker call.  Also
+ * templates/m3fs-wait.sh's crash-loop guard. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,11 @@ static const char FAKE_DOCKER[] =
     "case $1 in\n"
     "container) for a; do last=$a; done\n"
     "    [ -n \"$name\" ] && [ \"$last\" = \"$name\" ] || exit 1\n"
+    "    [ \"$label\" = - ] && label='<no value>'\n"
     "    case $* in\n"
-    "    *m3fs.cluster*) [ \"$label\" = - ] && echo '<no value>' || echo \"$label\" ;;\n"
-    "    *m3fs.digest*) echo \"$digest $running\" ;;\n"
+    "    *'{{.State.Running}}/{{index .Config.Labels \"m3fs.digest\"}}/{{index .Config.Labels "
+    "\"m3fs.cluster\"}}'*) echo \"$running/$digest/$label\" ;;\n"
+    "    *) echo \"unexpected inspect: $*\" >&2; exit 2 ;;\n"
     "    esac ;;\n"
     "esac\n"
     "exit 0\n";
@@ -78,6 +81,38 @@ static void test_run_labels(void **state)
     run_free(&r);
 }
 
+/* A running container of this cluster with the digest is left alone,
+ * found with one inspect (its label, digest and state at once). */
+static void test_run_done_one_inspect(void **state)
+{
+    (void)state;
+    struct run r = ctr("3fs-meta c1 d1 true", RUN_ARGS("3fs-meta"));
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.log, "docker container inspect -f {{.State.Running}}/{{index "
+                               ".Config.Labels \"m3fs.digest\"}}/{{index .Config.Labels "
+                               "\"m3fs.cluster\"}} 3fs-meta\n");
+    run_free(&r);
+    /* stopped: replaced */
+    r = ctr("3fs-meta c1 d1 false", RUN_ARGS("3fs-meta"));
+    assert_int_equal(r.rc, 0);
+    assert_non_null(strstr(r.log, "docker run --detach"));
+    run_free(&r);
+    r = ctr("3fs-meta c1 d1 true", "running 3fs-meta d1");
+    assert_int_equal(r.rc, 0);
+    run_free(&r);
+    r = ctr("3fs-meta c1 d1 false", "running 3fs-meta d1");
+    assert_int_equal(r.rc, 1);
+    run_free(&r);
+    r = ctr("", "running 3fs-meta d1");
+    assert_int_equal(r.rc, 1);
+    run_free(&r);
+    /* a label holding '/' is read whole */
+    r = ctr("3fs-meta a/b d1 true", "run DONE 3fs-meta a/b d1 '' '' '' 0 img");
+    assert_int_equal(r.rc, 0);
+    assert_null(strstr(r.log, "docker run"));
+    run_free(&r);
+}
+
 /* Another cluster's container, or one without the label, is neither
  * replaced nor removed; the error names it and what to do. */
 static void test_foreign_refused(void **state)
@@ -115,10 +150,68 @@ static void test_foreign_refused(void **state)
     run_free(&r);
 }
 
+/* $FAKE: "NAME RESTARTS STATUS" lines, the containers that exist. */
+static const char FAKE_DOCKER_MANY[] =
+    "#!/bin/sh\n"
+    "echo \"docker $*\" >>\"$LOG\"\n"
+    "case $1 in\n"
+    "container) shift 4; rc=0\n"
+    "    for c; do\n"
+    "        l=$(grep \"^$c \" \"$FAKE\") || { echo \"Error: No such container: $c\" >&2; rc=1; "
+    "continue; }\n"
+    "        set -- $l; echo \"$2 $3 /$1\"\n"
+    "    done; exit $rc ;;\n"
+    "logs) echo \"log of $4\" ;;\n"
+    "esac\n";
+
+static struct run guard(const char *existing, const char *ctrs)
+{
+    char *bin = xstrfmt("%s/bin", tmpdir);
+    mkdir(bin, 0755);
+    tu_write_exec(bin, "docker", FAKE_DOCKER_MANY);
+    tu_write(tmpdir, "fake", existing);
+    tu_write(tmpdir, "log", "");
+    char *script = tu_source_path("templates/m3fs-wait.sh");
+    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake LOG='%s/log' sh '%s' guard "
+                        "'GIVE UP: ' 4 %s >err.txt 2>&1", tmpdir, bin, tmpdir, script, ctrs);
+    int st = system(cmd);
+    struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "err.txt"),
+                     tu_read(tmpdir, "log") };
+    free(cmd), free(script), free(bin);
+    return r;
+}
+
+/* The wait's guard looks at all its containers in one docker call (a
+ * missing one is left out) and gives up on one that keeps restarting and
+ * is not running, with its last log lines. */
+static void test_wait_guard(void **state)
+{
+    (void)state;
+    static const char ctrs[] = "3fs-mgmtd 0 running\n3fs-storage 7 restarting\n";
+    struct run r = guard(ctrs, "3fs-mgmtd 3fs-meta 3fs-storage");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "GIVE UP: container 3fs-storage keeps restarting (7 restarts)"));
+    assert_non_null(strstr(r.err, "    log of 3fs-storage"));
+    assert_non_null(strstr(r.log, "docker container inspect -f {{.RestartCount}} {{.State.Status}} "
+                                  "{{.Name}} 3fs-mgmtd 3fs-meta 3fs-storage\n"));
+    assert_null(strstr(strchr(r.log, '\n') + 1, "inspect"));
+    run_free(&r);
+    /* restarted often but running now, or few restarts: wait on */
+    r = guard("3fs-mgmtd 9 running\n3fs-storage 3 restarting\n", "3fs-mgmtd 3fs-storage");
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.err, "");
+    run_free(&r);
+    r = guard("", "3fs-meta");
+    assert_int_equal(r.rc, 0);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_labels),
+        cmocka_unit_test(test_run_done_one_inspect),
+        cmocka_unit_test(test_wait_guard),
         cmocka_unit_test(test_foreign_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -968,7 +968,7 @@ static void test_heartbeat_wait(void **state)
     assert_int_equal(s->t[0].node, 0);
     assert_false(s->t[0].watch);
     assert_non_null(strstr(s->t[0].cmd, "m3fs-heartbeat check '3fs-mgmtd' '100 101 10001 10002 10003'"));
-    assert_non_null(strstr(s->t[0].cmd, "'storage on a' '3fs-storage' '/opt/3fs/storage/log' 'storage_main'"));
+    assert_non_null(strstr(s->t[0].cmd, "'storage on a' '/opt/3fs/storage/log' 'storage_main'"));
     assert_null(strstr(s->t[0].cmd, "'3fs-meta'")); /* a runs no meta */
     assert_non_null(strstr(s->t[0].cmd, "keeps restarting"));
     for (size_t k = 1; k < 3; k++) {

@@ -389,6 +389,24 @@ static void test_verify_pass(void **state)
     unlink(flag); /* and the run step's work is gone */
     assert_int_equal(plan_run(&p, NULL, ctx, 4, &rs, &err), 0);
     assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 1);
+    /* a check two steps share runs once, and its failure names the first */
+    char *count = xstrfmt("%s/count", dir), *counted = xstrfmt("echo x >>%s; %s", count, has);
+    s = plan_add_step(&p, "a", STEP_WAIT, "counted once");
+    step_add_run(s, 0, counted, NULL);
+    s = plan_add_step(&p, "a", STEP_WAIT, "counted twice");
+    step_add_run(s, 0, counted, NULL);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 1);
+    struct strbuf runs = STRBUF_INIT;
+    assert_int_equal(sb_read_file(&runs, count), 0);
+    assert_string_equal(runs.buf, "x\n");
+    unlink(flag);
+    sb_reset(&why);
+    assert_int_equal(plan_verify(&p, NULL, ctx, 4, &why), 0);
+    assert_non_null(strstr(why.buf, "step 2 'a: make the flag' is not in place"));
+    assert_int_equal(plan_run(&p, NULL, ctx, 4, &rs, &err), 0);
+    unlink(count);
+    sb_release(&runs);
+    free(count), free(counted);
     s = plan_add_step(&p, "a", STEP_RUN, "always runs"); /* no check vouches for it */
     step_add_run(s, 0, "true", NULL);
     sb_reset(&why);
