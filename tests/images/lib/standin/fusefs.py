@@ -87,7 +87,10 @@ class Client:
         with self.lock:
             if fresh or self.routing is None or time.time() - self.fetched > ROUTING_TTL:
                 try:
-                    self.routing = self.mgmtd.call("routing", cluster_id=self.cluster_id)
+                    have = self.routing.get("version", 0) if self.routing and not fresh else 0
+                    r = self.mgmtd.call("routing", cluster_id=self.cluster_id, version=have)
+                    if r.get("routing", True) is not None:  # null: unchanged
+                        self.routing = r
                 except Fail as e:
                     # Like upstream's MgmtdClient, a failed refresh keeps the
                     # routing info it had (I/O reads the last one loaded:

@@ -57,8 +57,14 @@ class KV:
         return self.call("lease", key=key, owner=owner, ttl=ttl)["owner"]
 
 
+NOT_PRIMARY = 5000  # Mgmtd::NotPrimary (src/common/utils/StatusCodeDetails.h)
+
+
 class Mgmtd:
-    """Talks to the first reachable mgmtd in an address list (TCP in the lab)."""
+    """Talks to the primary mgmtd: the first one of an address list (TCP in
+    the lab) that is reachable and does not answer Mgmtd::NotPrimary. None:
+    MgmtdClient::RoutingInfoNotReady(6004), which callers retry (as during a
+    lease takeover, mgmtd.py)."""
 
     def __init__(self, addresses, origin):
         self.addrs = [(ip, port) for _, ip, port in parse_address_list(addresses, origin)]
@@ -71,6 +77,12 @@ class Mgmtd:
                 reply = rpc(a, args, timeout=10.0)
             except RpcError as e:
                 errors.append(str(e))
+                continue
+            if not reply.get("ok") and reply.get("code") == NOT_PRIMARY:
+                # a standby (src/client/mgmtd/MgmtdClient.cc trySwitchProbeTarget
+                # goes to the primary it names or probes the others): the next one
+                errors.append(f"{a[0]}:{a[1]}: Mgmtd::NotPrimary(5000) "
+                              f"{reply.get('msg') or 'no primary known'}")
                 continue
             if not reply.get("ok"):
                 raise Fail(reply.get("msg", "mgmtd error"), reply.get("code", 1),

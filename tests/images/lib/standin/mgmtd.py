@@ -1,5 +1,46 @@
-"""The mgmtd stand-in's request handlers. All cluster state lives in the fdb
-stand-in (KV), so any mgmtd instance can answer and state survives restarts.
+"""The mgmtd stand-in's request handlers.
+
+State, as real mgmtd keeps it (deepseek-ai/3FS ee9a5ce src/mgmtd/service/MgmtdState.h
+`data_`, MgmtdData.h / RoutingInfo.h): the mgmtd holding the lease (the
+primary) keeps nodes, targets, chains, chain tables and configs in memory.
+It loads them from the fdb stand-in (KV) each time it takes the lease
+(onNewLease in src/mgmtd/background/MgmtdLeaseExtender.cc) and writes every
+change through to the KV before answering, so the next primary loads it.
+Heartbeat times and the targets' local states are memory only (upstream
+persists neither): a new primary starts with none, its nodes are
+HEARTBEAT_CONNECTING and their targets OFFLINE until they beat again, and
+every node gets a fresh heartbeat interval and every chain the newborn grace
+from the takeover (self.started). Users are read from the KV when a request
+needs one (upstream's UserStoreEx reads FDB too, through a cache: exist_ttl
+5 min, inexist_ttl 10 s, src/core/user/UserCache.h; the stand-in has no
+cache, so a new user counts at once).
+
+A mgmtd that does not hold the lease answers every request with
+Mgmtd::NotPrimary(5000), the message naming the primary's node id when it
+knows it, as upstream does (doAsPrimary / ensureSelfIsPrimary,
+src/mgmtd/service/helpers.{h,cc}); upstream's client then goes to that
+primary or probes the other addresses (src/client/mgmtd/MgmtdClient.cc
+trySwitchProbeTarget); the stand-ins' client (kv.Mgmtd) tries the next
+address of its list, which reaches the primary as every mgmtd is listed. A
+standby heartbeats to the primary like any node (MgmtdHeartbeater.cc; the
+primary's address from its nodes/ record). When the primary dies, the next
+mgmtd takes the lease once it has expired (its TTL, 5 s, services.py
+run_mgmtd), then loads the state: for those seconds every mgmtd answers
+NotPrimary, heartbeats fail and are retried, and clients see
+MgmtdClient::RoutingInfoNotReady(6004) (kv.Mgmtd) and retry.
+
+The routing info has a version (RoutingInfo::routingInfoVersion), bumped
+once per request or tick that changed what it shows (nodes and their
+liveness and config versions, targets, their local states, chains, chain
+tables, config versions) and stored in the KV (routing_version), so a new
+primary starts above any version a client saw. A request naming the current
+version gets `routing: null` (GetRoutingInfoOperation.cc,
+MgmtdData::getRoutingInfo); an older one gets the answer built once for this
+version; none (or 0, a forced refresh) gets one built now, with the latest
+heartbeat times and used sizes (upstream does not bump the version for
+those either). Liveness depends on the time: tick() (every second) bumps the
+version when a node's liveness changes, so a cached status is at most a
+second old.
 
 Upstream (deepseek-ai/3FS ee9a5ce), whose checks and words these follow:
 src/mgmtd/ops/{Heartbeat,RegisterNode,SetConfig,SetChains,SetChainTable}Operation.cc,
@@ -26,6 +67,7 @@ CONFIG_TYPES = {"MGMTD": "MGMTD", "META": "META", "STORAGE": "STORAGE", "CLIENT"
                 "CLIENT_AGENT": "CLIENT", "FUSE": "FUSE"}
 NODE_TYPES = ("MGMTD", "META", "STORAGE", "CLIENT", "FUSE")  # flat::NodeType
 UINT32 = 0xFFFFFFFF
+NODE_KEEP = ("node_id", "type", "hostname", "pid", "host", "tcp_port", "release")
 # Requests that may run at the same time as others: create_target is only
 # passed on to the storage node, which serialises its own targets.
 UNLOCKED_OPS = ("create_target", "offline_target", "remove_target")
@@ -50,6 +92,77 @@ class MgmtdService:
         self.started = now()
         self.new_chain_grace = NEW_CHAIN_GRACE
         self.apply_config(data, version)
+        self.primary_id = None  # the lease holder as last seen
+        self.primary_until = 0.0  # this mgmtd is primary until then (0: standby)
+        self.drop_state()
+
+    # ---------------------------------------------------------- lease, state
+    def drop_state(self):
+        """A standby holds no cluster state."""
+        self.loaded = False
+        self.nodes, self.targets, self.chains, self.tables, self.configs = {}, {}, {}, {}, {}
+        self.hb, self.tstate, self.seen = {}, {}, {}
+        self.version, self.dirty, self.cache = 0, False, None
+
+    def load_state(self):
+        """onNewLease: everything persisted, from the KV; no heartbeats, no
+        local states; the next routing info version."""
+        kv = self.kv
+        self.nodes = {k[6:]: v for k, v in kv.list("nodes/").items()}
+        self.targets = {k[8:]: v for k, v in kv.list("targets/").items()}
+        self.chains = {k[7:]: v for k, v in kv.list("chains/").items()}
+        self.tables = {k[7:]: v for k, v in kv.list("tables/").items()}
+        self.configs = {k[7:]: v for k, v in kv.list("config/").items()}
+        self.hb, self.tstate, self.seen = {}, {}, {}
+        self.version = (kv.get("routing_version") or 0) + 1
+        kv.put("routing_version", self.version)
+        self.dirty, self.cache = False, None
+        self.started = now()
+        self.loaded = True
+        log.info("mgmtd %s is primary: loaded %d nodes, %d targets, %d chains, %d chain tables",
+                 self.node_id, len(self.nodes), len(self.targets), len(self.chains),
+                 len(self.tables))
+        cfg = self.configs.get("MGMTD")
+        if cfg and cfg["version"] > self.config_version:
+            self.hot_update(cfg)  # updateSelfConfig in onNewLease
+
+    def on_lease(self, owner, until):
+        """The lease holder after this mgmtd's attempt to take or extend it,
+        valid until `until` when it is this mgmtd. A new lease (none held,
+        or the last one lapsed meanwhile) loads the state again."""
+        with self.lock:
+            self.primary_id = owner
+            if owner != self.node_id:
+                if self.loaded:
+                    log.info("mgmtd %s lost the lease to %s", self.node_id, owner)
+                self.primary_until = 0.0
+                self.drop_state()
+                return
+            if not self.loaded or now() >= self.primary_until:
+                self.load_state()
+            self.primary_until = until
+
+    def is_primary(self):
+        return self.loaded and now() < self.primary_until
+
+    def ensure_primary(self):
+        """ensureSelfIsPrimary (helpers.cc): NotPrimary, naming the primary
+        when this mgmtd knows it."""
+        if not self.is_primary():
+            other = self.primary_id if self.primary_id not in (None, self.node_id) else None
+            raise mgmtd_error("NotPrimary", 5000, "" if other is None else str(other))
+
+    def changed(self):
+        self.dirty = True
+
+    def commit(self):
+        """A new routing info version when a change was made (once per
+        request or tick), stored so a later primary starts above it."""
+        if self.dirty:
+            self.dirty = False
+            self.version += 1
+            self.cache = None
+            self.kv.put("routing_version", self.version)
 
     # ---------------------------------------------------------- own config
     def apply_config(self, data, version):
@@ -76,7 +189,10 @@ class MgmtdService:
         log.info("applied MGMTD config version %d", cfg["version"])
 
     def refresh_config(self):
-        """A version another mgmtd stored (all of them share the KV)."""
+        """A standby's: a version the primary stored (the primary's own
+        config is in memory)."""
+        if self.is_primary():
+            return
         cfg = self.kv.get("config/MGMTD")
         if cfg and cfg["version"] > self.config_version:
             self.hot_update(cfg)
@@ -89,9 +205,14 @@ class MgmtdService:
         if req.get("cluster_id") != self.cluster_id:
             raise mgmtd_error("ClusterIdMismatch", 5003, "Cluster id mismatch")
         if op in UNLOCKED_OPS:
+            self.ensure_primary()
             return handler(req, peer)
         with self.lock:
-            return handler(req, peer)
+            self.ensure_primary()
+            try:
+                return handler(req, peer)
+            finally:
+                self.commit()
 
     def validate_admin(self, req):
         """validateAdmin: only when authenticate is true, the caller's token
@@ -116,7 +237,7 @@ class MgmtdService:
             raise mgmtd_error("HeartbeatFail", 5002, f"Node id {nid} duplicated")
         if nid == 0:
             raise mgmtd_error("HeartbeatFail", 5002, "Node id is 0")
-        old = self.kv.get(f"nodes/{nid}")
+        old = self.nodes.get(str(nid))
         if old is None and not self.allow_unregistered:
             raise mgmtd_error("HeartbeatFail", 5002, f"{nid} not registered")
         if old is not None and old["type"] != rec["type"]:
@@ -124,27 +245,41 @@ class MgmtdService:
                                                      f"{old['type']} got {rec['type']}")
         if old is None:
             log.info("auto register %s node %s", rec["type"], nid)
-        keep = ("node_id", "type", "hostname", "pid", "host", "tcp_port", "release")
-        self.kv.put(f"nodes/{nid}", {k: rec[k] for k in keep if k in rec})
-        self.kv.put(f"hb/{nid}", {"ts": now(), "config_version": rec.get("config_version", 0)})
+        self.put_node({k: rec[k] for k in NODE_KEEP if k in rec})
+        hb = {"ts": now(), "config_version": rec.get("config_version", 0)}
+        old_hb = self.hb.get(str(nid))
+        if old_hb is None or old_hb["config_version"] != hb["config_version"]:
+            self.changed()  # HEARTBEAT_CONNECTING -> CONNECTED, or a new config version
+        self.hb[str(nid)] = hb  # memory only, as upstream
+
+    def put_node(self, rec):
+        """Write-through of a node record that changed."""
+        nid = str(rec["node_id"])
+        if self.nodes.get(nid) != rec:
+            self.kv.put(f"nodes/{nid}", rec)
+            self.nodes[nid] = rec
+            self.changed()
 
     def learn_targets(self, nid, reported):
         """A storage heartbeat lists the node's targets with their local
         state (HeartbeatOperation.cc): mgmtd learns each target's node from
         it; a target of this node it no longer reports and no chain holds is
         forgotten (it was removed)."""
-        known = {k[8:]: v for k, v in self.kv.list("targets/").items()}
+        known = self.targets
         for tid, t in reported.items():
             rec = {"node_id": nid, "disk_index": t["disk_index"], "chain_id": t["chain_id"]}
             if known.get(tid) != rec:
                 self.kv.put(f"targets/{tid}", rec)
+                known[tid] = rec
+                self.changed()
         gone = [tid for tid, t in known.items() if t["node_id"] == nid and tid not in reported]
         if gone:
-            chains = self.kv.list("chains/").values()
-            in_chain = {t for c in chains for t in c["targets"]}
+            in_chain = {t for c in self.chains.values() for t in c["targets"]}
             for tid in gone:
                 if int(tid) not in in_chain:
                     self.kv.delete(f"targets/{tid}")
+                    del known[tid]
+                    self.changed()
 
     def op_heartbeat(self, req, peer):
         """A storage node's report that changed (targets, their local states)
@@ -152,32 +287,50 @@ class MgmtdService:
         self.accept_heartbeat(req)
         new = req.get("targets")
         if req["type"] == "STORAGE" and new is not None:
-            # kept apart from hb/ and stored only when it changed
-            old = self.kv.get(f"tstate/{req['node_id']}")
-            if old != new:
-                self.kv.put(f"tstate/{req['node_id']}", new)
+            # memory only (upstream keeps local states in memory)
+            old = self.tstate.get(str(req["node_id"]))
+            self.tstate[str(req["node_id"])] = new
 
             def states(ts):
                 return {t: v["local"] for t, v in (ts or {}).items()}
             # every time: another node may have claimed these target ids meanwhile
             self.learn_targets(req["node_id"], new)
             if old is None or states(old) != states(new):
+                self.changed()
                 self.update_chains()
-        cfg = self.kv.get(f"config/{req['type']}")
+        cfg = self.configs.get(req["type"])
         return ok(config_version=cfg["version"] if cfg else 0)
 
-    def self_heartbeat(self, rec, primary):
+    def self_heartbeat(self, rec):
         """The primary mgmtd is in the routing info as itself; another mgmtd
-        heartbeats to it like any node (and may be refused the same way)."""
-        rec = dict(rec, config_version=self.config_version)
-        if primary:
-            self.kv.put(f"nodes/{self.node_id}", rec)
-            self.kv.put(f"hb/{self.node_id}", {"ts": now(), "config_version": self.config_version})
+        heartbeats to the primary like any node (and may be refused the same
+        way; MgmtdHeartbeater.cc)."""
+        with self.lock:
+            if self.is_primary():
+                self.put_node({k: rec[k] for k in NODE_KEEP if k in rec})
+                old = self.hb.get(str(self.node_id))
+                if old is None or old["config_version"] != self.config_version:
+                    self.changed()
+                self.hb[str(self.node_id)] = {"ts": now(), "config_version": self.config_version}
+                self.commit()
+                return
+            primary = self.primary_id
+        if primary is None or primary == self.node_id:
+            return  # no primary (the lease lapsed): nothing to heartbeat to
+        node = self.kv.get(f"nodes/{primary}")
+        if not node or not node.get("tcp_port"):
+            log.warning("heartbeat failed: primary mgmtd %s has no address yet", primary)
             return
+        req = dict(rec, op="heartbeat", cluster_id=self.cluster_id,
+                   config_version=self.config_version)
         try:
-            self.accept_heartbeat(rec)
-        except Fail as e:
-            log.warning("heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
+            reply = rpc((node["host"], node["tcp_port"]), req, timeout=5.0)
+        except RpcError as e:
+            log.warning("heartbeat failed: cannot reach primary mgmtd %s: %s", primary, e)
+            return
+        if not reply.get("ok"):
+            log.warning("heartbeat failed: %s(%s) %s", reply.get("name"), reply.get("code"),
+                        reply.get("msg"))
 
     def op_register_node(self, req, peer):
         """RegisterNodeOperation.cc: admin only (when authenticating), node id
@@ -189,10 +342,10 @@ class MgmtdService:
             raise mgmtd_error("RegisterFail", 5004, "Node id is 0")
         if ntype not in NODE_TYPES:
             raise Fail(f"invalid type: {ntype}", 3, "InvalidArg")
-        if nid == self.node_id or not self.kv.put_new(f"nodes/{nid}", {
-                "node_id": nid, "type": ntype, "hostname": "", "pid": 0, "host": "",
-                "tcp_port": 0, "release": ""}):
+        if nid == self.node_id or str(nid) in self.nodes:
             raise mgmtd_error("RegisterFail", 5004, f"Node id {nid} duplicated")
+        self.put_node({"node_id": nid, "type": ntype, "hostname": "", "pid": 0, "host": "",
+                       "tcp_port": 0, "release": ""})
         return ok()
 
     # ---------------------------------------------------------- configs
@@ -200,7 +353,7 @@ class MgmtdService:
         """Every type has a version 0 with no content until one is stored
         (onNewLease in MgmtdLeaseExtender.cc); a process loading it starts
         with its built-in defaults."""
-        cfg = self.kv.get(f"config/{CONFIG_TYPES.get(req['type'], req['type'])}")
+        cfg = self.configs.get(CONFIG_TYPES.get(req["type"], req["type"]))
         return ok(**(cfg or {"version": 0, "content": "", "desc": ""}))
 
     def op_set_config(self, req, peer):
@@ -210,10 +363,12 @@ class MgmtdService:
         ctype = CONFIG_TYPES.get(req["type"])
         if ctype is None:
             raise Fail(f"invalid type: {req['type']}", 3, "InvalidArg")
-        cur = self.kv.get(f"config/{ctype}")
+        cur = self.configs.get(ctype)
         cfg = {"version": (cur["version"] if cur else 0) + 1, "content": req["content"],
                "desc": req.get("desc", "")}
         self.kv.put(f"config/{ctype}", cfg)
+        self.configs[ctype] = cfg
+        self.changed()  # every node's latest_config
         if ctype == "MGMTD":
             self.hot_update(cfg)
         return ok(version=cfg["version"])
@@ -229,92 +384,131 @@ class MgmtdService:
 
     # ---------------------------------------------------------- routing
     def routing(self):
-        nodes = self.kv.list("nodes/")
-        hbs = self.kv.list("hb/")
-        tstates = self.kv.list("tstate/")
-        primary = (self.kv.get("lease/mgmtd") or {}).get("owner")
-        configs = {t: (self.kv.get(f"config/{t}") or {}).get("version", 0) for t in NODE_TYPES}
+        """{node id: node with its status} as of now."""
+        t = now()
+        primary = self.node_id if self.is_primary() else None
         out = {}
-        for rec in nodes.values():
-            hb = hbs.get(f"hb/{rec['node_id']}")
-            live = hb is not None and now() - hb["ts"] < HB_FRESH
+        for rec in self.nodes.values():
+            nid = str(rec["node_id"])
+            hb = self.hb.get(nid)
+            live = hb is not None and t - hb["ts"] < HB_FRESH
             if rec["type"] == "MGMTD" and live and rec["node_id"] == primary:
                 status = "PRIMARY_MGMTD"
             elif hb is None:
                 status = "HEARTBEAT_CONNECTING"  # registered, never heartbeated
             else:
                 status = "HEARTBEAT_CONNECTED" if live else "HEARTBEAT_FAILED"
-            out[str(rec["node_id"])] = dict(rec, status=status, live=live,
-                                            last_hb=hb["ts"] if hb else None,
-                                            local_targets=tstates.get(f"tstate/{rec['node_id']}")
-                                            or {},
-                                            config_version=hb["config_version"] if hb else 0,
-                                            latest_config=configs.get(rec["type"], 0))
+            cfg = self.configs.get(rec["type"])
+            out[nid] = dict(rec, status=status, live=live,
+                            last_hb=hb["ts"] if hb else None,
+                            local_targets=self.tstate.get(nid) or {},
+                            config_version=hb["config_version"] if hb else 0,
+                            latest_config=cfg["version"] if cfg else 0)
         return out
 
-    def local_state(self, tid, nodes, targets):
+    def node_fresh(self, nid, t=None):
+        """The node's targets keep their reported local states: it beat
+        within HB_FRESH, counted from this mgmtd's takeover at the earliest
+        (a new primary gives every node a fresh interval)."""
+        hb = self.hb.get(nid)
+        return nid in self.nodes and hb is not None and \
+            (t or now()) - max(hb["ts"], self.started) < HB_FRESH
+
+    def local_state(self, tid):
         """A target's local state as its node last reported it; OFFLINE when
         the node does not report it or stopped heartbeating
-        (MgmtdHeartbeatChecker.cc), counted from this mgmtd's start at the
-        earliest (a new primary gives every node a fresh interval)."""
-        t = targets.get(str(tid))
-        node = nodes.get(str(t["node_id"])) if t else None
-        if node is None or node["last_hb"] is None or \
-                now() - max(node["last_hb"], self.started) >= HB_FRESH:
+        (MgmtdHeartbeatChecker.cc)."""
+        t = self.targets.get(str(tid))
+        if t is None or not self.node_fresh(str(t["node_id"])):
             return OFFLINE
-        return node.get("local_targets", {}).get(str(tid), {}).get("local", OFFLINE)
+        return (self.tstate.get(str(t["node_id"])) or {}).get(str(tid), {}).get("local", OFFLINE)
 
-    def target_states(self, nodes, targets, chains):
+    def target_states(self):
         """{target id: (public, local)}; a target in no chain is public INVALID."""
         states = {}
-        for c in chains.values():
+        for c in self.chains.values():
             pub = c.get("public", {})
             for t in c["targets"]:
-                states[str(t)] = (pub.get(str(t), SERVING), self.local_state(t, nodes, targets))
-        for tid in targets:
+                states[str(t)] = (pub.get(str(t), SERVING), self.local_state(t))
+        for tid in self.targets:
             if tid not in states:
-                states[tid] = ("INVALID", self.local_state(tid, nodes, targets))
+                states[tid] = ("INVALID", self.local_state(tid))
         return states
 
     def update_chains(self):
         """generateNewChain for every chain from its targets' local states
         (MgmtdData::appendChangedChains): a chain whose list changed is stored
         with the next chain version."""
-        nodes = self.routing()
-        targets = {k[8:]: v for k, v in self.kv.list("targets/").items()}
-        for key, c in self.kv.list("chains/").items():
+        for cid, c in list(self.chains.items()):
             if now() - max(c.get("born", 0), self.started) < self.new_chain_grace:
                 continue
             pub = c.get("public", {})
-            old = [(t, pub.get(str(t), SERVING), self.local_state(t, nodes, targets))
-                   for t in c["targets"]]
+            old = [(t, pub.get(str(t), SERVING), self.local_state(t)) for t in c["targets"]]
             new = generate_new_chain(old)
             if new != old:
-                self.kv.put(key, dict(c, targets=[t for t, _, _ in new], version=c["version"] + 1,
-                                      public={str(t): ps for t, ps, _ in new}))
+                self.put_chain(cid, dict(c, targets=[t for t, _, _ in new],
+                                         version=c["version"] + 1,
+                                         public={str(t): ps for t, ps, _ in new}))
+
+    def put_chain(self, cid, rec):
+        """Write-through; a stored record is replaced, never changed in place
+        (a routing answer built earlier may still be on its way)."""
+        self.kv.put(f"chains/{cid}", rec)
+        self.chains[str(cid)] = rec
+        self.changed()
+
+    def check_liveness(self):
+        """A node whose liveness changed since the last look changes the
+        routing info (its status, its targets' local states)."""
+        t = now()
+        for nid, rec in self.nodes.items():
+            hb = self.hb.get(nid)
+            seen = (hb is not None and t - hb["ts"] < HB_FRESH, self.node_fresh(nid, t))
+            if self.seen.get(nid) != seen:
+                self.seen[nid] = seen
+                self.changed()
 
     def tick(self):
-        """mgmtd's background chain updater (a node whose heartbeats stopped
-        takes its targets' chains with it)."""
+        """mgmtd's background work, every second while primary: liveness
+        (MgmtdHeartbeatChecker.cc) and the chain updater (a node whose
+        heartbeats stopped takes its targets' chains with it)."""
         with self.lock:
+            if not self.is_primary():
+                return
+            self.check_liveness()
             self.update_chains()
+            self.commit()
+
+    def build_routing(self):
+        nodes = self.routing()
+        targets = {}
+        for tid, t in self.targets.items():
+            node = nodes.get(str(t["node_id"]), {})
+            targets[tid] = dict(t, used=node.get("local_targets", {}).get(tid, {}).get("used", 0))
+        return ok(version=self.version, nodes=nodes, targets=targets, chains=dict(self.chains),
+                  tables=dict(self.tables), states=self.target_states())
 
     def op_routing(self, req, peer):
-        nodes = self.routing()
-        targets = {k[8:]: v for k, v in self.kv.list("targets/").items()}
-        chains = {k[7:]: v for k, v in self.kv.list("chains/").items()}
-        tables = {k[7:]: v for k, v in self.kv.list("tables/").items()}
-        states = self.target_states(nodes, targets, chains)
-        for tid, t in targets.items():
-            node = nodes.get(str(t["node_id"]), {})
-            t["used"] = node.get("local_targets", {}).get(tid, {}).get("used", 0)
-        return ok(nodes=nodes, targets=targets, chains=chains, tables=tables, states=states)
+        """GetRoutingInfoOperation.cc: the client's version current: no info
+        (routing: null); another one: the answer built once for this version;
+        none or 0 (a forced refresh): one built now."""
+        self.check_liveness()
+        self.commit()
+        have = req.get("version") or 0
+        if have == self.version:
+            return ok(version=self.version, routing=None)
+        if have == 0:
+            return self.build_routing()
+        if self.cache is None:
+            self.cache = self.build_routing()
+        return self.cache
 
     # ---------------------------------------------------------- targets
     def storage_node(self, nid):
         """The storage client's routing (StorageClientImpl.cc): a node id that
         is unknown or not STORAGE is StorageClient::RoutingError (no message)."""
-        node = self.kv.get(f"nodes/{nid}")
+        with self.lock:
+            node = self.nodes.get(str(nid))
         if node is None or node["type"] != "STORAGE" or not node.get("tcp_port"):
             raise Fail("", 7004, "StorageClient::RoutingError")
         return node
@@ -328,12 +522,18 @@ class MgmtdService:
         nid = req["node_id"]
         self.forward_to_storage(self.storage_node(nid), "create_target", req)
         rec = {"node_id": nid, "disk_index": req["disk_index"], "chain_id": req["chain_id"]}
-        self.kv.put(f"targets/{req['target_id']}", rec)
-        # and its local state: a created target is ONLINE (addStorageTarget)
-        ts = self.kv.get(f"tstate/{nid}") or {}
-        ts[str(req["target_id"])] = {"local": "ONLINE", "used": 0,
-                                     "disk_index": rec["disk_index"], "chain_id": rec["chain_id"]}
-        self.kv.put(f"tstate/{nid}", ts)
+        with self.lock:
+            self.ensure_primary()
+            self.kv.put(f"targets/{req['target_id']}", rec)
+            self.targets[str(req["target_id"])] = rec
+            # and its local state: a created target is ONLINE (addStorageTarget)
+            ts = dict(self.tstate.get(str(nid)) or {})
+            ts[str(req["target_id"])] = {"local": "ONLINE", "used": 0,
+                                         "disk_index": rec["disk_index"],
+                                         "chain_id": rec["chain_id"]}
+            self.tstate[str(nid)] = ts
+            self.changed()
+            self.commit()
         return ok()
 
     def op_offline_target(self, req, peer):
@@ -374,7 +574,7 @@ class MgmtdService:
             raise Fail("Empty target id", 3, "StatusCode::InvalidArg")
         if mode not in ("ADD", "REMOVE"):
             raise Fail(f"Unsupported mode: {mode}", 3, "StatusCode::InvalidArg")
-        chains = {int(k[7:]): v for k, v in self.kv.list("chains/").items()}
+        chains = {int(k): v for k, v in self.chains.items()}
         if cid not in chains:
             raise mgmtd_error("ChainNotFound", 5012, f"chain: {cid}")
         ch = dict(chains[cid])
@@ -402,7 +602,7 @@ class MgmtdService:
             # node record (learn_targets drops it once the node stops
             # reporting it)
         ch.update(targets=tids, version=ch["version"] + 1, public=pub, preferred=pref)
-        self.kv.put(f"chains/{cid}", ch)
+        self.put_chain(cid, ch)
         return ok(chain_id=cid, version=ch["version"],
                   targets=[[t, pub[str(t)]] for t in tids], preferred=pref)
 
@@ -417,7 +617,7 @@ class MgmtdService:
         rows = req["chains"]
         if not rows:
             raise bad_chain_table("Empty chains")
-        chains = {int(k[7:]): v for k, v in self.kv.list("chains/").items()}
+        chains = {int(k): v for k, v in self.chains.items()}
         known = {t for v in chains.values() for t in v["targets"]}
         new, new_targets = [], set()
         for cid, tids in rows:
@@ -435,9 +635,9 @@ class MgmtdService:
             new.append((cid, tids))
         for cid, tids in new:
             # chainSettingToInfo: every target of a new chain starts SERVING
-            self.kv.put(f"chains/{cid}", {"targets": tids, "version": 1,
-                                          "public": {str(t): SERVING for t in tids},
-                                          "preferred": [], "born": now()})
+            self.put_chain(cid, {"targets": tids, "version": 1,
+                                 "public": {str(t): SERVING for t in tids},
+                                 "preferred": [], "born": now()})
         return ok(count=len(rows))
 
     @staticmethod
@@ -462,7 +662,7 @@ class MgmtdService:
             raise bad_chain_table("Empty chains")
         expected = 0
         for c in cids:
-            ch = self.kv.get(f"chains/{c}")
+            ch = self.chains.get(str(c))
             if ch is None:
                 raise mgmtd_error("ChainNotFound", 5012, f"ChainId({c}) not found")
             if expected == 0:
@@ -471,7 +671,7 @@ class MgmtdService:
                 raise bad_chain_table(
                     f"Target count mismatch with first chain. chain id: {c}. targets: "
                     f"{len(ch['targets'])}. targets of first chain: {expected}.")
-        versions = self.kv.get(f"tables/{tid}") or []
+        versions = self.tables.get(str(tid)) or []
         new = {"version": 1, "chains": cids, "desc": desc}
         if versions:
             current = max(versions, key=lambda v: v["version"])
@@ -481,5 +681,8 @@ class MgmtdService:
             if new == current:
                 return ok(version=current["version"])
         versions = [v for v in versions if v["version"] != new["version"]] + [new]
-        self.kv.put(f"tables/{tid}", sorted(versions, key=lambda v: v["version"]))
+        versions = sorted(versions, key=lambda v: v["version"])
+        self.kv.put(f"tables/{tid}", versions)
+        self.tables[str(tid)] = versions
+        self.changed()
         return ok(version=new["version"])

@@ -49,6 +49,7 @@ class Replication:
         self.tlocks = {}
         self.synced = set()  # (chain, version) resyncs this node finished or runs
         self.view_lock = threading.Lock()
+        self.routing_info = None  # the last routing info from mgmtd (its version)
 
     def tlock(self, tid):
         with self.view_lock:
@@ -95,11 +96,17 @@ class Replication:
         """Fetch the routing info from mgmtd and apply it."""
         if self.mgmtd is None:
             return
+        last = self.routing_info
         try:
-            r = self.mgmtd.call("routing", cluster_id=self.cluster_id)
+            r = self.mgmtd.call("routing", cluster_id=self.cluster_id,
+                                version=last["version"] if last else 0)
         except Fail as e:
             log.warning("routing refresh failed: %s", e.msg)
             return
+        if r.get("routing", True) is None:  # unchanged (GetRoutingInfoOperation.cc)
+            r = last
+        else:
+            self.routing_info = r
         self.apply_routing(r)
 
     def apply_routing(self, r):

@@ -207,6 +207,23 @@ def no_requests(req, peer):
 
 
 # ------------------------------------------------------------------ mgmtd
+LEASE_TTL = 5.0  # seconds; renewed every second
+
+
+def mgmtd_tick(kv, svc, rec, ttl=LEASE_TTL):
+    """mgmtd's second: take or extend the lease; the holder loads the cluster
+    state when the lease is new to it and serves from memory (mgmtd.py).
+    When it dies, another takes the lease once the TTL has passed; until
+    then every mgmtd answers Mgmtd::NotPrimary. Then the MGMTD config
+    (standby), the heartbeat, the background work (primary)."""
+    asked = time.time()
+    owner = kv.lease("lease/mgmtd", svc.node_id, ttl)
+    svc.on_lease(owner, asked + ttl)
+    svc.refresh_config()
+    svc.self_heartbeat(rec)
+    svc.tick()
+
+
 def run_mgmtd(ctx):
     path = dig(ctx.launcher, "fdb.clusterFile") or dig(ctx.launcher, "kv_engine.fdb.clusterFile")
     kv = KV(path, ctx.launcher_path, wait=15.0)
@@ -220,11 +237,7 @@ def run_mgmtd(ctx):
     stop = stop_event()
 
     def tick():
-        primary = kv.lease("lease/mgmtd", ctx.node_id, 5.0) == ctx.node_id
-        svc.refresh_config()
-        svc.self_heartbeat(rec, primary)
-        if primary:
-            svc.tick()
+        mgmtd_tick(kv, svc, rec)
 
     tick()
     log.info("mgmtd %s serving cluster '%s'", ctx.node_id, ctx.cluster_id)
@@ -501,13 +514,15 @@ def run_fuse(ctx):
                 "cluster_id": ctx.cluster_id, "token": tok})
     fs.mount()
     stop = stop_event()
+    version = 0  # the routing info version held: mgmtd answers null while it is current
     try:
         while not stop.wait(2.0):
             if fs.proc.poll() is not None:
                 raise Fail(f"the FUSE process serving {mnt} exited "
                            f"(status {fs.proc.returncode}); the mount is gone")
             try:
-                mg.call("routing", cluster_id=ctx.cluster_id)
+                version = mg.call("routing", cluster_id=ctx.cluster_id,
+                                  version=version).get("version", 0)
             except Fail as e:
                 log.warning("mgmtd unreachable: %s", e.msg)
     finally:
