@@ -35,21 +35,31 @@ struct run {
     char *err, *log;
 };
 
-static struct run ctr(const char *existing, const char *args)
+/* templates/SCRIPT ARGS with the fake docker on PATH ($FAKE holds
+ * existing, docker's calls go to the log); err gets stderr, and stdout too
+ * when keep_out. */
+static struct run script_run(const char *docker, const char *existing, const char *script,
+                             const char *args, int keep_out)
 {
     char *bin = xstrfmt("%s/bin", tmpdir);
     mkdir(bin, 0755);
-    tu_write_exec(bin, "docker", FAKE_DOCKER);
+    tu_write_exec(bin, "docker", docker);
     tu_write(tmpdir, "fake", existing);
     tu_write(tmpdir, "log", "");
-    char *script = tu_source_path("templates/m3fs-ctr.sh");
-    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake LOG='%s/log' sh '%s' %s "
-                        ">/dev/null 2>err.txt", tmpdir, bin, tmpdir, script, args);
+    char *path = xstrfmt("templates/%s", script), *src = tu_source_path(path);
+    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake LOG='%s/log' sh '%s' %s %s",
+                        tmpdir, bin, tmpdir, src, args,
+                        keep_out ? ">err.txt 2>&1" : ">/dev/null 2>err.txt");
     int st = system(cmd);
     struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "err.txt"),
                      tu_read(tmpdir, "log") };
-    free(cmd), free(script), free(bin);
+    free(cmd), free(src), free(path), free(bin);
     return r;
+}
+
+static struct run ctr(const char *existing, const char *args)
+{
+    return script_run(FAKE_DOCKER, existing, "m3fs-ctr.sh", args, 0);
 }
 
 static void run_free(struct run *r)
@@ -166,18 +176,9 @@ static const char FAKE_DOCKER_MANY[] =
 
 static struct run guard(const char *existing, const char *ctrs)
 {
-    char *bin = xstrfmt("%s/bin", tmpdir);
-    mkdir(bin, 0755);
-    tu_write_exec(bin, "docker", FAKE_DOCKER_MANY);
-    tu_write(tmpdir, "fake", existing);
-    tu_write(tmpdir, "log", "");
-    char *script = tu_source_path("templates/m3fs-wait.sh");
-    char *cmd = xstrfmt("cd '%s' && PATH='%s':\"$PATH\" FAKE=fake LOG='%s/log' sh '%s' guard "
-                        "'GIVE UP: ' 4 %s >err.txt 2>&1", tmpdir, bin, tmpdir, script, ctrs);
-    int st = system(cmd);
-    struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : -1, tu_read(tmpdir, "err.txt"),
-                     tu_read(tmpdir, "log") };
-    free(cmd), free(script), free(bin);
+    char *args = xstrfmt("guard 'GIVE UP: ' 4 %s", ctrs);
+    struct run r = script_run(FAKE_DOCKER_MANY, existing, "m3fs-wait.sh", args, 1);
+    free(args);
     return r;
 }
 
