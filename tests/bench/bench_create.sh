@@ -10,7 +10,9 @@
 #   cold   the first create                       (--trace FILE)
 #   noop   the same create again: nothing to do
 #   warm   destroy, then create again              (--trace FILE)
-# BENCH_RUNS runs (default 3); for each kind the median and spread.  From
+# BENCH_RUNS runs (default 3; a list, e.g. "3 3 1", gives each size its
+# own, the last one standing for the sizes after it); for each kind the
+# median and spread.  From
 # the traces (docs/deploy.md "Where the time goes"): m3fs's CPU time, SSH
 # round trips and bytes per node, and the critical path of the median cold
 # run with each step's time split into remote commands, pauses between a
@@ -29,6 +31,12 @@ cd "$ROOT" || exit 2
 bench_init bench_create "${1:-}"
 SIZES=${BENCH_SIZES:-5 20 50}
 RUNS=${BENCH_RUNS:-3}
+# runs_for I: the runs of the I-th size (from 1)
+runs_for() {
+    local -a r
+    read -r -a r <<<"$RUNS"
+    echo "${r[$(($1 <= ${#r[@]} ? $1 - 1 : ${#r[@]} - 1))]}"
+}
 
 # create_timed KIND: one create of $d (the caller's), its log, trace and
 # time, and this machine's CPU split during it ($d/cpu-KIND-$r.txt).
@@ -61,10 +69,12 @@ one_run() {
 }
 
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r)"
+i=0
 for n in $SIZES; do
+    i=$((i + 1))
     mkdir -p "$W/n$n"
     : >"$W/n$n/times"
-    for r in $(seq "$RUNS"); do
+    for r in $(seq "$(runs_for $i)"); do
         one_run "$n" "$r"
         printf '%2d nodes, run %d: %s\n' "$n" "$r" \
             "$(awk -v r="$r" '{ k[NR] = $1 " " $2 " s" } END { print k[NR - 2] ", " k[NR - 1] ", " k[NR] }' "$W/n$n/times")"
