@@ -23,7 +23,7 @@
 # Needs root; a full run (3 sizes x 3 runs) takes about half an hour and
 # waits for another lab that is up.
 # Usage: bench_create.sh [M3FS_BIN]   (BENCH_SIZES="5 20 50", BENCH_RUNS=3;
-# BENCH_LOG_DIR=DIR keeps the logs and traces there)
+# BENCH_LOG_DIR=DIR keeps the logs and traces there, in DIR/n<size>/)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
@@ -79,7 +79,8 @@ for n in $SIZES; do
         printf '%2d nodes, run %d: %s\n' "$n" "$r" \
             "$(awk -v r="$r" '{ k[NR] = $1 " " $2 " s" } END { print k[NR - 2] ", " k[NR - 1] ", " k[NR] }' "$W/n$n/times")"
     done
-    [ -z "${BENCH_LOG_DIR:-}" ] || cp "$W/n$n"/*.log "$W/n$n"/*.json "$W/n$n"/cpu-*.txt "$BENCH_LOG_DIR/" 2>/dev/null
+    [ -z "${BENCH_LOG_DIR:-}" ] || { mkdir -p "$BENCH_LOG_DIR/n$n" &&
+        cp "$W/n$n"/*.log "$W/n$n"/*.json "$W/n$n"/cpu-*.txt "$W/n$n/times" "$BENCH_LOG_DIR/n$n/"; }
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

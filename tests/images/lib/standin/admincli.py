@@ -291,7 +291,7 @@ class Cli:
         target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
         chain = parse_int(opts["chain"], "--chain-id", 0, UINT32)
         # CreateTarget.cc: not a LASTSRV target of a chain with more than one target
-        ch = self.routing()["chains"].get(str(chain))
+        ch = self.mgmtd("routing", chains=[chain])["chains"].get(str(chain))
         if ch and len(ch["targets"]) > 1 and target in ch["targets"] and \
                 ch.get("public", {}).get(str(target)) == LASTSRV:
             raise Fail(f"creation of this target is prohibited ChainTargetInfo(targetId="
