@@ -114,6 +114,12 @@ char *svc_chains_script(struct plan_ctx *ctx, const char *what, const char *ids_
 }
 
 #define CLIENT_TOKEN_FILE "mgmtd/config.d/client_token.txt"
+/* The users' steps are a lane of their own (registry.c create_deps): they
+ * need a running mgmtd container and an initialised cluster only
+ * (admin_cli user-add and user-stat are FDB transactions: upstream
+ * src/client/cli/admin/AdminUserCtrl.cc), so they run while meta and
+ * storage start, not after the heartbeat wait. */
+#define USERS_LANE "users"
 
 /* The root user with the minted token, through templates/m3fs-chains.sh
  * (the token goes on admin_cli's stdin, never argv); skipped when user-stat 0
@@ -123,8 +129,8 @@ static void user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
 {
     char *cmd = chains_script(ctx, "user-add", NULL);
     char *skip = chains_script(ctx, "user-ok", NULL);
-    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the root user with the minted "
-                                   "admin token (user-add)");
+    struct step *s = plan_add_step(p, USERS_LANE, STEP_RUN, "create the root user with the "
+                                   "minted admin token (user-add)");
     step_add_run(s, first, cmd, skip);
     step_set_state(s, "user-add", "root");
     char *hint = xstrfmt("user 0 (root) already exists, but the state file %s does not "
@@ -149,8 +155,8 @@ static void client_user_step(struct plan_ctx *ctx, struct plan *p, size_t first)
     char *k = chains_script(ctx, "user-ok-client", CLIENT_TOKEN_FILE);
     sb_addf(&cmd, "%s %u %s", c, CLIENT_TOKEN_UID, CLIENT_TOKEN_USER);
     sb_addf(&skip, "%s %u %s", k, CLIENT_TOKEN_UID, CLIENT_TOKEN_USER);
-    struct step *s = plan_add_step(p, "3fs", STEP_RUN, "create the FUSE clients' user, not "
-                                   "an admin, with its minted token (user-add)");
+    struct step *s = plan_add_step(p, USERS_LANE, STEP_RUN, "create the FUSE clients' user, "
+                                   "not an admin, with its minted token (user-add)");
     step_add_run(s, first, cmd.buf, skip.buf);
     step_set_state(s, "user-add-client", CLIENT_TOKEN_USER);
     char *hint = xstrfmt("user %u (%s) already exists with another token or as an admin; "
@@ -249,10 +255,10 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
     const size_t *mg = svc_nodes(ctx, SVC_MGMTD, &n);
     if (!n) return 0;
     if (!ctx->ct) return svc3fs_heartbeat(ctx, p, "3fs");
+    user_step(ctx, p, mg[0]);
+    if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
     if (ctx->keep_table) { /* the table add/remove-storage-nodes made stays */
         if (svc3fs_heartbeat(ctx, p, "3fs") < 0) return -1;
-        user_step(ctx, p, mg[0]);
-        if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
         svc_chains_serving_step(ctx, p, mg[0], "3fs", current_ids(ctx), "the chain table");
         return 0;
     }
@@ -267,8 +273,6 @@ int svc_chains_create(struct plan_ctx *ctx, struct plan *p)
         rc = svc3fs_heartbeat(ctx, p, "3fs");
     }
     if (!rc) {
-        user_step(ctx, p, mg[0]);
-        if (ctx->cfg->svc[SVC_CLIENT].n_member) client_user_step(ctx, p, mg[0]);
         targets_step(ctx, p, mg[0], parts);
         upload_steps(ctx, p, mg[0], &fs);
         svc_chains_serving_step(ctx, p, mg[0], "3fs", TARGET_IDS, "the chain table");

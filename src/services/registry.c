@@ -101,15 +101,17 @@ void plan_ctx_release(struct plan_ctx *ctx)
 /* What each service's lane waits for (3fs-reference §2 ordering): FDB and
  * ClickHouse start at once; init-cluster needs FDB only (3FS services send
  * metrics to the monitor when it is there, so clickhouse -> monitor runs
- * beside them); meta and storage need a running mgmtd and start together;
- * targets and chains need both; FUSE needs the chain table.  Files and
+ * beside them); meta and storage need a running mgmtd and start together,
+ * and beside them the users are added (FDB only); targets and chains need
+ * all three; FUSE needs the chain table.  Files and
  * disks (prep steps) go first, at once. */
 static const struct svc_dep create_deps[] = {
     { "monitor", { "clickhouse" } },
     { "mgmtd", { "fdb" } },
     { "meta", { "mgmtd" } },
     { "storage", { "mgmtd" } },
-    { "3fs", { "meta", "storage" } },
+    { "users", { "mgmtd" } },
+    { "3fs", { "meta", "storage", "users" } },
     { "client", { "3fs" } },
     { NULL, { NULL } },
 };

@@ -69,7 +69,7 @@ kill -INT $pid 2>/dev/null
 wait $pid
 rc=$?
 if [ $rc -eq 1 ] && has "interrupted; run the same command again to resume" &&
-    ! has "3fs: create the root user"; then
+    ! has "users: create the root user"; then
     ok "SIGINT stops the run (exit 1, resume hint)"
 else bad "SIGINT (rc=$rc)"; fi
 

@@ -245,7 +245,7 @@ create_ok() { # create_ok WHAT: a create that finishes with every run-once step 
 t_create=$SECONDS
 echo "note: prepare part took $((SECONDS - T_LAB))s"
 create_sig INT init-cluster 'mgmtd: initialise the cluster \(init-cluster\)'
-create_sig TERM user-add '3fs: create the root user with the minted admin token \(user-add\)'
+create_sig TERM user-add 'users: create the root user with the minted admin token \(user-add\)'
 create_sig INT upload-chain-table '3fs: upload chain table 1 \(upload-chain-table\)'
 
 # --- a node partitioned with commands in flight ------------------------------
@@ -279,7 +279,7 @@ if [ $rc -eq 1 ] && has_re "lab-n2: " && [ $took -le 200 ]; then
     shown
 else bad "reboot: the run lab-n2 went away in (rc=$rc, ${took}s)"; fi
 node_boot 2 || bad "reboot: could not start lab-n2's daemons"
-create_sig INT user-add '3fs: create the root user with the minted admin token \(user-add\)'
+create_sig INT user-add 'users: create the root user with the minted admin token \(user-add\)'
 create_sig TERM upload-chain-table '3fs: upload chain table 1 \(upload-chain-table\)'
 create_ok "SIGTERM during upload-chain-table, after lab-n2's reboot"
 n2=$(on 2 "docker ps --format '{{.Names}}'" | sort | tr '\n' ' ')
