@@ -268,6 +268,8 @@ create_ok "partition healed"
 # scripts/lab/node.sh does at boot.
 mx cluster destroy -c "$CFG" --yes >"$W/out" 2>&1 || bad "destroy between the rounds"
 create_sig TERM init-cluster 'mgmtd: initialise the cluster \(init-cluster\)'
+# (the users' steps run while meta and storage start: before the reboot)
+create_sig INT user-add 'users: create the root user with the minted admin token \(user-add\)'
 "${CREATE[@]}" >"$W/out" 2>&1 &
 pid=$!
 if it_wait_out_re $pid '\] meta: start containers$' 2400; then
@@ -279,7 +281,6 @@ if [ $rc -eq 1 ] && has_re "lab-n2: " && [ $took -le 200 ]; then
     shown
 else bad "reboot: the run lab-n2 went away in (rc=$rc, ${took}s)"; fi
 node_boot 2 || bad "reboot: could not start lab-n2's daemons"
-create_sig INT user-add 'users: create the root user with the minted admin token \(user-add\)'
 create_sig TERM upload-chain-table '3fs: upload chain table 1 \(upload-chain-table\)'
 create_ok "SIGTERM during upload-chain-table, after lab-n2's reboot"
 n2=$(on 2 "docker ps --format '{{.Names}}'" | sort | tr '\n' ' ')
