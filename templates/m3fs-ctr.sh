@@ -67,10 +67,9 @@ stop_rm() {
     docker rm -f "$1" >/dev/null
 }
 
-# running NAME DIGEST: container NAME (as look NAME found it) is labelled
-# DIGEST and runs.
+# running DIGEST: the container look found is labelled DIGEST and runs.
 running() {
-    [ -n "$exists" ] && [ "$cur" = "$2 true" ]
+    [ -n "$exists" ] && [ "$cur" = "$1 true" ]
 }
 
 run() {
@@ -78,7 +77,7 @@ run() {
     shift 6
     look "$name"
     ours "$name" || exit 1
-    if running "$name" "$digest"; then
+    if running "$digest"; then
         echo "$done_mark"
         exit 0
     fi
@@ -144,7 +143,7 @@ remove)
     ;;
 running)
     look "$2"
-    running "$2" "$3"
+    running "$3"
     ;;
 absent)
     if docker container inspect "$2" >/dev/null 2>&1; then exit 1; fi

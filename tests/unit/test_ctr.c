@@ -107,15 +107,18 @@ static void test_run_done_one_inspect(void **state)
     assert_int_equal(r.rc, 0);
     assert_non_null(strstr(r.log, "docker run --detach"));
     run_free(&r);
-    r = ctr("3fs-meta c1 d1 true", "running 3fs-meta d1");
-    assert_int_equal(r.rc, 0);
-    run_free(&r);
-    r = ctr("3fs-meta c1 d1 false", "running 3fs-meta d1");
-    assert_int_equal(r.rc, 1);
-    run_free(&r);
-    r = ctr("", "running 3fs-meta d1");
-    assert_int_equal(r.rc, 1);
-    run_free(&r);
+    /* `running`: this digest and running, else not */
+    static const struct { const char *existing; int rc; } runs[] = {
+        { "3fs-meta c1 d1 true", 0 },
+        { "3fs-meta c1 d1 false", 1 },
+        { "3fs-meta c1 d0 true", 1 },
+        { "", 1 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+        r = ctr(runs[i].existing, "running 3fs-meta d1");
+        assert_int_equal(r.rc, runs[i].rc);
+        run_free(&r);
+    }
     /* a label holding '/' is read whole */
     r = ctr("3fs-meta a/b d1 true", "run DONE 3fs-meta a/b d1 '' '' '' 0 img");
     assert_int_equal(r.rc, 0);
