@@ -66,6 +66,9 @@ files_ok() {
 state_file=$W/c/.m3fs/lab.state.json
 # target id, chain id, node id of each target of a list-targets listing
 tcn() { awk 'NR > 1 {print $1, $2, $6}' "$1" | sort; }
+# a listing without UsedSize (its last column), which heartbeats update as
+# written data lands: what a refusal must leave as it was
+layout() { awk 'NR > 1 {NF = 7; print}' "$1" | sort; }
 orphans() { on 1 /opt/3fs/admin_cli.sh "'list-targets --orphan'" 2>/dev/null | awk 'NR > 1' | wc -l; }
 # create on the scaled cluster keeps its table: exit 0, targets and chains as
 # they were, no orphan target made ($1: cluster.yml, $2: what for)
@@ -92,9 +95,10 @@ targets >"$W/t0"
 mx cluster remove-storage-nodes -c "$CFG3" --node lab-n1,lab-n2 --yes >"$W/out" 2>&1
 rc=$?
 targets >"$W/t1"
-[ $rc -ne 0 ] && has "replication factor" && cmp -s "$W/t0" "$W/t1" &&
+[ $rc -ne 0 ] && has "replication factor" && [ "$(layout "$W/t0")" = "$(layout "$W/t1")" ] &&
     ! grep -q scale-plan "$state_file" &&
-    ok "remove of 2 of 3 nodes at RF 2 refused, nothing changed" || { cat "$W/out"; bad "RF refusal"; }
+    ok "remove of 2 of 3 nodes at RF 2 refused, nothing changed" ||
+    { cat "$W/out"; diff "$W/t0" "$W/t1"; bad "RF refusal"; }
 mx cluster add-storage-nodes -c "$CFG5" </dev/null >"$W/out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && has "--yes" && ! grep -q scale-plan "$state_file" &&
