@@ -10,9 +10,12 @@
 #   stopped NAME            exit 0 when NAME is not running.
 #   start DONE_MARK NAME    docker start NAME; prints DONE_MARK when it runs
 #                           already; fails when NAME does not exist.
-#   settled NAME SECS       exit 0 when NAME runs, has not restarted, and
-#                           started at least SECS seconds ago (a container
-#                           just replaced, before 3FS's view of it counts).
+#   settled NAME SECS       exit 0 when NAME runs and last started at least
+#                           SECS seconds ago (a container just started or
+#                           replaced, before 3FS's view of it counts).  A
+#                           restart by docker's policy starts the count
+#                           again; one long ago (RestartCount) does not
+#                           matter.
 #   images LABEL IMAGE NAME...
 #                           what `cluster upgrade` reads first: "image<TAB>V"
 #                           when IMAGE is on the node (V: its LABEL, may be
@@ -64,9 +67,9 @@ start)
     docker start "$3" >/dev/null
     ;;
 settled)
-    docker container inspect -f '{{.State.Running}} {{.RestartCount}} {{.State.StartedAt}}' "$2" 2>/dev/null | {
-        read -r running restarts started || exit 1
-        [ "$running" = true ] && [ "$restarts" = 0 ] || exit 1
+    docker container inspect -f '{{.State.Running}} {{.State.StartedAt}}' "$2" 2>/dev/null | {
+        read -r running started || exit 1
+        [ "$running" = true ] && [ -n "$started" ] || exit 1
         t=$(date -d "$started" +%s) || exit 1
         [ $(($(date +%s) - t)) -ge "$3" ]
     }

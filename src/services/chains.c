@@ -292,6 +292,13 @@ int svc_chains_start(struct plan_ctx *ctx, struct plan *p)
     if (!n || !(life_selected(ctx, SVC_MGMTD) || life_selected(ctx, SVC_META) ||
                 life_selected(ctx, SVC_STORAGE)))
         return 0;
+    const enum svc_kind settle[] = { SVC_META, SVC_STORAGE };
+    for (size_t i = 0; i < ARRAY_SIZE(settle); i++) {
+        size_t *nodes = life_nodes(ctx, settle[i], 0, &n);
+        life_settle_step(ctx, p, settle[i], nodes, n,
+                         "wait until the started containers have run one heartbeat");
+        free(nodes);
+    }
     if (svc3fs_heartbeat(ctx, p, "3fs") < 0) return -1;
     /* half moved: no ids file names the targets of the table between two
      * (moved targets are gone, new ones not all created); the scale

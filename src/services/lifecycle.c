@@ -79,3 +79,25 @@ void life_start_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int 
     }
     free(nodes);
 }
+
+/* 3FS sends a heartbeat every 10 s (upstream src/client/mgmtd/MgmtdClient.h
+ * auto_heartbeat_interval); until a (re)started container's first one,
+ * list-nodes and list-targets may still show mgmtd's view of the process
+ * before it, HEARTBEAT_CONNECTED and UPTODATE, and the waits after it pass
+ * on that. */
+void life_settle_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const size_t *nodes,
+                      size_t n, const char *title)
+{
+    if (!n) return;
+    const char *ctr = ctx->cfg->svc[k].container_name;
+    char *secs = xstrfmt("%d", LIFE_SETTLE_S);
+    const char *args[] = { ctr, secs };
+    char *check = life_script("settled", args, 2);
+    char *cmd = wait_guarded(check, ctr);
+    struct step *s = plan_add_step(p, svc_key(k), STEP_WAIT, title);
+    s->wait_for = xstrfmt("%s to run %d s since it started", ctr, LIFE_SETTLE_S);
+    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
+    for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, NULL);
+    free(secs), free(check), free(cmd);
+}

@@ -96,6 +96,13 @@ void life_stop_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int f
 /* A step "start containers" (docker start; running ones are done; a
  * missing one fails: create first) on the selected nodes. */
 void life_start_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int first_only);
+/* A wait step until service k's container on each of NODES (n of them) has
+ * run LIFE_SETTLE_S seconds since it last started (one 3FS heartbeat; a
+ * crash loop fails it): before that, mgmtd's view may still be of the
+ * container it replaced.  TITLE: the step's title. */
+#define LIFE_SETTLE_S 10
+void life_settle_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const size_t *nodes,
+                      size_t n, const char *title);
 
 /* Append s as a TOML basic string ("..." with escapes). */
 void toml_str(struct strbuf *sb, const char *s);

@@ -237,36 +237,11 @@ static char *container_cmd(struct plan_ctx *ctx, enum svc_kind k, size_t node,
     return cmd;
 }
 
-/* A replaced container counts once it has run this long without a restart:
- * one heartbeat of 3FS (10 s, upstream src/client/mgmtd/MgmtdClient.h
- * auto_heartbeat_interval).  Before that, list-nodes and list-targets may
- * still show mgmtd's view of the container it replaced, and a crash loop
- * may not have reached the guard's count yet. */
-#define UNIT_SETTLE_S 10
-
-static void settle_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, size_t node)
-{
-    const char *ctr = ctx->cfg->svc[k].container_name;
-    struct strbuf check = STRBUF_INIT;
-    script_call(&check, "m3fs-life.sh");
-    sb_adds(&check, "settled ");
-    sh_quote(&check, ctr);
-    sb_addf(&check, " %d", UNIT_SETTLE_S);
-    char *cmd = wait_guarded(check.buf, ctr);
-    struct step *s = plan_add_step(p, svc_key(k), STEP_WAIT, "wait until the new container "
-                                   "has run without a restart");
-    s->wait_for = xstrfmt("%s to run %d s without a restart", ctr, UNIT_SETTLE_S);
-    s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
-    s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
-    step_add_run(s, node, cmd, NULL);
-    free(cmd);
-    sb_release(&check);
-}
-
 /* What tells that 3FS took the unit back. */
 static int unit_waits(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, size_t node)
 {
-    settle_step(ctx, p, k, node);
+    /* before that, a crash loop may not have reached the guard's count either */
+    life_settle_step(ctx, p, k, &node, 1, "wait until the new container has run without a restart");
     switch (k) {
     case SVC_MGMTD: svc_mgmtd_primary_wait(ctx, p); return 0;
     case SVC_META: return svc3fs_heartbeat(ctx, p, "meta");

@@ -135,6 +135,8 @@ static void test_start_order(void **state)
                            "mgmtd: wait for the primary mgmtd\n"
                            "meta: start containers\n"
                            "storage: start containers\n"
+                           "meta: wait until the started containers have run one heartbeat\n"
+                           "storage: wait until the started containers have run one heartbeat\n"
                            "3fs: wait until every meta and storage node is HEARTBEAT_CONNECTED "
                            "in list-nodes\n"
                            "3fs: wait until every target is SERVING-UPTODATE\n"
@@ -144,9 +146,15 @@ static void test_start_order(void **state)
     const struct step *s = &b.p.steps[8];
     assert_int_equal(s->n, 3);
     assert_non_null(strstr(s->t[0].cmd, "start 'm3fs: already done' '3fs-storage'"));
-    assert_int_equal(b.p.steps[10].op, STEP_WAIT);
-    assert_non_null(strstr(b.p.steps[10].t[0].cmd, "serving"));
-    assert_non_null(strstr(b.p.steps[12].t[0].cmd, "client-start 'm3fs: already done' "
+    for (size_t i = 9; i < 11; i++) { /* the settle waits, on each node of meta, storage */
+        assert_int_equal(b.p.steps[i].op, STEP_WAIT);
+        assert_int_equal(b.p.steps[i].n, i == 9 ? b.p.steps[7].n : b.p.steps[8].n);
+        assert_non_null(strstr(b.p.steps[i].t[0].cmd, i == 9 ? " settled '3fs-meta' '10'"
+                                                             : " settled '3fs-storage' '10'"));
+    }
+    assert_int_equal(b.p.steps[12].op, STEP_WAIT);
+    assert_non_null(strstr(b.p.steps[12].t[0].cmd, "serving"));
+    assert_non_null(strstr(b.p.steps[14].t[0].cmd, "client-start 'm3fs: already done' "
                                                    "'3fs-client' '/mnt/3fs'"));
     free(t);
     built_free(&b);
@@ -163,10 +171,12 @@ static void test_selection(void **state)
     char *t = titles(&b.p);
     assert_string_equal(t, "storage: stop containers (SIGTERM, up to 300 s to finish)\n"
                            "storage: start containers\n"
+                           "storage: wait until the started containers have run one heartbeat\n"
                            "3fs: wait until every meta and storage node is HEARTBEAT_CONNECTED "
                            "in list-nodes\n"
                            "3fs: wait until every target is SERVING-UPTODATE\n");
     assert_int_equal(b.p.steps[0].n, 1);
+    assert_int_equal(b.p.steps[2].n, 1);
     assert_string_equal(b.cfg->nodes[b.p.steps[0].t[0].node].name, "n2");
     assert_int_equal(b.p.steps[1].n, 1);
     assert_string_equal(b.cfg->nodes[b.p.steps[1].t[0].node].name, "n2");
@@ -230,7 +240,7 @@ static int life(const char *fake_state, const char *args, struct strbuf *out)
     char *script = tu_source_path("templates/m3fs-life.sh");
     char *log = xstrfmt("%s/log", tmpdir);
     remove(log);
-    char *cmd = xstrfmt("PATH=%s:$PATH FAKE_STATE=%s FAKE_LOG=%s sh %s %s 2>&1", tmpdir,
+    char *cmd = xstrfmt("PATH=%s:$PATH FAKE_STATE='%s' FAKE_LOG=%s sh %s %s 2>&1", tmpdir,
                         fake_state, log, script, args);
     FILE *f = popen(cmd, "r");
     assert_non_null(f);
@@ -275,7 +285,13 @@ static void test_script(void **state)
     assert_int_equal(life("false", "client-stopped 3fs-client /nonexistent/m3fs", &out), 0);
     assert_int_equal(life("true", "client-stop 3fs-client /nonexistent/m3fs", &out), 0);
     assert_string_equal(out.buf, "log: stop 3fs-client\n");
-    /* settled: the fake says "true" to every format, so no restart count */
+    /* settled: running and started long enough ago; a start still to come
+     * stands for one a moment ago; no start time is not settled */
+    assert_int_equal(life("true 2020-01-01T00:00:00.123456789Z", "settled 3fs-storage 10", &out),
+                     0);
+    assert_int_equal(life("true 2999-01-01T00:00:00Z", "settled 3fs-storage 10", &out), 1);
+    assert_int_equal(life("false 2020-01-01T00:00:00Z", "settled 3fs-storage 10", &out), 1);
+    assert_int_equal(life("true", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("false", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("absent", "settled 3fs-storage 10", &out), 1);
     assert_int_equal(life("true", "bogus", &out), 2);
