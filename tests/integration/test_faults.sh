@@ -251,7 +251,8 @@ create_sig INT upload-chain-table '3fs: upload chain table 1 \(upload-chain-tabl
 # --- a node partitioned with commands in flight ------------------------------
 "${CREATE[@]}" >"$W/out" 2>&1 &
 pid=$!
-it_wait_out_re $pid '\] client: wait until 3FS is mounted$' 2400 &&
+# (when the client's start begins: by its mount wait the mount may be done)
+it_wait_out_re $pid '\] client: start containers$' 2400 &&
     ip -n m3fs-lab-br link set n3 down
 finish $pid 400
 if [ $rc -eq 1 ] && has_re "lab-n3: " && has "failed on 1 of 1 node" && [ $took -le 200 ]; then

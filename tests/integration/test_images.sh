@@ -440,6 +440,9 @@ serving() { [ "$(admin 1 list-chains | grep -c ' SERVING  ')" -eq 3 ]; }
 wait_for 10 serving &&
     ok "three chains SERVING" || bad "chains: $(admin 1 list-chains)"
 admin 1 list-chains
+# UPTODATE once the storage node refreshed its routing and beat again
+tail_uptodate() { admin 1 list-targets | grep -qF "101000200101  900100001  TAIL  SERVING      UPTODATE"; }
+wait_for 10 tail_uptodate
 expect_out "list-targets shows SERVING-UPTODATE roles" "101000200101  900100001  TAIL  SERVING      UPTODATE" \
     "$(admin 1 list-targets)"
 

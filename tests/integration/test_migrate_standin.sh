@@ -50,7 +50,7 @@ fresh() {
     local i hb since=$(($(date +%s) + 2))
     for ((i = 0; i < 40; i++)); do
         hb=$(on 1 /opt/3fs/admin_cli.sh list-nodes 2>/dev/null | awk -v n="$1" '$1 == n {print $7, $8}')
-        [ -n "$hb" ] && [ "$(date -d "$hb" +%s 2>/dev/null || echo 0)" -ge "$since" ] && return 0
+        [ -n "$hb" ] && [ "$(TZ=UTC date -d "$hb" +%s 2>/dev/null || echo 0)" -ge "$since" ] && return 0
         sleep 0.5
     done
     echo "FAIL: storage node $1 has not heartbeated for 20 s"; return 1

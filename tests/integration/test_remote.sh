@@ -101,9 +101,9 @@ cp "$W/kh2" "$W/kh2.orig"
 t0=$(secs)
 mx cluster exec -c "$CFG" --node lab-n1 --timeout 2s -- 'echo started; sleep 599.25' >"$W/out" 2>&1
 rc=$? t=$(($(secs) - t0))
-sleep 0.5
+# the node's `timeout -s KILL` ends it; give its reaping up to 5 s
 if [ $rc -eq 1 ] && has "timed out after 2s" && has started && [ $t -lt 7000 ] &&
-    ! pgrep -f 'sleep 599.25' >/dev/null; then
+    wait_until 50 eval "! pgrep -f 'sleep 599.25' >/dev/null"; then
     ok "timeout ends 'sleep' after ${t} ms and the process is gone"
 else bad "timeout (rc=$rc, ${t} ms, left: $(pgrep -f 'sleep 599.25'))"; fi
 
@@ -165,8 +165,7 @@ elif [ $rc -eq 1 ] && has "cannot connect to lab-n2" && has "within 3s" && [ $t 
 else bad "dropped node (rc=$rc, ${t} ms)"; fi
 [ $blackholed -eq 0 ] && ip netns exec m3fs-lab-n2 iptables -D INPUT -p tcp --dport 22 -j DROP
 
-sshd3=$(sed -n 's/^sshd=//p' "$M3FS_LAB_DIR/nodes/n3/pids")
-kill "$sshd3" && sleep 0.5
+sshd_stop 3
 t0=$(secs)
 mx cluster exec -c "$CFG" -- hostname >"$W/out" 2>&1
 rc=$? t=$(($(secs) - t0))

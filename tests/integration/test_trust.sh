@@ -157,8 +157,13 @@ else bad "container labels: $labels"; fi
 # --- SSH keepalive: m3fs's connection to a node carries a keepalive timer ----------
 "$M" --known-hosts "$KH" cluster exec -c "$CFG" --node lab-n1 -- sleep 4 >/dev/null 2>&1 &
 ep=$!
-sleep 2
-ss -tnpo state established '( dport = :22 )' 2>/dev/null | grep "pid=$ep," >"$W/out"
+# m3fs's socket while the command runs (4 s), until it shows its timer
+for _ in $(seq 40); do
+    ss -tnpo state established '( dport = :22 )' 2>/dev/null | grep "pid=$ep," >"$W/out"
+    has "keepalive" && break
+    kill -0 $ep 2>/dev/null || break
+    sleep 0.1
+done
 wait $ep
 has "keepalive" && ok "SSH connections have TCP keepalive" || bad "no keepalive timer on m3fs's SSH socket"
 
