@@ -204,7 +204,8 @@ start_svc 1 t-mgmtd0 "$W1/etc" mgmtd_main --launcher_cfg /opt/3fs/etc/mgmtd_main
 primary0() { admin 1 "--config.cluster_id=$LONG" list-nodes | grep -q '^1 .*PRIMARY_MGMTD'; }
 wait_for 15 primary0 &&
     ok "B6: mgmtd on an empty FDB is PRIMARY_MGMTD with its defaults (cluster_id of 40 characters)" ||
-    bad "B6: mgmtd on an empty FDB: $(onq 1 docker logs t-mgmtd0 2>&1 | tail -3)"
+    bad "B6: mgmtd on an empty FDB: $(onq 1 docker logs t-mgmtd0 2>&1 | tail -3)
+$(onq 1 docker exec t-mgmtd0 tail -3 /Mgmtd.log 2>&1)" # no [common.log]: <ServerName>.log in its working directory
 expect_fail "B8: the FUSE client refuses a cluster_id of 32 or more characters" \
     "FUSE only support mount name shorter than 32 characters" 2 --rm --network host \
     -v "$W2/etc:/opt/3fs/etc" "$I3FS" /opt/3fs/bin/hf3fs_fuse_main \
@@ -354,9 +355,10 @@ d=$(variant st-id100 2 's/^node_id = .*/node_id = 100/' storage_main_app.toml)
 # shellcheck disable=SC2046
 onq 2 docker run -d --name t-bad $(svc_args 2 "$d") "$I3FS" /opt/3fs/bin/storage_main \
     --launcher_cfg /opt/3fs/etc/storage_main_launcher.toml --app_cfg /opt/3fs/etc/storage_main_app.toml >/dev/null
-typemismatch() { onq 2 docker logs t-bad 2>&1 | grep -q "100 type mismatch: registered META got STORAGE"; }
+# (logged at ERR once logging is set up: in the file its [common.log] names, not on stderr)
+typemismatch() { grep -qs "100 type mismatch: registered META got STORAGE" "$W2/log/storage_main.log"; }
 wait_for 10 typemismatch && ok "storage: node id already used by meta: heartbeat refused (type mismatch)" ||
-    bad "storage with meta's node id: $(onq 2 docker logs t-bad 2>&1 | tail -3)"
+    bad "storage with meta's node id: $(onq 2 docker logs t-bad 2>&1 | tail -3; tail -3 "$W2/log/storage_main.log")"
 onq 2 docker rm -f t-bad >/dev/null
 onq 2 docker start t-storage >/dev/null
 d=$(variant st-path 1 "s#data1/3fs#data9/3fs#" storage_main.toml)
@@ -495,7 +497,7 @@ if wait_for 15 mounted; then
     if grep -q "^hf3fs.$CLUSTER /mnt/3fs-it fuse.hf3fs " <<<"$line"; then
         ok "fuse: mounted as hf3fs.$CLUSTER type fuse.hf3fs on the node"
     else
-        echo "NOTE: $(onq 2 docker logs t-fuse 2>&1 | grep WARNING)"
+        echo "NOTE: $(grep WARNING "$W2/log/hf3fs_fuse_main.log")"
         bad "fuse: expected hf3fs.$CLUSTER of type fuse.hf3fs"
     fi
     # B7: the chain table (version 1) has 1 chain for stripe 2: meta refuses to create files.
@@ -503,7 +505,7 @@ if wait_for 15 mounted; then
     if out=$(onq 2 touch /mnt/3fs-it/x 2>&1); then
         bad "B7: a file was created with 1 chain for stripe 2"
     elif grep -q "Input/output error" <<<"$out" &&
-        grep -qF "try to allocate 2 chains from ChainTableId(1), found 1" "$W1/log/meta_main.log"; then
+        grep -qF "try to allocate 2 chains from ChainTableId(1), found 1" "$W1/log/hf3fs_meta_main.log"; then
         ok "B7: creating a file fails (EIO, meta: try to allocate 2 chains from ChainTableId(1), found 1)"
     else
         bad "B7: touch with too few chains: $out"
@@ -537,7 +539,8 @@ if wait_for 15 mounted; then
     mounted2() { onq 2 grep -q ' /mnt/3fs-it2 ' /proc/mounts; }
     wait_for 15 mounted2 && onq 2 ls /mnt/3fs-it2/d >/dev/null &&
         ok "B8: with authenticate = false a client with an unknown token (HF3FS_FUSE_TOKEN) works" ||
-        bad "B8: client with an unknown token: $(onq 2 docker logs t-fuse2 2>&1 | tail -3)"
+        bad "B8: client with an unknown token: $(onq 2 docker logs t-fuse2 2>&1 | tail -3)
+$(onq 2 docker exec t-fuse2 tail -3 /var/log/3fs/hf3fs_fuse_main.log 2>&1)"
     d=$(variant meta-auth 1 "s/^authenticate = false/authenticate = true/" meta_main.toml)
     v=$(config_version "$(admin_in 1 "$d" "set-config --type META --file /opt/3fs/etc/meta_main.toml")")
     metaup() { nodes | grep -qE "^100 .* $v\(UPTODATE\)"; }
@@ -563,7 +566,7 @@ if wait_for 15 mounted; then
     fi
     onq 2 docker start t-storage >/dev/null
 else
-    bad "fuse: nothing mounted at /mnt/3fs-it: $(onq 2 docker logs t-fuse 2>&1 | tail -3)"
+    bad "fuse: nothing mounted at /mnt/3fs-it: $(onq 2 docker logs t-fuse 2>&1 | tail -3; tail -3 "$W2/log/hf3fs_fuse_main.log")"
 fi
 onq 2 docker stop t-fuse >/dev/null
 mounted && bad "fuse: mount left behind after stop" || ok "fuse: unmounted on stop"

@@ -15,6 +15,8 @@ import sys
 import threading
 import time
 
+from . import logconf
+
 try:
     import tomllib
 except ImportError:  # python3 < 3.11 (the deploying machine's checks): the same API
@@ -37,7 +39,8 @@ class Fail(Exception):
 
 
 def setup_log(prog, log_dir=None):
-    """Log to <log_dir>/<prog>.log (like the real programs) and to stderr."""
+    """Log to <log_dir>/<prog>.log and to stderr (the programs other than the
+    3FS services, which log as their [common.log] says: logconf)."""
     log_dir = log_dir or os.environ.get("STANDIN_LOG_DIR", LOG_DIR)
     fmt = logging.Formatter("[%(asctime)s] %(levelname)s " + prog + " %(message)s")
     log.setLevel(logging.DEBUG)
@@ -55,9 +58,19 @@ def setup_log(prog, log_dir=None):
 
 
 def die(prog, err):
-    """Report a fatal error the way the programs do and exit 1."""
-    log.error("%s", err.msg if isinstance(err, Fail) else err)
-    print(f"{prog}: error: {err.msg if isinstance(err, Fail) else err}", file=sys.stderr)
+    """Report a fatal error the way the programs do and exit 1. A 3FS service
+    (logconf.start) logs it at FATAL through its log handlers (m3fs's config:
+    both files and stderr); the plain line goes to stderr only when no handler
+    wrote it there, so the reason always reaches stderr, as real 3FS's fatal
+    exits do (folly writes a FATAL message to stderr itself when there is no
+    handler; the abort that follows reports on stderr)."""
+    msg = err.msg if isinstance(err, Fail) else str(err)
+    if logconf.active():
+        if not logconf.fatal(msg):
+            print(f"{prog}: error: {msg}", file=sys.stderr)
+    else:
+        log.error("%s", msg)
+        print(f"{prog}: error: {msg}", file=sys.stderr)
     sys.exit(1)
 
 

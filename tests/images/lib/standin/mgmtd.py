@@ -51,6 +51,7 @@ for chain migration src/mgmtd/ops/UpdateChainOperation.cc, src/mgmtd/service/upd
 """
 import threading
 
+from . import logconf
 from .common import Fail, RpcError, dig, load_toml_text, log, now, ok, rpc
 from .schema import check_main
 from . import token as tokens
@@ -186,6 +187,7 @@ class MgmtdService:
             log.error("hot update of the MGMTD config failed: %s", e.msg)
             return
         self.apply_config(data, cfg["version"])
+        logconf.hot_update(dig(data, "common.log"))  # in a mgmtd_main process
         log.info("applied MGMTD config version %d", cfg["version"])
 
     def refresh_config(self):

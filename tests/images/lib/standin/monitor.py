@@ -8,14 +8,16 @@ MonitorCollector port.
 """
 import sys
 
+from . import logconf
 from .chsql import SqlError
 from .clickhouse import query
 from .common import (Fail, RpcError, check_cluster_id, die, dig, load_toml, log, ok, serve,
-                     setup_log, wait_for_signal)
+                     wait_for_signal)
 from .netif import listen_groups, start_ib_manager
 from .schema import check_main
 
 PROG = "monitor_collector_main"
+SERVER_NAME = "MonitorCollector"  # MonitorCollectorServer::kName (empty log file_path)
 
 
 def parse_args(argv):
@@ -73,7 +75,7 @@ def collect(req, peer):
 
 
 def main():
-    setup_log(PROG)
+    logconf.start(PROG, SERVER_NAME)
     try:
         path = parse_args(sys.argv[1:])
         data = load_toml(path, "monitor collector config")
@@ -82,6 +84,8 @@ def main():
         # OnePhaseApplication::initApplication (src/common/app/OnePhaseApplication.h):
         # the IB manager starts from common.ib_devices before the server is set up.
         start_ib_manager(dig(data, "common.ib_devices"))
+        # then logging from [common.log] (initLogging), before the server is set up
+        logconf.init(dig(data, "common.log"))
         connect(clickhouse_settings(data, path))
         listen_groups(dig(data, "server.base.groups"), "MONITOR",
                       lambda ip, port, d, w: serve(port, d, w, host=ip), collect, PROG)

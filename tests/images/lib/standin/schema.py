@@ -8,10 +8,10 @@ checks of values the programs make at load or start (addresses, log
 levels, cluster_id, node_id, listen ports).
 """
 from . import contract
+from .logconf import parse_level
 from .common import (Fail, check_cluster_id, check_node_id, dig, parse_address_list,
                      parse_plain_address)
 
-LOG_LEVELS = {"DBG", "DEBUG", "INFO", "WARN", "WARNING", "ERR", "ERROR", "CRITICAL", "FATAL"}
 NETWORK_TYPES = {"RDMA", "TCP", "IPoIB", "LOCAL", "UNIX"}
 
 # The file each program loads, by service kind and part: the schema role.
@@ -30,11 +30,16 @@ def check_keys(role, data, origin):
 
 
 def check_log(data, origin):
-    for cat in dig(data, "common.log.categories", []) or []:
-        level = cat.get("level")
-        if level is not None and level.upper() not in LOG_LEVELS and \
-                not (level.upper().startswith("DBG") and level[3:].isdigit()):
-            raise Fail(f"{origin}: unknown log level '{level}' in common.log.categories")
+    """A log level is read by folly::stringToLogLevel (the LogLevel items of
+    src/common/logging/LogConfig.h): NONE, DBG/DEBUG, DBGn, INFO, INFOn, WARN,
+    ERR/ERROR, CRITICAL, DFATAL, FATAL, MAX, LogLevel::X, a number, in any
+    case; another value throws and the config does not load."""
+    for section, key in (("categories", "level"), ("categories", "propagate"),
+                         ("handlers", "start_level")):
+        for item in dig(data, f"common.log.{section}", []) or []:
+            level = item.get(key) if isinstance(item, dict) else None
+            if isinstance(level, str) and parse_level(level) is None:
+                raise Fail(f"{origin}: unknown log level '{level}' in common.log.{section}")
 
 
 def check_monitor(data, origin):

@@ -9,9 +9,10 @@ import sys
 import threading
 import time
 
+from . import logconf
 from .chainstate import ONLINE
 from .common import (RELEASE, Fail, check_fuse_mount_name, die, dig, load_toml, load_toml_text,
-                     local_ip_towards, log, ok, parse_flag_value, serve, set_dotted, setup_log)
+                     local_ip_towards, log, ok, parse_flag_value, serve, set_dotted)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
@@ -21,6 +22,9 @@ from .schema import check_app, check_launcher, check_main
 
 PROGS = {"MGMTD": "mgmtd_main", "META": "meta_main", "STORAGE": "storage_main",
          "FUSE": "hf3fs_fuse_main"}
+# Server::kName (MgmtdServer.h, MetaServer.h, StorageServer.h, FuseApplication.h):
+# what a log handler with an empty file_path is named after (LogConfig.cc)
+SERVER_NAMES = {"MGMTD": "Mgmtd", "META": "Meta", "STORAGE": "Storage", "FUSE": "Fuse"}
 VALUE_FLAGS = {"launcher_cfg", "launcher-cfg", "app_cfg", "app-cfg", "cfg"}
 BOOL_FLAGS = {"use_local_cfg", "dump_cfg"}
 OVERRIDES = ("launcher_config.", "app_config.", "config.")
@@ -113,6 +117,15 @@ class Ctx:
             raise Fail(f"Init config failed: {e.msg}", e.code, e.name)
         return data, version, origin
 
+    @staticmethod
+    def inited(data):
+        """TwoPhaseApplication::initApplication (FuseApplication's alike) once
+        the main config is loaded: "Server config inited", then
+        initCommonComponents sets logging up from its [common.log]
+        (src/common/app/Utils.cc initLogging; logconf)."""
+        log.info("Server config inited")
+        logconf.init(dig(data, "common.log"))
+
 
 EMPTY_CONFIG = {"version": 0, "content": "", "desc": ""}
 
@@ -162,6 +175,7 @@ class Member:
                 lambda: fetch_from_mgmtd(self.mgmtd, self.ctx))
             if self.on_config:
                 self.on_config(data)
+            logconf.hot_update(dig(data, "common.log"))
             log.info("applied new main config %s", origin)
         except Fail as e:
             self.rejected = latest
@@ -171,8 +185,8 @@ class Member:
         while True:
             try:
                 self.beat()
-            except Fail as e:
-                log.warning("heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
+            except Fail as e:  # at ERR (src/client/mgmtd/MgmtdClient.cc)
+                log.error("MgmtdClient: Heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
             if self.after:
                 self.after()
             if stop.wait(1.0):
@@ -230,6 +244,7 @@ def run_mgmtd(ctx):
     # No stored MGMTD config: an empty template, i.e. the built-in defaults; FDB
     # holds no cluster id, so an empty (wiped) FDB is just an empty cluster.
     data, version, _ = ctx.main_config(lambda: kv.get("config/MGMTD") or EMPTY_CONFIG)
+    ctx.inited(data)
     svc = MgmtdService(ctx.node_id, ctx.cluster_id, kv, data, version)
     host, port = listen_all(data, "MGMTD", svc.dispatch, "mgmtd_main", kv.coords[0])
     rec = {"node_id": ctx.node_id, "type": "MGMTD", "hostname": ctx.hostname, "pid": os.getpid(),
@@ -252,6 +267,7 @@ def run_mgmtd(ctx):
 def run_meta(ctx):
     mg = Mgmtd(dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"), ctx.launcher_path)
     data, version, origin = ctx.main_config(lambda: fetch_from_mgmtd(mg, ctx))
+    ctx.inited(data)
     addrs = dig(data, "server.mgmtd_client.mgmtd_server_addresses")
     if addrs is None:
         raise Fail(f"{origin}: required key 'server.mgmtd_client.mgmtd_server_addresses' "
@@ -473,6 +489,7 @@ def check_target_paths(data, origin):
 def run_storage(ctx):
     mg = Mgmtd(dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"), ctx.launcher_path)
     data, version, origin = ctx.main_config(lambda: fetch_from_mgmtd(mg, ctx))
+    ctx.inited(data)
     addrs = dig(data, "server.mgmtd.mgmtd_server_addresses")
     if addrs is None:
         raise Fail(f"{origin}: required key 'server.mgmtd.mgmtd_server_addresses' is missing")
@@ -506,6 +523,7 @@ def read_token(ctx):
 def run_fuse(ctx):
     mg = Mgmtd(dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"), ctx.launcher_path)
     data, version, origin = ctx.main_config(lambda: fetch_from_mgmtd(mg, ctx))
+    ctx.inited(data)
     check_fuse_mount_name(ctx.cluster_id)
     tok = read_token(ctx)
     mnt = ctx.launcher.get("mountpoint", "")
@@ -584,7 +602,7 @@ RUNNERS = {"MGMTD": run_mgmtd, "META": run_meta, "STORAGE": run_storage, "FUSE":
 
 
 def main(kind):
-    setup_log(PROGS[kind])
+    logconf.start(PROGS[kind], SERVER_NAMES[kind])
     try:
         ctx = Ctx(kind, sys.argv[1:])
         RUNNERS[kind](ctx)
