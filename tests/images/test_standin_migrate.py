@@ -324,16 +324,25 @@ class Migration(unittest.TestCase):
         a = self.c.admin
         self.offline_101()
         a("update-chain 1 101 --mode remove")
+        # out of its chain, 101 is listed nowhere until its node's next
+        # heartbeat makes it an orphan (UpdateChainOperation.cc clearTargetInfo)
+        listed = {r[0] for r in a("list-targets")[1:] + a("list-targets --orphan")[1:]}
+        self.assertNotIn("101", listed)
         self.c.beat()
+        self.assertEqual(a("list-targets --orphan")[1][:2], ["101", "OFFLINE"])
         a("remove-target --node-id 10001 --target-id 101")
         a("create-target --node-id 10003 --disk-index 0 --target-id 301 --chain-id 1 "
           "--use-new-chunk-engine")
         fails(self, lambda: a("create-target --node-id 10003 --disk-index 0 --target-id 302 "
                               "--chain-id 1"), 4018, "is existing with same chain id")
-        # known at once from the storage node's answer: ONLINE (addStorageTarget)
-        self.assertIn(["301", "ONLINE", "10003", "0", "0"], a("list-targets --orphan"))
+        # mgmtd learns of 301 from its node's next heartbeat only; creating
+        # it again meanwhile is refused by the node
+        # an OFFLINE target's used size is not reported (updateHeartbeatPayload)
+        self.assertEqual(a("list-targets --orphan")[1:], [["101", "OFFLINE", "10001", "0", "0"]])
+        fails(self, lambda: a("create-target --node-id 10003 --disk-index 0 --target-id 301 "
+                              "--chain-id 1"), 4018, "is already existing")
         self.c.beat()  # and 101 is forgotten once its node no longer reports it
-        self.assertEqual(a("list-targets --orphan")[1][:4], ["301", "ONLINE", "10003", "0"])
+        self.assertEqual(a("list-targets --orphan")[1:], [["301", "ONLINE", "10003", "0", "0"]])
         # writes reach SERVING and SYNCING targets only: 301 is still OFFLINE
         self.c.write(1, "7.5", 0, b"before-add")
         rows = a("update-chain 1 301 --mode ADD")

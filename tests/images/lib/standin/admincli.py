@@ -1,8 +1,13 @@
 """admin_cli stand-in: `admin_cli -cfg FILE [--config.k v ...] "cmd; cmd"` or commands on stdin.
 
-Output follows the real tool: tables left-aligned, each column as wide as
-its longest cell plus two spaces; a failed command prints
-`Encounter error: <code>(<name>)` and its message on stdout. Exit status
+Output follows the real tool (deepseek-ai/3FS ee9a5ce): tables left-aligned,
+each column as wide as its longest cell (in bytes) plus two spaces, the last
+cell of a row unpadded (src/client/cli/common/Printer.cc); a failed command
+prints `Encounter error: <code>(<name>)` and its message, if any, on stdout
+(Dispatcher.cc print), the name as StatusCode::toString gives it: a common
+code bare (`InvalidArg`), others `Namespace::Name` (`Meta::NotFound`;
+src/common/utils/StatusCode.cc). A command line is split into words as
+ArgsParser does (src/client/cli/common/Parser.cc). Exit status
 (Dispatcher::run, src/client/cli/common/Dispatcher.cc): commands read from
 stdin never make it non-zero; of `;`-joined commands on the command line only
 the last one's failure does (a `break_multi_line_command_on_failure` stop
@@ -12,12 +17,11 @@ only; help) never start the IB manager; the first one that needs mgmtd does
 process.
 """
 import csv
-import shlex
 import sys
 import time
 
-from .common import (Fail, check_cluster_id, dig, load_toml, parse_flag_value,
-                     set_dotted, setup_log, log)
+from .common import (RELEASE_DEFAULT, Fail, check_cluster_id, dig, load_toml,
+                     parse_address, parse_flag_value, set_dotted, setup_log, log)
 from .kv import KV, Mgmtd
 from .netif import start_ib_manager
 from .schema import check_admin_cli
@@ -33,15 +37,82 @@ def usage_error(msg):
 
 
 def fmt_table(rows):
-    widths = {}
+    """Printer::print (src/client/cli/common/Printer.cc): a column is as wide
+    as its longest cell plus two spaces, counted in bytes (String::size); a
+    row's last cell is not padded; rows may differ in length."""
+    widths = []
     for r in rows:
         for i, c in enumerate(r):
-            widths[i] = max(widths.get(i, 0), len(c) + 2)
+            n = len(c.encode()) + 2
+            if i == len(widths):
+                widths.append(n)
+            elif n > widths[i]:
+                widths[i] = n
     out = []
     for r in rows:
-        cells = [c + " " * (widths[i] - len(c)) if i + 1 < len(r) else c for i, c in enumerate(r)]
+        cells = [c + " " * (widths[i] - len(c.encode())) if i + 1 < len(r) else c
+                 for i, c in enumerate(r)]
         out.append("".join(cells))
     return "\n".join(out)
+
+
+SPACES = " \t\n\v\f\r"  # std::isspace in the C locale
+
+
+def parse_args(line):
+    """ArgsParser::parseAll (src/client/cli/common/Parser.cc): words split at
+    white space; '...' and "..." quote (no escapes inside), a backslash
+    escapes the next character outside quotes; an open quote or a trailing
+    backslash is InvalidArg "leave with quoted|escaped"; an empty word (such
+    as '') ends the line, the rest is ignored."""
+    words, i, n = [], 0, len(line)
+    while i < n:
+        while i < n and line[i] in SPACES:
+            i += 1
+        if i == n:
+            break
+        word, quote, escaped = [], "", False
+        while i < n:
+            c = line[i]
+            if quote:
+                if c == quote:
+                    quote = ""
+                else:
+                    word.append(c)
+            elif escaped:
+                escaped = False
+                word.append(c)
+            elif c == "\\":
+                escaped = True
+            elif c in "'\"":
+                quote = c
+            elif c in SPACES:
+                break
+            else:
+                word.append(c)
+            i += 1
+        if quote or escaped:
+            raise Fail(f"leave with {'quoted' if quote else 'escaped'}", 3, "InvalidArg")
+        if not word:
+            break
+        words.append("".join(word))
+    return words
+
+
+def status_name(name):
+    """StatusCode::toString (src/common/utils/StatusCode.cc): a common code's
+    name is bare (InvalidArg, not StatusCode::InvalidArg)."""
+    return name[len("StatusCode::"):] if name.startswith("StatusCode::") else name
+
+
+def unordered(keys):
+    """Keys of a robin_hood::unordered_map (RoutingInfo's chains, targets,
+    chain tables, orphan targets: src/fbs/mgmtd/RoutingInfo.h,
+    src/mgmtd/service/RoutingInfo.h) in iteration order: by a mix of the
+    key's bits, not sorted. Not upstream's exact order (that depends on the
+    table's capacity); a reader must not count on any order."""
+    return sorted(keys, key=lambda k: (((int(k) ^ (int(k) >> 33)) * 0xFF51AFD7ED558CCD)
+                                       & 0xFFFFFFFFFFFFFFFF) >> 40)
 
 
 def parse_int(text, what, lo=0, hi=None):
@@ -78,6 +149,17 @@ def split_opts(args, value_opts, bool_opts):
     return opts, pos
 
 
+def user_attr(user):
+    """printUserAttr (AdminUserCtrl.cc): the token that never expires first
+    (the stand-in keeps no others), SupplementaryGids as fmt::join of
+    flat::Gid values, which format as Gid(N) (StrongType.h)."""
+    return [["Uid", str(user["uid"])], ["Name", user["name"]],
+            ["Token", f"{user['token']}(Expired at N/A)"],
+            ["IsRootUser", str(user["root"]).lower()], ["IsAdmin", str(user["admin"]).lower()],
+            ["Gid", str(user.get("gid", user["uid"]))],
+            ["SupplementaryGids", ", ".join(f"Gid({g})" for g in user.get("groups", []))]]
+
+
 class Cli:
     def __init__(self, cfg, cfg_path):
         self.cfg, self.cfg_path = cfg, cfg_path
@@ -103,10 +185,7 @@ class Cli:
                              token=dig(self.cfg, "user_info.token", ""), **args)
 
     def run(self, line):
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            raise Fail("leave with quoted", 3, "InvalidArg")
+        words = parse_args(line)
         if not words:
             return []
         handler = COMMANDS.get(words[0])
@@ -173,27 +252,41 @@ class Cli:
         return f"Init config for {kind} version {version}"
 
     def user_add(self, args):
-        opts, pos = split_opts(args, {"--token": "token", "--gid": "gid", "--gids": "gids"},
+        """AdminUserCtrl.cc UserAddHandler: user-add [--root] [--admin]
+        [--groups G,G] [--token T] <uid> <name>. The first user must be an
+        admin (InvalidArg), later ones need an admin user_info.token; then
+        UserStore::addUser (src/core/user/UserStore.cc): an existing uid is
+        Meta::Exists, a given token must decode to this uid (InvalidFormat),
+        gid = uid."""
+        opts, pos = split_opts(args, {"--token": "token", "--groups": "groups"},
                                {"--root": "root", "--admin": "admin"})
         if len(pos) != 2:
-            raise usage_error("usage: user-add [--root] [--admin] [--token T] <uid> <name>")
+            raise usage_error("usage: user-add [--root] [--admin] [--groups G] [--token T] "
+                              "<uid> <name>")
         uid = parse_int(pos[0], "uid", 0, UINT32)
+        groups = [folly_u32(g) for g in opts.get("groups", "").split(",") if g]  # splitAndTransform
         kv = self.kv()
         users = kv.list("users/")
         if not users and not opts.get("admin"):
-            raise usage_error("The first user must be admin")
+            raise Fail("The first user must be admin", 3, "InvalidArg")
         if users:
             self.ensure_admin(users)
-        tok = opts.get("token") or tokens.mint(uid)
-        if tokens.decode_uid(tok) != uid:
-            raise usage_error("token does not encode this uid")
+        if f"users/{uid}" in users:
+            raise Fail("", 3007, "Meta::Exists")
+        tok = opts.get("token")
+        if tok:
+            got = tokens.decode_uid(tok)
+            if got is None:
+                raise Fail("Decode token fail: invalid format", 33, "InvalidFormat")
+            if got != uid:
+                raise Fail("Could not set token from other uid", 33, "InvalidFormat")
+        else:
+            tok = tokens.mint(uid)
         user = {"uid": uid, "name": pos[1], "token": tok, "root": bool(opts.get("root")),
-                "admin": bool(opts.get("admin")), "gid": parse_int(opts.get("gid", pos[0]), "gid")}
+                "admin": bool(opts.get("admin")), "gid": uid, "groups": groups}
         if not kv.put_new(f"users/{uid}", user):
-            raise Fail(f"user {uid} already exists", 3, "StatusCode::InvalidArg")
-        return [["Uid", str(uid)], ["Name", user["name"]], ["Token", f"{tok}(Expired at N/A)"],
-                ["IsRootUser", str(user["root"]).lower()], ["IsAdmin", str(user["admin"]).lower()],
-                ["Gid", str(user["gid"])], ["SupplementaryGids", ""]]
+            raise Fail("", 3007, "Meta::Exists")
+        return user_attr(user)
 
     def ensure_admin(self, users, self_uid=None):
         """AdminUserCtrl.cc ensureAdmin: the caller's token (user_info.token)
@@ -201,14 +294,14 @@ class Cli:
         tok = dig(self.cfg, "user_info.token", "")
         uid = tokens.decode_uid(tok)
         if uid is None:
-            raise Fail("Token decode failed", 25, "StatusCode::AuthenticationFail")
+            raise Fail("Token decode failed", 25, "AuthenticationFail")
         user = users.get(f"users/{uid}")
         if user is None:
-            raise Fail(f"Uid {uid} not found", 25, "StatusCode::AuthenticationFail")
+            raise Fail(f"Uid {uid} not found", 25, "AuthenticationFail")
         if user["token"] != tok:
-            raise Fail("Token validate failed", 25, "StatusCode::AuthenticationFail")
+            raise Fail("Token validate failed", 25, "AuthenticationFail")
         if uid != 0 and not user["admin"] and self_uid != uid:
-            raise Fail("Not Admin", 25, "StatusCode::AuthenticationFail")
+            raise Fail("Not Admin", 25, "AuthenticationFail")
 
     def user_stat(self, args):
         """AdminUserCtrl.cc UserStatHandler: user-stat <uid>, FDB-direct,
@@ -221,12 +314,8 @@ class Cli:
         self.ensure_admin(users, uid)
         user = users.get(f"users/{uid}")
         if user is None:
-            raise Fail(f"Uid {uid} not found", 3000, "MetaCode::NotFound")
-        return [["Uid", str(uid)], ["Name", user["name"]],
-                ["Token", f"{user['token']}(Expired at N/A)"],
-                ["IsRootUser", str(user["root"]).lower()],
-                ["IsAdmin", str(user["admin"]).lower()],
-                ["Gid", str(user["gid"])], ["SupplementaryGids", ""]]
+            raise Fail(f"Uid {uid} not found", 3000, "Meta::NotFound")
+        return user_attr(user)
 
     # ------------------------------------------------------------ via mgmtd
     def set_config(self, args):
@@ -258,6 +347,16 @@ class Cli:
         return self.mgmtd("routing")
 
     def list_nodes(self, args):
+        """ListNodes.cc: sorted by type, status (NodeStatus order), id.
+        LastHeartbeatTime is N/A while lastHeartbeatTs is 0: the primary's
+        own entry (MgmtdLeaseExtender.cc persistNewVersionAndSelfInfo puts
+        selfNodeInfo there, which never heartbeats) and a node that has not
+        beaten to this primary (registered: RegisterNodeOperation.cc; loaded
+        at a takeover: flat::toNode, NodeConversion.cc), which also shows
+        pid 0 and a default ReleaseVersion (its hostname is persisted, a
+        registered one's empty). A standby mgmtd heartbeats like any node
+        (MgmtdHeartbeater.cc) and shows its time, local to the admin_cli
+        process (UtcTime::YmdHMS, src/common/utils/UtcTime.cc)."""
         if args:
             raise usage_error("usage: list-nodes")
         order = {"MGMTD": 0, "META": 1, "STORAGE": 2, "CLIENT": 3, "FUSE": 4}
@@ -268,13 +367,17 @@ class Cli:
         rows = [["Id", "Type", "Status", "Hostname", "Pid", "Tags", "LastHeartbeatTime",
                  "ConfigVersion", "ReleaseVersion"]]
         for n in nodes:
-            last = "N/A" if n["type"] == "MGMTD" or not n["last_hb"] else \
+            primary = n["status"] == "PRIMARY_MGMTD"
+            beaten = n.get("last_hb") is not None
+            last = "N/A" if primary or not beaten else \
                 time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(n["last_hb"]))
+            app = primary or beaten  # NodeInfo.app as last reported
             cv = str(n["config_version"])
-            if n["config_version"] == n["latest_config"]:
+            if n["config_version"] == n["latest_config"]:  # configStatus NORMAL
                 cv += "(UPTODATE)"
-            rows.append([str(n["node_id"]), n["type"], n["status"], n["hostname"], str(n["pid"]),
-                         "[]", last, cv, n.get("release") or ""])
+            rows.append([str(n["node_id"]), n["type"], n["status"], n.get("hostname") or "",
+                         str(n["pid"]) if app else "0", "[]", last, cv,
+                         (n.get("release") if app else None) or RELEASE_DEFAULT])
         return rows
 
     def create_target(self, args):
@@ -412,9 +515,55 @@ class Cli:
         return [[f"Upload ChainTableId({table}) of ChainTableVersion({reply['version']}) "
                  f"succeeded"]]
 
+    @staticmethod
+    def chain_cells(r, ch):
+        """printChain (ListChains.cc): ChainVersion, Status, PreferredOrder,
+        then each target as ID(PUBLIC-LOCAL)."""
+        cells, pubs = [], []
+        for t in ch["targets"]:
+            pub, loc = r["states"].get(str(t), ("OFFLINE", "OFFLINE"))
+            pubs.append(pub)
+            cells.append(f"{t}({pub}-{loc})")
+        pref = "[" + ",".join(map(str, ch.get("preferred", []))) + "]"
+        return [str(ch["version"]), chain_status(pubs), pref] + cells
+
     def list_chains(self, args):
-        opts, pos = split_opts(args, {"-t": "t", "--table-id": "t", "-v": "v", "--version": "v"}, {})
+        """ListChains.cc. Without -t: every chain by id, with the chain
+        tables naming it (ReferencedBy, any version). With -t T [-v V]: the
+        chains of table T at version V (0 or none: the latest;
+        RoutingInfo::getChainTable) in the table's order, columns ChainId
+        ChainTable ChainTableVersion ...; an unknown table or version is
+        InvalidArg "ChainTableId(T) not found". -v alone is ignored."""
+        opts, pos = split_opts(args, {"-t": "t", "--table-id": "t", "-v": "v", "--version": "v"},
+                               {})
+        if pos:
+            raise usage_error("usage: list-chains [-t T] [-v V]")
+        table = parse_int(opts["t"], "--table-id", 0, UINT32) if "t" in opts else None
+        ver = parse_int(opts.get("v", "0"), "--version", 0, UINT32)
         r = self.routing()
+        if table is not None:
+            versions = sorted(r["tables"].get(str(table)) or [], key=lambda v: v["version"])
+            ct = None
+            if versions:
+                ct = versions[-1] if ver == 0 else \
+                    next((v for v in versions if v["version"] == ver), None)
+            if ct is None:
+                raise Fail(f"ChainTableId({table}) not found", 3, "InvalidArg")
+            if not ct["chains"]:
+                raise Fail(f"ChainTableId({table})@ChainTableVersion({ver}) has no chains", 999,
+                           "Unknown")
+            width = 0
+            for cid in ct["chains"]:
+                ch = r["chains"].get(str(cid))
+                if ch is None:
+                    raise Fail(f"ChainId({cid}) not found", 999, "Unknown")
+                width = max(width, len(ch["targets"]))
+            rows = [["ChainId", "ChainTable", "ChainTableVersion", "ChainVersion", "Status",
+                     "PreferredOrder"] + ["Target"] * width]
+            for cid in ct["chains"]:
+                rows.append([str(cid), str(table), str(ct["version"])]
+                            + self.chain_cells(r, r["chains"][str(cid)]))
+            return rows
         refs = {}
         for tid, versions in r["tables"].items():
             for v in versions:
@@ -424,38 +573,40 @@ class Cli:
         rows = [["ChainId", "ReferencedBy", "ChainVersion", "Status", "PreferredOrder"]
                 + ["Target"] * width]
         for cid in sorted(r["chains"], key=int):
-            ch = r["chains"][cid]
             ref = sorted(refs.get(int(cid), ()))
-            cells, pubs = [], []
-            for t in ch["targets"]:
-                pub, loc = r["states"].get(str(t), ("OFFLINE", "OFFLINE"))
-                pubs.append(pub)
-                cells.append(f"{t}({pub}-{loc})")
-            pref = "[" + ",".join(map(str, ch.get("preferred", []))) + "]"
             rows.append([cid, ",".join(map(str, ref[:2])) + (",..." if len(ref) > 2 else "")
-                         if ref else "N/A", str(ch["version"]), chain_status(pubs), pref] + cells)
+                         if ref else "N/A"] + self.chain_cells(r, r["chains"][cid]))
         return rows
 
     def list_targets(self, args):
+        """ListTargets.cc. The targets of every chain, chains in the routing
+        info's (hash) order, each chain's targets in its order; -c C: that
+        chain's (InvalidArg "ChainId(C) not found"). --orphan: mgmtd's orphans
+        (ListOrphanTargetsOperation.cc; mgmtd.py note_orphans), with the local
+        state their node reported (not aged: a node that stopped keeps its
+        orphans); none until a node beats to this primary."""
         opts, pos = split_opts(args, {"-c": "chain", "--chain-id": "chain"}, {"--orphan": "orphan"})
-        r = self.routing()
-        in_chain = {t for c in r["chains"].values() for t in c["targets"]}
+        if pos:
+            raise usage_error("usage: list-targets [-c C] [--orphan]")
+        only = parse_int(opts["chain"], "--chain-id", 0, UINT32) if "chain" in opts else None
         if opts.get("orphan"):
+            orphans = {str(t["target_id"]): t
+                       for t in self.mgmtd("list_orphan_targets")["targets"]}
             rows = [["TargetId", "LocalState", "NodeId", "DiskIndex", "UsedSize"]]
-            for tid in sorted(r["targets"], key=int):
-                if int(tid) not in in_chain:
-                    t = r["targets"][tid]
-                    rows.append([tid, r["states"][tid][1], str(t["node_id"]),
-                                 str(t["disk_index"]), str(t.get("used", 0))])
+            for tid in unordered(orphans):
+                t = orphans[tid]
+                rows.append([tid, t["local"], str(t["node_id"]), str(t["disk_index"]),
+                             str(t.get("used", 0))])
             return rows
+        r = self.routing()
         rows = [["TargetId", "ChainId", "Role", "PublicState", "LocalState", "NodeId",
                  "DiskIndex", "UsedSize"]]
         chains = r["chains"]
-        if "chain" in opts:
-            if opts["chain"] not in chains:
-                raise usage_error(f"ChainId({opts['chain']}) not found")
-            chains = {opts["chain"]: chains[opts["chain"]]}
-        for cid in sorted(chains, key=int):
+        if only is not None:
+            if str(only) not in chains:
+                raise Fail(f"ChainId({only}) not found", 3, "InvalidArg")
+            chains = {str(only): chains[str(only)]}
+        for cid in unordered(chains):
             tl = chains[cid]["targets"]
             for i, t in enumerate(tl):
                 info = r["targets"].get(str(t))
@@ -468,14 +619,28 @@ class Cli:
         return rows
 
     def list_chain_tables(self, args):
+        """ListChainTables.cc: every table (hash order), its versions in
+        order; ReplicaCount is each distinct target count of its chains,
+        ascending, joined by '/' (a chain can change its count after upload,
+        update-chain); a chain missing from the routing info is
+        MgmtdClient::RoutingInfoNotReady."""
+        if args:
+            raise usage_error("usage: list-chain-tables")
         r = self.routing()
         rows = [["ChainTableId", "ChainTableVersion", "ChainCount", "ReplicaCount", "Desc"]]
-        for tid in sorted(r["tables"], key=int):
-            for v in r["tables"][tid]:
-                rep = len(r["chains"][str(v["chains"][0])]["targets"])
-                rows.append([tid, str(v["version"]), str(len(v["chains"])), str(rep), v["desc"]])
+        for tid in unordered(r["tables"]):
+            for v in sorted(r["tables"][tid], key=lambda v: v["version"]):
+                if not v["chains"]:
+                    raise Fail(f"Impossible: ChainTableId({tid}) has no chains", 999, "Unknown")
+                reps = set()
+                for c in v["chains"]:
+                    ch = r["chains"].get(str(c))
+                    if ch is None:
+                        raise Fail("", 6004, "MgmtdClient::RoutingInfoNotReady")
+                    reps.add(len(ch["targets"]))
+                rows.append([tid, str(v["version"]), str(len(v["chains"])),
+                             "/".join(map(str, sorted(reps))), v["desc"]])
         return rows
-
 
     def help(self, args):
         """Dispatcher::handleHelp: every command and its usage (no connection)."""
@@ -516,6 +681,15 @@ def read_csv(path):
             return [[c.strip() for c in r] for r in csv.reader(f) if r]
     except OSError as e:  # rapidcsv throws; runLine reports it as Unknown
         raise Fail(f"rapidcsv::Document::ReadCsv: {path}: {e.strerror}", 999, "Unknown")
+
+
+def folly_u32(text):
+    """folly::to<uint32_t>: a ConversionError, which runLine reports as Unknown."""
+    if not text.isdigit():
+        raise Fail(f'Invalid leading character: "{text}"', 999, "Unknown")
+    if int(text) > UINT32:
+        raise Fail(f'Overflow: "{text}"', 999, "Unknown")
+    return int(text)
 
 
 def csv_int(text):
@@ -561,7 +735,8 @@ def run_line(cli, line, verbose=False):
         rows = cli.run(line)
     except Fail as e:
         log.error("%s: %s", line, e.msg)
-        print(f"Encounter error: {e.code}({e.name})" + (f"\n{e.msg}" if e.msg else ""), flush=True)
+        print(f"Encounter error: {e.code}({status_name(e.name)})" + (f"\n{e.msg}" if e.msg else ""),
+              flush=True)
         return False
     if rows:
         print(fmt_table(rows), flush=True)
@@ -569,16 +744,31 @@ def run_line(cli, line, verbose=False):
 
 
 def main():
+    """admin_cli.cc main: the flags and the config first; a failure there is
+    no command's error but `XLOGF_IF(FATAL, ..., "Load config from flags
+    failed with {}")` on stderr and an abort (the stand-ins exit 1), so
+    nothing reaches stdout. The config load reads every address
+    (mgmtd_client.mgmtd_server_addresses, a vector of net::Address), so a bad
+    one ends every command, help included."""
     setup_log("cli")
-    try:
+    try:  # gflags: an unknown flag is "ERROR: unknown command line flag 'x'", exit 1
         cfg_path, overrides, cmd = parse_cli_args(sys.argv[1:])
+    except Fail as e:
+        print(e.msg, file=sys.stderr, flush=True)
+        sys.exit(1)
+    try:
         cfg = load_toml(cfg_path, "admin_cli config")
         for key, val in overrides:
             set_dotted(cfg, key, val)
         check_admin_cli(cfg, cfg_path)
+        addrs = dig(cfg, "mgmtd_client.mgmtd_server_addresses")
+        for a in addrs if isinstance(addrs, list) else ():
+            parse_address(a, f"{cfg_path}: [mgmtd_client] mgmtd_server_addresses")
         cli = Cli(cfg, cfg_path)
     except Fail as e:
-        print(f"Encounter error: {e.code}({e.name})\n{e.msg}", flush=True)
+        log.error("%s", e.msg)
+        print(f"Load config from flags failed with {status_name(e.name)}({e.code}) {e.msg}",
+              file=sys.stderr, flush=True)
         sys.exit(1)
     verbose = cfg.get("verbose", False)
     if not cmd:  # commands from stdin: failures are printed, the exit status stays 0

@@ -23,7 +23,14 @@ except ImportError:  # python3 < 3.11 (the deploying machine's checks): the same
     import tomli as tomllib
 
 LOG_DIR = "/var/log/3fs"
-RELEASE = "250410-standin"
+# A process's release version as list-nodes prints it (ReleaseVersion::toString,
+# src/common/app/AppInfo.cc: tag date, rel|dev, tag sequence number, pipeline
+# id, 8 hex digits of the commit): here what cmake/GitVersion.cmake makes of
+# the pinned commit ee9a5cee without a numeric tag. RELEASE_DEFAULT is a
+# default-constructed ReleaseVersion's, shown for a node mgmtd has no
+# heartbeat from (registered, or loaded after a takeover; NodeConversion.cc).
+RELEASE = "250228-dev-1-999999-ee9a5cee"
+RELEASE_DEFAULT = "0-dev-0-0-00000000"
 log = logging.getLogger("standin")
 
 

@@ -102,7 +102,7 @@ class MgmtdService:
         """A standby holds no cluster state."""
         self.loaded = False
         self.nodes, self.targets, self.chains, self.tables, self.configs = {}, {}, {}, {}, {}
-        self.hb, self.tstate, self.seen = {}, {}, {}
+        self.hb, self.tstate, self.seen, self.since, self.orphans = {}, {}, {}, {}, {}
         self.version, self.dirty, self.cache = 0, False, None
 
     def load_state(self):
@@ -114,7 +114,7 @@ class MgmtdService:
         self.chains = {k[7:]: v for k, v in kv.list("chains/").items()}
         self.tables = {k[7:]: v for k, v in kv.list("tables/").items()}
         self.configs = {k[7:]: v for k, v in kv.list("config/").items()}
-        self.hb, self.tstate, self.seen = {}, {}, {}
+        self.hb, self.tstate, self.seen, self.since, self.orphans = {}, {}, {}, {}, {}
         self.version = (kv.get("routing_version") or 0) + 1
         kv.put("routing_version", self.version)
         self.dirty, self.cache = False, None
@@ -283,6 +283,32 @@ class MgmtdService:
                     del known[tid]
                     self.changed()
 
+    def note_orphans(self, nid, reported):
+        """RoutingInfo::localUpdateTargets: a node's orphans are replaced at
+        each of its heartbeats by the reported targets that are in no chain
+        (not in RoutingInfo's targets), with what it reported of them. So a
+        target created on a node is an orphan from that node's next
+        heartbeat, and one update-chain took out of its chain is listed
+        nowhere until then (UpdateChainOperation.cc clears its target
+        info); the orphans are memory only."""
+        in_chain = {t for c in self.chains.values() for t in c["targets"]}
+        mine = {tid: v for tid, v in reported.items() if int(tid) not in in_chain}
+        if self.orphans.get(nid) != mine:
+            self.orphans[nid] = mine
+            self.changed()
+
+    def drop_orphans(self, tids):
+        """RoutingInfo::eraseOrphanTarget: a target a chain takes in
+        (insertNewChain, insertNewTarget) is no orphan any more."""
+        for mine in self.orphans.values():
+            for t in tids:
+                mine.pop(str(t), None)
+
+    def op_list_orphan_targets(self, req, peer):
+        """ListOrphanTargetsOperation.cc: every node's orphans."""
+        return ok(targets=[dict(v, target_id=int(tid), node_id=int(nid))
+                           for nid, mine in self.orphans.items() for tid, v in mine.items()])
+
     def op_heartbeat(self, req, peer):
         """A storage node's report that changed (targets, their local states)
         updates the chains at once; otherwise tick() does, every second."""
@@ -297,6 +323,7 @@ class MgmtdService:
                 return {t: v["local"] for t, v in (ts or {}).items()}
             # every time: another node may have claimed these target ids meanwhile
             self.learn_targets(req["node_id"], new)
+            self.note_orphans(str(req["node_id"]), new)
             if old is None or states(old) != states(new):
                 self.changed()
                 self.update_chains()
@@ -348,6 +375,7 @@ class MgmtdService:
             raise mgmtd_error("RegisterFail", 5004, f"Node id {nid} duplicated")
         self.put_node({"node_id": nid, "type": ntype, "hostname": "", "pid": 0, "host": "",
                        "tcp_port": 0, "release": ""})
+        self.since[str(nid)] = now()  # memory only (NodeInfoWrapper's timestamp)
         return ok()
 
     # ---------------------------------------------------------- configs
@@ -396,8 +424,8 @@ class MgmtdService:
             live = hb is not None and t - hb["ts"] < HB_FRESH
             if rec["type"] == "MGMTD" and live and rec["node_id"] == primary:
                 status = "PRIMARY_MGMTD"
-            elif hb is None:
-                status = "HEARTBEAT_CONNECTING"  # registered, never heartbeated
+            elif hb is None:  # registered, or loaded at the takeover, and no heartbeat yet
+                status = "HEARTBEAT_CONNECTING" if self.waiting(nid, t) else "HEARTBEAT_FAILED"
             else:
                 status = "HEARTBEAT_CONNECTED" if live else "HEARTBEAT_FAILED"
             cfg = self.configs.get(rec["type"])
@@ -407,6 +435,15 @@ class MgmtdService:
                             config_version=hb["config_version"] if hb else 0,
                             latest_config=cfg["version"] if cfg else 0)
         return out
+
+    def waiting(self, nid, t):
+        """A node without a heartbeat is HEARTBEAT_CONNECTING for the
+        heartbeat fail interval from when this primary learnt of it
+        (registered, or loaded at its takeover: the node entry's timestamp,
+        RoutingInfo::reset), then HEARTBEAT_FAILED (MgmtdHeartbeatChecker.cc
+        checks every status but DISABLED, HEARTBEAT_FAILED and
+        PRIMARY_MGMTD)."""
+        return t - self.since.get(nid, self.started) < HB_FRESH
 
     def node_fresh(self, nid, t=None):
         """The node's targets keep their reported local states: it beat
@@ -465,7 +502,8 @@ class MgmtdService:
         t = now()
         for nid, rec in self.nodes.items():
             hb = self.hb.get(nid)
-            seen = (hb is not None and t - hb["ts"] < HB_FRESH, self.node_fresh(nid, t))
+            seen = (hb is not None and t - hb["ts"] < HB_FRESH, self.node_fresh(nid, t),
+                    hb is None and self.waiting(nid, t))
             if self.seen.get(nid) != seen:
                 self.seen[nid] = seen
                 self.changed()
@@ -528,24 +566,12 @@ class MgmtdService:
     def op_create_target(self, req, peer):
         """admin_cli create-target talks to the storage node itself through the
         storage client (CreateTarget.cc, StorageClientImpl::createTarget);
-        everything but the node is the storage node's to check. The stand-in
-        records the target's node from the answer at once (its next heartbeat
-        reports it too, which is how real mgmtd learns it)."""
-        nid = req["node_id"]
-        self.forward_to_storage(self.storage_node(nid), "create_target", req)
-        rec = {"node_id": nid, "disk_index": req["disk_index"], "chain_id": req["chain_id"]}
-        with self.lock:
-            self.ensure_primary()
-            self.kv.put(f"targets/{req['target_id']}", rec)
-            self.targets[str(req["target_id"])] = rec
-            # and its local state: a created target is ONLINE (addStorageTarget)
-            ts = dict(self.tstate.get(str(nid)) or {})
-            ts[str(req["target_id"])] = {"local": "ONLINE", "used": 0,
-                                         "disk_index": rec["disk_index"],
-                                         "chain_id": rec["chain_id"]}
-            self.tstate[str(nid)] = ts
-            self.changed()
-            self.commit()
+        everything but the node is the storage node's to check. mgmtd learns
+        of the target from the node's next heartbeat only (real storage sends
+        one within about a second of a change: Components::
+        updateHeartbeatPayload, CheckWorker.cc), so until then no listing
+        shows it and creating it again is refused ("is already existing")."""
+        self.forward_to_storage(self.storage_node(req["node_id"]), "create_target", req)
         return ok()
 
     def op_offline_target(self, req, peer):
@@ -597,6 +623,7 @@ class MgmtdService:
                 raise mgmtd_error("TargetExisted", 5018, f"target: {tid}")
             tids = ch["targets"] + [tid]
             pub[str(tid)] = OFFLINE
+            self.drop_orphans([tid])
             if len(pref) == len(tids) - 1:
                 pref.append(tid)
         else:
@@ -650,6 +677,7 @@ class MgmtdService:
             self.put_chain(cid, {"targets": tids, "version": 1,
                                  "public": {str(t): SERVING for t in tids},
                                  "preferred": [], "born": now()})
+            self.drop_orphans(tids)
         return ok(count=len(rows))
 
     @staticmethod

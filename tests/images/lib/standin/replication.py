@@ -77,18 +77,21 @@ class Replication:
         """What the heartbeat tells mgmtd about each target. First a target
         that went OFFLINE other than by offline-target is loaded again, i.e.
         ONLINE (CheckWorker "reload offline targets",
-        src/storage/worker/CheckWorker.cc)."""
+        src/storage/worker/CheckWorker.cc). An OFFLINE target's used size is
+        not reported, i.e. 0 (Components::updateHeartbeatPayload,
+        src/storage/service/Components.cc), which mgmtd then shows."""
         out = {}
         for tid in list(self.targets):
             if self.local.get(tid) == OFFLINE and tid not in self.user_offline:
                 log.info("reload target %d: OFFLINE -> ONLINE", tid)
                 self.local[tid] = ONLINE
         for tid, meta in list(self.targets.items()):
+            local = self.local.get(tid, ONLINE)
             try:
-                used = self.used_size(tid)
+                used = self.used_size(tid) if local != OFFLINE else 0
             except OSError:
                 used = 0
-            out[str(tid)] = {"local": self.local.get(tid, ONLINE), "used": used,
+            out[str(tid)] = {"local": local, "used": used,
                              "disk_index": meta["disk_index"], "chain_id": meta["chain_id"]}
         return {"targets": out}
 
