@@ -61,6 +61,38 @@ int sc_view_table(const struct sc_view *v, struct ct_table **out, struct strbuf 
     return rc;
 }
 
+/* Answers to sub-step sub that mean "done already, wait until the
+ * listings show it", not a failure:
+ *  - offline-target of a target its node offlined already ("target is
+ *    already offline", kTargetOffline): mgmtd's listing shows the local
+ *    state only after the node's next heartbeat (upstream
+ *    src/storage/service/StorageOperator.cc offlineTarget);
+ *  - remove-target before the node saw the new routing info ("target is
+ *    still in a chain!"), or of a target the node removed already but
+ *    mgmtd still lists as an orphan until the node stops reporting it
+ *    ("target ... not found", a routing error of the storage node), or of
+ *    a target mgmtd still lists OFFLINE while its node, just restarted,
+ *    has it ONLINE ("target is not offline!": the next listing shows it
+ *    ONLINE and the move offlines it again; StorageOperator::removeTarget);
+ *  - create-target of a target its node has already ("target
+ *    TargetId(B) is already existing", StorageTargets::create,
+ *    src/storage/store/StorageTargets.cc): admin_cli creates it on the node
+ *    directly and mgmtd lists it only from the node's next heartbeat
+ *    (RoutingInfo::localUpdateTargets), so a listing taken in between
+ *    shows it nowhere and the move would create it again (the stand-ins
+ *    recorded a created target at once until they followed upstream).
+ * The first two were seen in the lab against the stand-ins. */
+int sc_answer_waits(enum sc_sub sub, const char *text)
+{
+    if (sub == SC_OFFLINE)
+        return strstr(text, "Storage::TargetOffline") || strstr(text, "target is already offline");
+    if (sub == SC_REMOVE_TARGET)
+        return strstr(text, "still in a chain") || strstr(text, "target is not offline") ||
+               (strstr(text, "RoutingError") && strstr(text, "not found"));
+    if (sub == SC_CREATE_TARGET) return strstr(text, "is already existing") != NULL;
+    return 0;
+}
+
 const char *sc_sub_name(enum sc_sub s)
 {
     static const char *const names[] = { "offline-target", "wait until OFFLINE",

@@ -158,33 +158,9 @@ static int observe(struct remote_session *s, struct scale_exec *x, struct sc_vie
     return rc;
 }
 
-/* Answers to sub-step sub that mean "done already, wait until the
- * listings show it", not a failure:
- *  - offline-target of a target its node offlined already ("target is
- *    already offline", kTargetOffline): mgmtd's listing shows the local
- *    state only after the node's next heartbeat (upstream
- *    src/storage/service/StorageOperator.cc offlineTarget);
- *  - remove-target before the node saw the new routing info ("target is
- *    still in a chain!"), or of a target the node removed already but
- *    mgmtd still lists as an orphan until the node stops reporting it
- *    ("target ... not found", a routing error of the storage node), or of
- *    a target mgmtd still lists OFFLINE while its node, just restarted,
- *    has it ONLINE ("target is not offline!": the next listing shows it
- *    ONLINE and the move offlines it again; StorageOperator::removeTarget).
- * Seen in the lab against the stand-ins. */
-static int waits_on(enum sc_sub sub, const char *text)
-{
-    if (sub == SC_OFFLINE)
-        return strstr(text, "Storage::TargetOffline") || strstr(text, "target is already offline");
-    if (sub == SC_REMOVE_TARGET)
-        return strstr(text, "still in a chain") || strstr(text, "target is not offline") ||
-               (strstr(text, "RoutingError") && strstr(text, "not found"));
-    return 0;
-}
-
 /* Run one admin_cli command; a non-zero exit or "Encounter error" on
  * stdout fails it (admin_cli's Dispatcher.cc prints that and the reason for
- * a failed command).  0, 1 for an answer worth waiting on (waits_on), or
+ * a failed command).  0, 1 for an answer worth waiting on (sc_answer_waits), or
  * -1 with the reason in err, naming the storage node the command is for
  * (node; 0: none) since admin_cli runs on the first mgmtd node. */
 static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub sub,
@@ -197,7 +173,7 @@ static int run_cli(struct remote_session *s, struct scale_exec *x, enum sc_sub s
     int rc = remote_exec(s, cmd, &eo, &r, err);
     const char *out = r.out.buf ? r.out.buf : "", *bad = strstr(out, "Encounter error");
     if (!rc && (bad || r.exit_status || r.timed_out)) {
-        rc = waits_on(sub, out) || waits_on(sub, r.err.buf ? r.err.buf : "") ? 1 : -1;
+        rc = sc_answer_waits(sub, out) || sc_answer_waits(sub, r.err.buf ? r.err.buf : "") ? 1 : -1;
         if (rc < 0) {
             struct strbuf why = STRBUF_INIT;
             sb_addf(&why, "%.400s", bad ? bad : r.err.len ? r.err.buf : out);
@@ -326,7 +302,8 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
             if (sub == SC_STUCK) sb_addf(err, "chain %u: %s", mv->chain_id, why.buf), rc = -1;
             else if (arriving_down(a, &v, sub, &down_since, err)) rc = -1;
             else if (repeat >= MAX_REPEAT && sub != SC_WAIT_OFFLINE && sub != SC_WAIT_SERVING &&
-                     sub != SC_REMOVE_TARGET && sub != SC_OFFLINE) /* those wait (waits_on) */
+                     sub != SC_REMOVE_TARGET && sub != SC_OFFLINE &&
+                     sub != SC_CREATE_TARGET) /* those wait (sc_answer_waits) */
                 sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
                         mv->chain_id, sc_sub_name(sub), repeat), rc = -1;
             else rc = do_sub(s, a, sub, &wait_since, err);

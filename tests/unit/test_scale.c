@@ -323,6 +323,38 @@ static void test_next_add_first(void **state)
     check_sequence(want, ARRAY_SIZE(want), 1);
 }
 
+/* admin_cli answers that mean "done, wait for the listings" (upstream's
+ * words: StorageOperator.cc, StorageTargets.cc).  create-target: admin_cli
+ * creates B on its node directly and mgmtd lists B only from the node's
+ * next heartbeat, so a listing taken in between shows B nowhere, the move
+ * runs create-target again, and the node refuses it as existing: that is
+ * a wait, not a failure.  Another target of the chain on the node is. */
+static void test_answer_waits(void **state)
+{
+    (void)state;
+    struct model m = start; /* add first: B created, not yet heard of */
+    struct sc_view v = { 0 };
+    v.t = calloc(4, sizeof(*v.t));
+    view_of(&m, &v);
+    assert_int_equal(sc_next_sub(&mv, &v, 1, NULL), SC_CREATE_TARGET);
+    m.a_exists = 0, m.a_in = 0; /* remove first: A removed, then the same */
+    view_of(&m, &v);
+    assert_int_equal(sc_next_sub(&mv, &v, 0, NULL), SC_CREATE_TARGET);
+    free(v.t);
+    assert_true(sc_answer_waits(SC_CREATE_TARGET, "Encounter error: 4018(Storage::StorageInitFailed)\n"
+                                "target TargetId(101000400101) is already existing\n"));
+    assert_false(sc_answer_waits(SC_CREATE_TARGET,
+                                 "Encounter error: 4018(Storage::StorageInitFailed)\ntarget "
+                                 "TargetId(101000400102) is existing with same chain id "
+                                 "ChainId(900100001), req target TargetId(101000400101)\n"));
+    assert_false(sc_answer_waits(SC_CREATE_TARGET, "Encounter error: 7004(StorageClient::RoutingError)\n"));
+    assert_false(sc_answer_waits(SC_CHAIN_ADD, "target TargetId(1) is already existing"));
+    assert_true(sc_answer_waits(SC_OFFLINE, "Encounter error: 4030(Storage::TargetOffline)\n"));
+    assert_true(sc_answer_waits(SC_REMOVE_TARGET, "Encounter error: 4031(Storage::TargetNotFound)\n"
+                                "target is still in a chain!\n"));
+    assert_false(sc_answer_waits(SC_CHAIN_REMOVE, "target is still in a chain!"));
+}
+
 /* The leaving target's node restarted mid-move (a stopped dockerd): a
  * restart forgets offline-target, so A shows up again locally ONLINE, in
  * its chain (public OFFLINE while the node was away) or already out of it.
@@ -534,7 +566,7 @@ int main(void)
         cmocka_unit_test(test_next_stuck),      cmocka_unit_test(test_next_node_restarted),
         cmocka_unit_test(test_plan_roundtrip),
         cmocka_unit_test(test_plan_decode_rejects), cmocka_unit_test(test_keep_nodes),
-        cmocka_unit_test(test_nodes_find),
+        cmocka_unit_test(test_nodes_find),      cmocka_unit_test(test_answer_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
