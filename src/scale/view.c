@@ -73,15 +73,11 @@ int sc_view_table(const struct sc_view *v, struct ct_table **out, struct strbuf 
  *    ("target ... not found", a routing error of the storage node), or of
  *    a target mgmtd still lists OFFLINE while its node, just restarted,
  *    has it ONLINE ("target is not offline!": the next listing shows it
- *    ONLINE and the move offlines it again; StorageOperator::removeTarget);
- *  - create-target of a target its node has already ("target
- *    TargetId(B) is already existing", StorageTargets::create,
- *    src/storage/store/StorageTargets.cc): admin_cli creates it on the node
- *    directly and mgmtd lists it only from the node's next heartbeat
- *    (RoutingInfo::localUpdateTargets), so a listing taken in between
- *    shows it nowhere and the move would create it again (the stand-ins
- *    recorded a created target at once until they followed upstream).
- * The first two were seen in the lab against the stand-ins. */
+ *    ONLINE and the move offlines it again; StorageOperator::removeTarget).
+ * create-target has none: the same target again succeeds
+ * (allowExistingTarget, true by default: src/fbs/storage/Common.h), and
+ * the move polls the listing after it (services/scale.c CREATED_POLL_MS).
+ * Seen in the lab against the stand-ins. */
 int sc_answer_waits(enum sc_sub sub, const char *text)
 {
     if (sub == SC_OFFLINE)
@@ -89,7 +85,6 @@ int sc_answer_waits(enum sc_sub sub, const char *text)
     if (sub == SC_REMOVE_TARGET)
         return strstr(text, "still in a chain") || strstr(text, "target is not offline") ||
                (strstr(text, "RoutingError") && strstr(text, "not found"));
-    if (sub == SC_CREATE_TARGET) return strstr(text, "is already existing") != NULL;
     return 0;
 }
 

@@ -22,6 +22,12 @@
 #define SCALE_CDIR "/opt/3fs/etc/scale"     /* the same inside the mgmtd container */
 #define CMD_TIMEOUT_MS 120000L
 #define MAX_REPEAT 5 /* the same command again with no change seen: give up */
+/* A created target is listed from its node's next heartbeat, which a change
+ * of its targets triggers within about a second (upstream
+ * src/storage/service/Components.cc updateHeartbeatPayload,
+ * src/storage/worker/CheckWorker.cc): poll the listing that often rather
+ * than create it again (that succeeds too: allowExistingTarget). */
+#define CREATED_POLL_MS 500L
 /* A leaving target out of its chain and listed nowhere is taken as removed
  * only after this long: real mgmtd forgets a target at update-chain
  * --mode remove until its node's next heartbeat lists it as an orphan
@@ -213,19 +219,14 @@ static void pause_ms(long ms)
 }
 
 /* One sub-step: run its command, or note that a wait goes on. */
-static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
-                  int64_t *wait_since, struct strbuf *err)
+/* One more wait for sub (since *wait_since, bounded by the chains' serving
+ * timeout), pause_ms apart: 0, or -1 with the reason in err. */
+static int sub_wait(const struct move_arg *a, enum sc_sub sub, int64_t *wait_since, long pause,
+                    struct strbuf *err)
 {
-    struct scale_exec *x = a->x;
+    const struct scale_exec *x = a->x;
     const struct ct_move *mv = &x->job->m->moves[a->i];
     const struct m3fs_config *cfg = x->ctx->cfg;
-    char *cli = sub_cli(mv, sub);
-    int rc = cli ? run_cli(s, x, sub, sub_node(mv, sub), cli, err) : 1;
-    free(cli);
-    if (rc <= 0) {
-        *wait_since = 0;
-        return rc;
-    }
     if (!*wait_since) *wait_since = mono_ms();
     if (mono_ms() - *wait_since > cfg->storage.wait_chains_serving_timeout_ms) {
         int to = sub >= SC_CREATE_TARGET;
@@ -236,8 +237,22 @@ static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
                 node, (long long)(cfg->storage.wait_chains_serving_timeout_ms / 1000));
         return -1;
     }
-    pause_ms((long)cfg->check_status_interval_ms);
+    pause_ms(pause);
     return 0;
+}
+
+static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
+                  int64_t *wait_since, struct strbuf *err)
+{
+    const struct ct_move *mv = &a->x->job->m->moves[a->i];
+    char *cli = sub_cli(mv, sub);
+    int rc = cli ? run_cli(s, a->x, sub, sub_node(mv, sub), cli, err) : 1;
+    free(cli);
+    if (rc <= 0) {
+        *wait_since = 0;
+        return rc;
+    }
+    return sub_wait(a, sub, wait_since, (long)a->x->ctx->cfg->check_status_interval_ms, err);
 }
 
 /* 0 while the leaving target is listed nowhere for less than
@@ -306,6 +321,8 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
                      sub != SC_CREATE_TARGET) /* those wait (sc_answer_waits) */
                 sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
                         mv->chain_id, sc_sub_name(sub), repeat), rc = -1;
+            else if (sub == SC_CREATE_TARGET && repeat) /* created, not listed yet */
+                rc = sub_wait(a, sub, &wait_since, CREATED_POLL_MS, err);
             else rc = do_sub(s, a, sub, &wait_since, err);
             sb_release(&why);
         }

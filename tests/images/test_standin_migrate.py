@@ -336,11 +336,11 @@ class Migration(unittest.TestCase):
         fails(self, lambda: a("create-target --node-id 10003 --disk-index 0 --target-id 302 "
                               "--chain-id 1"), 4018, "is existing with same chain id")
         # mgmtd learns of 301 from its node's next heartbeat only; creating
-        # it again meanwhile is refused by the node
+        # it again meanwhile succeeds (allowExistingTarget defaults to true)
         # an OFFLINE target's used size is not reported (updateHeartbeatPayload)
         self.assertEqual(a("list-targets --orphan")[1:], [["101", "OFFLINE", "10001", "0", "0"]])
-        fails(self, lambda: a("create-target --node-id 10003 --disk-index 0 --target-id 301 "
-                              "--chain-id 1"), 4018, "is already existing")
+        a("create-target --node-id 10003 --disk-index 0 --target-id 301 --chain-id 1")
+        self.assertEqual(a("list-targets --orphan")[1:], [["101", "OFFLINE", "10001", "0", "0"]])
         self.c.beat()  # and 101 is forgotten once its node no longer reports it
         self.assertEqual(a("list-targets --orphan")[1:], [["301", "ONLINE", "10003", "0", "0"]])
         # writes reach SERVING and SYNCING targets only: 301 is still OFFLINE

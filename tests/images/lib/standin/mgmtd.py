@@ -570,7 +570,8 @@ class MgmtdService:
         of the target from the node's next heartbeat only (real storage sends
         one within about a second of a change: Components::
         updateHeartbeatPayload, CheckWorker.cc), so until then no listing
-        shows it and creating it again is refused ("is already existing")."""
+        shows it; creating it again succeeds (allowExistingTarget, true by
+        default: src/fbs/storage/Common.h, StorageTargets::create)."""
         self.forward_to_storage(self.storage_node(req["node_id"]), "create_target", req)
         return ok()
 

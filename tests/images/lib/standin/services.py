@@ -454,7 +454,15 @@ class Storage(Replication):
             raise storage_error(f"target TargetId({same[0]}) is existing with same chain id "
                                 f"ChainId({cid}), req target TargetId({tid})")
         if tid in self.targets:
-            raise storage_error(f"target TargetId({tid}) is already existing")
+            # CreateTargetReq.allowExistingTarget defaults to true
+            # (src/fbs/storage/Common.h) and admin_cli create-target does not
+            # set it (CreateTarget.cc; only create-targets has
+            # --allow-existing-target): the same target again succeeds while
+            # its directory is there
+            if not os.path.isdir(os.path.join(self.paths[self.targets[tid]["disk_index"]], str(tid))):
+                raise storage_error(f"target {tid} is existing in memory, but not found in disk")
+            log.info("target %d is already existing, return succ", tid)
+            return ok()
         tdir = os.path.join(self.paths[disk], str(tid))
         os.makedirs(tdir, exist_ok=True)
         try:
