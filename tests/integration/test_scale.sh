@@ -147,9 +147,14 @@ t_dockerd=$SECONDS
 setsid timeout -k 10 300 "$M" --known-hosts "$KH" cluster add-storage-nodes -c "$CFG5" --yes \
     >"$W/out" 2>&1 &
 pid=$!
-# (the moves run in lanes: wait for a move to lab-n4 itself, not the first)
-if it_wait_out_re $pid "-> target [0-9]+ on lab-n4 " 3000; then
-    cr_dockerd_stop 4 || bad "could not stop lab-n4's dockerd"
+# (the moves run in lanes: wait for a move to lab-n4 itself, not the first;
+# its step's line, not the plan's listing printed first)
+if it_wait_out_re $pid "\] scale: move a replica of chain .* -> target [0-9]+ on lab-n4 " 3000; then
+    cr_dockerd_stop 4 || {
+        on 4 'tail -n 15 /opt/3fs/storage/log/storage_main.log; tail -n 8 /run/m3fs-lab/dockerd.log' 2>&1 |
+            cut -c1-300 | sed 's/^/    | /'
+        bad "could not stop lab-n4's dockerd"
+    }
     t_stop=$SECONDS
     wait $pid
     rc=$? took=$((SECONDS - t_stop))

@@ -193,11 +193,23 @@ class Member:
                 return
 
 
-def stop_event():
-    ev = threading.Event()
+STOP = threading.Event()
+
+
+def block_interrupt_signals():
+    """ApplicationBase::run blocks SIGINT and SIGTERM before anything else
+    (Thread::blockInterruptSignals) and handles them in mainLoop once the
+    service runs (src/common/app/ApplicationBase.cc): one that arrives while
+    the service starts stops it as soon as it is up. (Unhandled, a signal
+    to the stand-in as PID 1 of its container would be dropped, and docker
+    would wait out the stop timeout.)"""
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: ev.set())
-    return ev
+        signal.signal(sig, lambda *_: STOP.set())
+
+
+def stop_event():
+    """Set by SIGTERM or SIGINT since the start (block_interrupt_signals)."""
+    return STOP
 
 
 def serve_on(ip, port, dispatch, what):
@@ -610,6 +622,7 @@ RUNNERS = {"MGMTD": run_mgmtd, "META": run_meta, "STORAGE": run_storage, "FUSE":
 
 
 def main(kind):
+    block_interrupt_signals()
     logconf.start(PROGS[kind], SERVER_NAMES[kind])
     try:
         ctx = Ctx(kind, sys.argv[1:])
