@@ -14,7 +14,6 @@ load (src/client/bin/admin_cli.cc). m3fs's parsers (src/admincli,
 src/status, src/scale, templates/*.sh) read exactly this output.
 """
 import contextlib
-import copy
 import io
 import logging
 import os
@@ -22,7 +21,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import warnings
@@ -35,41 +33,12 @@ from standin import admincli  # noqa: E402
 from standin.admincli import Cli, fmt_table, run_line  # noqa: E402
 from standin.common import serve  # noqa: E402
 from standin.kv import Mgmtd  # noqa: E402
+from memkv import MemKV  # noqa: E402
 from standin.mgmtd import MgmtdService  # noqa: E402
 from standin import token as tokens  # noqa: E402
 
 CLUSTER = "clitest"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
-
-
-class MemKV:
-    """The fdb stand-in's operations on a dict (values copied, as JSON would)."""
-
-    def __init__(self):
-        self.d, self.lock = {}, threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            return copy.deepcopy(self.d.get(key))
-
-    def put(self, key, value):
-        with self.lock:
-            self.d[key] = copy.deepcopy(value)
-
-    def put_new(self, key, value):
-        with self.lock:
-            if key in self.d:
-                return False
-            self.d[key] = copy.deepcopy(value)
-            return True
-
-    def delete(self, key):
-        with self.lock:
-            self.d.pop(key, None)
-
-    def list(self, prefix):
-        with self.lock:
-            return {k: copy.deepcopy(v) for k, v in self.d.items() if k.startswith(prefix)}
 
 
 def table(text):

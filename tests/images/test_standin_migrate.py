@@ -13,13 +13,11 @@ SYNCING target, and which targets serve reads and writes. Heartbeats and
 routing refreshes are driven by the test (beat()), not by timers.
 """
 import base64
-import copy
 import logging
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import warnings
@@ -31,40 +29,11 @@ from standin import chainstate as cs  # noqa: E402
 from standin.admincli import Cli  # noqa: E402
 from standin.common import Fail, rpc, serve  # noqa: E402
 from standin.kv import Mgmtd  # noqa: E402
+from memkv import MemKV  # noqa: E402
 from standin.mgmtd import MgmtdService  # noqa: E402
 from standin.services import Storage  # noqa: E402
 
 CLUSTER = "migtest"
-
-
-class MemKV:
-    """The fdb stand-in's operations on a dict (values copied, as JSON would)."""
-
-    def __init__(self):
-        self.d, self.lock = {}, threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            return copy.deepcopy(self.d.get(key))
-
-    def put(self, key, value):
-        with self.lock:
-            self.d[key] = copy.deepcopy(value)
-
-    def put_new(self, key, value):
-        with self.lock:
-            if key in self.d:
-                return False
-            self.d[key] = copy.deepcopy(value)
-            return True
-
-    def delete(self, key):
-        with self.lock:
-            self.d.pop(key, None)
-
-    def list(self, prefix):
-        with self.lock:
-            return {k: copy.deepcopy(v) for k, v in self.d.items() if k.startswith(prefix)}
 
 
 class Cluster:
