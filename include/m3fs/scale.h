@@ -85,8 +85,8 @@ const char *sc_sub_name(enum sc_sub s);
 /* 1 when a failed sub-step's admin_cli output (text: its stdout or
  * stderr) means it is done already and the listings will show it after the
  * storage node's next heartbeat (wait and look again), else 0: an offlined
- * target, a target not yet out of its chain on its node or already gone,
- * a target created already (scale/view.c lists the answers). */
+ * target, a target not yet out of its chain on its node or already gone
+ * (scale/view.c lists the answers). */
 int sc_answer_waits(enum sc_sub sub, const char *text);
 
 /* The sub-step of move m that comes next, from what v shows.  add_first:

@@ -218,7 +218,6 @@ static void pause_ms(long ms)
     }
 }
 
-/* One sub-step: run its command, or note that a wait goes on. */
 /* One more wait for sub (since *wait_since, bounded by the chains' serving
  * timeout), pause_ms apart: 0, or -1 with the reason in err. */
 static int sub_wait(const struct move_arg *a, enum sc_sub sub, int64_t *wait_since, long pause,
@@ -241,6 +240,7 @@ static int sub_wait(const struct move_arg *a, enum sc_sub sub, int64_t *wait_sin
     return 0;
 }
 
+/* One sub-step: run its command, or note that a wait goes on. */
 static int do_sub(struct remote_session *s, struct move_arg *a, enum sc_sub sub,
                   int64_t *wait_since, struct strbuf *err)
 {
@@ -316,13 +316,12 @@ static int move_on_node(struct remote_session *s, size_t node, void *arg, struct
             if (sub == SC_DONE) break;
             if (sub == SC_STUCK) sb_addf(err, "chain %u: %s", mv->chain_id, why.buf), rc = -1;
             else if (arriving_down(a, &v, sub, &down_since, err)) rc = -1;
-            else if (repeat >= MAX_REPEAT && sub != SC_WAIT_OFFLINE && sub != SC_WAIT_SERVING &&
-                     sub != SC_REMOVE_TARGET && sub != SC_OFFLINE &&
-                     sub != SC_CREATE_TARGET) /* those wait (sc_answer_waits) */
-                sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
-                        mv->chain_id, sc_sub_name(sub), repeat), rc = -1;
             else if (sub == SC_CREATE_TARGET && repeat) /* created, not listed yet */
                 rc = sub_wait(a, sub, &wait_since, CREATED_POLL_MS, err);
+            else if (repeat >= MAX_REPEAT && sub != SC_WAIT_OFFLINE && sub != SC_WAIT_SERVING &&
+                     sub != SC_REMOVE_TARGET && sub != SC_OFFLINE) /* those wait (sc_answer_waits) */
+                sb_addf(err, "chain %u: %s ran %d times and list-targets does not show it done",
+                        mv->chain_id, sc_sub_name(sub), repeat), rc = -1;
             else rc = do_sub(s, a, sub, &wait_since, err);
             sb_release(&why);
         }

@@ -240,7 +240,9 @@ static char *container_cmd(struct plan_ctx *ctx, enum svc_kind k, size_t node,
 /* What tells that 3FS took the unit back. */
 static int unit_waits(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, size_t node)
 {
-    /* before that, a crash loop may not have reached the guard's count either */
+    /* until the new container has run one heartbeat, mgmtd's view may be of
+     * the one it replaced, and a crash loop may not have reached the guard's
+     * count yet */
     life_settle_step(ctx, p, k, &node, 1, "wait until the new container has run without a restart");
     switch (k) {
     case SVC_MGMTD: svc_mgmtd_primary_wait(ctx, p); return 0;
