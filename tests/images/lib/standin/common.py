@@ -377,12 +377,26 @@ def wait_forever(stop_event, period, tick):
             log.warning("periodic task failed: %s", e)
 
 
-def wait_for_signal():
-    """Block until SIGTERM/SIGINT (needed when running as PID 1 in a container)."""
-    ev = threading.Event()
+STOP = threading.Event()
+
+
+def block_interrupt_signals():
+    """ApplicationBase::run blocks SIGINT and SIGTERM before anything else
+    (Thread::blockInterruptSignals) and handles them in mainLoop once the
+    service runs (src/common/app/ApplicationBase.cc): one that arrives while
+    the service starts stops it as soon as it is up. (Unhandled, a signal
+    to the stand-in as PID 1 of its container would be dropped, and docker
+    would wait out the stop timeout.)"""
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: ev.set())
-    while not ev.wait(1.0):
+        signal.signal(sig, lambda *_: STOP.set())
+
+
+def wait_for_signal():
+    """Block until SIGTERM/SIGINT (needed when running as PID 1 in a
+    container), or return at once when one came since
+    block_interrupt_signals."""
+    block_interrupt_signals()
+    while not STOP.wait(1.0):
         pass
 
 

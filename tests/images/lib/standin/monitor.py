@@ -11,8 +11,8 @@ import sys
 from . import logconf
 from .chsql import SqlError
 from .clickhouse import query
-from .common import (Fail, RpcError, check_cluster_id, die, dig, load_toml, log, ok, serve,
-                     wait_for_signal)
+from .common import (Fail, RpcError, block_interrupt_signals, check_cluster_id, die, dig, load_toml,
+                     log, ok, serve, wait_for_signal)
 from .netif import listen_groups, start_ib_manager
 from .schema import check_main
 
@@ -75,6 +75,7 @@ def collect(req, peer):
 
 
 def main():
+    block_interrupt_signals()  # the monitor is an ApplicationBase too
     logconf.start(PROG, SERVER_NAME)
     try:
         path = parse_args(sys.argv[1:])

@@ -2,7 +2,6 @@
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -11,8 +10,9 @@ import time
 
 from . import logconf
 from .chainstate import ONLINE
-from .common import (RELEASE, Fail, check_fuse_mount_name, die, dig, load_toml, load_toml_text,
-                     local_ip_towards, log, ok, parse_flag_value, serve, set_dotted)
+from .common import (RELEASE, STOP, Fail, block_interrupt_signals, check_fuse_mount_name, die, dig,
+                     load_toml, load_toml_text, local_ip_towards, log, ok, parse_flag_value, serve,
+                     set_dotted)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
@@ -191,20 +191,6 @@ class Member:
                 self.after()
             if stop.wait(1.0):
                 return
-
-
-STOP = threading.Event()
-
-
-def block_interrupt_signals():
-    """ApplicationBase::run blocks SIGINT and SIGTERM before anything else
-    (Thread::blockInterruptSignals) and handles them in mainLoop once the
-    service runs (src/common/app/ApplicationBase.cc): one that arrives while
-    the service starts stops it as soon as it is up. (Unhandled, a signal
-    to the stand-in as PID 1 of its container would be dropped, and docker
-    would wait out the stop timeout.)"""
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: STOP.set())
 
 
 def stop_event():
