@@ -413,22 +413,31 @@ static int set_ssh_options(struct remote_session *s, const struct remote_opts *o
     return 0;
 }
 
-/* TCP keepalive on the session's socket: a node that vanished (partitioned,
- * rebooted) ends the connection after about KEEP_IDLE_S + KEEP_CNT *
- * KEEP_INTVL_S seconds of silence instead of leaving a read waiting for
- * ever (a command without a timeout, a long upload).  Best effort. */
+/* TCP keepalive and user timeout on the session's socket: a node that
+ * vanished (partitioned, powered off) ends the connection after about
+ * DEAD_PEER_S seconds instead of leaving a read or write waiting for ever (a
+ * command without a timeout, a long upload).  Keepalive covers an idle
+ * connection: probes from KEEP_IDLE_S on.  It never fires while sent data
+ * is unacknowledged (an upload, a channel request, a window adjust): then
+ * TCP retransmits for about 15 minutes (tcp_retries2), so a partition that
+ * caught a write in flight waited out the step's timeout (CI: 303 s).
+ * TCP_USER_TIMEOUT bounds that case, and with SO_KEEPALIVE it also decides
+ * when failed probes close the connection (tcp(7)).  Best effort. */
 #define KEEP_IDLE_S 30
 #define KEEP_INTVL_S 10
 #define KEEP_CNT 6
+#define DEAD_PEER_S (KEEP_IDLE_S + KEEP_CNT * KEEP_INTVL_S)
 
 static void set_keepalive(ssh_session ssh)
 {
     int fd = ssh_get_fd(ssh), on = 1, idle = KEEP_IDLE_S, intvl = KEEP_INTVL_S, cnt = KEEP_CNT;
+    unsigned int user_ms = DEAD_PEER_S * 1000U;
     if (fd < 0) return;
     if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) < 0 ||
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) < 0 ||
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) < 0 ||
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms)) < 0)
         log_debug("SSH keepalive not set: %s", strerror(errno));
 }
 

@@ -122,15 +122,21 @@ pycheck "$W/b2.tar" "$FDB" >/dev/null || die "forced bundle wrong"
 ok "existing output refused without --force, replaced with it"
 
 # ---- resume after a dropped connection; a stalled transfer ----
+# (the stall's run fetches only the stalled image: its 1 s stall timeout,
+# applied to a big image too, could fire on a CPU stall of a loaded machine
+# and add a range request the counts do not expect)
 ctl reset
 ctl "fault?path=/3fs/$F3&kind=drop&after=700000"
-ctl "fault?path=/3fs/$FCH&kind=stall&after=500"
-M3FS_ARTIFACT_STALL_TIMEOUT=1 dl c2 b3.tar || die "resume run failed"
+dl c2 b3.tar || die "resume run failed"
 [ "$(count "$F3" 206 "bytes=700000-")" -eq 1 ] || die "no range request for $F3"
-[ "$(count "$FCH" 206 "bytes=500-")" -eq 1 ] || die "no range request after stall"
 [ "$(count "$F3")" -eq 2 ] || die "$F3 fetched $(count "$F3") times"
 grep -q "resuming at byte 700000" "$W/err" || die "no resume message"
 pycheck "$W/b3.tar" "$F3,$FDB,$FCH" >/dev/null || die "resumed bundle wrong"
+ctl reset
+ctl "fault?path=/3fs/$FCH&kind=stall&after=500"
+M3FS_ARTIFACT_STALL_TIMEOUT=1 dl c2s b3s.tar --images clickhouse || die "stall run failed"
+[ "$(count "$FCH" 206 "bytes=500-")" -eq 1 ] || die "no range request after stall"
+pycheck "$W/b3s.tar" "$FCH" >/dev/null || die "bundle after the stall wrong"
 ok "dropped and stalled transfers resume with HTTP ranges"
 
 # ---- a server that ignores the range starts over ----

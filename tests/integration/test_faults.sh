@@ -10,6 +10,9 @@
 #             back the rerun sends it again, it loads, no temp file is left.
 #   prepare   SIGINT during `cluster prepare`'s upload: stops, says how to
 #             resume; the rerun finishes.
+#   partition lab-n3's link cut mid-upload (data in flight): lab-n3 named
+#             after the socket's user timeout (~90 s); healed, the rerun
+#             sends the image again.
 #   disk full a 16 MB tmpfs over lab-n2's images dir (transfer) and over
 #             Docker's tmp dir (docker load): lab-n2 and "full" named with a
 #             hint; with the space freed the rerun finishes.
@@ -193,6 +196,30 @@ prepare
 rc=$?
 [ $rc -eq 0 ] && has "lab-n3: sending $F3" && marker_ok 3 && [ -z "$(leftovers 3)" ] &&
     ok "prepare: the rerun after SIGINT finishes" || bad "prepare rerun after SIGINT (rc=$rc)"
+
+# --- link cut mid-upload: a write left unacknowledged ------------------------
+# TCP keepalive never probes while sent data waits for its ACK; only the
+# socket's user timeout (docs/remote.md "Timeouts") ends such a connection.
+# Without it the upload waited for TCP's retransmissions (about 15 minutes).
+on 3 "rm -f /opt/3fs/images/$F3.sha256"
+slow_link 3 160mbit
+"${PREP[@]}" >"$W/out" 2>&1 &
+pid=$!
+wait_until 600 temp_over 3 16000000
+ip -n m3fs-lab-br link set n3 down
+finish $pid 300
+if [ $rc -eq 1 ] && has_re "lab-n3: .*$F3" && [ $took -le 150 ]; then
+    ok "partition mid-upload: lab-n3 named within ${took}s (the socket's user timeout)"
+    shown
+else bad "partition mid-upload (rc=$rc, ${took}s)"; fi
+ip -n m3fs-lab-br link set n3 up
+fast_link 3
+wait_until 100 on 3 true
+prepare
+rc=$?
+[ $rc -eq 0 ] && has "lab-n3: sending $F3" && marker_ok 3 && [ -z "$(leftovers 3)" ] &&
+    ok "partition mid-upload: healed, the rerun sends $F3 again, no temp file left" ||
+    bad "prepare rerun after the partition (rc=$rc; left: $(leftovers 3 | tr '\n' ' '))"
 
 # --- disk full during the transfer and during docker load --------------------
 on 2 "rm -f /opt/3fs/images/$F3.sha256; mount -t tmpfs -o size=16m m3fs-full /opt/3fs/images"
