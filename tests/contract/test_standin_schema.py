@@ -42,7 +42,7 @@ os.environ["STANDIN_SCHEMA_DIR"] = SCHEMA
 sys.path.insert(0, os.path.join(REPO, "tests", "images", "lib"))
 
 from standin import contract, schema  # noqa: E402
-from standin.common import Fail  # noqa: E402
+from standin.common import Fail, is_duration  # noqa: E402
 
 SCALARS = ("string", "int", "float", "bool")
 ROLES = sorted(n[:-5] for n in os.listdir(SCHEMA) if n.endswith(".json"))
@@ -251,6 +251,29 @@ class Shipped(StandinSchemaTest):
                 table, key, _ = locate(data, path)
                 table[key] = value
                 self.wrong_type(role, data, words)
+
+    def test_durations_must_parse(self):
+        # a Duration item (Duration::from, src/common/utils/Duration.cc):
+        # what the dumps print loads, anything else fails the load
+        tried = 0
+        for role in ROLES:
+            keys = load(role)["keys"]
+            for path in sorted(keys):
+                entry = keys[path]
+                if entry["type"] != "string" or not is_duration(entry.get("shipped")):
+                    continue
+                for good in ("1min 30s", "200ms", "0ns", "2day"):
+                    data = shipped(role)
+                    table, key, _ = locate(data, path)
+                    table[key] = good
+                    check(role, data)
+                data = shipped(role)
+                table, key, named = locate(data, path)
+                table[key] = "1.5s"
+                self.refused(role, data, f"name: {named}, error: InvalidConfig(4) wrong duration "
+                             f"format '1.5s'", "StatusCode::ConfigUpdateFailed")
+                tried += 1
+        self.assertGreaterEqual(tried, 100)
 
     def test_upstream_conversions(self):
         # tomlNodeToValue (ConfigBase.h): an integer takes a float or a bool

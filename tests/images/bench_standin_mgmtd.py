@@ -48,7 +48,11 @@ port = srv.server_address[1]
 rec = {"node_id": 1, "type": "MGMTD", "hostname": "m1", "pid": os.getpid(),
        "host": "127.0.0.1", "tcp_port": port, "release": "bench"}
 def tick():
-    if hasattr(svc, "on_lease"):  # the new code: services.mgmtd_tick
+    if hasattr(svc, "extend_lease"):  # the new code: services.mgmtd_tick, each task once
+        from standin.services import mgmtd_tick
+        svc.rec = rec
+        mgmtd_tick(svc)
+    elif hasattr(svc, "on_lease"):  # the code before the lease followed upstream's
         from standin.services import mgmtd_tick
         mgmtd_tick(kv, svc, rec)
     else:  # the old run_mgmtd tick

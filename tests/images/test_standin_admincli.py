@@ -65,7 +65,9 @@ class AdminCli(unittest.TestCase):
 
     def setUp(self):
         self.kv = MemKV()
-        self.cfg = {"server": {"service": {"allow_heartbeat_from_unregistered": True}}}
+        # chains are not newborn (set as a user would; upstream: 2 min)
+        self.cfg = {"server": {"service": {"allow_heartbeat_from_unregistered": True,
+                                           "new_chain_bootstrap_interval": "0ns"}}}
         self.mg = self.start_mgmtd()
         self.cli.run("help")  # no connection needed
         self.beat_all()
@@ -75,8 +77,9 @@ class AdminCli(unittest.TestCase):
         self.beat_all()
 
     def start_mgmtd(self):
-        self.mg = MgmtdService(1, CLUSTER, self.kv, self.cfg, 0)
-        self.mg.new_chain_grace = 0
+        self.mg = MgmtdService(1, CLUSTER, self.kv, self.cfg, 0,
+                               rec={"node_id": 1, "type": "MGMTD", "hostname": "m1", "pid": 11,
+                                    "host": "127.0.0.1", "tcp_port": 1, "release": "r1"})
         self.mg.on_lease(1, float("inf"))
         self.srv = serve(0, self.mg.dispatch, "mgmtd", host="127.0.0.1")
         addr = [f"TCP://127.0.0.1:{self.srv.server_address[1]}"]
@@ -84,8 +87,6 @@ class AdminCli(unittest.TestCase):
                        "admin_cli.toml")
         self.cli._mg = Mgmtd(addr, "test")  # no IB manager in a unit test
         self.cli._kv = self.kv
-        self.mg.self_heartbeat({"node_id": 1, "type": "MGMTD", "hostname": "m1", "pid": 11,
-                                "host": "127.0.0.1", "tcp_port": 1, "release": "r1"})
         return self.mg
 
     def tearDown(self):
@@ -173,8 +174,10 @@ class AdminCli(unittest.TestCase):
         self.assertRegex(by["10001"][6], TIME_RE)
         self.assertEqual(by["10009"], ["10009", "STORAGE", "HEARTBEAT_CONNECTING", "", "0", "[]",
                                        "N/A", "0(UPTODATE)", "0-dev-0-0-00000000"])
-        # the heartbeat fail interval without a heartbeat (MgmtdHeartbeatChecker.cc)
-        self.mg.since["10009"] = time.time() - 3600
+        # the heartbeat fail interval (60 s) without a heartbeat since it was
+        # registered (MgmtdHeartbeatChecker.cc, run by tick())
+        self.mg.node_ts["10009"] -= 61
+        self.mg.tick()
         by = {r[0]: r for r in self.ok("list-nodes")[1:]}
         self.assertEqual(by["10009"][2], "HEARTBEAT_FAILED")
         self.fails("list-nodes x", "10000(Cli::WrongUsage)", "")

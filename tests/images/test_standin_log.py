@@ -67,6 +67,8 @@ listen_port = 0
 
 [server.mgmtd]
 mgmtd_server_addresses = ["TCP://127.0.0.1:{mgmtd_port}"]
+# a heartbeat (and so a new config) every second (default 10 s)
+auto_heartbeat_interval = '1s'
 
 [server.targets]
 target_paths = ["{target_path}"]

@@ -41,9 +41,11 @@ class Cluster:
 
     def __init__(self, tmp):
         self.kv = MemKV()
-        cfg = {"server": {"service": {"allow_heartbeat_from_unregistered": True}}}
+        # no newborn chains: states change at once (set as a user would;
+        # upstream: 2 min)
+        cfg = {"server": {"service": {"allow_heartbeat_from_unregistered": True,
+                                      "new_chain_bootstrap_interval": "0ns"}}}
         self.mgmtd = MgmtdService(1, CLUSTER, self.kv, cfg, 0)
-        self.mgmtd.new_chain_grace = 0  # no newborn chains: states change at once
         self.mgmtd.on_lease(1, float("inf"))  # the primary, for good
         self.servers = [serve(0, self.mgmtd.dispatch, "mgmtd", host="127.0.0.1")]
         addr = [f"TCP://127.0.0.1:{self.servers[0].server_address[1]}"]
@@ -397,8 +399,10 @@ class Migration(unittest.TestCase):
         target goes OFFLINE; back, the node sees WAITING, drops its UPTODATE
         state, reloads the target (ONLINE), which then SYNCs and gets what
         was written meanwhile."""
-        self.c.mgmtd.hb["10001"]["ts"] -= 60  # heartbeat times: mgmtd's memory only
-        self.c.mgmtd.started -= 60
+        # 61 s without a heartbeat (heartbeat_fail_interval, 60 s): mgmtd's
+        # memory only, moved back
+        self.c.mgmtd.node_ts["10001"] -= 61
+        self.c.mgmtd.tlocal["101"]["ts"] -= 61
         self.c.mgmtd.tick()
         self.assertEqual(self.c.chain(1)[1], [(201, "SERVING", "UPTODATE"),
                                               (101, "OFFLINE", "UPTODATE")][:1]

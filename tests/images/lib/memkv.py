@@ -4,6 +4,8 @@ test_standin_admincli.py). Not in the images (build.sh installs lib/standin only
 import copy
 import threading
 
+from standin.fdbserver import Server
+
 
 class MemKV:
     """The fdb stand-in's operations on a dict (values copied, as JSON would)."""
@@ -33,3 +35,8 @@ class MemKV:
     def list(self, prefix):
         with self.lock:
             return {k: copy.deepcopy(v) for k, v in self.d.items() if k.startswith(prefix)}
+
+    def lease(self, key, owner, length):
+        with self.lock:
+            self.d[key] = Server.next_lease(self.d.get(key), owner, length)
+            return copy.deepcopy(self.d[key])

@@ -122,6 +122,51 @@ def set_dotted(data, dotted, value):
     cur[parts[-1]] = value
 
 
+# Duration::from (src/common/utils/Duration.cc): one or more <integer><unit>
+# terms (scn reads the integer, then the unit up to the next blank; blanks
+# around a term are skipped), units ns us ms s min h day in strictly
+# decreasing order, e.g. "10s", "1min", "2min", "1min 30s", "200ms" (what
+# config dumps print: Duration::toString). Anything else is refused with
+# upstream's words.
+DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0,
+                  "day": 86400.0}
+_DURATION_TERM = re.compile(r"\s*([+-]?\d+)\s*(\S+)\s*")
+
+
+def parse_duration(text):
+    """Seconds (a float) of a duration string; ValueError with upstream's
+    message when it does not parse."""
+    rest = text.strip()
+    if not rest:
+        raise ValueError("empty duration string")
+    total, last = 0.0, float("inf")
+    while rest:
+        m = _DURATION_TERM.match(rest)
+        unit = DURATION_UNITS.get(m.group(2)) if m else None
+        if unit is None or unit >= last:
+            raise ValueError(f"wrong duration format '{text}'")
+        total, last, rest = total + int(m.group(1)) * unit, unit, rest[m.end():]
+    return total
+
+
+def is_duration(text):
+    try:
+        parse_duration(text)
+        return True
+    except (ValueError, AttributeError):
+        return False
+
+
+def dig_duration(data, dotted, current):
+    """A duration item of a loaded config, in seconds (its text was checked
+    at load: contract.py). `current` is the value the process holds: the
+    code default at start, the value in force for a hot update, where a key
+    the new text leaves out keeps its value (ConfigBase::update sets only
+    the keys it is given; src/common/utils/ConfigBase.h)."""
+    text = dig(data, dotted)
+    return current if text is None else parse_duration(text)
+
+
 def parse_flag_value(text):
     """Value of --config.x=V style overrides: a TOML value, else a plain string."""
     try:
@@ -402,3 +447,28 @@ def wait_for_signal():
 
 def now():
     return time.time()
+
+
+def run_every(name, task, interval, stop):
+    """A background task as upstream's BackgroundRunner::run runs one
+    (src/common/utils/BackgroundRunner.cc): run it, then wait what is left
+    of interval() seconds, read after each round, so a hot-updated interval
+    applies from the next round; an interval of 0 ends the task. Each task
+    has its own thread (upstream: its own coroutine), so a slow one delays
+    no other. Returns the thread."""
+    def loop():
+        while True:
+            start = time.monotonic()
+            try:
+                task()
+            except Exception:  # keep the task alive, report it
+                log.exception("background task %s failed", name)
+            secs = interval()
+            if secs == 0:
+                log.info("BackgroundRunner: %s stopped (interval 0)", name)
+                return
+            if stop.wait(max(0.0, start + secs - time.monotonic())):
+                return
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread

@@ -14,7 +14,11 @@ TOML document the way upstream's ConfigBase::update does
   kind are refused (StatusCode::ConfigInvalidType). Kinds follow
   tomlNodeToValue: a bool takes only a boolean, a string only a string, a
   float an integer or a float, and an integer also a float or a boolean,
-  which C++ converts (the converted value replaces it here too).
+  which C++ converts (the converted value replaces it here too);
+* a Duration item (a string key whose shipped value is a duration, e.g.
+  '10s', '1min') must parse as one (Duration::from, common.parse_duration),
+  else "name: <path>, error: InvalidConfig(4) wrong duration format '<text>'"
+  (Item::updateNormal, StatusCode::ConfigUpdateFailed).
 
 Keys are visited in sorted order, as toml++ tables iterate, so the first
 error reported is the one real 3FS reports.
@@ -36,7 +40,7 @@ import copy
 import json
 import os
 
-from .common import Fail
+from .common import Fail, is_duration, parse_duration
 
 SCHEMA_ENV = "STANDIN_SCHEMA_DIR"
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -275,7 +279,17 @@ class _Walker:
                 value = [self.scalar(node.element, e, f"{path}[{i}]") for i, e in enumerate(value)]
         else:
             value = self.scalar(kind, value, path)
+            if kind == "string" and isinstance(value, str) and \
+                    isinstance(node.shipped, str) and is_duration(node.shipped):
+                self.duration(value, path)
         return value
+
+    def duration(self, value, path):
+        try:
+            parse_duration(value)
+        except ValueError as e:
+            self.fail(f"name: {path}, error: InvalidConfig(4) {e}", 17,
+                      "StatusCode::ConfigUpdateFailed")
 
     def scalar(self, kind, value, path):
         is_bool = isinstance(value, bool)

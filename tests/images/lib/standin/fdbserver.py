@@ -16,7 +16,7 @@ import time
 from .common import (Fail, RpcError, log, ok, parse_cluster_text, rpc, serve, setup_log,
                      wait_for_signal)
 
-VOLATILE = ("hb/", "lease/")
+VOLATILE = ("hb/",)
 REPLICAS = {"single": 1, "double": 2, "triple": 3, "three_datacenter": 3,
             "three_data_hall": 3}
 ENGINES = {"ssd", "ssd-2", "ssd-redwood-1", "ssd-redwood-1-experimental", "ssd-rocksdb-v1",
@@ -130,12 +130,12 @@ class Server:
             pre = req["prefix"]
             src = st.volatile if pre.startswith(VOLATILE) else st.data
             return ok(items={k: v for k, v in src.items() if k.startswith(pre)})
-        if op == "lease":
-            cur = tbl.get(key)
-            if cur is None or cur["expires"] < time.time() or cur["owner"] == req["owner"]:
-                cur = {"owner": req["owner"], "expires": time.time() + req["ttl"]}
-                tbl[key] = cur
-            return ok(owner=cur["owner"])
+        if op == "lease":  # durable, as mgmtd's lease is a key in FDB
+            cur = st.data.get(key)
+            new = self.next_lease(cur, req["owner"], req["length"])
+            if new is not cur:
+                st.record({"put": key, "value": new})
+            return ok(**new)
         if op == "put_new" and key in tbl:
             return ok(stored=False)
         if op not in ("put", "put_new", "delete"):
@@ -148,6 +148,22 @@ class Server:
         else:
             tbl[key] = req["value"]
         return ok(stored=True)
+
+    @staticmethod
+    def next_lease(cur, owner, length):
+        """MgmtdStore::extendLease (src/mgmtd/store/MgmtdStore.cc), in one
+        transaction: the lease after `owner` asked for `length` seconds. One
+        that already lasts that long is left as it is (cur itself); an
+        expired one (or none) goes to the caller, starting now; the holder's
+        own is extended, keeping its start; another holder's is left. A
+        lease is owner, start, end (this server's clock)."""
+        t = time.time()
+        new = {"owner": owner, "start": t, "end": t + length}
+        if cur is None or cur["end"] < t:
+            return new
+        if cur["end"] < t + length and cur["owner"] == owner:
+            return dict(new, start=cur["start"])
+        return cur
 
     def configure(self, req):
         with self.store.lock:

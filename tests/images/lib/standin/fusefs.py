@@ -16,7 +16,13 @@ again and retries. Every client therefore sees what any client wrote
 (close-to-open: a size becomes visible when the writer flushes or closes).
 
 Settings come in the environment (never argv): HF3FS_STANDIN_FS is JSON
-{"mgmtd": [addresses], "cluster_id": id, "token": token}.
+{"mgmtd": [addresses], "cluster_id": id, "token": token, "refresh": seconds,
+"retry": {"read"|"write": [init, max_wait, total] seconds}}.
+The routing info is read again when it is older than "refresh" (the
+client's mgmtd.auto_refresh_interval, 10 s by default; null when
+mgmtd.enable_auto_refresh is false: never, but for the forced refreshes
+after a refused request), as upstream's MgmtdClient refreshes it every
+auto_refresh_interval in the background (src/client/mgmtd/MgmtdClient.cc).
 """
 import base64
 import errno
@@ -34,7 +40,7 @@ from .common import Fail, RpcError, rpc
 from .kv import Mgmtd
 
 fuse.fuse_python_api = (0, 2)
-ROUTING_TTL = 2.0
+ROUTING_TTL = 10.0  # MgmtdClient::Config auto_refresh_interval's default
 # A chunk request that does not get through (connection refused or cut, no
 # answer) is retried as upstream's storage client does (sendOpsWithRetry in
 # src/client/storage/StorageClientImpl.cc with ExponentialBackoffRetry,
@@ -43,8 +49,11 @@ ROUTING_TTL = 2.0
 # time, 10 s doubling up to 30 s, and the next starts when it has passed;
 # no attempt starts once 10 s more would pass 60 s in all.  Each attempt
 # reads the routing again, so a target taken out of its chain meanwhile is
-# left out.
+# left out. The three come from the client's config (settings "retry":
+# storage.retry.{init_wait_time,max_wait_time,max_retry_time}, or
+# storage_io.read/write.retry's where not zero; services.fuse_retry).
 RETRY_INIT_S, RETRY_MAX_WAIT_S, RETRY_MAX_S = 10.0, 30.0, 60.0
+RETRY_DEFAULT = [RETRY_INIT_S, RETRY_MAX_WAIT_S, RETRY_MAX_S]
 
 
 def oserr(err):
@@ -71,6 +80,8 @@ class Client:
         self.mgmtd = Mgmtd(settings["mgmtd"], "HF3FS_STANDIN_FS")
         self.cluster_id, self.token = settings["cluster_id"], settings["token"]
         self.lock, self.routing, self.fetched = threading.Lock(), None, 0.0
+        self.ttl = settings.get("refresh", ROUTING_TTL)
+        self.retry = settings.get("retry") or {}
         self.starting = True
         layout = self.meta("layout")["layout"]
         self.chunk, self.stripe, self.table = layout["chunk"], layout["stripe"], layout["table_id"]
@@ -85,7 +96,8 @@ class Client:
 
     def route(self, fresh=False):
         with self.lock:
-            if fresh or self.routing is None or time.time() - self.fetched > ROUTING_TTL:
+            if fresh or self.routing is None or \
+                    self.ttl is not None and time.time() - self.fetched > self.ttl:
                 try:
                     have = self.routing.get("version", 0) if self.routing and not fresh else 0
                     r = self.mgmtd.call("routing", cluster_id=self.cluster_id, version=have)
@@ -166,13 +178,15 @@ class Client:
             raise oserr(errno.EIO)
         return reply
 
-    def retrying(self, attempt):
-        """attempt() again while it raises Unreachable (RETRY_*; a Stale one
-        at once, with fresh routing info); then EIO."""
-        start, nxt = time.monotonic(), RETRY_INIT_S
+    def retrying(self, attempt, kind):
+        """attempt() again while it raises Unreachable (the retry times of
+        kind, "read" or "write"; a Stale one at once, with fresh routing
+        info); then EIO."""
+        init, max_wait, total = self.retry.get(kind, RETRY_DEFAULT)
+        start, nxt = time.monotonic(), init
         while True:
             elapsed = time.monotonic() - start
-            if elapsed + RETRY_INIT_S > RETRY_MAX_S:
+            if elapsed + init > total:
                 raise oserr(errno.EIO)
             t0 = time.monotonic()
             try:
@@ -183,7 +197,7 @@ class Client:
                 continue
             except Unreachable:
                 pass
-            wait, nxt = min(nxt, RETRY_MAX_S - elapsed), min(nxt * 2, RETRY_MAX_WAIT_S)
+            wait, nxt = min(nxt, total - elapsed), min(nxt * 2, max_wait)
             time.sleep(max(0.0, wait - (time.monotonic() - t0)))
 
     def write_chunk(self, ino, tv, idx, off, enc):
@@ -197,7 +211,7 @@ class Client:
             idx, off = divmod(offset + done, self.chunk)
             piece = data[done:done + self.chunk - off]
             enc = base64.b64encode(piece).decode()
-            self.retrying(lambda: self.write_chunk(ino, tv, idx, off, enc))
+            self.retrying(lambda: self.write_chunk(ino, tv, idx, off, enc), "write")
             done += len(piece)
         return len(data)
 
@@ -224,7 +238,7 @@ class Client:
         while len(out) < length:
             idx, off = divmod(offset + len(out), self.chunk)
             want = min(length - len(out), self.chunk - off)
-            data = self.retrying(lambda: self.read_chunk(ino, tv, idx, off, want))
+            data = self.retrying(lambda: self.read_chunk(ino, tv, idx, off, want), "read")
             out += data + bytes(want - len(data))  # a hole or a short chunk reads as zeros
         return bytes(out)
 
@@ -234,7 +248,7 @@ class Client:
         ino, tv = e["ino"], e.get("table_version")
         for idx in range(size // self.chunk, (old_size + self.chunk - 1) // self.chunk):
             keep = max(0, size - idx * self.chunk)
-            self.retrying(lambda: self.trunc_chunk(ino, tv, idx, keep))
+            self.retrying(lambda: self.trunc_chunk(ino, tv, idx, keep), "write")
 
     def trunc_chunk(self, ino, tv, idx, keep):
         for tid, addr, cv in self.targets(ino, idx, tv, write=True):

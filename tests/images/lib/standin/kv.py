@@ -53,8 +53,11 @@ class KV:
     def list(self, prefix):
         return self.call("list", prefix=prefix)["items"]
 
-    def lease(self, key, owner, ttl):
-        return self.call("lease", key=key, owner=owner, ttl=ttl)["owner"]
+    def lease(self, key, owner, length):
+        """Take or extend the lease (fdbserver.py extend_lease): the lease
+        as it is now, {"owner", "start", "end"}."""
+        r = self.call("lease", key=key, owner=owner, length=length)
+        return {k: r[k] for k in ("owner", "start", "end")}
 
 
 NOT_PRIMARY = 5000  # Mgmtd::NotPrimary (src/common/utils/StatusCodeDetails.h)

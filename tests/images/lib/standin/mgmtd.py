@@ -8,12 +8,13 @@ It loads them from the fdb stand-in (KV) each time it takes the lease
 change through to the KV before answering, so the next primary loads it.
 Heartbeat times and the targets' local states are memory only (upstream
 persists neither): a new primary starts with none, its nodes are
-HEARTBEAT_CONNECTING and their targets OFFLINE until they beat again, and
-every node gets a fresh heartbeat interval and every chain the newborn grace
-from the takeover (self.started). Users are read from the KV when a request
-needs one (upstream's UserStoreEx reads FDB too, through a cache: exist_ttl
-5 min, inexist_ttl 10 s, src/core/user/UserCache.h; the stand-in has no
-cache, so a new user counts at once).
+HEARTBEAT_CONNECTING and their chain targets OFFLINE until they beat again,
+and every node and target gets a fresh timestamp and every chain the newborn
+time from the takeover (RoutingInfo::reset, loadAllChains). Users are read
+from the KV when a request needs one (upstream's UserStoreEx reads FDB too,
+through a cache: exist_ttl 5 min, inexist_ttl 10 s,
+src/core/user/UserCache.h; the stand-in has no cache, so a new user counts
+at once).
 
 A mgmtd that does not hold the lease answers every request with
 Mgmtd::NotPrimary(5000), the message naming the primary's node id when it
@@ -24,10 +25,22 @@ trySwitchProbeTarget); the stand-ins' client (kv.Mgmtd) tries the next
 address of its list, which reaches the primary as every mgmtd is listed. A
 standby heartbeats to the primary like any node (MgmtdHeartbeater.cc; the
 primary's address from its nodes/ record). When the primary dies, the next
-mgmtd takes the lease once it has expired (its TTL, 5 s, services.py
-run_mgmtd), then loads the state: for those seconds every mgmtd answers
-NotPrimary, heartbeats fail and are retried, and clients see
-MgmtdClient::RoutingInfoNotReady(6004) (kv.Mgmtd) and retry.
+mgmtd takes the lease once it has expired, at its next attempt, then loads
+the state: until then every mgmtd answers NotPrimary, heartbeats fail and
+are retried, and clients see MgmtdClient::RoutingInfoNotReady(6004)
+(kv.Mgmtd) and retry.
+
+Timing follows mgmtd's hot-updated config items (MgmtdConfig.h, keys
+server.service.* of mgmtd_main.toml; TIMINGS below, with the code defaults
+when a key is absent; a set-config of the MGMTD config changes them at
+once). The background tasks run as MgmtdBackgroundRunner.cc starts them
+(services.run_mgmtd, each at its interval): the lease (every
+extend_lease_interval, lease_length long, MgmtdLeaseExtender.cc and
+MgmtdStore::extendLease; a lease is trusted while it has more than
+suspicious_lease_interval left, MgmtdState::currentLease), the heartbeat
+checker and the newborn chains checker (every check_status_interval), a
+standby's heartbeat (every send_heartbeat_interval) and the chains updater
+(every update_chains_interval).
 
 The routing info has a version (RoutingInfo::routingInfoVersion), bumped
 once per request or tick that changed what it shows (nodes and their
@@ -38,9 +51,8 @@ version gets `routing: null` (GetRoutingInfoOperation.cc,
 MgmtdData::getRoutingInfo); an older one gets the answer built once for this
 version; none (or 0, a forced refresh) gets one built now, with the latest
 heartbeat times and used sizes (upstream does not bump the version for
-those either). Liveness depends on the time: tick() (every second) bumps the
-version when a node's liveness changes, so a cached status is at most a
-second old.
+those either). Liveness changes with time only in the heartbeat checker,
+which bumps the version when it changes a status or a local state.
 
 Upstream (deepseek-ai/3FS ee9a5ce), whose checks and words these follow:
 src/mgmtd/ops/{Heartbeat,RegisterNode,SetConfig,SetChains,SetChainTable}Operation.cc,
@@ -52,17 +64,25 @@ for chain migration src/mgmtd/ops/UpdateChainOperation.cc, src/mgmtd/service/upd
 import threading
 
 from . import logconf
-from .common import Fail, RpcError, dig, load_toml_text, log, now, ok, rpc
+from .common import Fail, RpcError, dig, dig_duration, load_toml_text, log, now, ok, rpc
 from .schema import check_main
 from . import token as tokens
 from .chainstate import OFFLINE, SERVING, generate_new_chain
 
-HB_FRESH = 5.0  # seconds: a node is HEARTBEAT_CONNECTED if it beat more recently
-# new_chain_bootstrap_interval (MgmtdConfig.h, 2 min; shortened like the
-# heartbeat interval): a chain created by upload-chains, and every chain when
-# a mgmtd starts, keeps its states that long (RoutingInfo.cc newBornChains,
-# MgmtdData::appendChangedChains, MgmtdNewBornChainsChecker.cc).
-NEW_CHAIN_GRACE = 5.0
+# The hot-updated durations of MgmtdConfig (src/mgmtd/service/MgmtdConfig.h)
+# the stand-in follows, keys server.service.<name>, with their code defaults
+# in seconds, and where upstream uses them.
+TIMINGS = {
+    "lease_length": 60.0,  # MgmtdLeaseExtender.cc -> MgmtdStore::extendLease
+    "extend_lease_interval": 10.0,  # MgmtdBackgroundRunner.cc "extendLease"
+    "suspicious_lease_interval": 20.0,  # MgmtdState::currentLease
+    "check_status_interval": 10.0,  # "checkHeartbeat", "checkNewBornChains"
+    "heartbeat_fail_interval": 60.0,  # MgmtdHeartbeatChecker.cc
+    "new_chain_bootstrap_interval": 120.0,  # MgmtdNewBornChainsChecker.cc
+    "send_heartbeat_interval": 10.0,  # "sendHeartbeat" (MgmtdHeartbeater.cc)
+    "update_chains_interval": 1.0,  # "updateChains" (MgmtdChainsUpdater.cc)
+}
+CONNECTED, CONNECTING, FAILED = "HEARTBEAT_CONNECTED", "HEARTBEAT_CONNECTING", "HEARTBEAT_FAILED"
 # set-config --type (src/client/cli/admin/SetConfig.cc): CLIENT_AGENT is CLIENT.
 CONFIG_TYPES = {"MGMTD": "MGMTD", "META": "META", "STORAGE": "STORAGE", "CLIENT": "CLIENT",
                 "CLIENT_AGENT": "CLIENT", "FUSE": "FUSE"}
@@ -87,14 +107,15 @@ def bad_chain_table(msg):
 
 
 class MgmtdService:
-    def __init__(self, node_id, cluster_id, kv, data, version):
-        self.node_id, self.cluster_id, self.kv = node_id, cluster_id, kv
+    def __init__(self, node_id, cluster_id, kv, data, version, rec=None):
+        """rec: this mgmtd's own node record (its address), which the
+        primary puts in the routing info and a standby heartbeats with."""
+        self.node_id, self.cluster_id, self.kv, self.rec = node_id, cluster_id, kv, rec
         self.lock = threading.Lock()
-        self.started = now()
-        self.new_chain_grace = NEW_CHAIN_GRACE
+        self.timing = dict(TIMINGS)
         self.apply_config(data, version)
-        self.primary_id = None  # the lease holder as last seen
-        self.primary_until = 0.0  # this mgmtd is primary until then (0: standby)
+        self.lease = None  # the lease as last seen: {"owner", "start", "end"}
+        self.bootstrapping = False  # LeaseInfo::bootstrapping: the state is (re)loading
         self.drop_state()
 
     # ---------------------------------------------------------- lease, state
@@ -102,23 +123,34 @@ class MgmtdService:
         """A standby holds no cluster state."""
         self.loaded = False
         self.nodes, self.targets, self.chains, self.tables, self.configs = {}, {}, {}, {}, {}
-        self.hb, self.tstate, self.seen, self.since, self.orphans = {}, {}, {}, {}, {}
+        self.status, self.node_ts, self.hb, self.tstate, self.orphans = {}, {}, {}, {}, {}
+        self.tlocal, self.newborn = {}, {}
         self.version, self.dirty, self.cache = 0, False, None
 
     def load_state(self):
-        """onNewLease: everything persisted, from the KV; no heartbeats, no
-        local states; the next routing info version."""
+        """onNewLease: everything persisted, from the KV, and this mgmtd's
+        own node record (persistNewVersionAndSelfInfo); the next routing
+        info version. Memory starts over (RoutingInfo::reset): every node
+        HEARTBEAT_CONNECTING and every chain target locally OFFLINE
+        (makeTargetInfo), all stamped now, and every chain newborn now."""
         kv = self.kv
         self.nodes = {k[6:]: v for k, v in kv.list("nodes/").items()}
         self.targets = {k[8:]: v for k, v in kv.list("targets/").items()}
         self.chains = {k[7:]: v for k, v in kv.list("chains/").items()}
         self.tables = {k[7:]: v for k, v in kv.list("tables/").items()}
         self.configs = {k[7:]: v for k, v in kv.list("config/").items()}
-        self.hb, self.tstate, self.seen, self.since, self.orphans = {}, {}, {}, {}, {}
+        self.hb, self.tstate, self.orphans = {}, {}, {}
         self.version = (kv.get("routing_version") or 0) + 1
         kv.put("routing_version", self.version)
         self.dirty, self.cache = False, None
-        self.started = now()
+        t = now()
+        self.status = {nid: CONNECTING for nid in self.nodes}
+        self.node_ts = {nid: t for nid in self.nodes}
+        self.tlocal = {str(tid): {"local": OFFLINE, "ts": t}
+                       for c in self.chains.values() for tid in c["targets"]}
+        self.newborn = {cid: t for cid in self.chains}
+        if self.rec:
+            self.put_node({k: self.rec[k] for k in NODE_KEEP if k in self.rec})
         self.loaded = True
         log.info("mgmtd %s is primary: loaded %d nodes, %d targets, %d chains, %d chain tables",
                  self.node_id, len(self.nodes), len(self.targets), len(self.chains),
@@ -127,30 +159,55 @@ class MgmtdService:
         if cfg and cfg["version"] > self.config_version:
             self.hot_update(cfg)  # updateSelfConfig in onNewLease
 
-    def on_lease(self, owner, until):
-        """The lease holder after this mgmtd's attempt to take or extend it,
-        valid until `until` when it is this mgmtd. A new lease (none held,
-        or the last one lapsed meanwhile) loads the state again."""
+    def extend_lease(self):
+        """The lease extender's round (MgmtdLeaseExtender.cc): take or
+        extend the lease in the KV for lease_length, then on_lease."""
+        lease = self.kv.lease("lease/mgmtd", self.node_id, self.timing["lease_length"])
+        self.on_lease(lease["owner"], lease["end"], lease["start"])
+
+    def on_lease(self, owner, end, start=0.0):
+        """The lease after this mgmtd's attempt to take or extend it: owner,
+        its end and start (seconds of the clock). A lease new to this mgmtd
+        (none before, another primary, another start, or a load that has not
+        finished) loads the state again, as onNewLease; a failed load is
+        retried at the next round. A standby drops its state."""
         with self.lock:
-            self.primary_id = owner
+            old = self.lease
+            renewed = old is not None and old["owner"] == owner and old["start"] == start \
+                and not self.bootstrapping
+            self.lease = {"owner": owner, "start": start, "end": end}
             if owner != self.node_id:
                 if self.loaded:
                     log.info("mgmtd %s lost the lease to %s", self.node_id, owner)
-                self.primary_until = 0.0
+                self.bootstrapping = False
                 self.drop_state()
                 return
-            if not self.loaded or now() >= self.primary_until:
-                self.load_state()
-            self.primary_until = until
+            if renewed and self.loaded:
+                return
+            self.bootstrapping = True
+            log.info("mgmtd %s got the lease, loading ...", self.node_id)
+            self.load_state()
+            self.bootstrapping = False
+
+    def trusted_lease(self):
+        """MgmtdState::currentLease: the lease, unless it is loading or has
+        no more than suspicious_lease_interval left (then None)."""
+        lease = self.lease
+        if lease is None or self.bootstrapping or \
+                now() + self.timing["suspicious_lease_interval"] >= lease["end"]:
+            return None
+        return lease
 
     def is_primary(self):
-        return self.loaded and now() < self.primary_until
+        lease = self.trusted_lease()
+        return self.loaded and lease is not None and lease["owner"] == self.node_id
 
     def ensure_primary(self):
         """ensureSelfIsPrimary (helpers.cc): NotPrimary, naming the primary
-        when this mgmtd knows it."""
+        when this mgmtd trusts a lease of another one."""
         if not self.is_primary():
-            other = self.primary_id if self.primary_id not in (None, self.node_id) else None
+            lease = self.trusted_lease()
+            other = lease["owner"] if lease and lease["owner"] != self.node_id else None
             raise mgmtd_error("NotPrimary", 5000, "" if other is None else str(other))
 
     def changed(self):
@@ -166,13 +223,21 @@ class MgmtdService:
             self.kv.put("routing_version", self.version)
 
     # ---------------------------------------------------------- own config
-    def apply_config(self, data, version):
-        """The hot-updated items the stand-in uses (MgmtdConfig.h); absent keys
-        take the code defaults (both false)."""
+    def apply_config(self, data, version, hot=False):
+        """The hot-updated items the stand-in uses (MgmtdConfig.h): the
+        TIMINGS durations, allow_heartbeat_from_unregistered, authenticate,
+        send_heartbeat. At start a key that is absent takes the code default;
+        in a hot update it keeps the value in force (ConfigBase::update)."""
+        cur = self.timing if hot else TIMINGS
+        self.timing = {k: dig_duration(data, "server.service." + k, cur[k]) for k in TIMINGS}
+
+        def flag(key, default):
+            return bool(dig(data, "server.service." + key,
+                            getattr(self, key) if hot else default))
+        self.allow_heartbeat_from_unregistered = flag("allow_heartbeat_from_unregistered", False)
+        self.authenticate = flag("authenticate", False)
+        self.send_heartbeat = flag("send_heartbeat", True)
         self.config_version = version
-        self.allow_unregistered = bool(dig(data, "server.service.allow_heartbeat_from_unregistered",
-                                           False))
-        self.authenticate = bool(dig(data, "server.service.authenticate", False))
 
     def hot_update(self, cfg):
         """A new MGMTD config is applied at once (SetConfigOperation calls the
@@ -186,18 +251,13 @@ class MgmtdService:
             self.config_version = cfg["version"]
             log.error("hot update of the MGMTD config failed: %s", e.msg)
             return
-        self.apply_config(data, cfg["version"])
+        self.apply_config(data, cfg["version"], hot=True)
         logconf.hot_update(dig(data, "common.log"))  # in a mgmtd_main process
         log.info("applied MGMTD config version %d", cfg["version"])
 
-    def refresh_config(self):
-        """A standby's: a version the primary stored (the primary's own
-        config is in memory)."""
-        if self.is_primary():
-            return
-        cfg = self.kv.get("config/MGMTD")
-        if cfg and cfg["version"] > self.config_version:
-            self.hot_update(cfg)
+    def interval(self, name):
+        """An interval getter for services.run_mgmtd (read each round)."""
+        return lambda: self.timing[name]
 
     def dispatch(self, req, peer):
         op = req.get("op")
@@ -240,7 +300,7 @@ class MgmtdService:
         if nid == 0:
             raise mgmtd_error("HeartbeatFail", 5002, "Node id is 0")
         old = self.nodes.get(str(nid))
-        if old is None and not self.allow_unregistered:
+        if old is None and not self.allow_heartbeat_from_unregistered:
             raise mgmtd_error("HeartbeatFail", 5002, f"{nid} not registered")
         if old is not None and old["type"] != rec["type"]:
             raise mgmtd_error("HeartbeatFail", 5002, f"{nid} type mismatch: registered "
@@ -248,11 +308,15 @@ class MgmtdService:
         if old is None:
             log.info("auto register %s node %s", rec["type"], nid)
         self.put_node({k: rec[k] for k in NODE_KEEP if k in rec})
-        hb = {"ts": now(), "config_version": rec.get("config_version", 0)}
-        old_hb = self.hb.get(str(nid))
-        if old_hb is None or old_hb["config_version"] != hb["config_version"]:
-            self.changed()  # HEARTBEAT_CONNECTING -> CONNECTED, or a new config version
-        self.hb[str(nid)] = hb  # memory only, as upstream
+        nid, t = str(nid), now()
+        hb = {"ts": t, "config_version": rec.get("config_version", 0)}
+        old_hb = self.hb.get(nid)
+        if self.status.get(nid) != CONNECTED or old_hb is None or \
+                old_hb["config_version"] != hb["config_version"]:
+            self.changed()  # CONNECTING/FAILED -> CONNECTED, or a new config version
+        # memory only, as upstream: the status, the node's timestamp (its
+        # NodeInfoWrapper's, which the heartbeat checker compares)
+        self.hb[nid], self.status[nid], self.node_ts[nid] = hb, CONNECTED, t
 
     def put_node(self, rec):
         """Write-through of a node record that changed."""
@@ -310,48 +374,51 @@ class MgmtdService:
                            for nid, mine in self.orphans.items() for tid, v in mine.items()])
 
     def op_heartbeat(self, req, peer):
-        """A storage node's report that changed (targets, their local states)
-        updates the chains at once; otherwise tick() does, every second."""
+        """A storage node's report sets the local state and timestamp of
+        each reported target that is in a chain (localUpdateTargets); the
+        chains updater then recomputes their chains (at its next round)."""
         self.accept_heartbeat(req)
         new = req.get("targets")
         if req["type"] == "STORAGE" and new is not None:
             # memory only (upstream keeps local states in memory)
             old = self.tstate.get(str(req["node_id"]))
             self.tstate[str(req["node_id"])] = new
-
-            def states(ts):
-                return {t: v["local"] for t, v in (ts or {}).items()}
+            t = now()
+            for tid, v in new.items():
+                if tid in self.tlocal:
+                    if self.tlocal[tid]["local"] != v["local"]:
+                        self.changed()
+                    self.tlocal[tid] = {"local": v["local"], "ts": t}
             # every time: another node may have claimed these target ids meanwhile
             self.learn_targets(req["node_id"], new)
             self.note_orphans(str(req["node_id"]), new)
-            if old is None or states(old) != states(new):
+            if old is None or {k: v["local"] for k, v in old.items()} != \
+                    {k: v["local"] for k, v in new.items()}:
                 self.changed()
-                self.update_chains()
         cfg = self.configs.get(req["type"])
         return ok(config_version=cfg["version"] if cfg else 0)
 
-    def self_heartbeat(self, rec):
-        """The primary mgmtd is in the routing info as itself; another mgmtd
-        heartbeats to the primary like any node (and may be refused the same
-        way; MgmtdHeartbeater.cc)."""
+    def send_heartbeat_once(self):
+        """MgmtdHeartbeater::send, every send_heartbeat_interval: a standby
+        heartbeats to the primary of the lease it trusts like any node (and
+        may be refused the same way); the primary does not (it is in the
+        routing info as itself, PRIMARY_MGMTD, from load_state). A newer
+        MGMTD config named in the answer is applied (updateSelfConfig; the
+        stand-in reads it from the KV)."""
         with self.lock:
-            if self.is_primary():
-                self.put_node({k: rec[k] for k in NODE_KEEP if k in rec})
-                old = self.hb.get(str(self.node_id))
-                if old is None or old["config_version"] != self.config_version:
-                    self.changed()
-                self.hb[str(self.node_id)] = {"ts": now(), "config_version": self.config_version}
-                self.commit()
-                return
-            primary = self.primary_id
-        if primary is None or primary == self.node_id:
-            return  # no primary (the lease lapsed): nothing to heartbeat to
+            lease = self.trusted_lease()
+            config_version = self.config_version
+        if not self.send_heartbeat or self.rec is None:
+            return
+        if lease is None or lease["owner"] == self.node_id:
+            return  # primary not found, or self is primary: skip
+        primary = lease["owner"]
         node = self.kv.get(f"nodes/{primary}")
         if not node or not node.get("tcp_port"):
             log.warning("heartbeat failed: primary mgmtd %s has no address yet", primary)
             return
-        req = dict(rec, op="heartbeat", cluster_id=self.cluster_id,
-                   config_version=self.config_version)
+        req = dict(self.rec, op="heartbeat", cluster_id=self.cluster_id,
+                   config_version=config_version)
         try:
             reply = rpc((node["host"], node["tcp_port"]), req, timeout=5.0)
         except RpcError as e:
@@ -360,6 +427,12 @@ class MgmtdService:
         if not reply.get("ok"):
             log.warning("heartbeat failed: %s(%s) %s", reply.get("name"), reply.get("code"),
                         reply.get("msg"))
+            return
+        if reply.get("config_version", 0) > config_version:
+            cfg = self.kv.get("config/MGMTD")
+            with self.lock:
+                if cfg and cfg["version"] > self.config_version:
+                    self.hot_update(cfg)
 
     def op_register_node(self, req, peer):
         """RegisterNodeOperation.cc: admin only (when authenticating), node id
@@ -375,7 +448,8 @@ class MgmtdService:
             raise mgmtd_error("RegisterFail", 5004, f"Node id {nid} duplicated")
         self.put_node({"node_id": nid, "type": ntype, "hostname": "", "pid": 0, "host": "",
                        "tcp_port": 0, "release": ""})
-        self.since[str(nid)] = now()  # memory only (NodeInfoWrapper's timestamp)
+        # memory only: HEARTBEAT_CONNECTING, stamped now (a new NodeInfoWrapper)
+        self.status[str(nid)], self.node_ts[str(nid)] = CONNECTING, now()
         return ok()
 
     # ---------------------------------------------------------- configs
@@ -414,53 +488,38 @@ class MgmtdService:
 
     # ---------------------------------------------------------- routing
     def routing(self):
-        """{node id: node with its status} as of now."""
-        t = now()
-        primary = self.node_id if self.is_primary() else None
+        """{node id: node with its status} as of now: the status the
+        heartbeats and the heartbeat checker set (the primary itself:
+        PRIMARY_MGMTD); live is selectActiveNode (NodeInfo.h): CONNECTED or
+        PRIMARY_MGMTD."""
+        primary = self.is_primary()
         out = {}
         for rec in self.nodes.values():
             nid = str(rec["node_id"])
-            hb = self.hb.get(nid)
-            live = hb is not None and t - hb["ts"] < HB_FRESH
-            if rec["type"] == "MGMTD" and live and rec["node_id"] == primary:
-                status = "PRIMARY_MGMTD"
-            elif hb is None:  # registered, or loaded at the takeover, and no heartbeat yet
-                status = "HEARTBEAT_CONNECTING" if self.waiting(nid, t) else "HEARTBEAT_FAILED"
-            else:
-                status = "HEARTBEAT_CONNECTED" if live else "HEARTBEAT_FAILED"
+            me = primary and rec["node_id"] == self.node_id
+            hb = None if me else self.hb.get(nid)
+            status = "PRIMARY_MGMTD" if me else self.status.get(nid, CONNECTING)
             cfg = self.configs.get(rec["type"])
-            out[nid] = dict(rec, status=status, live=live,
+            out[nid] = dict(rec, status=status, live=status in (CONNECTED, "PRIMARY_MGMTD"),
                             last_hb=hb["ts"] if hb else None,
                             local_targets=self.tstate.get(nid) or {},
-                            config_version=hb["config_version"] if hb else 0,
+                            config_version=self.config_version if me else
+                            hb["config_version"] if hb else 0,
                             latest_config=cfg["version"] if cfg else 0)
         return out
 
-    def waiting(self, nid, t):
-        """A node without a heartbeat is HEARTBEAT_CONNECTING for the
-        heartbeat fail interval from when this primary learnt of it
-        (registered, or loaded at its takeover: the node entry's timestamp,
-        RoutingInfo::reset), then HEARTBEAT_FAILED (MgmtdHeartbeatChecker.cc
-        checks every status but DISABLED, HEARTBEAT_FAILED and
-        PRIMARY_MGMTD)."""
-        return t - self.since.get(nid, self.started) < HB_FRESH
-
-    def node_fresh(self, nid, t=None):
-        """The node's targets keep their reported local states: it beat
-        within HB_FRESH, counted from this mgmtd's takeover at the earliest
-        (a new primary gives every node a fresh interval)."""
-        hb = self.hb.get(nid)
-        return nid in self.nodes and hb is not None and \
-            (t or now()) - max(hb["ts"], self.started) < HB_FRESH
-
     def local_state(self, tid):
-        """A target's local state as its node last reported it; OFFLINE when
-        the node does not report it or stopped heartbeating
-        (MgmtdHeartbeatChecker.cc)."""
-        t = self.targets.get(str(tid))
-        if t is None or not self.node_fresh(str(t["node_id"])):
+        """A chain target's local state in mgmtd's memory: what its node
+        last reported, OFFLINE from the load or the chain's creation until
+        then, and OFFLINE once the heartbeat checker found it stale. A
+        target in no chain: what its node last reported (an orphan)."""
+        tid = str(tid)
+        if tid in self.tlocal:
+            return self.tlocal[tid]["local"]
+        t = self.targets.get(tid)
+        if t is None:
             return OFFLINE
-        return (self.tstate.get(str(t["node_id"])) or {}).get(str(tid), {}).get("local", OFFLINE)
+        return (self.tstate.get(str(t["node_id"])) or {}).get(tid, {}).get("local", OFFLINE)
 
     def target_states(self):
         """{target id: (public, local)}; a target in no chain is public INVALID."""
@@ -475,19 +534,25 @@ class MgmtdService:
         return states
 
     def update_chains(self):
-        """generateNewChain for every chain from its targets' local states
-        (MgmtdData::appendChangedChains): a chain whose list changed is stored
-        with the next chain version."""
+        """generateNewChain for every chain but the newborn ones from its
+        targets' local states (MgmtdData::appendChangedChains): a chain
+        whose list changed is stored with the next chain version, and its
+        targets are stamped now (RoutingInfo::applyChainTargetChanges)."""
+        t = now()
         for cid, c in list(self.chains.items()):
-            if now() - max(c.get("born", 0), self.started) < self.new_chain_grace:
+            if cid in self.newborn:
                 continue
             pub = c.get("public", {})
-            old = [(t, pub.get(str(t), SERVING), self.local_state(t)) for t in c["targets"]]
+            old = [(tid, pub.get(str(tid), SERVING), self.local_state(tid))
+                   for tid in c["targets"]]
             new = generate_new_chain(old)
             if new != old:
-                self.put_chain(cid, dict(c, targets=[t for t, _, _ in new],
+                self.put_chain(cid, dict(c, targets=[tid for tid, _, _ in new],
                                          version=c["version"] + 1,
-                                         public={str(t): ps for t, ps, _ in new}))
+                                         public={str(tid): ps for tid, ps, _ in new}))
+                for tid, _, _ in new:
+                    if str(tid) in self.tlocal:
+                        self.tlocal[str(tid)]["ts"] = t
 
     def put_chain(self, cid, rec):
         """Write-through; a stored record is replaced, never changed in place
@@ -496,28 +561,55 @@ class MgmtdService:
         self.chains[str(cid)] = rec
         self.changed()
 
-    def check_liveness(self):
-        """A node whose liveness changed since the last look changes the
-        routing info (its status, its targets' local states)."""
-        t = now()
-        for nid, rec in self.nodes.items():
-            hb = self.hb.get(nid)
-            seen = (hb is not None and t - hb["ts"] < HB_FRESH, self.node_fresh(nid, t),
-                    hb is None and self.waiting(nid, t))
-            if self.seen.get(nid) != seen:
-                self.seen[nid] = seen
+    def check_heartbeats(self):
+        """MgmtdHeartbeatChecker.cc, every check_status_interval: a node
+        whose status is not DISABLED, HEARTBEAT_FAILED or PRIMARY_MGMTD and
+        whose timestamp (its last heartbeat, registration or the load) is
+        more than heartbeat_fail_interval old becomes HEARTBEAT_FAILED; a
+        chain target not locally OFFLINE whose timestamp (its node's last
+        report of it, its chain's last change, the load, the end of its
+        chain's newborn time) is that old becomes OFFLINE."""
+        t, fail = now(), self.timing["heartbeat_fail_interval"]
+        for nid in self.nodes:
+            if nid == str(self.node_id):
+                continue  # PRIMARY_MGMTD
+            if self.status.get(nid, CONNECTING) not in (FAILED, "DISABLED") and \
+                    self.node_ts.get(nid, t) + fail < t:
+                log.info("node %s: %s -> HEARTBEAT_FAILED", nid, self.status.get(nid, CONNECTING))
+                self.status[nid] = FAILED
+                self.changed()
+        for tid, ti in self.tlocal.items():
+            if ti["local"] != OFFLINE and ti["ts"] + fail < t:
+                self.tlocal[tid] = {"local": OFFLINE, "ts": t}
                 self.changed()
 
-    def tick(self):
-        """mgmtd's background work, every second while primary: liveness
-        (MgmtdHeartbeatChecker.cc) and the chain updater (a node whose
-        heartbeats stopped takes its targets' chains with it)."""
+    def check_new_born_chains(self):
+        """MgmtdNewBornChainsChecker.cc, every check_status_interval: a
+        chain created (upload-chains) or loaded new_chain_bootstrap_interval
+        ago or more is no longer newborn; its targets are stamped now."""
+        t, grace = now(), self.timing["new_chain_bootstrap_interval"]
+        for cid, born in list(self.newborn.items()):
+            if born + grace <= t:
+                del self.newborn[cid]
+                for tid in self.chains[cid]["targets"] if cid in self.chains else ():
+                    if str(tid) in self.tlocal:
+                        self.tlocal[str(tid)]["ts"] = t
+
+    def as_primary(self, task):
+        """doAsPrimary: a background task runs only on the primary."""
         with self.lock:
             if not self.is_primary():
                 return
-            self.check_liveness()
-            self.update_chains()
+            task()
             self.commit()
+
+    def tick(self):
+        """The primary's checks once, now (the tests drive them so;
+        services.run_mgmtd runs each at its own interval): the heartbeat
+        checker, the newborn chains checker, the chains updater."""
+        self.as_primary(self.check_heartbeats)
+        self.as_primary(self.check_new_born_chains)
+        self.as_primary(self.update_chains)
 
     def build_routing(self):
         nodes = self.routing()
@@ -532,8 +624,6 @@ class MgmtdService:
         """GetRoutingInfoOperation.cc: the client's version current: no info
         (routing: null); another one: the answer built once for this version;
         none or 0 (a forced refresh): one built now."""
-        self.check_liveness()
-        self.commit()
         have = req.get("version") or 0
         if req.get("chains") is not None:
             # Only these chains: what admin_cli create-target reads of its
@@ -624,6 +714,8 @@ class MgmtdService:
                 raise mgmtd_error("TargetExisted", 5018, f"target: {tid}")
             tids = ch["targets"] + [tid]
             pub[str(tid)] = OFFLINE
+            # insertNewTarget: locally OFFLINE until its node reports it, stamped now
+            self.tlocal[str(tid)] = {"local": OFFLINE, "ts": now()}
             self.drop_orphans([tid])
             if len(pref) == len(tids) - 1:
                 pref.append(tid)
@@ -636,6 +728,7 @@ class MgmtdService:
                            f"{pub.get(str(tid))}", 3, "StatusCode::InvalidArg")
             tids = [t for t in ch["targets"] if t != tid]
             pub.pop(str(tid))
+            self.tlocal.pop(str(tid), None)  # RoutingInfo::removeTarget
             pref = [t for t in pref if t != tid]
             # clearTargetInfo: real mgmtd forgets the target until its node's
             # next heartbeat reports it as an orphan; the stand-in keeps its
@@ -673,11 +766,16 @@ class MgmtdService:
                     raise bad_chain_table(f"TargetId({t}) duplicated. chain id: {cid}")
                 new_targets.add(t)
             new.append((cid, tids))
+        t = now()
         for cid, tids in new:
-            # chainSettingToInfo: every target of a new chain starts SERVING
+            # chainSettingToInfo: every target of a new chain starts SERVING;
+            # insertNewChain: locally OFFLINE (until its node reports it),
+            # stamped now, and the chain newborn now
             self.put_chain(cid, {"targets": tids, "version": 1,
-                                 "public": {str(t): SERVING for t in tids},
-                                 "preferred": [], "born": now()})
+                                 "public": {str(tid): SERVING for tid in tids},
+                                 "preferred": []})
+            self.tlocal.update({str(tid): {"local": OFFLINE, "ts": t} for tid in tids})
+            self.newborn[str(cid)] = t
             self.drop_orphans(tids)
         return ok(count=len(rows))
 

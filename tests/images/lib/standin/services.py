@@ -11,8 +11,8 @@ import time
 from . import logconf
 from .chainstate import ONLINE
 from .common import (RELEASE, STOP, Fail, block_interrupt_signals, check_fuse_mount_name, die, dig,
-                     load_toml, load_toml_text, local_ip_towards, log, ok, parse_flag_value, serve,
-                     set_dotted)
+                     dig_duration, load_toml, load_toml_text, local_ip_towards, log, ok,
+                     parse_flag_value, run_every, serve, set_dotted)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
@@ -145,26 +145,66 @@ def fetch_from_mgmtd(mgmtd, ctx, wait=15.0):
             time.sleep(1)
 
 
-class Member:
-    """Heartbeats of a node to mgmtd. A node never registers itself: mgmtd
-    accepts the first heartbeat of an unknown node id only when it allows
-    unregistered nodes (otherwise `admin_cli register-node` makes it known);
-    a refused heartbeat is logged and retried, the service keeps running.
-    on_config(data) applies the hot-updated items of a new main config."""
+# The hot-updated items of a server's mgmtd client (MgmtdClient::Config,
+# src/client/mgmtd/MgmtdClient.h; MgmtdClientForServer.h turns auto refresh
+# and heartbeat on) the stand-ins follow, with their defaults, and the
+# section holding them in each main config.
+CLIENT_ITEMS = {"enable_auto_heartbeat": True, "auto_heartbeat_interval": 10.0,
+                "enable_auto_refresh": True, "auto_refresh_interval": 10.0}
+CLIENT_SECTIONS = {"META": "server.mgmtd_client", "STORAGE": "server.mgmtd", "FUSE": "mgmtd"}
 
-    def __init__(self, ctx, mgmtd, addr, version, on_config=None, report=None, after=None):
-        """report() adds to each heartbeat (a storage node's targets); after()
-        runs after each one (a storage node fetches the routing info)."""
+
+def client_config(kind, data, current=None):
+    """The CLIENT_ITEMS of a loaded main config; a key that is absent takes
+    the default at start (current None) and keeps its value in a hot update."""
+    cur = current or CLIENT_ITEMS
+    section = CLIENT_SECTIONS[kind]
+    out = {}
+    for key, val in cur.items():
+        if isinstance(CLIENT_ITEMS[key], bool):
+            out[key] = bool(dig(data, f"{section}.{key}", val))
+        else:
+            out[key] = dig_duration(data, f"{section}.{key}", val)
+    return out
+
+
+class Member:
+    """Heartbeats of a node to mgmtd, as its MgmtdClient sends them
+    (src/client/mgmtd/MgmtdClient.cc): AutoHeartbeat every
+    auto_heartbeat_interval, AutoRefresh of the routing info every
+    auto_refresh_interval (each started only when enabled at start, and
+    skipped while disabled), both hot-updated. A node never registers
+    itself: mgmtd accepts the first heartbeat of an unknown node id only
+    when it allows unregistered nodes (otherwise `admin_cli register-node`
+    makes it known); a refused heartbeat is logged and retried, the service
+    keeps running. on_config(data) applies the hot-updated items of a new
+    main config."""
+
+    def __init__(self, ctx, mgmtd, addr, version, data, on_config=None, report=None,
+                 refresh=None):
+        """report() adds to each heartbeat (a storage node's targets; a
+        change to their local states sends one within a second, as storage's
+        CheckWorker triggers it); refresh() fetches and applies the routing
+        info (a storage node)."""
         self.ctx, self.mgmtd, self.version, self.on_config = ctx, mgmtd, version, on_config
-        self.report, self.after = report, after
+        self.report, self.refresh = report, refresh
+        self.client = client_config(ctx.kind, data)
+        self.lock = threading.Lock()  # one heartbeat at a time (MgmtdClient's work queue)
         self.rejected = None
+        self.sent = None  # the local states of the last heartbeat sent
         self.rec = {"node_id": ctx.node_id, "type": ctx.kind, "hostname": ctx.hostname,
                     "pid": os.getpid(), "host": addr[0], "tcp_port": addr[1],
                     "release": RELEASE, "cluster_id": ctx.cluster_id}
 
+    @staticmethod
+    def states(extra):
+        return {tid: v["local"] for tid, v in extra.get("targets", {}).items()}
+
     def beat(self):
-        extra = self.report() if self.report else {}
-        reply = self.mgmtd.call("heartbeat", config_version=self.version, **self.rec, **extra)
+        with self.lock:
+            extra = self.report() if self.report else {}
+            self.sent = self.states(extra)
+            reply = self.mgmtd.call("heartbeat", config_version=self.version, **self.rec, **extra)
         latest = reply.get("config_version", 0)
         if latest > self.version and latest != self.rejected and not self.ctx.opts.get("cfg"):
             self.reload(latest)
@@ -173,6 +213,7 @@ class Member:
         try:
             data, self.version, origin = self.ctx.main_config(
                 lambda: fetch_from_mgmtd(self.mgmtd, self.ctx))
+            self.client = client_config(self.ctx.kind, data, self.client)
             if self.on_config:
                 self.on_config(data)
             logconf.hot_update(dig(data, "common.log"))
@@ -181,16 +222,53 @@ class Member:
             self.rejected = latest
             log.error("new main config rejected: %s", e.msg)
 
-    def run(self, stop):
-        while True:
+    def send(self):
+        try:
+            self.beat()
+        except Fail as e:  # at ERR (src/client/mgmtd/MgmtdClient.cc)
+            log.error("MgmtdClient: Heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
+
+    def auto_heartbeat(self):
+        if self.client["enable_auto_heartbeat"]:
+            self.send()
+
+    def auto_refresh(self):
+        if self.client["enable_auto_refresh"]:
+            self.refresh()
+
+    def trigger(self):
+        """CheckWorker's round (src/storage/worker/CheckWorker.cc): its
+        target checks (report()), then a heartbeat when the payload changed
+        since the last one (Components::updateHeartbeatPayload,
+        triggerHeartbeatIfNeed)."""
+        if self.sent is None or self.states(self.report()) != self.sent:
+            self.send()
+
+    def send_offline_state(self):
+        """A storage node that stops (gracefully) sends a last heartbeat with
+        every target OFFLINE ("Send offline state", Components::stopAndJoin,
+        src/storage/service/Components.cc), so mgmtd does not wait for the
+        heartbeat fail interval."""
+        with self.lock:
+            extra = self.report()
+            for v in extra.get("targets", {}).values():
+                v.update(local="OFFLINE", used=0)
+            log.info("Send offline state")
             try:
-                self.beat()
-            except Fail as e:  # at ERR (src/client/mgmtd/MgmtdClient.cc)
+                self.mgmtd.call("heartbeat", config_version=self.version, **self.rec, **extra)
+            except Fail as e:
                 log.error("MgmtdClient: Heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
-            if self.after:
-                self.after()
-            if stop.wait(1.0):
-                return
+
+    def run(self, stop):
+        if self.client["enable_auto_heartbeat"]:
+            run_every("AutoHeartbeat", self.auto_heartbeat,
+                      lambda: self.client["auto_heartbeat_interval"], stop)
+        if self.refresh and self.client["enable_auto_refresh"]:
+            run_every("AutoRefresh", self.auto_refresh,
+                      lambda: self.client["auto_refresh_interval"], stop)
+        if self.report:
+            run_every("CheckWorker", self.trigger, lambda: 1.0, stop)
+        stop.wait()
 
 
 def stop_event():
@@ -219,21 +297,39 @@ def no_requests(req, peer):
 
 
 # ------------------------------------------------------------------ mgmtd
-LEASE_TTL = 5.0  # seconds; renewed every second
+# mgmtd's background tasks as MgmtdBackgroundRunner::start starts them: the
+# method of MgmtdService and the interval (a TIMINGS item) it runs at.
+MGMTD_TASKS = (("extendLease", "extend_lease", "extend_lease_interval"),
+               ("checkNewBornChains", "check_new_born_chains", "check_status_interval"),
+               ("checkHeartbeat", "check_heartbeats", "check_status_interval"),
+               ("sendHeartbeat", "send_heartbeat_once", "send_heartbeat_interval"),
+               ("updateChains", "update_chains", "update_chains_interval"))
+# the checks that run only on the primary (doAsPrimary)
+PRIMARY_ONLY = ("check_new_born_chains", "check_heartbeats", "update_chains")
 
 
-def mgmtd_tick(kv, svc, rec, ttl=LEASE_TTL):
-    """mgmtd's second: take or extend the lease; the holder loads the cluster
-    state when the lease is new to it and serves from memory (mgmtd.py).
-    When it dies, another takes the lease once the TTL has passed; until
-    then every mgmtd answers Mgmtd::NotPrimary. Then the MGMTD config
-    (standby), the heartbeat, the background work (primary)."""
-    asked = time.time()
-    owner = kv.lease("lease/mgmtd", svc.node_id, ttl)
-    svc.on_lease(owner, asked + ttl)
-    svc.refresh_config()
-    svc.self_heartbeat(rec)
-    svc.tick()
+def mgmtd_task(svc, method):
+    fn = getattr(svc, method)
+
+    def task():
+        try:
+            if method in PRIMARY_ONLY:
+                svc.as_primary(fn)
+            else:
+                fn()
+        except Fail as e:  # e.g. FDB unreachable: the lease is not extended
+            log.warning("%s failed: %s", method, e.msg)
+    return task
+
+
+def mgmtd_tick(svc):
+    """Every background task of mgmtd once, now, in order (the tests and
+    the bench drive mgmtd so; run_mgmtd runs each at its own interval):
+    take or extend the lease (the holder loads the cluster state when the
+    lease is new to it, mgmtd.py), a standby's heartbeat, the primary's
+    checks."""
+    for _, method, _ in MGMTD_TASKS:
+        mgmtd_task(svc, method)()
 
 
 def run_mgmtd(ctx):
@@ -245,20 +341,19 @@ def run_mgmtd(ctx):
     ctx.inited(data)
     svc = MgmtdService(ctx.node_id, ctx.cluster_id, kv, data, version)
     host, port = listen_all(data, "MGMTD", svc.dispatch, "mgmtd_main", kv.coords[0])
-    rec = {"node_id": ctx.node_id, "type": "MGMTD", "hostname": ctx.hostname, "pid": os.getpid(),
-           "host": host, "tcp_port": port, "release": RELEASE}
+    svc.rec = {"node_id": ctx.node_id, "type": "MGMTD", "hostname": ctx.hostname,
+               "pid": os.getpid(), "host": host, "tcp_port": port, "release": RELEASE}
     stop = stop_event()
-
-    def tick():
-        mgmtd_tick(kv, svc, rec)
-
-    tick()
     log.info("mgmtd %s serving cluster '%s'", ctx.node_id, ctx.cluster_id)
-    while not stop.wait(1.0):
-        try:
-            tick()
-        except Fail as e:
-            log.warning("cannot renew mgmtd lease: %s", e.msg)
+    start_mgmtd_tasks(svc, stop)
+    stop.wait()
+
+
+def start_mgmtd_tasks(svc, stop):
+    """MgmtdBackgroundRunner::start: each task in its thread at its
+    interval, read from svc's config after each round (hot-updated)."""
+    for name, method, interval in MGMTD_TASKS:
+        run_every(name, mgmtd_task(svc, method), svc.interval(interval), stop)
 
 
 # ------------------------------------------------------------------ meta
@@ -278,7 +373,7 @@ def run_meta(ctx):
     ns = Namespace(kv, mg, ctx.cluster_id)
     ns.configure(data)
     addr = listen_all(data, "META", ns.dispatch, "meta_main", mg.addrs[0])
-    Member(ctx, mg, addr, version, ns.configure).run(stop_event())
+    Member(ctx, mg, addr, version, data, ns.configure).run(stop_event())
 
 
 # ------------------------------------------------------------------ storage
@@ -503,7 +598,9 @@ def run_storage(ctx):
     store = Storage(check_target_paths(data, origin), mg, ctx.cluster_id)
     store.configure(data)
     addr = listen_all(data, "STORAGE", store.dispatch, "storage_main", mg.addrs[0])
-    Member(ctx, mg, addr, version, store.configure, store.report, store.refresh).run(stop_event())
+    member = Member(ctx, mg, addr, version, data, store.configure, store.report, store.refresh)
+    member.run(stop_event())
+    member.send_offline_state()
 
 
 # ------------------------------------------------------------------ fuse
@@ -533,9 +630,14 @@ def run_fuse(ctx):
     check_fuse_mount_name(ctx.cluster_id)
     tok = read_token(ctx)
     mnt = ctx.launcher.get("mountpoint", "")
+    # the client's routing refresh (its mgmtd client's AutoRefresh; None: only
+    # the forced refreshes after a refused request), read at start
+    client = client_config("FUSE", data)
+    refresh = client["auto_refresh_interval"] if client["enable_auto_refresh"] else None
     fs = Mount(mnt, ctx.cluster_id, ctx.launcher.get("allow_other", True),
                {"mgmtd": dig(ctx.launcher, "mgmtd_client.mgmtd_server_addresses"),
-                "cluster_id": ctx.cluster_id, "token": tok})
+                "cluster_id": ctx.cluster_id, "token": tok, "refresh": refresh,
+                "retry": {k: fuse_retry(data, k) for k in ("read", "write")}})
     fs.mount()
     stop = stop_event()
     version = 0  # the routing info version held: mgmtd answers null while it is current
@@ -551,6 +653,23 @@ def run_fuse(ctx):
                 log.warning("mgmtd unreachable: %s", e.msg)
     finally:
         fs.unmount()
+
+
+# The storage client's retry (StorageClient::RetryConfig and the per-I/O
+# RetryOptions, src/client/storage/StorageClient.h): init_wait_time,
+# max_wait_time, max_retry_time of storage.retry (10 s, 30 s, 1 min), each
+# replaced by storage_io.<read|write>.retry's when that is not zero.
+FUSE_RETRY = (("init_wait_time", 10.0), ("max_wait_time", 30.0), ("max_retry_time", 60.0))
+
+
+def fuse_retry(data, kind):
+    """[init, max_wait, total] seconds of the FUSE client's kind of I/O,
+    read at mount."""
+    out = []
+    for key, default in FUSE_RETRY:
+        val = dig_duration(data, f"storage_io.{kind}.retry.{key}", 0.0)
+        out.append(val or dig_duration(data, f"storage.retry.{key}", default))
+    return out
 
 
 class Mount:
