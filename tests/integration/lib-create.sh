@@ -71,3 +71,31 @@ cr_dockerd_start() {
     on "$i" "setsid $cmd </dev/null >>/run/m3fs-lab/dockerd.log 2>&1 & 
         for _ in \$(seq 300); do /run/m3fs-lab-bin/docker.real info >/dev/null 2>&1 && exit 0; sleep 0.1; done; exit 1"
 }
+
+# cr_short_timings: mgmtd, storage and meta of a created cluster given
+# timings shorter than upstream's defaults, as a user could set them
+# (admin_cli set-config, hot-updated; the whole text, m3fs's own files left
+# alone): a node failed 5 s after its last heartbeat, checked every second
+# (default 60 s, every 10 s); new chains, and every chain after a mgmtd
+# takes the lease, frozen 5 s (default 2 min); heartbeats and routing
+# refreshes every second (default 10 s).  For tests of the stand-ins'
+# chain rules, not of m3fs's waits, which must hold with the defaults.
+cr_short_timings() {
+    on 1 'bash -s' <<'SH'
+set -e
+d=/opt/3fs/mgmtd/config.d
+cli() { docker exec 3fs-mgmtd /opt/3fs/bin/admin_cli -cfg /opt/3fs/etc/admin_cli.toml "$1"; }
+sed '/^\[server.service\]$/a heartbeat_fail_interval = "5s"\ncheck_status_interval = "1s"\nnew_chain_bootstrap_interval = "5s"' \
+    $d/mgmtd_main.toml >$d/short_mgmtd.toml
+sed '/^\[server.mgmtd\]$/a auto_heartbeat_interval = "1s"\nauto_refresh_interval = "1s"' \
+    $d/main/storage_main.toml >$d/main/short_storage.toml
+sed '/^\[server.mgmtd_client\]$/a auto_heartbeat_interval = "1s"\nauto_refresh_interval = "1s"' \
+    $d/main/meta_main.toml >$d/main/short_meta.toml
+for f in $d/short_mgmtd.toml $d/main/short_storage.toml $d/main/short_meta.toml; do
+    [ "$(grep -c '_interval = ' "$f")" -ge 2 ] || { echo "no section to add to in $f"; exit 1; }
+done
+cli 'set-config --type MGMTD --file /opt/3fs/etc/short_mgmtd.toml'
+cli 'set-config --type STORAGE --file /opt/3fs/etc/main/short_storage.toml'
+cli 'set-config --type META --file /opt/3fs/etc/main/short_meta.toml'
+SH
+}

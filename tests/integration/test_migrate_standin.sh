@@ -26,6 +26,11 @@ CFG=$M3FS_LAB_DIR/cluster.yml
 cr_images_loaded "$CFG"
 mx cluster create -c "$CFG" --skip-bench >"$W/create.log" 2>&1 ||
     { tail -40 "$W/create.log"; echo "FAIL: cluster create"; exit 1; }
+# short timings (lib-create.sh): the chains uploaded by create are frozen for
+# upstream's 2 min otherwise; storage takes its new config at its next
+# heartbeat (10 s), then refreshes its routing every second
+cr_short_timings >"$W/out" 2>&1 || { cat "$W/out"; echo "FAIL: set-config of short timings"; exit 1; }
+sleep 12
 
 # admin WORD...: one admin_cli command, passed as one argument (admin_cli's
 # own flags are parsed from its argv, as the real one's gflags are).
@@ -44,8 +49,9 @@ wait_state() { # wait_state T "PUBLIC LOCAL" SECONDS
 # fresh NODE: wait until storage node NODE has fetched the routing info since
 # now. A storage node judges offline-target by its own routing info, so a
 # refusal (or an acceptance) follows what mgmtd said only once the node has
-# refreshed; the stand-in fetches it after each heartbeat, so a heartbeat
-# stamped 2 s from now (LastHeartbeatTime has whole seconds) began after now.
+# refreshed; it refreshes every second (cr_short_timings), so once a
+# heartbeat stamped 2 s from now (LastHeartbeatTime has whole seconds) is
+# listed, a refresh has begun after now.
 fresh() {
     local i hb since=$(($(date +%s) + 2))
     for ((i = 0; i < 40; i++)); do
