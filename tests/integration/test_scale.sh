@@ -59,6 +59,11 @@ for i in 1 2 3 4 5 6; do
         { echo "FAIL: could not write through FUSE"; exit 1; }
 done
 on 3 'cd /mnt/3fs && sha256sum f*.bin' >"$W/sums" || { echo "FAIL: sha256sum"; exit 1; }
+# until list-targets counts the bytes (2 replicas of 6.3 MB): storage reports
+# UsedSize in its heartbeats, every 10 s (upstream auto_heartbeat_interval)
+used_all() { targets | awk 'NR > 1 {s += $NF} END {print s + 0}'; }
+for _ in $(seq 40); do [ "$(used_all)" -ge 12600000 ] && break; sleep 1; done
+[ "$(used_all)" -ge 12600000 ] || echo "FAIL: list-targets counts $(used_all) bytes of the 12600000 written"
 files_ok() {
     on 3 'cd /mnt/3fs && sha256sum -c' <"$W/sums" >"$W/out" 2>&1 &&
         ok "every file reads back with its checksum ($1)" || { cat "$W/out"; bad "files differ ($1)"; }
