@@ -79,7 +79,9 @@ allow_disk_without_uuid = true
 class FakeMgmtd:
     """Serves storage its main config and refuses its heartbeats (the node
     is not registered: Mgmtd::HeartbeatFail, HeartbeatOperation.cc) until
-    accept is set; a heartbeat reply carries the config version."""
+    accept is set; a heartbeat reply carries the config version. Its
+    routing info holds no chain (real mgmtd serves it to any client), so
+    storage's start (waitRoutingInfo) does not wait."""
 
     def __init__(self):
         self.configs = []  # main config texts; version = index + 1
@@ -95,6 +97,8 @@ class FakeMgmtd:
             if not self.accept:
                 raise Fail(f"{req['node_id']} not registered", 5002, "Mgmtd::HeartbeatFail")
             return ok(config_version=len(self.configs))
+        if op == "routing":
+            return ok(version=1, nodes={}, targets={}, chains={}, tables={}, states={})
         raise Fail("routing info not ready", 6004, "MgmtdClient::RoutingInfoNotReady")
 
     def close(self):

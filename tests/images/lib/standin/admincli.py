@@ -20,7 +20,7 @@ import csv
 import sys
 import time
 
-from .common import (RELEASE_DEFAULT, Fail, check_cluster_id, dig, load_toml,
+from .common import (RELEASE_DEFAULT, Fail, check_cluster_id, dig, dig_duration, load_toml,
                      parse_address, parse_flag_value, set_dotted, setup_log, log)
 from .kv import KV, Mgmtd
 from .netif import start_ib_manager
@@ -170,6 +170,15 @@ class Cli:
         if self._kv is None:
             self._kv = KV(dig(self.cfg, "fdb.clusterFile"), f"{self.cfg_path}: [fdb]", wait=5.0)
         return self._kv
+
+    def storage(self, op, **args):
+        """A request for a storage node (create-target, offline-target,
+        remove-target), which real admin_cli's storage client sends the node
+        with requestTimeout = storage_client.retry.max_wait_time (30 s by
+        default) and no retry (StorageClientImpl.cc); the stand-in passes it
+        through mgmtd, which waits that long for the node's answer."""
+        wait = dig_duration(self.cfg, "storage_client.retry.max_wait_time", 30.0)
+        return self.mgmtd(op, timeout=wait + 10.0, storage_timeout=wait, **args)
 
     def mgmtd(self, op, **args):
         if self._mg is None:
@@ -399,8 +408,8 @@ class Cli:
                 ch.get("public", {}).get(str(target)) == LASTSRV:
             raise Fail(f"creation of this target is prohibited ChainTargetInfo(targetId="
                        f"{target}, publicState=LASTSRV)", 7004, "StorageClient::RoutingError")
-        self.mgmtd("create_target", node_id=node, disk_index=disk, target_id=target,
-                   chain_id=chain)
+        self.storage("create_target", node_id=node, disk_index=disk, target_id=target,
+                     chain_id=chain)
         return [[f"Create target {target} on disk {disk} of {node} succeeded"]]
 
     def target_node(self, opts, target):
@@ -422,8 +431,8 @@ class Cli:
             raise usage_error("usage: offline-target [--node-id N] --target-id T [--force]")
         target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
         node = self.target_node(opts, target)
-        self.mgmtd("offline_target", node_id=node, target_id=target,
-                   force=bool(opts.get("force")))
+        self.storage("offline_target", node_id=node, target_id=target,
+                     force=bool(opts.get("force")))
         return [[f"Offline target {target} of {node} succeeded"]]
 
     def remove_target(self, args):
@@ -435,8 +444,8 @@ class Cli:
             raise usage_error("usage: remove-target --node-id N --target-id T [--force]")
         target = parse_int(opts["target"], "--target-id", 0, 2 ** 64 - 1)
         node = self.target_node(opts, target)
-        self.mgmtd("remove_target", node_id=node, target_id=target,
-                   force=bool(opts.get("force")))
+        self.storage("remove_target", node_id=node, target_id=target,
+                     force=bool(opts.get("force")))
         return [[f"Remove target {target} of {node} succeeded"]]
 
     def update_chain(self, args):

@@ -312,6 +312,11 @@ class RpcError(Exception):
     pass
 
 
+class RpcTimeout(RpcError):
+    """No reply within the timeout: the request was sent (or the connection
+    is still being set up), so the server may still carry it out."""
+
+
 _pool = threading.local()  # (ip, port) -> (socket, reader) of this thread's open connections
 
 
@@ -354,6 +359,9 @@ def _exchange(addr, conn, line, timeout, conns):
         s.settimeout(timeout)
         s.sendall(line)
         buf = reader.readline()
+    except TimeoutError as e:
+        s.close()
+        raise RpcTimeout(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
     except OSError as e:
         s.close()
         raise RpcError(f"{addr[0]}:{addr[1]}: {e.strerror or e}")
@@ -391,12 +399,17 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 4096  # listen(2) backlog: Listener's listen_queue_depth
 
 
-def serve(port, dispatch, what, host="0.0.0.0"):
+def serve(port, dispatch, what, host="0.0.0.0", start=True):
     """Listen on host:port in a thread; dispatch(req, peer) -> reply dict.
     The 3FS stand-ins pass each address their listeners bind (netif.py);
-    FoundationDB and ClickHouse listen on all addresses."""
+    FoundationDB and ClickHouse listen on all addresses. start=False binds
+    and listens (connections wait in the backlog) but accepts none until
+    start_serving(srv), as a 3FS server's listener sockets are made in
+    Server::setup and accept only once ServiceGroup::start runs, after
+    beforeStart (src/common/net/Server.cc, Listener.cc)."""
     try:
         srv = _Server((host, port), _Handler)
     except OSError as e:
@@ -404,9 +417,15 @@ def serve(port, dispatch, what, host="0.0.0.0"):
         raise Fail(f"{what}: cannot listen on {host}:{port}: {e.strerror} "
                    f"(RPC::ListenFailed(2011))", 2011, "RPC::ListenFailed")
     srv.dispatch = dispatch
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    if start:
+        start_serving(srv)
     log.info("%s listening on %s:%d", what, host, srv.server_address[1])
     return srv
+
+
+def start_serving(srv):
+    """Accept and serve the connections of a server serve() bound."""
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
 
 
 def ok(**kw):

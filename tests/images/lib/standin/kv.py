@@ -72,12 +72,12 @@ class Mgmtd:
     def __init__(self, addresses, origin):
         self.addrs = [(ip, port) for _, ip, port in parse_address_list(addresses, origin)]
 
-    def call(self, op, **args):
+    def call(self, op, timeout=10.0, **args):
         args["op"] = op
         errors = []
         for a in self.addrs:
             try:
-                reply = rpc(a, args, timeout=10.0)
+                reply = rpc(a, args, timeout=timeout)
             except RpcError as e:
                 errors.append(str(e))
                 continue

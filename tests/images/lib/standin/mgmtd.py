@@ -64,7 +64,8 @@ for chain migration src/mgmtd/ops/UpdateChainOperation.cc, src/mgmtd/service/upd
 import threading
 
 from . import logconf
-from .common import Fail, RpcError, dig, dig_duration, load_toml_text, log, now, ok, rpc
+from .common import (Fail, RpcError, RpcTimeout, dig, dig_duration, load_toml_text, log, now,
+                     ok, rpc)
 from .schema import check_main
 from . import token as tokens
 from .chainstate import OFFLINE, SERVING, generate_new_chain
@@ -676,12 +677,22 @@ class MgmtdService:
         return ok()
 
     def forward_to_storage(self, node, op, req):
+        """The request admin_cli's storage client sends the node
+        (StorageClientImpl::createTarget, offlineTarget, removeTarget): one
+        try, answered within the admin_cli's storage_client.retry.
+        max_wait_time (its requestTimeout; `storage_timeout` in the request,
+        30 s by default), else RPC::Timeout(2005) without a message
+        (src/common/net/Waiter.h), as for a storage node that is still
+        starting (its listener accepts only after waitRoutingInfo)."""
         fwd = {k: req[k] for k in STORAGE_OPS[op] if k in req}
         fwd["op"] = op
         try:
-            reply = rpc((node["host"], node["tcp_port"]), fwd, timeout=10.0)
+            reply = rpc((node["host"], node["tcp_port"]), fwd,
+                        timeout=req.get("storage_timeout") or 30.0)
+        except RpcTimeout:
+            raise Fail("", 2005, "RPC::Timeout")
         except RpcError as e:
-            raise Fail(f"cannot reach storage node {node['node_id']}: {e}", 2000,
+            raise Fail(f"cannot reach storage node {node['node_id']}: {e}", 2007,
                        "RPC::SendFailed")
         if not reply.get("ok"):
             raise Fail(reply.get("msg"), reply.get("code", 1), reply.get("name", "Storage::Error"))

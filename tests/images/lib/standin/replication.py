@@ -15,16 +15,22 @@ Upstream (deepseek-ai/3FS ee9a5ce), whose rules and words these follow:
 * the predecessor of a SYNCING target copies its chunks to it, removes what
   the target holds that it does not, then reports the sync done
   (src/storage/sync/ResyncWorker.cc). Real 3FS compares chunk versions and
-  copies only what differs; the stand-in copies every chunk whole.
+  copies only what differs; the stand-in copies every chunk whole;
+* the start: Components::waitRoutingInfo (src/storage/service/Components.cc)
+  heartbeats with every target OFFLINE and waits until the routing info
+  shows none of them SERVING, SYNCING or WAITING (wait_routing_info).
 
 A chunk is a file <target dir>/chunks/<inode>.<index>; data travels base64.
 """
 import base64
+import itertools
+import json
 import os
 import shutil
 import threading
+import time
 
-from .chainstate import OFFLINE, ONLINE, SERVING, SYNCING, UPTODATE, place_in_chain, \
+from .chainstate import OFFLINE, ONLINE, SERVING, SYNCING, UPTODATE, WAITING, place_in_chain, \
     update_local_state
 from .common import Fail, RpcError, log, ok, rpc
 
@@ -50,6 +56,9 @@ class Replication:
         self.synced = set()  # (chain, version) resyncs this node finished or runs
         self.view_lock = threading.Lock()
         self.routing_info = None  # the last routing info from mgmtd (its version)
+        # waitRoutingInfo under way: heartbeats say every target is OFFLINE
+        # and routing info is fetched but not applied (no listener yet)
+        self.starting = False
 
     def tlock(self, tid):
         with self.view_lock:
@@ -79,7 +88,15 @@ class Replication:
         ONLINE (CheckWorker "reload offline targets",
         src/storage/worker/CheckWorker.cc). An OFFLINE target's used size is
         not reported, i.e. 0 (Components::updateHeartbeatPayload,
-        src/storage/service/Components.cc), which mgmtd then shows."""
+        src/storage/service/Components.cc), which mgmtd then shows. While
+        the node starts (waitRoutingInfo) every target is reported OFFLINE
+        (updateHeartbeatPayload(map, true)) and none is reloaded (the
+        CheckWorker has not started)."""
+        if self.starting:
+            return {"targets": {str(tid): {"local": OFFLINE, "used": 0,
+                                           "disk_index": meta["disk_index"],
+                                           "chain_id": meta["chain_id"]}
+                                for tid, meta in list(self.targets.items())}}
         out = {}
         for tid in list(self.targets):
             if self.local.get(tid) == OFFLINE and tid not in self.user_offline:
@@ -95,22 +112,89 @@ class Replication:
                              "disk_index": meta["disk_index"], "chain_id": meta["chain_id"]}
         return {"targets": out}
 
+    def fetch_routing(self):
+        """The mgmtd client's refreshRoutingInfo(false): the routing info,
+        asked with the version held (unchanged: the one held). Raises Fail."""
+        last = self.routing_info
+        r = self.mgmtd.call("routing", cluster_id=self.cluster_id,
+                            version=last["version"] if last else 0)
+        if r.get("routing", True) is None:  # unchanged (GetRoutingInfoOperation.cc)
+            return last
+        self.routing_info = r
+        return r
+
     def refresh(self):
-        """Fetch the routing info from mgmtd and apply it."""
+        """Fetch the routing info from mgmtd and apply it (the routing info
+        listener Components adds once waitRoutingInfo is over)."""
         if self.mgmtd is None:
             return
-        last = self.routing_info
         try:
-            r = self.mgmtd.call("routing", cluster_id=self.cluster_id,
-                                version=last["version"] if last else 0)
+            r = self.fetch_routing()
         except Fail as e:
             log.warning("routing refresh failed: %s", e.msg)
             return
-        if r.get("routing", True) is None:  # unchanged (GetRoutingInfoOperation.cc)
-            r = last
-        else:
-            self.routing_info = r
-        self.apply_routing(r)
+        if not self.starting:
+            self.apply_routing(r)
+
+    def public_states(self, r):
+        """{target id: public state} of this node's targets in chains, as
+        TargetMap::updateRouting gives them: for each chain the first of its
+        targets that is on this node."""
+        out = {}
+        for c in r["chains"].values():
+            tid = next((t for t in c["targets"] if t in self.targets), None)
+            if tid is not None:
+                out[tid] = c.get("public", {}).get(str(tid), SERVING)
+        return out
+
+    def wait_routing_info(self, member, stop, pause=1.0):
+        """Components::waitRoutingInfo (src/storage/service/Components.cc),
+        before the node serves: the heartbeat payload says every target is
+        OFFLINE (updateHeartbeatPayload(map, true)), the mgmtd client starts
+        (member.start: AutoHeartbeat, AutoRefresh), then each round a
+        heartbeat and a routing refresh, until no target of this node is
+        SERVING, SYNCING or WAITING in mgmtd's routing info; between rounds
+        "Waiting for target offline in routing info..." (WARNING) and a
+        second's sleep. mgmtd's chains updater moves a SERVING target that
+        reports OFFLINE to LASTSRV or OFFLINE (generateNewChain; a newborn
+        chain only after new_chain_bootstrap_interval), a SYNCING one to
+        OFFLINE, a WAITING one to OFFLINE. Then the target map takes the
+        routing info (its local states move: updateLocalState), the payload
+        follows the local states again and a heartbeat reports them (ONLINE:
+        mgmtd makes LASTSRV SERVING, OFFLINE SYNCING). A target in no chain
+        holds nothing up. The wait does not look at `stop` (SIGTERM is
+        handled after the start)."""
+        self.starting = True
+        member.start(stop)
+        for n in itertools.count():
+            if n:
+                log.warning("Waiting for target offline in routing info...")
+                time.sleep(pause)
+            member.send()
+            try:
+                r = self.fetch_routing()
+            except Fail as e:
+                log.error("refresh routing info error %s(%s) %s", e.name, e.code, e.msg)
+                continue
+            if r is None:
+                log.error("get and parse routing info error: routing info is empty")
+                continue
+            busy = [(tid, ps) for tid, ps in sorted(self.public_states(r).items())
+                    if ps in (SERVING, SYNCING, WAITING)]
+            if not busy:
+                break
+            tid, ps = busy[0]
+            # upstream's words (it names the target id as the chain)
+            log.warning("waiting for chain %d target %s", tid, json.dumps(
+                {"targetId": tid, "chainId": self.targets[tid]["chain_id"],
+                 "localState": "ONLINE", "publicState": ps}))
+        self.starting = False  # targetMap.setUpdateCallback
+        self.apply_routing(self.routing_info)  # refreshRoutingInfo()
+        member.send()
+        log.info("Initial target map: %s", json.dumps(
+            {str(tid): {"localState": self.local.get(tid),
+                        "publicState": self.view.get(tid, {}).get("public", "INVALID")}
+             for tid in sorted(self.targets)}))
 
     def apply_routing(self, r):
         """TargetMap::updateRouting: for each chain the first of its targets

@@ -12,7 +12,7 @@ from . import logconf
 from .chainstate import ONLINE
 from .common import (RELEASE, STOP, Fail, block_interrupt_signals, check_fuse_mount_name, die, dig,
                      dig_duration, load_toml, load_toml_text, local_ip_towards, log, ok,
-                     parse_flag_value, run_every, serve, set_dotted)
+                     parse_flag_value, run_every, serve, set_dotted, start_serving)
 from .kv import KV, Mgmtd
 from .mgmtd import MgmtdService
 from .namespace import Namespace
@@ -259,15 +259,24 @@ class Member:
             except Fail as e:
                 log.error("MgmtdClient: Heartbeat failed: %s(%s) %s", e.name, e.code, e.msg)
 
-    def run(self, stop):
+    def start(self, stop):
+        """MgmtdClient::start: its background tasks AutoHeartbeat and
+        AutoRefresh (storage starts it in Components::waitRoutingInfo)."""
         if self.client["enable_auto_heartbeat"]:
             run_every("AutoHeartbeat", self.auto_heartbeat,
                       lambda: self.client["auto_heartbeat_interval"], stop)
         if self.refresh and self.client["enable_auto_refresh"]:
             run_every("AutoRefresh", self.auto_refresh,
                       lambda: self.client["auto_refresh_interval"], stop)
+
+    def start_check_worker(self, stop):
+        """storage's CheckWorker, started after waitRoutingInfo (Components::start)."""
         if self.report:
             run_every("CheckWorker", self.trigger, lambda: 1.0, stop)
+
+    def run(self, stop):
+        self.start(stop)
+        self.start_check_worker(stop)
         stop.wait()
 
 
@@ -280,11 +289,18 @@ def serve_on(ip, port, dispatch, what):
     return serve(port, dispatch, what, host=ip)
 
 
-def listen_all(data, kind, dispatch, what, towards):
+def listen_all(data, kind, dispatch, what, towards, held=None):
     """Bind the listeners of [[server.base.groups]] (netif.listen_groups) and
     return the (ip, port) peers use: the last (TCP "Core") group's address on
-    the NIC that reaches `towards` (mgmtd or FDB), else its first address."""
-    bound = listen_groups(dig(data, "server.base.groups"), kind, serve_on, dispatch, what)
+    the NIC that reaches `towards` (mgmtd or FDB), else its first address.
+    With a list `held`, the servers are appended to it and accept nothing
+    until start_serving (storage: after Components::start)."""
+    def bind(ip, port, dispatch, what):
+        srv = serve(port, dispatch, what, host=ip, start=held is None)
+        if held is not None:
+            held.append(srv)
+        return srv
+    bound = listen_groups(dig(data, "server.base.groups"), kind, bind, dispatch, what)
     group = next((g for g in reversed(bound) if g), [])
     local = local_ip_towards(towards)
     return next(((ip, p) for ip, p in group if ip == local), group[0] if group else (local, 0))
@@ -597,9 +613,25 @@ def run_storage(ctx):
     mg = Mgmtd(addrs, origin)
     store = Storage(check_target_paths(data, origin), mg, ctx.cluster_id)
     store.configure(data)
-    addr = listen_all(data, "STORAGE", store.dispatch, "storage_main", mg.addrs[0])
+    # Server::setup binds the listeners; Server::start runs beforeStart
+    # (Components::start, whose waitRoutingInfo heartbeats with every target
+    # OFFLINE and waits until mgmtd shows none of them SERVING, SYNCING or
+    # WAITING) and only then starts the service groups, which accept
+    # (src/common/net/Server.cc, src/storage/service/StorageServer.cc,
+    # Components.cc). Meanwhile a request (admin_cli create-target,
+    # offline-target, a client's I/O) waits in the backlog unanswered. SIGTERM
+    # is handled only once the start is over (ApplicationBase::mainLoop), so
+    # a stop during the wait takes effect when it ends.
+    held = []
+    addr = listen_all(data, "STORAGE", store.dispatch, "storage_main", mg.addrs[0], held)
     member = Member(ctx, mg, addr, version, data, store.configure, store.report, store.refresh)
-    member.run(stop_event())
+    stop = stop_event()
+    store.wait_routing_info(member, stop)
+    member.start_check_worker(stop)  # resyncWorker, checkWorker, storageOperator
+    for srv in held:
+        start_serving(srv)
+    log.info("storage %s serving", ctx.node_id)
+    stop.wait()
     member.send_offline_state()
 
 
