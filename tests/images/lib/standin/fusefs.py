@@ -71,6 +71,11 @@ class Stale(Unreachable):
 
 
 RETRY_STALE = (7014, 4030)
+# A meta request that no meta node answers is retried as upstream's
+# MetaClient retries it (src/client/meta/MetaClient.h retry_default at
+# ee9a5ce: retry_init_wait 500 ms doubling up to retry_max_wait 5 s, for
+# retry_total_time 1 min; failover to the next server after each failure).
+META_RETRY_INIT_S, META_RETRY_MAX_WAIT_S, META_RETRY_TOTAL_S = 0.5, 5.0, 60.0
 
 
 class Client:
@@ -80,6 +85,7 @@ class Client:
         self.mgmtd = Mgmtd(settings["mgmtd"], "HF3FS_STANDIN_FS")
         self.cluster_id, self.token = settings["cluster_id"], settings["token"]
         self.lock, self.routing, self.fetched = threading.Lock(), None, 0.0
+        self.meta_list = []  # [(node id, (host, port))]: ServerList
         self.ttl = settings.get("refresh", ROUTING_TTL)
         self.retry = settings.get("retry") or {}
         self.starting = True
@@ -127,24 +133,45 @@ class Client:
                                f"ChainTableVersion({version or 0}) not found", 3013,
                                "Meta::InvalidFileLayout"))
 
+    def meta_servers(self, fresh=False):
+        """The meta nodes to ask, as upstream's meta::ServerList::update keeps
+        them (src/client/meta/ServerSelectionStrategy.cc): the active ones
+        (selectActiveNode: HEARTBEAT_CONNECTED) of the latest routing info,
+        except that a routing info with none active is ignored while the list
+        is not empty (after a mgmtd takeover every node is CONNECTING until
+        its next heartbeat)."""
+        active = sorted((n["node_id"], (n["host"], n["tcp_port"]))
+                        for n in self.route(fresh)["nodes"].values()
+                        if n["type"] == "META" and n["live"])
+        with self.lock:
+            if active or not self.meta_list:
+                self.meta_list = active
+            return list(self.meta_list)
+
     def meta(self, op, **args):
-        """One request to the first meta node that answers; errno errors raise OSError."""
-        metas = sorted((n for n in self.route()["nodes"].values()
-                        if n["type"] == "META" and n["live"]), key=lambda n: n["node_id"])
-        for n in metas:
-            try:
-                reply = rpc((n["host"], n["tcp_port"]), dict(args, op=op, token=self.token,
-                                                             cluster_id=self.cluster_id), 10.0)
-            except RpcError:
-                continue
-            if reply.get("ok"):
-                return reply
-            if "errno" in reply:
-                raise oserr(reply["errno"])
-            raise self.failed(Fail(reply.get("msg", "meta error"), reply.get("code", 1),
-                                   reply.get("name", "StatusCode::Unknown")))
-        raise self.failed(Fail("no meta node answers (none is HEARTBEAT_CONNECTED and "
-                               "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
+        """One request to the first meta node that answers, retried while none
+        does (META_RETRY_*; at mount: one round, as before the mount is up);
+        errno errors raise OSError."""
+        wait, end = META_RETRY_INIT_S, time.monotonic() + META_RETRY_TOTAL_S
+        fresh = False
+        while True:
+            for _, addr in self.meta_servers(fresh):
+                try:
+                    reply = rpc(addr, dict(args, op=op, token=self.token,
+                                           cluster_id=self.cluster_id), 10.0)
+                except RpcError:
+                    continue
+                if reply.get("ok"):
+                    return reply
+                if "errno" in reply:
+                    raise oserr(reply["errno"])
+                raise self.failed(Fail(reply.get("msg", "meta error"), reply.get("code", 1),
+                                       reply.get("name", "StatusCode::Unknown")))
+            if self.starting or time.monotonic() + wait > end:
+                raise self.failed(Fail("no meta node answers (none is HEARTBEAT_CONNECTED and "
+                                       "reachable)", 6004, "MgmtdClient::RoutingInfoNotReady"))
+            time.sleep(wait)
+            wait, fresh = min(wait * 2, META_RETRY_MAX_WAIT_S), True
 
     def targets(self, ino, idx, tv, write=False):
         """[(target id, (host, port), chain version)] of the chain holding
@@ -273,14 +300,17 @@ class FS(fuse.Fuse):
     def __init__(self, client, *a, **kw):
         super().__init__(*a, **kw)
         self.client = client
-        self.lock = threading.Lock()
+        # (not "lock": python-fuse would take an attribute of that name for
+        # the file-locking operation, which hf3fs_fuse does not implement,
+        # src/fuse/FuseOps.cc hf3fs_oper, so the kernel locks locally)
+        self.mu = threading.Lock()
         self.open_ends = {}  # ino -> [open handles, end of this client's writes]
         self.handles = set()  # open File objects (their paths follow renames)
         self.file_class = make_file_class(self)
 
     def entry(self, path):
         e = self.client.meta("stat", path=path)["entry"]
-        with self.lock:
+        with self.mu:
             live = self.open_ends.get(e["ino"])
             if live:
                 e["size"] = max(e["size"], live[1])
@@ -311,7 +341,7 @@ class FS(fuse.Fuse):
 
     def rename(self, old, new):
         gone = self.client.meta("rename", old=old, new=new)["replaced"]
-        with self.lock:
+        with self.mu:
             for h in self.handles:
                 if h.path == old or h.path.startswith(old + "/"):
                     h.path = new + h.path[len(old):]
@@ -322,7 +352,7 @@ class FS(fuse.Fuse):
         e = self.entry(path)
         self.client.drop(e, size, e["size"])
         self.client.meta("setattr", path=path, size=size, mtime=time.time())
-        with self.lock:
+        with self.mu:
             live = self.open_ends.get(e["ino"])
             if live:
                 live[1] = min(live[1], size)
@@ -345,12 +375,12 @@ class FS(fuse.Fuse):
                             f_ffree=1 << 24, f_namemax=255)
 
     def opened(self, h):
-        with self.lock:
+        with self.mu:
             self.open_ends.setdefault(h.ino, [0, 0])[0] += 1
             self.handles.add(h)
 
     def written(self, h, end):
-        with self.lock:
+        with self.mu:
             h.size, h.dirty = max(h.size, end), True
             live = self.open_ends[h.ino]
             live[1] = max(live[1], end)
@@ -358,7 +388,7 @@ class FS(fuse.Fuse):
     def publish(self, h, closing):
         """A handle that wrote stores the end of its writes with meta if the
         file grew (flush/fsync/close)."""
-        with self.lock:
+        with self.mu:
             end = self.open_ends[h.ino][1] if h.dirty else 0
             path = h.path
             if closing:
@@ -392,7 +422,7 @@ def make_file_class(fs):
             fs.opened(self)
 
         def read(self, length, offset):
-            with fs.lock:  # this handle's size, or further if this client wrote further
+            with fs.mu:  # this handle's size, or further if this client wrote further
                 size = max(self.size, fs.open_ends[self.ino][1])
             if offset >= size:
                 return b""
