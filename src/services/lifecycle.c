@@ -88,15 +88,22 @@ void life_start_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int 
 void life_settle_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const size_t *nodes,
                       size_t n, const char *title)
 {
+    life_settle_for_step(ctx, p, k, nodes, n, LIFE_SETTLE_S, title);
+}
+
+void life_settle_for_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k,
+                          const size_t *nodes, size_t n, int secs_n, const char *title)
+{
     if (!n) return;
     const char *ctr = ctx->cfg->svc[k].container_name;
-    char *secs = xstrfmt("%d", LIFE_SETTLE_S);
+    char *secs = xstrfmt("%d", secs_n);
     const char *args[] = { ctr, secs };
     char *check = life_script("settled", args, 2);
     char *cmd = wait_guarded(check, ctr);
     struct step *s = plan_add_step(p, svc_key(k), STEP_WAIT, title);
-    s->wait_for = xstrfmt("%s to run %d s since it started", ctr, LIFE_SETTLE_S);
+    s->wait_for = xstrfmt("%s to run %d s since it started", ctr, secs_n);
     s->timeout_ms = (long)ctx->cfg->check_status_timeout_ms;
+    if (s->timeout_ms < (secs_n + 60) * 1000L) s->timeout_ms = (secs_n + 60) * 1000L;
     s->interval_ms = FIRST_ANSWER_INTERVAL_MS;
     for (size_t i = 0; i < n; i++) step_add_run(s, nodes[i], cmd, NULL);
     free(secs), free(check), free(cmd);

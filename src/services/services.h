@@ -103,6 +103,16 @@ void life_start_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, int 
 #define LIFE_SETTLE_S 10
 void life_settle_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, const size_t *nodes,
                       size_t n, const char *title);
+/* The same for SECS seconds (the step's timeout covers them). */
+void life_settle_for_step(struct plan_ctx *ctx, struct plan *p, enum svc_kind k,
+                          const size_t *nodes, size_t n, int secs, const char *title);
+/* How long after a mgmtd takes the lease its chains keep their states:
+ * new_chain_bootstrap_interval (2 min, upstream
+ * src/mgmtd/service/MgmtdConfig.h; RoutingInfo::reset makes every chain
+ * newborn, MgmtdNewBornChainsChecker.cc frees them) plus one
+ * check_status_interval (10 s) for the checker's round.  m3fs leaves both
+ * at their defaults. */
+#define MGMTD_NEWBORN_S 130
 
 /* Append s as a TOML basic string ("..." with escapes). */
 void toml_str(struct strbuf *sb, const char *s);

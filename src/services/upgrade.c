@@ -258,6 +258,22 @@ static int unit_waits(struct plan_ctx *ctx, struct plan *p, enum svc_kind k, siz
     }
 }
 
+/* Before a storage node stops: every chain free to change again.  For
+ * MGMTD_NEWBORN_S after a mgmtd takes the lease (here: after a mgmtd
+ * container starts, as the upgrade's mgmtd units do) mgmtd changes no
+ * chain, so the stopped node's targets stay SERVING: clients keep sending
+ * it writes, which fail after their retry time (1 min), and the restarted
+ * storage waits until mgmtd takes its targets out (Components.cc
+ * waitRoutingInfo).  Passes at once when mgmtd started long ago. */
+static void newborn_wait(struct plan_ctx *ctx, struct plan *p)
+{
+    size_t n;
+    const size_t *nodes = svc_nodes(ctx, SVC_MGMTD, &n);
+    life_settle_for_step(ctx, p, SVC_MGMTD, nodes, n, MGMTD_NEWBORN_S,
+                         "wait until mgmtd changes chains again (new_chain_bootstrap_interval "
+                         "after it started)");
+}
+
 int plan_build_upgrade_unit(struct plan_ctx *ctx, size_t i, const char *image, int record,
                             struct plan *p)
 {
@@ -266,6 +282,7 @@ int plan_build_upgrade_unit(struct plan_ctx *ctx, size_t i, const char *image, i
     if (unit_at(ctx, i, &k, &node)) return -1;
     char *cmd = container_cmd(ctx, k, node, image);
     if (!cmd) return -1;
+    if (k == SVC_STORAGE) newborn_wait(ctx, p);
     char *title = xstrfmt("move %s to %s", ctx->cfg->nodes[node].name, image);
     struct step *s = plan_add_step(p, svc_key(k), STEP_RUN, title);
     if (k == SVC_STORAGE) s->timeout_ms = STORAGE_STOP_STEP_MS; /* SIGTERM, time to flush */

@@ -359,6 +359,17 @@ static void test_upgrade_order(void **state)
         /* the unit's last step records it in the state file */
         long next = u + 1 < 9 ? move_step(&b.p, order[u + 1][0], order[u + 1][1])
                               : (long)b.p.n;
+        /* a storage unit starts with the wait until mgmtd changes chains
+         * again: every mgmtd container has run MGMTD_NEWBORN_S seconds */
+        if (u + 1 < 9 && !strcmp(order[u + 1][0], "storage")) {
+            const struct step *w = &b.p.steps[--next];
+            assert_int_equal(w->op, STEP_WAIT);
+            assert_non_null(strstr(w->title, "new_chain_bootstrap_interval"));
+            assert_int_equal(w->n, 2); /* both mgmtd nodes */
+            assert_non_null(strstr(w->t[0].cmd, " settled "));
+            assert_non_null(strstr(w->t[0].cmd, "'130'"));
+            assert_true(w->timeout_ms >= 190L * 1000);
+        }
         char *key = upgrade_unit_key(&b.ctx, u);
         char *name = xstrfmt("upgrade %s on %s", order[u][0], order[u][1]);
         assert_string_equal(key, name);
@@ -397,9 +408,10 @@ static void test_upgrade_order(void **state)
     /* a rollback: the unit alone, on the old image, not recorded */
     struct plan rb = { 0 };
     assert_int_equal(plan_build_upgrade_unit(&b.ctx, 6, "open3fs/3fs:20250410", 0, &rb), 0);
-    assert_int_equal(rb.n, 4);
-    assert_non_null(strstr(rb.steps[0].title, "storage: move n2 to open3fs/3fs:20250410"));
-    assert_non_null(strstr(rb.steps[0].t[0].cmd, "open3fs/3fs:20250410"));
+    assert_int_equal(rb.n, 5); /* the newborn wait first (storage) */
+    assert_non_null(strstr(rb.steps[0].title, "new_chain_bootstrap_interval"));
+    assert_non_null(strstr(rb.steps[1].title, "storage: move n2 to open3fs/3fs:20250410"));
+    assert_non_null(strstr(rb.steps[1].t[0].cmd, "open3fs/3fs:20250410"));
     for (size_t i = 0; i < rb.n; i++) assert_null(rb.steps[i].state_key);
     plan_free(&rb);
     built_free(&b);
